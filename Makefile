@@ -1,0 +1,87 @@
+# greenshim - build, test, demo.  `make demo` and `make check` start from a
+# fresh Debian 12 machine: both run scripts/install-deps.sh first.
+CC      ?= gcc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wno-unused-parameter
+CPPFLAGS+= -Iinclude
+SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/include
+ANA_CFLAGS  := -std=gnu11
+
+SHIM_SRC := $(wildcard shim/*.c shim/energy/*.c)
+ANA_SRC  := $(wildcard analyzer/*.c)
+ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
+EX_SRC   := $(wildcard examples/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FAKE_SRC := $(wildcard tests/fakes/*.c)
+
+SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+ANA_OBJ  := $(ANA_LIB:%.c=$(BUILD)/obj/%.o)
+EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FAKE_BIN := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%)
+
+BLAS_LIBS := -lopenblas
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+.PHONY: all check demo bench install clean deps
+all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN)
+
+$(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/energy/*.h) include/greenshim/trace.h include/greenshim.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/libgreenshim.so: $(SHIM_OBJ)
+	$(CC) -shared -pthread -o $@ $^ -ldl -Wl,-z,nodelete
+
+$(BUILD)/greenshim-analyze: $(BUILD)/obj/analyzer/main.o $(ANA_OBJ)
+	$(CC) -o $@ $^ -lm
+
+$(BUILD)/greenshim: scripts/greenshim
+	@mkdir -p $(BUILD)
+	install -m 755 $< $@
+
+$(BUILD)/examples/%: examples/%.c include/greenshim.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $< $(BLAS_LIBS) -lm
+
+$(BUILD)/fakes/%: tests/fakes/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $< -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(ANA_OBJ) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ianalyzer -Ishim -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< $(ANA_OBJ) $(CHECK_LIBS) -lm -ldl -pthread
+
+deps:
+	@scripts/install-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+bench: all
+	@bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/greenshim \
+	    $(DESTDIR)$(PREFIX)/share/greenshim/scripts $(DESTDIR)$(PREFIX)/share/greenshim/python
+	install -m 755 $(BUILD)/libgreenshim.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/greenshim-analyze $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 scripts/greenshim $(DESTDIR)$(PREFIX)/bin/greenshim
+	install -m 644 include/greenshim.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
+	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
+	install -m 644 python/greenshim.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
+
+clean:
+	rm -rf $(BUILD)

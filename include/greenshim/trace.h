@@ -1,0 +1,229 @@
+/* greenshim/trace.h - the on-disk trace format: the one contract between the
+ * recorder (shim/) and the analyzer (analyzer/).  Documented in
+ * docs/trace-format.md; any change here bumps GS_TRACE_VERSION.
+ *
+ * A trace file is:
+ *   [0, GS_HEADER_SIZE)      struct gs_file_header, then NUL-terminated
+ *                            "key: value\n" text at GS_HEADER_TEXT_OFF
+ *   then chunks of header.chunk_size bytes, each owned by one thread:
+ *     struct gs_chunk_header (one record slot), then 48-byte records.
+ * A record whose first byte (type) is 0 ends the chunk's data: the recorder
+ * writes every record's payload before its type byte, so a record cut off by
+ * a crash reads as the end of the chunk, never as garbage.
+ * All integers are little-endian (the recorder only runs on the host that
+ * reads them back, or one of the same byte order).
+ */
+#ifndef GREENSHIM_TRACE_H
+#define GREENSHIM_TRACE_H
+
+#include <stdint.h>
+
+#define GS_TRACE_MAGIC      "GRNSHIM"          /* 8 bytes with the NUL */
+#define GS_TRACE_VERSION    1u
+#define GS_HEADER_SIZE      16384u
+#define GS_HEADER_TEXT_OFF  256u
+#define GS_CHUNK_SIZE       65536u
+#define GS_CHUNK_MAGIC      0x4b4e4843u        /* "CHNK" */
+#define GS_REC_SIZE         48u
+
+/* clock of every timestamp in the file */
+enum gs_clock {
+    GS_CLOCK_TSC  = 1,   /* x86 invariant TSC; ns = fit over CLOCK records */
+    GS_CLOCK_MONO = 2,   /* CLOCK_MONOTONIC nanoseconds */
+};
+
+/* header.sources: which parts of the recorder were live */
+enum gs_source {
+    GS_SRC_CBLAS       = 1u << 0,   /* cblas_* interposers */
+    GS_SRC_FORTRAN     = 1u << 1,   /* Fortran *_ interposers */
+    GS_SRC_COUNTERS_HW = 1u << 2,   /* hardware perf events live */
+    GS_SRC_COUNTERS_SW = 1u << 3,   /* software perf events (fallback) live */
+    GS_SRC_REGIONS     = 1u << 4,   /* greenshim_region_push/pop */
+    GS_SRC_SAMPLER     = 1u << 5,   /* sampler thread ran */
+    GS_SRC_ENERGY_MEAS = 1u << 6,   /* a measured energy source (RAPL) */
+    GS_SRC_ENERGY_MODEL= 1u << 7,   /* the modelled energy source */
+    /* reserved for the GPU path */
+    GS_SRC_CUDA        = 1u << 8,
+    GS_SRC_CUPTI       = 1u << 9,
+    GS_SRC_NVML        = 1u << 10,
+    GS_SRC_NVTX        = 1u << 11,
+};
+
+struct gs_file_header {           /* at offset 0, 256 bytes */
+    char     magic[8];            /* GS_TRACE_MAGIC */
+    uint32_t version;             /* GS_TRACE_VERSION */
+    uint32_t header_size;         /* offset of the first chunk */
+    uint32_t chunk_size;
+    uint32_t rec_size;
+    uint32_t clock;               /* enum gs_clock */
+    uint32_t sources;             /* enum gs_source bits */
+    uint64_t tsc_hz;              /* start-up estimate; refit from CLOCK records */
+    uint64_t start_tsc;           /* this pair maps clock -> monotonic ns */
+    uint64_t start_mono_ns;
+    uint64_t start_real_ns;       /* CLOCK_REALTIME at start */
+    uint32_t pid;
+    uint32_t ppid;
+    uint32_t text_len;            /* bytes of key: value text */
+    uint32_t nevents;             /* counter values per COUNTERS record */
+    uint8_t  reserved[256 - 80];
+};
+
+struct gs_chunk_header {          /* first 48 bytes of every chunk */
+    uint32_t magic;               /* GS_CHUNK_MAGIC */
+    uint32_t tid;                 /* kernel thread id of the owner */
+    uint32_t seq;                 /* per-thread chunk sequence, from 0 */
+    uint32_t stream;              /* enum gs_stream */
+    uint64_t first_tsc;           /* clock when the chunk was taken */
+    uint8_t  reserved[24];
+};
+
+enum gs_stream {
+    GS_STREAM_THREAD  = 1,        /* a program thread */
+    GS_STREAM_SAMPLER = 2,        /* the recorder's sampler thread */
+};
+
+enum gs_rec_type {
+    GS_REC_NONE        = 0,       /* end of data in this chunk */
+    GS_REC_CALL        = 1,       /* struct gs_rec_call */
+    GS_REC_COUNTERS    = 2,       /* struct gs_rec_counters, for the CALL before it */
+    GS_REC_REGION_PUSH = 3,       /* struct gs_rec_region */
+    GS_REC_REGION_POP  = 4,       /* struct gs_rec_region */
+    GS_REC_STRING      = 5,       /* struct gs_rec_string (+ continuations) */
+    GS_REC_CLOCK       = 6,       /* struct gs_rec_clock */
+    GS_REC_SAMPLE      = 7,       /* struct gs_rec_sample */
+    GS_REC_LOST        = 8,       /* struct gs_rec_lost */
+    GS_REC_END         = 9,       /* struct gs_rec_clock: orderly process exit */
+    /* reserved for the GPU path (next format version fills these in) */
+    GS_REC_KERNEL      = 16,      /* GPU kernel: device, stream, begin/end, grid */
+    GS_REC_MEMCPY      = 17,
+    GS_REC_API         = 18,      /* CUDA runtime / cuBLAS call */
+};
+
+/* ---- BLAS operation encoding: op = routine << 2 | dtype ---- */
+enum gs_dtype { GS_DT_S = 0, GS_DT_D = 1, GS_DT_C = 2, GS_DT_Z = 3 };
+enum gs_routine {
+    GS_R_GEMM = 0, GS_R_SYMM, GS_R_HEMM, GS_R_SYRK, GS_R_HERK,
+    GS_R_SYR2K, GS_R_HER2K, GS_R_TRMM, GS_R_TRSM, GS_R_GEMV,
+    GS_R_COUNT
+};
+#define GS_OP(routine, dtype)  ((uint8_t)(((routine) << 2) | (dtype)))
+#define GS_OP_ROUTINE(op)      ((op) >> 2)
+#define GS_OP_DTYPE(op)        ((op) & 3)
+
+/* gs_rec_call.flags */
+#define GS_F_FORTRAN     (1u << 0)   /* Fortran form (sgemm_), else cblas_ */
+#define GS_F_ROWMAJOR    (1u << 1)   /* cblas row-major order */
+#define GS_F_TRANSA(f)   (((f) >> 2) & 3)   /* 0 N, 1 T, 2 C (also "trans" of syrk) */
+#define GS_F_TRANSB(f)   (((f) >> 4) & 3)
+#define GS_F_SIDE_R      (1u << 6)
+#define GS_F_UPLO_L      (1u << 7)
+#define GS_F_DIAG_U      (1u << 8)
+#define GS_F_COUNTERS    (1u << 9)   /* a COUNTERS record follows */
+#define GS_F_MK_TRANSA(t) ((uint16_t)((t) << 2))
+#define GS_F_MK_TRANSB(t) ((uint16_t)((t) << 4))
+
+/* One intercepted call.  Dimensions as the caller passed them:
+ *   gemm m n k;  symm/hemm m n;  syrk/herk/syr2k/her2k n k;  trmm/trsm m n;
+ *   gemv m n with ldb = incx, ldc = incy (two's complement).
+ * Unused fields are 0. */
+struct gs_rec_call {
+    uint8_t  type;                /* GS_REC_CALL */
+    uint8_t  op;                  /* GS_OP(routine, dtype) */
+    uint16_t flags;               /* GS_F_* */
+    uint32_t region;              /* innermost region path id, 0 = none */
+    uint64_t t0, t1;              /* begin, end (header clock) */
+    uint32_t m, n, k;
+    uint32_t lda, ldb, ldc;
+};
+
+/* Counter deltas over the CALL record just before it in the same chunk
+ * stream; values in the order of the header's "events.live" list. */
+#define GS_MAX_EVENTS 5
+struct gs_rec_counters {
+    uint8_t  type;                /* GS_REC_COUNTERS */
+    uint8_t  nvals;
+    uint16_t flags;               /* 1: read with rdpmc, else read() */
+    uint32_t reserved;
+    uint64_t delta[GS_MAX_EVENTS];
+};
+
+/* Region push or pop on this thread.  id names the region's whole path
+ * ("model/encoder.3/attn"), so the id alone gives the stack. */
+struct gs_rec_region {
+    uint8_t  type;                /* GS_REC_REGION_PUSH / _POP */
+    uint8_t  reserved0[3];
+    uint32_t id;                  /* path id after push / before pop */
+    uint64_t t;
+    uint32_t parent;              /* enclosing path id, 0 = none */
+    uint32_t depth;               /* 1 for a top-level region */
+    uint8_t  reserved[24];
+};
+
+/* An interned string.  Text longer than fits continues in the next
+ * ceil((len - 40) / 48) record slots of the same chunk, raw. Written before
+ * the first record that uses its id. */
+enum gs_string_kind { GS_STR_REGION = 1, GS_STR_KERNEL = 2 };
+struct gs_rec_string {
+    uint8_t  type;                /* GS_REC_STRING */
+    uint8_t  kind;                /* enum gs_string_kind */
+    uint16_t len;                 /* bytes of text, no NUL */
+    uint32_t id;
+    char     text[40];
+};
+#define GS_STRING_HEAD_TEXT 40u
+
+/* Clock correlation point: maps the header clock to monotonic and real
+ * time.  The sampler writes one periodically; END is written at exit. */
+struct gs_rec_clock {
+    uint8_t  type;                /* GS_REC_CLOCK or GS_REC_END */
+    uint8_t  reserved0[7];
+    uint64_t tsc;
+    uint64_t mono_ns;
+    uint64_t real_ns;
+    uint8_t  reserved[16];
+};
+
+/* A time-series sample from the sampler thread.  'domain' indexes the
+ * header's "domain.N" lines, which give the name, unit, source, provenance
+ * and, for wrapping counters, the range. */
+enum gs_sample_kind {
+    GS_SAMPLE_ENERGY_UJ   = 1,    /* cumulative energy counter, raw (may wrap) */
+    GS_SAMPLE_CPU_NS      = 2,    /* process CPU time (input of the model) */
+    GS_SAMPLE_FREQ_KHZ    = 3,    /* CPU frequency of one cpu */
+    GS_SAMPLE_SAMPLER_NS  = 4,    /* sampler thread's own CPU time so far */
+    GS_SAMPLE_GPU_ENERGY_MJ = 5,  /* reserved: NVML total energy */
+    GS_SAMPLE_GPU_CLOCK_MHZ = 6,  /* reserved */
+};
+struct gs_rec_sample {
+    uint8_t  type;                /* GS_REC_SAMPLE */
+    uint8_t  kind;                /* enum gs_sample_kind */
+    uint16_t domain;
+    uint32_t reserved0;
+    uint64_t t;                   /* header clock */
+    uint64_t value;
+    uint64_t t_read;              /* clock after the read: t..t_read brackets it */
+    uint8_t  reserved[16];
+};
+
+/* Records the recorder had to drop (e.g. disk full); never silently. */
+struct gs_rec_lost {
+    uint8_t  type;                /* GS_REC_LOST */
+    uint8_t  reserved0[7];
+    uint64_t t;
+    uint64_t count;
+    uint8_t  reserved[24];
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct gs_file_header) == 256, "header size");
+_Static_assert(sizeof(struct gs_chunk_header) == GS_REC_SIZE, "chunk header");
+_Static_assert(sizeof(struct gs_rec_call) == GS_REC_SIZE, "call record");
+_Static_assert(sizeof(struct gs_rec_counters) == GS_REC_SIZE, "counters record");
+_Static_assert(sizeof(struct gs_rec_region) == GS_REC_SIZE, "region record");
+_Static_assert(sizeof(struct gs_rec_string) == GS_REC_SIZE, "string record");
+_Static_assert(sizeof(struct gs_rec_clock) == GS_REC_SIZE, "clock record");
+_Static_assert(sizeof(struct gs_rec_sample) == GS_REC_SIZE, "sample record");
+_Static_assert(sizeof(struct gs_rec_lost) == GS_REC_SIZE, "lost record");
+#endif
+
+#endif

@@ -1,0 +1,103 @@
+/* shim/gs.h - internals shared by the recorder's modules (never installed). */
+#ifndef GS_SHIM_H
+#define GS_SHIM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "greenshim/trace.h"
+
+#define GS_API    __attribute__((visibility("default")))
+#define GS_HIDDEN __attribute__((visibility("hidden")))
+#define GS_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define GS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* log.c: one "greenshim: " line on stderr; never stdout */
+GS_HIDDEN void gs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+GS_HIDDEN void gs_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* clock.c: the hot-path clock (rdtsc where invariant, else CLOCK_MONOTONIC) */
+GS_HIDDEN uint64_t gs_clock_slow(void);
+GS_HIDDEN uint64_t gs_mono_ns(void);
+GS_HIDDEN uint64_t gs_real_ns(void);
+extern int gs_clock_is_tsc;
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static inline uint64_t gs_now(void)
+{
+    return GS_LIKELY(gs_clock_is_tsc) ? __rdtsc() : gs_clock_slow();
+}
+#else
+static inline uint64_t gs_now(void) { return gs_clock_slow(); }
+#endif
+
+/* Per-thread state, initial-exec TLS (see core.c). */
+struct gs_thread {
+    uint8_t *cur, *end;           /* free space in the current chunk */
+    int      busy;                /* re-entrancy guard */
+    int      gen;                 /* process generation the chunk belongs to */
+    uint32_t tid;
+    uint32_t seq;
+    uint32_t stream;              /* enum gs_stream */
+    uint32_t region_depth;
+    uint32_t region_stack[64];
+    /* counters (counters.c) */
+    int      ctr_state;           /* 0 unopened, 1 open, -1 unavailable */
+    int      ctr_fd;
+    void    *ctr_page;            /* perf mmap page of the leader, for rdpmc */
+    uint32_t ctr_countdown;
+    uint8_t  ctr_always[256];     /* per op: last call was long: read every time */
+};
+extern __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
+extern int gs_enabled;            /* 0: recorder off, wrappers forward only */
+extern int gs_gen;                /* bumped in a fork child */
+
+/* core.c: record output.  gs_rec_slot returns the next 48-byte slot of the
+ * calling thread's stream (NULL when off or out of space); the caller fills
+ * the payload and commits with gs_rec_commit, which stores the type byte. */
+GS_HIDDEN uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots);
+static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
+{
+    if (GS_LIKELY(t->gen == gs_gen && t->cur + nslots * GS_REC_SIZE <= t->end)) {
+        uint8_t *p = t->cur;
+        t->cur += nslots * GS_REC_SIZE;
+        return p;
+    }
+    return gs_rec_slot_slow(t, nslots);
+}
+static inline void gs_rec_commit(uint8_t *slot, uint8_t type)
+{
+    __atomic_store_n(slot, type, __ATOMIC_RELEASE);
+}
+/* Convenience for non-hot paths: copy a whole 48-byte record (type in byte 0). */
+GS_HIDDEN void gs_emit(const void *rec);
+/* Intern a string; emits a STRING record the first time. Returns its id (>0). */
+GS_HIDDEN uint32_t gs_string_id(int kind, const char *s);
+/* Header text: add "key: value" lines during start-up (before the header is
+ * written at the end of gs_init). */
+GS_HIDDEN void gs_header_add(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern uint32_t gs_sources;       /* GS_SRC_* bits for the header */
+GS_HIDDEN const char *gs_getenv(const char *name);  /* safe before libc init */
+
+/* counters.c */
+GS_HIDDEN void gs_counters_init(void);        /* encode events, probe, header lines */
+GS_HIDDEN int  gs_counters_open_thread(struct gs_thread *t);
+GS_HIDDEN void gs_counters_read(struct gs_thread *t, uint64_t *vals); /* nevents values */
+GS_HIDDEN void gs_counters_close_thread(struct gs_thread *t);
+extern int gs_nevents;
+extern uint64_t gs_ctr_long_ticks;            /* calls at least this long: always read */
+extern uint32_t gs_ctr_sample_every;          /* tiny calls: 1 in N */
+
+/* energy/: sources for the sampler thread (sampler.c drives them) */
+GS_HIDDEN void gs_energy_init(void);          /* discover sources, domain.N header lines */
+GS_HIDDEN void gs_energy_sample(void);        /* one tick: emit SAMPLE records */
+GS_HIDDEN void gs_energy_fini(void);
+GS_HIDDEN unsigned gs_energy_default_hz(void);
+
+/* sampler.c */
+GS_HIDDEN void gs_sampler_start(void);
+GS_HIDDEN void gs_sampler_stop(void);
+
+/* regions.c */
+GS_HIDDEN void gs_regions_reset_thread(struct gs_thread *t);
+
+#endif
