@@ -4,7 +4,7 @@ CC      ?= gcc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
-WARN    := -Wall -Wextra -Wno-unused-parameter
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
 CPPFLAGS+= -Iinclude
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/include
 ANA_CFLAGS  := -std=gnu11

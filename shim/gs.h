@@ -42,8 +42,9 @@ struct gs_thread {
     uint32_t region_stack[64];
     /* counters (counters.c) */
     int      ctr_state;           /* 0 unopened, 1 open, -1 unavailable */
-    int      ctr_fd;
-    void    *ctr_page;            /* perf mmap page of the leader, for rdpmc */
+    int      ctr_fd;               /* group leader */
+    int      ctr_fds[GS_MAX_EVENTS];
+    void    *ctr_page[GS_MAX_EVENTS]; /* perf mmap pages for rdpmc, or NULL: read() */
     uint32_t ctr_countdown;
     uint8_t  ctr_always[256];     /* per op: last call was long: read every time */
 };
