@@ -15,18 +15,20 @@ ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FAKE_SRC := $(wildcard tests/fakes/*.c)
+BENCH_SRC:= $(wildcard bench/*.c)
 
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 ANA_OBJ  := $(ANA_LIB:%.c=$(BUILD)/obj/%.o)
 EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FAKE_BIN := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%)
+BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BLAS_LIBS := -lopenblas
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 .PHONY: all check demo bench install clean deps
-all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN)
+all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN)
 
 $(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/energy/*.h) include/greenshim/trace.h include/greenshim.h
 	@mkdir -p $(dir $@)
@@ -47,6 +49,10 @@ $(BUILD)/greenshim: scripts/greenshim
 	install -m 755 $< $@
 
 $(BUILD)/examples/%: examples/%.c include/greenshim.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $< $(BLAS_LIBS) -lm
+
+$(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $< $(BLAS_LIBS) -lm
 

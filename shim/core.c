@@ -116,7 +116,7 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots)
                    gs_path, strerror(err));
         return NULL;
     }
-    uint8_t *base = mmap(NULL, GS_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, gs_fd, off);
+    uint8_t *base = mmap(NULL, GS_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, gs_fd, off);
     if (base == MAP_FAILED) {
         __atomic_fetch_add(&gs_lost, nslots, __ATOMIC_RELAXED);
         return NULL;

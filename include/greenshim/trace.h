@@ -22,7 +22,7 @@
 #define GS_TRACE_VERSION    1u
 #define GS_HEADER_SIZE      16384u
 #define GS_HEADER_TEXT_OFF  256u
-#define GS_CHUNK_SIZE       65536u
+#define GS_CHUNK_SIZE       1048576u           /* default; readers use header.chunk_size */
 #define GS_CHUNK_MAGIC      0x4b4e4843u        /* "CHNK" */
 #define GS_REC_SIZE         48u
 

@@ -1,0 +1,35 @@
+#!/bin/sh
+# install-deps.sh - install the Debian packages greenshim's build, tests and
+# demo need, only those missing.  Idempotent; run by `make demo` and
+# `make check`.  Not root: prints the exact command instead.
+set -eu
+
+# build: gcc make pkg-config; counters: libpfm4; energy: libpowercap;
+# BLAS: OpenBLAS; tests: check (C unit tests), numpy, PyTorch (end-to-end),
+# util-linux (unshare, for the synthetic powercap tree).
+PKGS="gcc make pkg-config libc6-dev libpfm4 libpfm4-dev libpowercap0 libpowercap-dev
+libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux"
+
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$st" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: all dependencies present"
+    exit 0
+fi
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing:$missing" >&2
+    echo "install-deps: run as root:  $cmd" >&2
+    exit 1
+fi
+echo "install-deps: installing:$missing"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
