@@ -249,6 +249,12 @@ static int gs_pick_dir(void)
                gs_dir, strerror(errno));
         return -1;
     }
+    /* absolute, so that children that chdir before exec still share it */
+    char abs[PATH_MAX];
+    if (gs_dir[0] != '/' && realpath(gs_dir, abs)) {
+        snprintf(gs_dir, sizeof gs_dir, "%s", abs);
+        setenv("GREENSHIM_OUT", gs_dir, 1);
+    }
     return 0;
 }
 
