@@ -1,0 +1,246 @@
+/* attribute.c - energy to calls.  The cumulative energy curve E(t) of a
+ * process is the sum of its measured domains (unwrapped), or the modelled
+ * one (CPU time x watts per core) when nothing was measured.  An interval
+ * costs E(end) - E(start), linearly interpolated between samples.  A sweep
+ * over every call boundary splits the curve into elementary intervals; the
+ * calls active in one share its energy in proportion to their CPU time
+ * (task-clock when the call has counters, else equally); intervals with no
+ * call are "outside".  Calls + outside must equal the total: checked. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ana.h"
+
+/* per-domain cumulative joules, same length as d->t */
+static double *dom_joules(const struct ana_domain *d)
+{
+    double *j = calloc(d->n ? d->n : 1, sizeof *j);
+    double acc = 0;
+    for (size_t i = 1; i < d->n; i++) {
+        uint64_t a = d->v[i - 1], b = d->v[i], delta;
+        if (b >= a)
+            delta = b - a;
+        else if (d->max_range && a <= d->max_range)
+            delta = d->max_range - a + b;  /* the counter wrapped */
+        else
+            delta = b;                      /* reset: count from zero */
+        acc += strcmp(d->kind, "cpu") == 0 ? (double)delta * 1e-9 * d->watts_per_core
+                                           : (double)delta * 1e-6;
+        j[i] = acc;
+    }
+    return j;
+}
+
+struct curve { int nd; const struct ana_domain *d[ANA_MAX_DOMAINS]; double *j[ANA_MAX_DOMAINS]; };
+static struct curve *cur_curve;
+
+static double interp(const struct ana_domain *d, const double *j, double t)
+{
+    if (d->n == 0)
+        return 0;
+    if (t <= (double)d->t[0])
+        return j[0];
+    if (t >= (double)d->t[d->n - 1])
+        return j[d->n - 1];
+    size_t lo = 0, hi = d->n - 1;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if ((double)d->t[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    double t0 = (double)d->t[lo], t1 = (double)d->t[hi];
+    return t1 > t0 ? j[lo] + (j[hi] - j[lo]) * (t - t0) / (t1 - t0) : j[hi];
+}
+
+static double curve_at(const struct curve *c, double t)
+{
+    double e = 0;
+    for (int i = 0; i < c->nd; i++)
+        e += interp(c->d[i], c->j[i], t);
+    return e;
+}
+
+double ana_energy_at(const struct ana_proc *p, double t)
+{
+    (void)p;
+    return cur_curve ? curve_at(cur_curve, t) : 0;
+}
+
+static void build_curve(struct ana_proc *p, struct curve *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int pass = 0; pass < 2 && c->nd == 0; pass++) {
+        for (int i = 0; i < p->ndom; i++) {
+            struct ana_domain *d = &p->dom[i];
+            if (!d->sum || d->n < 2)
+                continue;
+            int measured = strcmp(d->kind, "energy") == 0 && strcmp(d->provenance, "measured") == 0;
+            int modelled = strcmp(d->kind, "cpu") == 0 || strcmp(d->provenance, "modelled") == 0;
+            if ((pass == 0 && measured) || (pass == 1 && modelled && !measured)) {
+                c->d[c->nd] = d;
+                c->j[c->nd++] = dom_joules(d);
+            }
+        }
+        if (c->nd) {
+            p->provenance = pass == 0 ? "measured" : "modelled";
+            p->source = c->d[0]->source[0] ? c->d[0]->source : (pass == 0 ? "rapl" : "model");
+        }
+    }
+    if (!c->nd) {
+        p->provenance = "none";
+        p->source = NULL;
+    }
+}
+
+static void free_curve(struct curve *c)
+{
+    for (int i = 0; i < c->nd; i++)
+        free(c->j[i]);
+}
+
+struct ev { uint64_t t; uint32_t call; int8_t start; };
+static int ev_cmp(const void *a, const void *b)
+{
+    const struct ev *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->start - y->start;         /* ends before starts at the same time */
+}
+
+static double call_weight(const struct ana_proc *p, const struct ana_call *c)
+{
+    if (c->has_ctr && p->task_clock_idx >= 0 && c->t1 > c->t0) {
+        double w = (double)c->ctr[p->task_clock_idx] / (double)(c->t1 - c->t0);
+        return w < 0.01 ? 0.01 : w;
+    }
+    return 1;
+}
+
+void ana_attribute(struct ana_proc *p)
+{
+    struct curve c;
+    build_curve(p, &c);
+    cur_curve = &c;
+    double cs = p->t_start, ce = p->t_end;
+    if (c.nd) {                          /* the curve's own span */
+        cs = 1e300; ce = 0;
+        for (int i = 0; i < c.nd; i++) {
+            if ((double)c.d[i]->t[0] < cs) cs = (double)c.d[i]->t[0];
+            if ((double)c.d[i]->t[c.d[i]->n - 1] > ce) ce = (double)c.d[i]->t[c.d[i]->n - 1];
+        }
+    }
+    p->total_j = c.nd ? curve_at(&c, ce) - curve_at(&c, cs) : 0;
+
+    size_t nev = p->ncalls * 2;
+    struct ev *ev = malloc((nev + 1) * sizeof *ev);
+    for (size_t i = 0; i < p->ncalls; i++) {
+        p->calls[i].energy_j = 0;
+        ev[2 * i] = (struct ev){ p->calls[i].t0, (uint32_t)i, 1 };
+        ev[2 * i + 1] = (struct ev){ p->calls[i].t1, (uint32_t)i, 0 };
+    }
+    qsort(ev, nev, sizeof *ev, ev_cmp);
+
+    uint32_t *act = malloc((p->ncalls + 1) * sizeof *act);
+    size_t nact = 0;
+    double wsum = 0, prev = (double)p->t_start, eprev = c.nd ? curve_at(&c, prev) : 0;
+    double outside_j = 0, outside_s = 0, calls_j = 0;
+    /* energy before the first boundary is outside; so is after the last */
+    for (size_t i = 0; i <= nev; i++) {
+        double t = i < nev ? (double)ev[i].t : (double)p->t_end;
+        if (t < prev)
+            t = prev;
+        if (t > prev) {
+            double e = c.nd ? curve_at(&c, t) : 0, de = e - eprev;
+            if (nact == 0) {
+                outside_j += de;
+                outside_s += (t - prev) * 1e-9;
+            } else {
+                for (size_t a = 0; a < nact; a++) {
+                    struct ana_call *cl = &p->calls[act[a]];
+                    double share = de * call_weight(p, cl) / wsum;
+                    cl->energy_j += share;
+                    calls_j += share;
+                }
+            }
+            prev = t;
+            eprev = e;
+        }
+        if (i == nev)
+            break;
+        struct ana_call *cl = &p->calls[ev[i].call];
+        if (ev[i].start) {
+            act[nact++] = ev[i].call;
+            wsum += call_weight(p, cl);
+        } else {
+            for (size_t a = 0; a < nact; a++)
+                if (act[a] == ev[i].call) {
+                    act[a] = act[--nact];
+                    wsum -= call_weight(p, cl);
+                    break;
+                }
+            if (nact == 0)
+                wsum = 0;               /* no drift from float sums */
+        }
+    }
+    /* the curve may extend beyond the process's records (last sample after
+     * the last call): that energy is outside as well */
+    if (c.nd) {
+        double e_lo = curve_at(&c, (double)p->t_start) - curve_at(&c, cs);
+        double e_hi = curve_at(&c, ce) - curve_at(&c, (double)p->t_end);
+        if (e_lo > 0) outside_j += e_lo;
+        if (e_hi > 0) outside_j += e_hi;
+    }
+    p->outside_j = outside_j;
+    p->outside_s = outside_s;
+    p->calls_j = calls_j;
+    free(act);
+    free(ev);
+    /* keep the curve for the idle baseline, then drop it */
+    cur_curve = NULL;
+    free_curve(&c);
+}
+
+/* Lowest sustained power: the smallest average over any window of at least
+ * 100 ms (5 samples when the run is shorter), on the sampled curve. */
+double ana_idle_watts(const struct ana_proc *p, const char **how)
+{
+    if (p->idle_watts_hdr >= 0) {
+        *how = "GREENSHIM_IDLE_WATTS";
+        return p->idle_watts_hdr;
+    }
+    *how = "lowest sustained power";
+    struct ana_proc *q = (struct ana_proc *)p;
+    struct curve c;
+    const char *prov = q->provenance, *src = q->source;
+    build_curve(q, &c);
+    q->provenance = prov;
+    q->source = src;
+    if (!c.nd) {
+        *how = "none (no energy source)";
+        return 0;
+    }
+    const struct ana_domain *d = c.d[0];
+    size_t n = d->n;
+    double span = (double)(d->t[n - 1] - d->t[0]);
+    double best = -1;
+    for (size_t i = 0, j = 0; i < n; i++) {
+        if (j < i)
+            j = i;
+        if (span >= 100e6) {
+            while (j < n && (double)(d->t[j] - d->t[i]) < 100e6)
+                j++;
+        } else {
+            j = i + 5 < n ? i + 5 : n - 1;
+        }
+        if (j >= n || j == i)
+            break;
+        double t0 = (double)d->t[i], t1 = (double)d->t[j];
+        double w = (curve_at(&c, t1) - curve_at(&c, t0)) / ((t1 - t0) * 1e-9);
+        if (best < 0 || w < best)
+            best = w;
+    }
+    free_curve(&c);
+    return best < 0 ? 0 : best;
+}
