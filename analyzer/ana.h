@@ -72,6 +72,8 @@ struct ana_proc {
     const char *provenance;       /* "measured" | "modelled" | "none" */
     const char *source;
     double total_j, calls_j, outside_j, outside_s;
+    double *reg_j, *reg_s; uint32_t nreg_j;
+    double unattributed_s;            /* outside calls and regions */   /* energy between calls inside region id (innermost) */
 };
 
 /* errors: damage in a file; records before it are kept */
@@ -135,7 +137,7 @@ struct ana_report {
     struct ana_layer_row *layers; size_t nlayers;
     int layers_from_regions;
     long iterations;              /* -1: none detected */
-    double outside_s, outside_j;
+    double outside_s, outside_j, unattributed_s;
     double total_j, calls_j, idle_w, net_j;
     const char *provenance, *source, *idle_source;
     int reconciled;

@@ -101,6 +101,72 @@ static void free_curve(struct curve *c)
 }
 
 struct ev { uint64_t t; uint32_t call; int8_t start; };
+
+/* Innermost-region segments of each thread, in time order. */
+struct seg { uint64_t t0, t1; uint32_t id, thread; };
+static int seg_cmp(const void *a, const void *b)
+{
+    const struct seg *x = a, *y = b;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
+}
+
+static struct seg *region_segments(const struct ana_proc *p, size_t *nseg)
+{
+    struct seg *sg = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t th = 0; th < p->nthreads; th++) {
+        uint32_t stack[256];
+        size_t depth = 0;
+        uint64_t last = 0;
+        for (size_t i = 0; i < p->nrev; i++) {
+            const struct ana_region_ev *e = &p->rev[i];
+            if (e->thread != th)
+                continue;
+            if (depth && e->t > last) {
+                if (n == cap) { cap = cap ? cap * 2 : 64; sg = realloc(sg, cap * sizeof *sg); }
+                sg[n++] = (struct seg){ last, e->t, stack[depth - 1], (uint32_t)th };
+            }
+            last = e->t;
+            if (e->push) {
+                if (depth < 256)
+                    stack[depth++] = e->id;
+            } else if (depth) {
+                depth--;
+            }
+        }
+        if (depth && p->t_end > last) {
+            if (n == cap) { cap = cap ? cap * 2 : 64; sg = realloc(sg, cap * sizeof *sg); }
+            sg[n++] = (struct seg){ last, p->t_end, stack[depth - 1], (uint32_t)th };
+        }
+    }
+    if (n)
+        qsort(sg, n, sizeof *sg, seg_cmp);
+    *nseg = n;
+    return sg;
+}
+
+/* The region open at time t on the first thread that has one, or 0. */
+static uint32_t region_at(const struct seg *sg, size_t n, double t)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t th = sg[i].thread;
+        size_t lo = i, hi = i;
+        while (hi < n && sg[hi].thread == th)
+            hi++;
+        size_t a = lo, b = hi;          /* last segment with t0 <= t */
+        while (b - a > 1) {
+            size_t m = (a + b) / 2;
+            if ((double)sg[m].t0 <= t) a = m; else b = m;
+        }
+        if ((double)sg[a].t0 <= t && t < (double)sg[a].t1)
+            return sg[a].id;
+        i = hi;
+    }
+    return 0;
+}
 static int ev_cmp(const void *a, const void *b)
 {
     const struct ev *x = a, *y = b;
@@ -142,6 +208,18 @@ void ana_attribute(struct ana_proc *p)
     }
     qsort(ev, nev, sizeof *ev, ev_cmp);
 
+    size_t nseg = 0;
+    struct seg *sg = region_segments(p, &nseg);
+    uint32_t maxid = 0;
+    for (size_t i = 0; i < p->nrev; i++)
+        if (p->rev[i].id > maxid)
+            maxid = p->rev[i].id;
+    free(p->reg_j);
+    p->nreg_j = maxid + 1;
+    p->reg_j = calloc(p->nreg_j, sizeof *p->reg_j);
+    free(p->reg_s);
+    p->reg_s = calloc(p->nreg_j, sizeof *p->reg_s);
+    p->unattributed_s = 0;
     uint32_t *act = malloc((p->ncalls + 1) * sizeof *act);
     size_t nact = 0;
     double wsum = 0, prev = (double)p->t_start, eprev = c.nd ? curve_at(&c, prev) : 0;
@@ -154,7 +232,16 @@ void ana_attribute(struct ana_proc *p)
         if (t > prev) {
             double e = c.nd ? curve_at(&c, t) : 0, de = e - eprev;
             if (nact == 0) {
-                outside_j += de;
+                /* between calls: the program's own work inside a region
+                 * belongs to that region; elsewhere it is outside */
+                uint32_t rid = nseg ? region_at(sg, nseg, (prev + t) / 2) : 0;
+                if (rid && rid < p->nreg_j) {
+                    p->reg_j[rid] += de;
+                    p->reg_s[rid] += (t - prev) * 1e-9;
+                } else {
+                    outside_j += de;
+                    p->unattributed_s += (t - prev) * 1e-9;
+                }
                 outside_s += (t - prev) * 1e-9;
             } else {
                 for (size_t a = 0; a < nact; a++) {
@@ -197,6 +284,7 @@ void ana_attribute(struct ana_proc *p)
     p->calls_j = calls_j;
     free(act);
     free(ev);
+    free(sg);
     /* keep the curve for the idle baseline, then drop it */
     cur_curve = NULL;
     free_curve(&c);

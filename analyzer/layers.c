@@ -85,6 +85,22 @@ static void from_regions(struct ana_report *r)
     }
 }
 
+/* energy between calls inside a region goes to that region's layer */
+static void region_gaps(struct ana_report *r)
+{
+    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
+        struct ana_proc *p = r->run->procs[pi];
+        for (uint32_t id = 1; id < p->nreg_j; id++) {
+            if (p->reg_j[id] == 0 && p->reg_s[id] == 0)
+                continue;
+            const char *nm = ana_string(p, id);
+            int l = add_layer(r, nm ? nm : "(unnamed)");
+            r->layers[l].energy_j += p->reg_j[id];
+            r->layers[l].time_s += p->reg_s[id];
+        }
+    }
+}
+
 /* Detection on the busiest thread of the busiest process. */
 static void detect(struct ana_report *r, int only_period)
 {
@@ -273,8 +289,10 @@ void ana_layers(struct ana_report *r)
     r->layers_from_regions = regions;
     r->iterations = -1;
     detect(r, regions);
-    if (regions)
+    if (regions) {
         from_regions(r);
+        region_gaps(r);
+    }
     for (size_t pi = 0; pi < r->run->nprocs; pi++) {
         struct ana_proc *p = r->run->procs[pi];
         for (size_t i = 0; i < p->ncalls; i++) {

@@ -28,12 +28,15 @@ static void render(const struct ana_report *r, FILE *o)
     fprintf(o, "{\n  \"format_version\": 1,\n  \"processes\": %zu,\n  \"process_list\": [", run->nprocs);
     for (size_t i = 0; i < run->nprocs; i++) {
         const struct ana_proc *p = run->procs[i];
+        size_t nprog = 0;
+        for (size_t t = 0; t < p->nthreads; t++)
+            nprog += p->threads[t].stream == GS_STREAM_THREAD;
         fprintf(o, "%s\n    {\"pid\": %u, \"ppid\": %u, \"host\": ", i ? "," : "", p->hdr.pid, p->hdr.ppid);
         jstr(o, p->host); fputs(", \"rank\": ", o); jstr(o, p->rank[0] ? p->rank : NULL);
         fputs(", \"cmdline\": ", o); jstr(o, p->cmdline);
         fputs(", \"file\": ", o); jstr(o, p->file);
         fprintf(o, ", \"clean_exit\": %s, \"threads\": %zu, \"calls\": %zu, \"events_live\": ",
-                p->clean_exit ? "true" : "false", p->nthreads, p->ncalls);
+                p->clean_exit ? "true" : "false", nprog, p->ncalls);
         jstr(o, p->events_live);
         fprintf(o, ", \"sources\": %u, \"duration_s\": ", p->hdr.sources);
         jnum(o, (double)(p->t_end - p->t_start) * 1e-9);
@@ -86,6 +89,7 @@ static void render(const struct ana_report *r, FILE *o)
     }
     fputs("\n  ],\n  \"outside\": {\"time_s\": ", o); jnum(o, r->outside_s);
     fputs(", \"energy_j\": ", o); jnum(o, r->outside_j);
+    fputs(", \"unattributed_time_s\": ", o); jnum(o, r->unattributed_s);
     fputs("},\n  \"energy\": {\"total_j\": ", o); jnum(o, r->total_j);
     fputs(", \"provenance\": ", o); jstr(o, r->provenance);
     fputs(", \"source\": ", o); jstr(o, r->source);

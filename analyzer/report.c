@@ -102,6 +102,7 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
         if (p->t_end > t_hi) t_hi = p->t_end;
         r->wall_sum_s += (double)(p->t_end - p->t_start) * 1e-9;
         r->outside_s += p->outside_s;
+        r->unattributed_s += p->unattributed_s;
         r->outside_j += p->outside_j;
         r->total_j += p->total_j;
         r->calls_j += p->calls_j;
@@ -181,6 +182,13 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
             }
         }
         region_times(r, p);
+        for (uint32_t id = 1; id < p->nreg_j; id++) {
+            if (p->reg_j[id] == 0)
+                continue;
+            const char *nm = ana_string(p, id);
+            int gi = region_row(r, nm ? nm : "(unnamed)");
+            r->regions[gi].energy_j += p->reg_j[id];
+        }
     }
     r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
     if (nmeas && !nmod) r->provenance = "measured";

@@ -353,7 +353,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     }
     if (!p->clean_exit)
         ana_warn(run, "%s: process %u did not exit cleanly (no END record); trace complete up to its last record",
-                 path, h->pid);
+                 path, p->hdr.pid);
     if (p->lost)
         ana_warn(run, "%s: %llu records were lost by the recorder (disk full?)", path,
                  (unsigned long long)p->lost);
@@ -421,7 +421,7 @@ void ana_run_free(struct ana_run *run)
 {
     for (size_t i = 0; i < run->nprocs; i++) {
         struct ana_proc *p = run->procs[i];
-        free(p->calls); free(p->rev); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text);
+        free(p->calls); free(p->rev); free(p->reg_j); free(p->reg_s); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);

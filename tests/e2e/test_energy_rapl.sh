@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Measured energy end to end through the real libpowercap: a synthetic RAPL
+# tree (tests/fakes/fake_powercap) on a tmpfs over /sys/class inside a
+# private mount namespace advances energy_uj along a scripted power profile;
+# phase_trainer runs sgemm regions in time with it under the shim; the
+# analyzer's per-region energy must match the profile's exact integral over
+# each region's interval within 2% (phases >= 10 ms), measured, from RAPL,
+# reconciled.  GS_ENERGY_CASE picks the case (test_energy_wrap.sh and
+# test_energy_unreadable.sh set it):
+#   normal      counter far from its wrap
+#   wrap        max_energy_range_uj = 1 J, so the counter wraps several times
+#   unreadable  energy_uj mode 0000 and the trainer run as root without
+#               CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH (setpriv), which gets
+#               EACCES like a user on a kernel with root-only energy_uj:
+#               one greenshim line on stderr, energy modelled.
+# Exit 0 pass, 1 fail, 77 skip (reason on stdout).  $1: repo root (optional).
+set -u
+case_=${GS_ENERGY_CASE:-normal}
+root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+root=$(cd "$root" && pwd)
+b=$root/build
+for f in "$b/libgreenshim.so" "$b/greenshim-analyze" "$b/fakes/fake_powercap" "$b/fakes/phase_trainer"; do
+    [ -x "$f" ] || [ -f "$f" ] || { echo "missing $f: run make first"; exit 1; }
+done
+if ! unshare -m true 2>/dev/null; then
+    echo "skip: unshare -m not permitted here (needs root or user namespaces): cannot mount a fake /sys/class/powercap"
+    exit 77
+fi
+if [ "$case_" = unreadable ] && ! setpriv --bounding-set=-dac_override true 2>/dev/null; then
+    echo "skip: cannot drop CAP_DAC_OVERRIDE with setpriv here (util-linux setpriv missing, or not root)"
+    exit 77
+fi
+py=/usr/bin/python3
+[ -x $py ] || py=python3
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+
+# gaps at 5 W (idle), sgemm phases of 10..40 ms at 25..60 W
+profile="60:5,10:30:r,10:5,20:45:r,15:5,40:25:r,10:5,10:60:r,25:5,15:35:r,40:5"
+wopts=()
+case $case_ in
+    normal)     wopts=(--initial 123456789) ;;
+    wrap)       wopts=(--max-range 1000000 --initial 900000) ;;
+    unreadable) wopts=(--unreadable) ;;
+    *) echo "unknown GS_ENERGY_CASE=$case_"; exit 1 ;;
+esac
+run=()
+[ "$case_" = unreadable ] && run=(setpriv --inh-caps=-dac_override,-dac_read_search
+                                    --bounding-set=-dac_override,-dac_read_search --)
+
+cat >"$tmp/ns.sh" <<'NS'
+set -u
+mount --make-rprivate / && mount -t tmpfs greenshim-fake /sys/class || { echo "mount failed"; exit 3; }
+"$B/fakes/fake_powercap" /sys/class/powercap --profile "$PROFILE" --idle 5 --delay-ms 300 \
+    --ready "$TMP/ready" $WOPTS &
+w=$!
+for _ in $(seq 200); do [ -f "$TMP/ready" ] && break; sleep 0.01; done
+[ -f "$TMP/ready" ] || { echo "fake_powercap did not start"; kill $w; exit 3; }
+# LD_PRELOAD set by env after setpriv: only the trainer is traced
+"$@" env OPENBLAS_NUM_THREADS=1 LD_PRELOAD="$B/libgreenshim.so" GREENSHIM_OUT="$TMP/out" \
+    GREENSHIM_SAMPLE_HZ=5000 "$B/fakes/phase_trainer" --ready "$TMP/ready" \
+    --profile "$PROFILE" --idle 5 --n 128 --truth "$TMP/truth.json" 2>"$TMP/stderr"
+rc=$?
+kill $w; wait $w 2>/dev/null
+exit $rc
+NS
+B=$b TMP=$tmp PROFILE=$profile WOPTS="${wopts[*]}" unshare -m bash "$tmp/ns.sh" ${run[@]+"${run[@]}"}
+rc=$?
+[ $rc -eq 0 ] || { echo "traced trainer failed (rc $rc):"; cat "$tmp/stderr" 2>/dev/null; exit 1; }
+[ -n "${GS_KEEP:-}" ] && trap - EXIT && echo "kept $tmp"
+"$b/greenshim-analyze" report "$tmp/out" --format json >"$tmp/r.json" 2>"$tmp/ana.err" ||
+    { echo "analyzer failed:"; cat "$tmp/ana.err"; exit 1; }
+
+CASE=$case_ $py - "$tmp/r.json" "$tmp/truth.json" "$tmp/stderr" <<'PY' || exit 1
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+truth = json.load(open(sys.argv[2]))["regions"]
+err = open(sys.argv[3]).read().splitlines()
+case = os.environ["CASE"]
+e = r["energy"]
+fails = []
+def check(ok, what):
+    if not ok:
+        fails.append(what)
+regions = {x["name"].split("/")[-1]: x for x in r["regions"]}
+rapl_lines = [l for l in err if l.startswith("greenshim:") and "RAPL" in l]
+if case == "unreadable":
+    check(len(rapl_lines) == 1 and "RAPL energy_uj not readable (permission denied)" in rapl_lines[0],
+          "want one 'RAPL energy_uj not readable (permission denied)' line, got %r" % rapl_lines)
+    check(e["provenance"] == "modelled", "provenance %r, want modelled" % e["provenance"])
+    check(e["source"] == "model", "source %r, want model" % e["source"])
+    for t in truth:
+        g = regions.get(t["name"])
+        check(g is not None and g["energy_j"] > 0, "%s: no modelled energy" % t["name"])
+else:
+    check(not rapl_lines, "unexpected RAPL lines on stderr: %r" % rapl_lines)
+    check(e["provenance"] == "measured", "provenance %r, want measured" % e["provenance"])
+    check(e["source"] == "rapl", "source %r, want rapl" % e["source"])
+    check(len(truth) == 5, "trainer ran %d phases, want 5" % len(truth))
+    for t in truth:
+        g = regions.get(t["name"])
+        if g is None:
+            check(False, "%s missing from the report" % t["name"]); continue
+        rel = (g["energy_j"] - t["energy_j"]) / t["energy_j"]
+        print("%-7s %5.1f ms  truth %.4f J  report %.4f J  %+.2f%%" %
+              (t["name"], t["time_s"] * 1e3, t["energy_j"], g["energy_j"], rel * 100))
+        if t["phase_s"] >= 0.010:             # the profile's phase, not the woken-late region
+            check(abs(rel) <= 0.02, "%s energy off by %+.2f%%" % (t["name"], rel * 100))
+check(e.get("reconciled") is True, "energy not reconciled")
+parts = sum(x["energy_j"] for x in r["regions"]) + r["outside"]["energy_j"]
+check(abs(parts - e["total_j"]) <= 1e-6 * max(1.0, abs(e["total_j"])),
+      "regions + outside = %.6f J != total %.6f J" % (parts, e["total_j"]))
+if fails:
+    print("FAIL (%s): " % case + "; ".join(fails))
+    sys.exit(1)
+print("energy %s case: %d regions checked, provenance %s, source %s, total %.3f J"
+      % (case, len(truth), e["provenance"], e["source"], e["total_j"]))
+PY
