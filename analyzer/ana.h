@@ -51,6 +51,7 @@ struct ana_proc {
     unsigned sampler_hz;
     int clean_exit;
     uint64_t lost;
+    size_t damage_off;            /* 0: none; else the offset of the damage */
     char *events[GS_MAX_EVENTS];
     int nevents;
     int task_clock_idx;           /* index of task-clock in events, -1 */
@@ -79,11 +80,13 @@ struct ana_proc {
 /* errors: damage in a file; records before it are kept */
 struct ana_run {
     struct ana_proc **procs; size_t nprocs;
-    char **warnings; size_t nwarn, capwarn;
+    char **warnings; size_t nwarn, capwarn;   /* go into the report */
+    char **errors; size_t nerr, caperr;       /* main prints them on stderr */
     int damaged;                  /* exit 2 after printing */
 };
 
 void ana_warn(struct ana_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* trace_read.c: 0 ok (possibly damaged: run->damaged), -1 unreadable */
 int  ana_read_file(struct ana_run *run, const char *path);
@@ -97,7 +100,7 @@ void ana_timeline(struct ana_proc *p);
 static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
 {
     double v = p->clk_a + p->clk_b * (double)raw;
-    return v < 0 ? 0 : (uint64_t)v;
+    return !(v > 0) ? 0 : v >= 1.8e19 ? (uint64_t)1.8e19 : (uint64_t)v;
 }
 
 /* model.c: names and FLOPs */

@@ -9,8 +9,10 @@
  *      to most groups; the layer is named "linear IN→OUT" with IN = k of
  *      its first (forward) product;
  *   3. a group with more than 3 calls per period holds ceil(c/3) layers
- *      of one shape: its first ceil(c/3) calls are their forwards in
- *      order, the rest their backwards, two each, in reverse order. */
+ *      whose dimensions are the same set (64→128 and 128→64, or two
+ *      128→128): its first ceil(c/3) calls are their forwards in order,
+ *      each naming its layer, the rest their backwards, two each, in
+ *      reverse order; equal names get " #2", " #3". */
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
@@ -54,6 +56,42 @@ static struct key key_of(const struct ana_call *c)
 static int key_eq(const struct key *a, const struct key *b)
 {
     return a->gemv == b->gemv && a->d[0] == b->d[0] && a->d[1] == b->d[1] && a->d[2] == b->d[2];
+}
+
+static int find_layer(const struct ana_report *r, const char *name)
+{
+    for (size_t i = 0; i < r->nlayers; i++)
+        if (strcmp(r->layers[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* "linear IN→OUT" from a layer's forward product: IN is its k, OUT the
+ * dimension left when the batch and IN are taken out of the triple */
+static void layer_name(const struct ana_call *f, const struct key *k, uint32_t batch, char *name, size_t len)
+{
+    char op[16];
+    if (k->gemv >= 1000) {
+        snprintf(name, len, "%s %ux%ux%u", ana_op_name(f->op, op), f->m, f->n, f->k);
+        return;
+    }
+    if (k->gemv) {
+        snprintf(name, len, "%s %ux%u", ana_op_name(f->op, op), f->m, f->n);
+        return;
+    }
+    uint32_t in = f->k, rest[3] = { k->d[0], k->d[1], k->d[2] };
+    int used[3] = { 0, 0, 0 }, bi = -1;
+    for (int j = 0; j < 3; j++)
+        if (rest[j] == in) { used[j] = 1; break; }
+    for (int j = 0; j < 3; j++)
+        if (!used[j] && batch && rest[j] == batch) { used[j] = 1; bi = j; break; }
+    uint32_t out = 0;
+    for (int j = 0; j < 3; j++)
+        if (!used[j]) { out = rest[j]; break; }
+    if (bi < 0 || out == 0)
+        snprintf(name, len, "gemm %ux%ux%u", f->m, f->n, f->k);
+    else
+        snprintf(name, len, "linear %u\u2192%u", in, out);
 }
 
 static int add_layer(struct ana_report *r, const char *name)
@@ -194,38 +232,20 @@ static void detect(struct ana_report *r, int only_period)
     int *base = malloc(nk * sizeof *base);
     size_t *nl = malloc(nk * sizeof *nl), *seen = calloc(nk, sizeof *seen);
     for (size_t u = 0; u < nk; u++) {
-        const struct ana_call *f = seq[W + ufirst[u]];
-        char name[200], op[16];
         nl[u] = ucount[u] > 3 && !uk[u].gemv ? (ucount[u] + 2) / 3 : 1;
-        if (uk[u].gemv >= 1000 || (uk[u].gemv && 0)) {
-            snprintf(name, sizeof name, "%s %ux%ux%u", ana_op_name(f->op, op), f->m, f->n, f->k);
-        } else if (uk[u].gemv) {
-            snprintf(name, sizeof name, "%s %ux%u", ana_op_name(f->op, op), f->m, f->n);
-        } else {
-            uint32_t in = f->k, rest[3] = { uk[u].d[0], uk[u].d[1], uk[u].d[2] };
-            int used[3] = { 0, 0, 0 };
-            for (int j = 0; j < 3; j++)
-                if (rest[j] == in) { used[j] = 1; break; }
-            int bi = -1;
-            for (int j = 0; j < 3; j++)
-                if (!used[j] && batch && rest[j] == batch) { used[j] = 1; bi = j; break; }
-            uint32_t out = 0;
-            for (int j = 0; j < 3; j++)
-                if (!used[j]) { out = rest[j]; break; }
-            if (bi < 0 || out == 0)
-                snprintf(name, sizeof name, "gemm %ux%ux%u", f->m, f->n, f->k);
-            else
-                snprintf(name, sizeof name, "linear %u\u2192%u", in, out);
-        }
         base[u] = (int)r->nlayers;
-        for (size_t l = 0; l < nl[u]; l++) {
-            char nm[256];
-            if (nl[u] > 1)
-                snprintf(nm, sizeof nm, "%s #%zu", name, l + 1);
-            else
-                snprintf(nm, sizeof nm, "%s", name);
-            int idx = add_layer(r, nm);
-            r->layers[idx].dims[0] = uk[u].d[0];
+        size_t occ = 0;
+        for (size_t i = 0; i < P && occ < nl[u]; i++) {
+            if (!key_eq(&keys[i], &uk[u]))
+                continue;
+            /* the l-th occurrence is the forward product of layer l */
+            char name[200], nm[256];
+            layer_name(seq[W + i], &uk[u], batch, name, sizeof name);
+            snprintf(nm, sizeof nm, "%s", name);
+            for (int dup = 2; find_layer(r, nm) >= 0; dup++)
+                snprintf(nm, sizeof nm, "%s #%d", name, dup);
+            add_layer(r, nm);
+            occ++;
         }
     }
     for (size_t i = 0; i < P; i++) {

@@ -14,18 +14,32 @@
 #include <unistd.h>
 #include "ana.h"
 
-void ana_warn(struct ana_run *run, const char *fmt, ...)
+static void add_msg(char ***arr, size_t *n, size_t *cap, const char *fmt, va_list ap)
 {
     char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *arr = realloc(*arr, *cap * sizeof **arr);
+    }
+    (*arr)[(*n)++] = strdup(buf);
+}
+
+void ana_warn(struct ana_run *run, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    add_msg(&run->warnings, &run->nwarn, &run->capwarn, fmt, ap);
     va_end(ap);
-    if (run->nwarn == run->capwarn) {
-        run->capwarn = run->capwarn ? run->capwarn * 2 : 8;
-        run->warnings = realloc(run->warnings, run->capwarn * sizeof *run->warnings);
-    }
-    run->warnings[run->nwarn++] = strdup(buf);
+}
+
+/* an error for stderr ("greenshim-analyze: " is added by main) */
+void ana_error(struct ana_run *run, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_msg(&run->errors, &run->nerr, &run->caperr, fmt, ap);
+    va_end(ap);
 }
 
 #define GROW(arr, n, cap)                                                   \
@@ -257,26 +271,25 @@ int ana_read_file(struct ana_run *run, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "greenshim-analyze: %s: cannot open (%s)\n", path, strerror(errno));
+        ana_error(run, "%s: cannot open (%s)", path, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "greenshim-analyze: %s: not a regular file\n", path);
+        ana_error(run, "%s: not a regular file", path);
         close(fd);
         return -1;
     }
     size_t size = (size_t)st.st_size;
     if (size < sizeof(struct gs_file_header)) {
-        fprintf(stderr, "greenshim-analyze: %s: not a greenshim trace (only %zu bytes; the header needs 256) at offset 0\n",
-                path, size);
+        ana_error(run, "%s: header too short at offset %zu: not a greenshim trace (the header needs 256 bytes)", path, size);
         close(fd);
         return -1;
     }
     const uint8_t *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (base == MAP_FAILED) {
-        fprintf(stderr, "greenshim-analyze: %s: cannot map (%s)\n", path, strerror(errno));
+        ana_error(run, "%s: cannot map (%s)", path, strerror(errno));
         return -1;
     }
     const struct gs_file_header *h = (const void *)base;
@@ -292,7 +305,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     else if (size < h->header_size)
         why = "truncated inside the header", at = size;
     if (why) {
-        fprintf(stderr, "greenshim-analyze: %s: %s at offset %zu\n", path, why, at);
+        ana_error(run, "%s: %s at offset %zu", path, why, at);
         munmap((void *)base, size);
         return -1;
     }
@@ -371,14 +384,14 @@ int ana_read_path(struct ana_run *run, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        fprintf(stderr, "greenshim-analyze: %s: %s\n", path, strerror(errno));
+        ana_error(run, "%s: %s", path, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode))
         return ana_read_file(run, path);
     DIR *d = opendir(path);
     if (!d) {
-        fprintf(stderr, "greenshim-analyze: %s: %s\n", path, strerror(errno));
+        ana_error(run, "%s: %s", path, strerror(errno));
         return -1;
     }
     char **names = NULL;
@@ -394,7 +407,7 @@ int ana_read_path(struct ana_run *run, const char *path)
     }
     closedir(d);
     if (n == 0) {
-        fprintf(stderr, "greenshim-analyze: %s: no .gstrace files in this directory\n", path);
+        ana_error(run, "%s: no .gstrace files in this directory", path);
         free(names);
         return -1;
     }
