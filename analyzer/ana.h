@@ -83,6 +83,9 @@ struct ana_run {
     char **warnings; size_t nwarn, capwarn;   /* go into the report */
     char **errors; size_t nerr, caperr;       /* main prints them on stderr */
     int damaged;                  /* exit 2 after printing */
+    /* optional: called for every record read, in (tid, seq) order (dump) */
+    void (*visit)(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec);
+    void *visit_ctx;
 };
 
 void ana_warn(struct ana_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

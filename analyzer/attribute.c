@@ -199,13 +199,17 @@ void ana_attribute(struct ana_proc *p)
     }
     p->total_j = c.nd ? curve_at(&c, ce) - curve_at(&c, cs) : 0;
 
-    size_t nev = p->ncalls * 2;
+    /* boundaries: every call's ends, and every region push/pop (so that a
+     * gap between calls is split where the innermost region changes) */
+    size_t nev = p->ncalls * 2 + p->nrev;
     struct ev *ev = malloc((nev + 1) * sizeof *ev);
     for (size_t i = 0; i < p->ncalls; i++) {
         p->calls[i].energy_j = 0;
         ev[2 * i] = (struct ev){ p->calls[i].t0, (uint32_t)i, 1 };
         ev[2 * i + 1] = (struct ev){ p->calls[i].t1, (uint32_t)i, 0 };
     }
+    for (size_t i = 0; i < p->nrev; i++)
+        ev[p->ncalls * 2 + i] = (struct ev){ p->rev[i].t, UINT32_MAX, -1 };
     qsort(ev, nev, sizeof *ev, ev_cmp);
 
     size_t nseg = 0;
@@ -256,6 +260,8 @@ void ana_attribute(struct ana_proc *p)
         }
         if (i == nev)
             break;
+        if (ev[i].call == UINT32_MAX)
+            continue;                   /* a region boundary only */
         struct ana_call *cl = &p->calls[ev[i].call];
         if (ev[i].start) {
             act[nact++] = ev[i].call;

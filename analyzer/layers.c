@@ -2,7 +2,9 @@
  * any.  Otherwise the layers come from the call stream itself:
  *   1. the training iteration is the smallest period P of the (routine,
  *      transposes, m, n, k) signatures of the busiest thread that repeats
- *      with >= 90% matches at least twice, after a warm-up of at most P;
+ *      with >= 90% matches at least twice, after a warm-up of at most P
+ *      (looked for in the first DETECT_MAX calls); iterations = the whole
+ *      periods of the stream that match the first at >= 90%;
  *   2. a fully connected layer's forward product and its two backward
  *      products use the same three dimensions, so the calls of one period
  *      group by their sorted (m, n, k); the batch is the dimension common
@@ -167,25 +169,45 @@ static void detect(struct ana_report *r, int only_period)
     for (size_t i = 0; i < L; i++)
         s[i] = sig_of(seq[i]);
 
+    /* smallest period P with >= 90% of s[i] == s[i-P] after a warm-up W <= P
+     * and at least two repetitions; per P, suffix sums of the matches give
+     * every W at once.  W is the warm-up with the best match (the smallest
+     * on ties) so that the period starts where an iteration starts. */
     size_t P = 0, W = 0;
+    size_t *suf = malloc((L + 1) * sizeof *suf);
     for (size_t p = 1; p * 2 <= L && !P; p++) {
-        for (size_t w = 0; w <= p && w + 2 * p <= L; w += p ? p : 1) {
-            size_t match = 0, tot = 0;
-            for (size_t i = w + p; i < L; i++, tot++)
-                match += sig_eq(&s[i], &s[i - p]);
-            if (tot && match * 10 >= tot * 9) {
+        suf[L] = 0;
+        for (size_t i = L; i-- > p;)
+            suf[i] = suf[i + 1] + sig_eq(&s[i], &s[i - p]);
+        double best_frac = -1;
+        for (size_t w = 0; w <= p && w + 2 * p <= L; w++) {
+            size_t tot = L - w - p, match = suf[w + p];
+            double frac = (double)match / (double)tot;
+            if (match * 10 >= tot * 9 && frac > best_frac + 1e-12) {
+                best_frac = frac;
                 P = p;
                 W = w;
-                break;
             }
         }
     }
+    free(suf);
     if (!P) {
         /* no repetition: every call of the stream is one step */
         P = L;
         W = 0;
     } else {
-        r->iterations = (long)((Lall - W) / P);
+        /* iterations: the whole periods of the entire stream that match the
+         * first one at >= 90% */
+        long it = 0;
+        for (size_t b = W; b + P <= Lall; b += P) {
+            size_t match = 0;
+            for (size_t j = 0; j < P; j++) {
+                struct sig x = sig_of(seq[b + j]);
+                match += sig_eq(&x, &s[W + j]);
+            }
+            it += match * 10 >= P * 9;
+        }
+        r->iterations = it;
     }
     if (only_period) {
         free(s);

@@ -1,4 +1,5 @@
 /* main.c - greenshim-analyze: one table of verbs, each a cmd_<verb>(). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
@@ -12,10 +13,13 @@ static int usage_main(FILE *o)
           "  dump <file>          every record of one trace file, one line each\n"
           "  info <file>          the header of one trace file\n"
           "  help                 this text\n\n"
+          "'greenshim-analyze <verb> --help' describes one verb.\n"
           "Exit status: 0 ok, 2 bad usage or damaged/unreadable input (a damaged trace is\n"
           "still reported up to the damage).\n", o);
     return o == stdout ? 0 : 2;
 }
+
+static void print_errors(const struct ana_run *run);
 
 static int cmd_report(int argc, char **argv)
 {
@@ -64,6 +68,7 @@ static int cmd_report(int argc, char **argv)
     for (int i = 0; i < np; i++)
         if (ana_read_path(&run, paths[i]) != 0)
             bad = 1;
+    print_errors(&run);
     if (!run.nprocs) {
         ana_run_free(&run);
         return 2;
@@ -72,7 +77,9 @@ static int cmd_report(int argc, char **argv)
     ana_report_build(&run, &r);
     FILE *o = out ? fopen(out, "w") : stdout;
     if (!o) {
-        perror(out);
+        fprintf(stderr, "greenshim-analyze report: cannot write %s (%s)\n", out, strerror(errno));
+        ana_report_free(&r);
+        ana_run_free(&run);
         return 2;
     }
     rend->render(&r, o);
@@ -84,76 +91,138 @@ static int cmd_report(int argc, char **argv)
     return rc;
 }
 
-static int one_file(int argc, char **argv, const char *verb, struct ana_run *run)
+static void print_errors(const struct ana_run *run)
 {
+    for (size_t i = 0; i < run->nerr; i++)
+        fprintf(stderr, "greenshim-analyze: %s\n", run->errors[i]);
+}
+
+/* info and dump: exactly one file. 1: --help printed */
+static int one_file(int argc, char **argv, const char *verb, const char *what, struct ana_run *run)
+{
+    memset(run, 0, sizeof *run);
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: greenshim-analyze %s <file>\n\n%s\n", verb, what);
+        return 1;
+    }
     if (argc != 2 || argv[1][0] == '-') {
-        if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-            printf("usage: greenshim-analyze %s <file>\n", verb);
-            return 1;
-        }
-        fprintf(stderr, "usage: greenshim-analyze %s <file>\n", verb);
+        if (argc >= 2 && argv[1][0] == '-')
+            fprintf(stderr, "greenshim-analyze %s: unknown option '%s' (try --help)\n", verb, argv[1]);
+        else
+            fprintf(stderr, "greenshim-analyze %s: want exactly one trace file (try --help)\n", verb);
         return 2;
     }
-    memset(run, 0, sizeof *run);
-    if (ana_read_file(run, argv[1]) != 0)
-        return 2;
     return 0;
 }
 
 static int cmd_info(int argc, char **argv)
 {
     struct ana_run run;
-    int rc = one_file(argc, argv, "info", &run);
+    int rc = one_file(argc, argv, "info",
+                      "Prints the binary header fields of one trace file, its key: value text, and\n"
+                      "how many threads and calls it holds.", &run);
     if (rc)
         return rc == 1 ? 0 : rc;
+    if (ana_read_file(&run, argv[1]) != 0) {
+        print_errors(&run);
+        ana_run_free(&run);
+        return 2;
+    }
+    print_errors(&run);
     struct ana_proc *p = run.procs[0];
     const struct gs_file_header *h = &p->hdr;
     printf("file: %s\nversion: %u\nheader_size: %u\nchunk_size: %u\nrec_size: %u\nclock: %s\ntsc_hz: %llu\n"
-           "pid: %u\nppid: %u\nsources: 0x%x\nnevents: %u\n",
+           "start_tsc: %llu\nstart_mono_ns: %llu\nstart_real_ns: %llu\n"
+           "pid: %u\nppid: %u\nsources: 0x%x\nnevents: %u\ntext_len: %u\n--\n",
            p->file, h->version, h->header_size, h->chunk_size, h->rec_size,
-           h->clock == GS_CLOCK_TSC ? "tsc" : "mono", (unsigned long long)h->tsc_hz, h->pid, h->ppid, h->sources,
-           h->nevents);
+           h->clock == GS_CLOCK_TSC ? "tsc" : h->clock == GS_CLOCK_MONO ? "mono" : "unknown",
+           (unsigned long long)h->tsc_hz, (unsigned long long)h->start_tsc, (unsigned long long)h->start_mono_ns,
+           (unsigned long long)h->start_real_ns, h->pid, h->ppid, h->sources, h->nevents, h->text_len);
     fputs(p->text, stdout);
-    printf("threads: %zu\ncalls: %zu\nclean_exit: %s\n", p->nthreads, p->ncalls, p->clean_exit ? "yes" : "no");
+    if (p->text[0] && p->text[strlen(p->text) - 1] != '\n')
+        putchar('\n');
+    printf("--\nthreads: %zu\ncalls: %zu\nclean_exit: %s\n", p->nthreads, p->ncalls, p->clean_exit ? "yes" : "no");
     rc = run.damaged ? 2 : 0;
     ana_run_free(&run);
     return rc;
 }
 
+/* dump: one line per record as trace_read meets it (raw clock values) */
+static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec)
+{
+    static const char tr[] = "NTC?";
+    char op[16];
+    (void)ctx;
+    printf("%10zu tid=%-7u ", off, tid);
+    switch (rec[0]) {
+    case GS_REC_CALL: {
+        const struct gs_rec_call *c = (const void *)rec;
+        printf("CALL op=%s api=%s tr=%c%c m=%u n=%u k=%u lda=%u ldb=%u ldc=%u region=%u t0=%llu t1=%llu "
+               "flags=0x%x\n", ana_op_name(c->op, op), c->flags & GS_F_FORTRAN ? "fortran" : "cblas",
+               tr[GS_F_TRANSA(c->flags)], tr[GS_F_TRANSB(c->flags)], c->m, c->n, c->k, c->lda, c->ldb, c->ldc,
+               c->region, (unsigned long long)c->t0, (unsigned long long)c->t1, c->flags);
+        break;
+    }
+    case GS_REC_COUNTERS: {
+        const struct gs_rec_counters *c = (const void *)rec;
+        printf("COUNTERS n=%u", c->nvals);
+        for (int i = 0; i < c->nvals && i < GS_MAX_EVENTS; i++)
+            printf(" %s=%llu", i < p->nevents ? p->events[i] : "?", (unsigned long long)c->delta[i]);
+        printf(" via=%s\n", c->flags & 1 ? "rdpmc" : "read");
+        break;
+    }
+    case GS_REC_REGION_PUSH:
+    case GS_REC_REGION_POP: {
+        const struct gs_rec_region *g = (const void *)rec;
+        printf("%s id=%u parent=%u depth=%u t=%llu\n", rec[0] == GS_REC_REGION_PUSH ? "PUSH" : "POP", g->id,
+               g->parent, g->depth, (unsigned long long)g->t);
+        break;
+    }
+    case GS_REC_STRING: {
+        const struct gs_rec_string *s = (const void *)rec;
+        printf("STRING kind=%u id=%u len=%u text=\"%.*s%s\"\n", s->kind, s->id, s->len,
+               s->len < GS_STRING_HEAD_TEXT ? s->len : GS_STRING_HEAD_TEXT, s->text,
+               s->len > GS_STRING_HEAD_TEXT ? "..." : "");
+        break;
+    }
+    case GS_REC_CLOCK:
+    case GS_REC_END: {
+        const struct gs_rec_clock *c = (const void *)rec;
+        printf("%s tsc=%llu mono_ns=%llu real_ns=%llu\n", rec[0] == GS_REC_END ? "END" : "CLOCK",
+               (unsigned long long)c->tsc, (unsigned long long)c->mono_ns, (unsigned long long)c->real_ns);
+        break;
+    }
+    case GS_REC_SAMPLE: {
+        const struct gs_rec_sample *s = (const void *)rec;
+        printf("SAMPLE kind=%u domain=%u(%s) t=%llu t_read=%llu value=%llu\n", s->kind, s->domain,
+               s->domain < p->ndom && p->dom[s->domain].name[0] ? p->dom[s->domain].name : "-",
+               (unsigned long long)s->t, (unsigned long long)s->t_read, (unsigned long long)s->value);
+        break;
+    }
+    case GS_REC_LOST: {
+        const struct gs_rec_lost *l = (const void *)rec;
+        printf("LOST count=%llu t=%llu\n", (unsigned long long)l->count, (unsigned long long)l->t);
+        break;
+    }
+    default:
+        printf("UNKNOWN type=%u (skipped)\n", rec[0]);
+    }
+}
+
 static int cmd_dump(int argc, char **argv)
 {
     struct ana_run run;
-    int rc = one_file(argc, argv, "dump", &run);
+    int rc = one_file(argc, argv, "dump",
+                      "Prints every record of one trace file, one line each: file offset, thread,\n"
+                      "record type and fields, timestamps in the file's raw clock; chunks in\n"
+                      "(thread, sequence) order.", &run);
     if (rc)
         return rc == 1 ? 0 : rc;
-    struct ana_proc *p = run.procs[0];
-    ana_timeline(p);
-    char op[16];
-    static const char tr[] = "NTC?";
-    for (size_t i = 0; i < p->ncalls; i++) {
-        const struct ana_call *c = &p->calls[i];
-        const char *rg = c->region ? ana_string(p, c->region) : NULL;
-        printf("call tid=%u t0=%llu dur_ns=%llu op=%s api=%s tr=%c%c m=%u n=%u k=%u lda=%u ldb=%u ldc=%u region=%s",
-               p->threads[c->thread].tid, (unsigned long long)c->t0, (unsigned long long)(c->t1 - c->t0),
-               ana_op_name(c->op, op), c->flags & GS_F_FORTRAN ? "fortran" : "cblas",
-               tr[GS_F_TRANSA(c->flags)], tr[GS_F_TRANSB(c->flags)], c->m, c->n, c->k, c->lda, c->ldb, c->ldc,
-               rg ? rg : "-");
-        if (c->has_ctr)
-            for (int e = 0; e < p->nevents; e++)
-                printf(" %s=%llu", p->events[e], (unsigned long long)c->ctr[e]);
-        putchar('\n');
-    }
-    for (size_t i = 0; i < p->nrev; i++)
-        printf("region-%s tid=%u t=%llu path=%s\n", p->rev[i].push ? "push" : "pop",
-               p->threads[p->rev[i].thread].tid, (unsigned long long)p->rev[i].t,
-               ana_string(p, p->rev[i].id) ? ana_string(p, p->rev[i].id) : "?");
-    for (int d = 0; d < p->ndom; d++)
-        for (size_t i = 0; i < p->dom[d].n; i++)
-            printf("sample domain=%s t=%llu value=%llu\n", p->dom[d].name, (unsigned long long)p->dom[d].t[i],
-                   (unsigned long long)p->dom[d].v[i]);
+    run.visit = dump_rec;
+    rc = ana_read_file(&run, argv[1]) != 0 || run.damaged ? 2 : 0;
+    print_errors(&run);
     for (size_t i = 0; i < run.nwarn; i++)
         printf("warning: %s\n", run.warnings[i]);
-    rc = run.damaged ? 2 : 0;
     ana_run_free(&run);
     return rc;
 }

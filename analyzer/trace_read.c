@@ -164,7 +164,7 @@ static int chunk_cmp(const void *a, const void *b)
 }
 
 /* Decode one chunk; returns the offset of damage or 0. */
-static size_t read_chunk(struct ana_proc *p, const uint8_t *base, size_t off, size_t csize)
+static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t *base, size_t off, size_t csize)
 {
     const struct gs_chunk_header *ch = (const void *)(base + off);
     uint32_t th = thread_index(p, ch->tid, ch->stream);
@@ -172,6 +172,8 @@ static size_t read_chunk(struct ana_proc *p, const uint8_t *base, size_t off, si
     size_t end = off + csize;
     for (size_t r = off + GS_REC_SIZE; r + GS_REC_SIZE <= end; r += GS_REC_SIZE) {
         const uint8_t *rec = base + r;
+        if (run->visit && rec[0] != GS_REC_NONE && (rec[0] >= 16 || rec[0] <= GS_REC_END))
+            run->visit(run->visit_ctx, p, ch->tid, r, rec);
         switch (rec[0]) {
         case GS_REC_NONE:
             return 0;
@@ -282,7 +284,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     }
     size_t size = (size_t)st.st_size;
     if (size < sizeof(struct gs_file_header)) {
-        ana_error(run, "%s: header too short at offset %zu: not a greenshim trace (the header needs 256 bytes)", path, size);
+        ana_error(run, "%s: header too short (%zu bytes, the header needs 256) at offset %zu", path, size, size);
         close(fd);
         return -1;
     }
@@ -293,18 +295,24 @@ int ana_read_file(struct ana_run *run, const char *path)
         return -1;
     }
     const struct gs_file_header *h = (const void *)base;
-    const char *why = NULL;
+    char why[160] = "";
     size_t at = 0;
     if (memcmp(h->magic, GS_TRACE_MAGIC, 8) != 0)
-        why = "not a greenshim trace (bad magic)";
+        snprintf(why, sizeof why, "bad magic (not a greenshim trace)");
     else if (h->version != GS_TRACE_VERSION)
-        why = "unsupported trace format version", at = 8;
-    else if (h->rec_size != GS_REC_SIZE || h->chunk_size < 2 * GS_REC_SIZE || h->chunk_size % GS_REC_SIZE > GS_REC_SIZE ||
-             h->header_size < GS_HEADER_TEXT_OFF || h->text_len > h->header_size - GS_HEADER_TEXT_OFF)
-        why = "corrupt header (sizes out of range)", at = 12;
+        snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads %u)", h->version,
+                 GS_TRACE_VERSION), at = 8;
+    else if (h->rec_size != GS_REC_SIZE)
+        snprintf(why, sizeof why, "record size %u, want %u", h->rec_size, GS_REC_SIZE), at = 20;
+    else if (h->chunk_size < 2 * GS_REC_SIZE)
+        snprintf(why, sizeof why, "chunk size %u too small", h->chunk_size), at = 16;
+    else if (h->header_size < GS_HEADER_TEXT_OFF || h->text_len > h->header_size - GS_HEADER_TEXT_OFF)
+        snprintf(why, sizeof why, "header size %u / text length %u out of range", h->header_size, h->text_len),
+            at = 12;
     else if (size < h->header_size)
-        why = "truncated inside the header", at = size;
-    if (why) {
+        snprintf(why, sizeof why, "header too short (file has %zu bytes, header %u)", size, h->header_size),
+            at = size;
+    if (why[0]) {
         ana_error(run, "%s: %s at offset %zu", path, why, at);
         munmap((void *)base, size);
         return -1;
@@ -316,56 +324,57 @@ int ana_read_file(struct ana_run *run, const char *path)
     memcpy(p->text, base + GS_HEADER_TEXT_OFF, h->text_len);
     parse_header_text(p);
 
+    /* chunks in file order; a bad chunk magic stops the scan there, a
+     * partial last chunk is read up to its last whole record */
     size_t csize = h->chunk_size, nch = (size - h->header_size) / csize;
     size_t damage = 0;
-    const char *damage_why = NULL;
+    char dwhy[160] = "";
     struct chunk_ref *refs = calloc(nch + 1, sizeof *refs);
     size_t nref = 0;
     for (size_t i = 0; i < nch; i++) {
         size_t off = h->header_size + i * csize;
         const struct gs_chunk_header *ch = (const void *)(base + off);
-        if (ch->magic == 0) {
+        if (ch->magic == 0)
             continue;                   /* allocated, never written */
-        }
         if (ch->magic != GS_CHUNK_MAGIC) {
             damage = off;
-            damage_why = "corrupt chunk (bad magic)";
+            snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: bad chunk magic 0x%08x", off, ch->magic);
             break;
         }
         refs[nref++] = (struct chunk_ref){ ch->tid, ch->seq, off };
     }
     size_t tail = (size - h->header_size) % csize;
     if (!damage && tail) {
-        /* a partial last chunk: its whole records still count */
         size_t off = h->header_size + nch * csize;
         const struct gs_chunk_header *ch = (const void *)(base + off);
         if (tail >= GS_REC_SIZE && ch->magic == GS_CHUNK_MAGIC)
             refs[nref++] = (struct chunk_ref){ ch->tid, ch->seq, off };
-        damage = size;
-        damage_why = "truncated (file ends inside a chunk)";
+        damage = off + tail - tail % GS_REC_SIZE;   /* the first cut-off record */
+        snprintf(dwhy, sizeof dwhy,
+                 "truncated at offset %zu: the file (%zu bytes) ends inside a chunk (chunks are %zu bytes)",
+                 damage, size, csize);
     }
     qsort(refs, nref, sizeof *refs, chunk_cmp);
     for (size_t i = 0; i < nref; i++) {
         size_t len = refs[i].off + csize <= size ? csize : size - refs[i].off;
         len -= len % GS_REC_SIZE;
-        size_t bad = read_chunk(p, base, refs[i].off, len);
-        if (bad) {
-            if (!damage || bad < damage) {
-                damage = bad;
-                damage_why = "corrupt record (unknown type)";
-            }
+        size_t bad = read_chunk(run, p, base, refs[i].off, len);
+        if (bad && (!damage || bad < damage)) {
+            damage = bad;
+            snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: unknown record type %u inside a chunk", bad,
+                     base[bad]);
         }
     }
     free(refs);
     munmap((void *)base, size);
-    if (damage_why) {
-        fprintf(stderr, "greenshim-analyze: %s: %s at offset %zu: reporting the %zu calls read before it\n",
-                path, damage_why, damage, p->ncalls);
-        ana_warn(run, "%s: %s at offset %zu", path, damage_why, damage);
+    if (dwhy[0]) {
+        p->damage_off = damage;
+        ana_error(run, "%s: %s; the %zu calls before it are reported", path, dwhy, p->ncalls);
+        ana_warn(run, "%s: %s", path, dwhy);
         run->damaged = 1;
     }
     if (!p->clean_exit)
-        ana_warn(run, "%s: process %u did not exit cleanly (no END record); trace complete up to its last record",
+        ana_warn(run, "%s: process %u did not exit cleanly; trace complete up to its last record",
                  path, p->hdr.pid);
     if (p->lost)
         ana_warn(run, "%s: %llu records were lost by the recorder (disk full?)", path,
@@ -444,4 +453,6 @@ void ana_run_free(struct ana_run *run)
     free(run->procs);
     for (size_t i = 0; i < run->nwarn; i++) free(run->warnings[i]);
     free(run->warnings);
+    for (size_t i = 0; i < run->nerr; i++) free(run->errors[i]);
+    free(run->errors);
 }

@@ -1,0 +1,121 @@
+/* tracegen.h - write synthetic trace files for the analyzer's unit tests:
+ * exactly the format of include/greenshim/trace.h, with small chunks so
+ * that multi-chunk paths are exercised. */
+#ifndef GS_TRACEGEN_H
+#define GS_TRACEGEN_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "greenshim/trace.h"
+
+#define TG_CHUNK 4096u
+
+struct tg {
+    FILE *f;
+    uint8_t chunk[TG_CHUNK];
+    size_t used;                  /* bytes used in the open chunk, 0 = none */
+    uint32_t tid, stream, seq[64];
+};
+
+static inline void tg_flush(struct tg *g)
+{
+    if (g->used) {
+        fwrite(g->chunk, 1, TG_CHUNK, g->f);
+        g->used = 0;
+    }
+}
+
+/* clock GS_CLOCK_MONO: every timestamp is in ns already */
+static inline void tg_open(struct tg *g, const char *path, const char *text)
+{
+    memset(g, 0, sizeof *g);
+    g->f = fopen(path, "wb");
+    uint8_t hdr[GS_HEADER_SIZE];
+    memset(hdr, 0, sizeof hdr);
+    struct gs_file_header *h = (struct gs_file_header *)hdr;
+    memcpy(h->magic, GS_TRACE_MAGIC, 8);
+    h->version = GS_TRACE_VERSION;
+    h->header_size = GS_HEADER_SIZE;
+    h->chunk_size = TG_CHUNK;
+    h->rec_size = GS_REC_SIZE;
+    h->clock = GS_CLOCK_MONO;
+    h->tsc_hz = 1000000000ull;
+    h->pid = 4242;
+    h->ppid = 1;
+    h->text_len = (uint32_t)strlen(text);
+    memcpy(hdr + GS_HEADER_TEXT_OFF, text, strlen(text));
+    fwrite(hdr, 1, sizeof hdr, g->f);
+}
+
+static inline void tg_thread(struct tg *g, uint32_t tid, uint32_t stream)
+{
+    tg_flush(g);
+    g->tid = tid;
+    g->stream = stream;
+}
+
+static inline void tg_rec(struct tg *g, const void *rec)
+{
+    if (!g->used || g->used + GS_REC_SIZE > TG_CHUNK) {
+        tg_flush(g);
+        memset(g->chunk, 0, TG_CHUNK);
+        struct gs_chunk_header *c = (struct gs_chunk_header *)g->chunk;
+        c->magic = GS_CHUNK_MAGIC;
+        c->tid = g->tid;
+        c->seq = g->seq[g->tid % 64]++;
+        c->stream = g->stream;
+        g->used = GS_REC_SIZE;
+    }
+    memcpy(g->chunk + g->used, rec, GS_REC_SIZE);
+    g->used += GS_REC_SIZE;
+}
+
+static inline void tg_call(struct tg *g, uint8_t op, uint16_t flags, uint64_t t0, uint64_t t1,
+                           uint32_t m, uint32_t n, uint32_t k, uint32_t region)
+{
+    struct gs_rec_call c = { .type = GS_REC_CALL, .op = op, .flags = flags, .region = region,
+                             .t0 = t0, .t1 = t1, .m = m, .n = n, .k = k, .lda = m, .ldb = k, .ldc = m };
+    tg_rec(g, &c);
+}
+
+static inline void tg_sample(struct tg *g, uint16_t domain, uint8_t kind, uint64_t t, uint64_t v)
+{
+    struct gs_rec_sample s = { .type = GS_REC_SAMPLE, .kind = kind, .domain = domain, .t = t, .value = v, .t_read = t };
+    tg_rec(g, &s);
+}
+
+static inline void tg_string(struct tg *g, uint32_t id, const char *text)
+{
+    struct gs_rec_string s = { .type = GS_REC_STRING, .kind = GS_STR_REGION, .id = id };
+    size_t len = strlen(text);
+    size_t ncont = len > GS_STRING_HEAD_TEXT ? (len - GS_STRING_HEAD_TEXT + GS_REC_SIZE - 1) / GS_REC_SIZE : 0;
+    if (g->used && g->used + (1 + ncont) * GS_REC_SIZE > TG_CHUNK)
+        tg_flush(g);                /* a string never spans chunks */
+    s.len = (uint16_t)len;
+    memcpy(s.text, text, len < GS_STRING_HEAD_TEXT ? len : GS_STRING_HEAD_TEXT);
+    tg_rec(g, &s);
+    for (size_t off = GS_STRING_HEAD_TEXT; off < len; off += GS_REC_SIZE) {
+        uint8_t raw[GS_REC_SIZE] = { 0 };
+        memcpy(raw, text + off, len - off < GS_REC_SIZE ? len - off : GS_REC_SIZE);
+        tg_rec(g, raw);
+    }
+}
+
+static inline void tg_region(struct tg *g, int push, uint32_t id, uint64_t t)
+{
+    struct gs_rec_region r = { .type = push ? GS_REC_REGION_PUSH : GS_REC_REGION_POP, .id = id, .t = t };
+    tg_rec(g, &r);
+}
+
+static inline void tg_end(struct tg *g, uint64_t t)
+{
+    struct gs_rec_clock c = { .type = GS_REC_END, .tsc = t, .mono_ns = t };
+    tg_rec(g, &c);
+}
+
+static inline void tg_close(struct tg *g)
+{
+    tg_flush(g);
+    fclose(g->f);
+}
+#endif
