@@ -111,6 +111,7 @@ const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */
 double ana_flops(const struct ana_call *c);
 
 /* attribute.c */
+double ana_domain_scale(const struct ana_domain *d);              /* J per raw unit */
 void ana_attribute(struct ana_proc *p);
 double ana_energy_at(const struct ana_proc *p, double t_ns); /* cumulative J */
 double ana_idle_watts(const struct ana_proc *p, const char **how);

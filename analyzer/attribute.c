@@ -11,6 +11,20 @@
 #include <string.h>
 #include "ana.h"
 
+/* joules per raw unit of a domain: cpu ns x W per core, or energy units */
+double ana_domain_scale(const struct ana_domain *d)
+{
+    if (strcmp(d->kind, "cpu") == 0)
+        return 1e-9 * d->watts_per_core;
+    if (strcmp(d->unit, "mJ") == 0)
+        return 1e-3;
+    if (strcmp(d->unit, "J") == 0)
+        return 1;
+    if (strcmp(d->unit, "nJ") == 0)
+        return 1e-9;
+    return 1e-6;                        /* uJ, the RAPL unit */
+}
+
 /* per-domain cumulative joules, same length as d->t */
 static double *dom_joules(const struct ana_domain *d)
 {
@@ -24,8 +38,7 @@ static double *dom_joules(const struct ana_domain *d)
             delta = d->max_range - a + b;  /* the counter wrapped */
         else
             delta = b;                      /* reset: count from zero */
-        acc += strcmp(d->kind, "cpu") == 0 ? (double)delta * 1e-9 * d->watts_per_core
-                                           : (double)delta * 1e-6;
+        acc += (double)delta * ana_domain_scale(d);
         j[i] = acc;
     }
     return j;
@@ -74,10 +87,12 @@ static void build_curve(struct ana_proc *p, struct curve *c)
     for (int pass = 0; pass < 2 && c->nd == 0; pass++) {
         for (int i = 0; i < p->ndom; i++) {
             struct ana_domain *d = &p->dom[i];
-            if (!d->sum || d->n < 2)
+            if (d->n < 2)
                 continue;
-            int measured = strcmp(d->kind, "energy") == 0 && strcmp(d->provenance, "measured") == 0;
-            int modelled = strcmp(d->kind, "cpu") == 0 || strcmp(d->provenance, "modelled") == 0;
+            /* measured: energy counters marked sum=1 (package domains; a
+             * core domain inside a package is sum=0).  modelled: CPU time */
+            int measured = d->sum && strcmp(d->kind, "energy") == 0 && strcmp(d->provenance, "modelled") != 0;
+            int modelled = strcmp(d->kind, "cpu") == 0 && d->watts_per_core > 0;
             if ((pass == 0 && measured) || (pass == 1 && modelled && !measured)) {
                 c->d[c->nd] = d;
                 c->j[c->nd++] = dom_joules(d);

@@ -72,7 +72,7 @@ static void region_times(struct ana_report *r, struct ana_proc *p)
             if (st[j].thread == e->thread && st[j].id == e->id) {
                 const char *nm = ana_string(p, e->id);
                 int k = region_row(r, nm ? nm : "(unnamed)");
-                r->regions[k].time_s += (double)(e->t - st[j].t) * 1e-9;
+                r->regions[k].time_s += e->t > st[j].t ? (double)(e->t - st[j].t) * 1e-9 : 0;
                 memmove(&st[j], &st[j + 1], (n - j - 1) * sizeof *st);
                 n--;
                 break;
@@ -81,7 +81,7 @@ static void region_times(struct ana_report *r, struct ana_proc *p)
     for (size_t j = 0; j < n; j++) {   /* never popped: open until the end */
         const char *nm = ana_string(p, st[j].id);
         int k = region_row(r, nm ? nm : "(unnamed)");
-        r->regions[k].time_s += (double)(p->t_end - st[j].t) * 1e-9;
+        r->regions[k].time_s += p->t_end > st[j].t ? (double)(p->t_end - st[j].t) * 1e-9 : 0;
     }
     free(st);
 }
@@ -138,7 +138,7 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
             for (size_t i = 1; i < dm->n; i++) {
                 uint64_t a = dm->v[i - 1], b = dm->v[i];
                 double dl = b >= a ? (double)(b - a) : dm->max_range ? (double)(dm->max_range - a + b) : (double)b;
-                acc += strcmp(dm->kind, "cpu") == 0 ? dl * 1e-9 * dm->watts_per_core : dl * 1e-6;
+                acc += dl * ana_domain_scale(dm);
             }
             r->dom[k].energy_j += acc;
         }

@@ -2,7 +2,25 @@
  * line through every (raw, monotonic ns) correlation point of the file,
  * then every timestamp in place. */
 #include <math.h>
+#include <stdlib.h>
 #include "ana.h"
+
+/* samples in time order (the sampler writes them so; damaged input may not) */
+static void sort_samples(struct ana_domain *d)
+{
+    for (size_t i = 1; i < d->n; i++) {
+        if (d->t[i] >= d->t[i - 1])
+            continue;
+        uint64_t t = d->t[i], v = d->v[i];
+        size_t j = i;
+        for (; j > 0 && d->t[j - 1] > t; j--) {
+            d->t[j] = d->t[j - 1];
+            d->v[j] = d->v[j - 1];
+        }
+        d->t[j] = t;
+        d->v[j] = v;
+    }
+}
 
 void ana_timeline(struct ana_proc *p)
 {
@@ -45,11 +63,13 @@ void ana_timeline(struct ana_proc *p)
         p->rev[i].t = ana_ns(p, p->rev[i].t);
         if (p->rev[i].t > hi) hi = p->rev[i].t;
     }
-    for (int d = 0; d < p->ndom; d++)
+    for (int d = 0; d < p->ndom; d++) {
         for (size_t i = 0; i < p->dom[d].n; i++) {
             p->dom[d].t[i] = ana_ns(p, p->dom[d].t[i]);
             if (p->dom[d].t[i] > hi) hi = p->dom[d].t[i];
         }
+        sort_samples(&p->dom[d]);
+    }
     for (size_t i = 0; i < p->nck; i++) {
         uint64_t t = ana_ns(p, p->ck_raw[i]);
         if (t > hi) hi = t;
