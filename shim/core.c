@@ -116,7 +116,7 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots)
                    gs_path, strerror(err));
         return NULL;
     }
-    uint8_t *base = mmap(NULL, GS_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, gs_fd, off);
+    uint8_t *base = mmap(NULL, GS_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, gs_fd, off);
     if (base == MAP_FAILED) {
         __atomic_fetch_add(&gs_lost, nslots, __ATOMIC_RELAXED);
         return NULL;
@@ -443,10 +443,17 @@ static void gs_init(void)
     gs_counters_init();
     gs_energy_init();
     const char *hz = gs_getenv("GREENSHIM_SAMPLE_HZ");
-    unsigned shz = hz && *hz ? (unsigned)strtoul(hz, NULL, 10) : gs_energy_default_hz();
-    gs_header_add("sampler.hz", "%u", shz);
-    if (shz)
+    if (hz && *hz) {
+        unsigned shz = (unsigned)strtoul(hz, NULL, 10);
+        gs_header_add("sampler.hz", "%u", shz);
+        if (shz)
+            gs_sources |= GS_SRC_SAMPLER;
+    } else {
+        /* chosen by the sampler thread from its measured tick cost; the
+         * sample times in the trace give the rate */
+        gs_header_add("sampler.hz", "auto");
         gs_sources |= GS_SRC_SAMPLER;
+    }
     memcpy(gs_saved_text, gs_text, gs_text_len);
     gs_saved_text_len = gs_text_len;
     /* the fork child re-adds "output" with its own file name */

@@ -92,7 +92,6 @@ extern uint32_t gs_ctr_sample_every;          /* tiny calls: 1 in N */
 GS_HIDDEN void gs_energy_init(void);          /* discover sources, domain.N header lines */
 GS_HIDDEN void gs_energy_sample(void);        /* one tick: emit SAMPLE records */
 GS_HIDDEN void gs_energy_fini(void);
-GS_HIDDEN unsigned gs_energy_default_hz(void);
 
 /* sampler.c */
 GS_HIDDEN void gs_sampler_start(void);

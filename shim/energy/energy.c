@@ -10,15 +10,7 @@
 #include "../gs.h"
 #include "energy.h"
 
-/* The sampler's default rate: the fastest of 1000/500/250/200/100 Hz whose
- * ticks fit in 0.5% of one core, from a cost measured at start-up (one
- * timer wake-up plus one read of every live domain).  RAPL updates about
- * every 1 ms, so more than 1 kHz only re-reads the same value.  The wake-up
- * dominates: ~20 us of CPU in the build VMs (-> 200 Hz), a few us on bare
- * metal (-> 1 kHz); a read is 0.2-0.3 us.  docs/energy.md has the numbers. */
-#define GS_ENERGY_BUDGET   0.005        /* of one core */
-#define GS_ENERGY_MAX_HZ   1000u
-#define GS_ENERGY_MIN_HZ   100u
+/* The sampler's rate is chosen in sampler.c from its measured tick cost. */
 #define GS_ENERGY_MAX_DOMAINS 512
 
 struct gs_elive {
@@ -34,7 +26,6 @@ static uint64_t gs_esrc_next[3];  /* next mono ns a period-limited source reads 
 static int gs_nsrc;
 static struct gs_elive gs_live[GS_ENERGY_MAX_DOMAINS];
 static int gs_nlive;
-static unsigned gs_default_hz = GS_ENERGY_MAX_HZ;
 
 static const char *gs_kind_name(int kind)
 {
@@ -87,44 +78,6 @@ static int gs_energy_add(const struct gs_esource *src)
     return added;
 }
 
-static uint64_t gs_thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* CPU cost of one sampler tick, measured: the median of 5 wake-ups from a
- * 50 us sleep (0.3 ms of start-up in all) plus one read of every domain. */
-static void gs_energy_pick_hz(void)
-{
-    uint64_t wake[5];
-    for (int i = 0; i < 5; i++) {
-        struct timespec d = { 0, 50000 };
-        uint64_t c0 = gs_thread_cpu_ns();
-        nanosleep(&d, NULL);
-        wake[i] = gs_thread_cpu_ns() - c0;
-    }
-    for (int i = 1; i < 5; i++)         /* insertion sort, 5 values */
-        for (int j = i; j > 0 && wake[j] < wake[j - 1]; j--) {
-            uint64_t t = wake[j]; wake[j] = wake[j - 1]; wake[j - 1] = t;
-        }
-    uint64_t c0 = gs_thread_cpu_ns();
-    for (int k = 0; k < gs_nlive; k++) {
-        uint64_t v;
-        gs_live[k].src->read(gs_live[k].i, &v);
-    }
-    uint64_t tick = wake[2] + (gs_thread_cpu_ns() - c0) + 200;  /* + records */
-    static const unsigned steps[] = { 1000, 500, 250, 200, 100 };
-    gs_default_hz = GS_ENERGY_MIN_HZ;
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-        if ((double)steps[i] * (double)tick <= GS_ENERGY_BUDGET * 1e9) {
-            gs_default_hz = steps[i];
-            break;
-        }
-    gs_header_add("sampler.tick_cost_ns", "%llu", (unsigned long long)tick);
-}
-
 void gs_energy_init(void)
 {
     gs_nsrc = 0;
@@ -139,9 +92,6 @@ void gs_energy_init(void)
         gs_header_add("energy.sources", "model");
     }
     gs_energy_add(&gs_esrc_cpufreq);
-    const char *hz = gs_getenv("GREENSHIM_SAMPLE_HZ");
-    if (!(hz && *hz))                   /* only pay for the probe when it decides */
-        gs_energy_pick_hz();
 
     const char *iw = gs_getenv("GREENSHIM_IDLE_WATTS");
     if (iw && *iw) {
@@ -189,9 +139,4 @@ void gs_energy_fini(void)
         gs_esrc_open[s]->close();
     gs_nsrc = 0;
     gs_nlive = 0;
-}
-
-unsigned gs_energy_default_hz(void)
-{
-    return gs_default_hz;
 }
