@@ -225,7 +225,12 @@ void ana_attribute(struct ana_proc *p)
     }
     for (size_t i = 0; i < p->nrev; i++)
         ev[p->ncalls * 2 + i] = (struct ev){ p->rev[i].t, UINT32_MAX, -1 };
-    qsort(ev, nev, sizeof *ev, ev_cmp);
+    /* one thread with back-to-back calls is already in order: skip the sort */
+    size_t unsorted = 0;
+    for (size_t i = 1; i < nev && !unsorted; i++)
+        unsorted = ev_cmp(&ev[i - 1], &ev[i]) > 0;
+    if (unsorted)
+        qsort(ev, nev, sizeof *ev, ev_cmp);
 
     size_t nseg = 0;
     struct seg *sg = region_segments(p, &nseg);

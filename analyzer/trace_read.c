@@ -323,6 +323,14 @@ int ana_read_file(struct ana_run *run, const char *path)
     p->text = calloc(1, h->text_len + 1);
     memcpy(p->text, base + GS_HEADER_TEXT_OFF, h->text_len);
     parse_header_text(p);
+    /* room for every slot of the file as a call: untouched pages cost
+     * nothing, and no realloc copies a large array while streaming */
+    if (size > h->header_size) {
+        p->capcalls = (size - h->header_size) / GS_REC_SIZE + 1;
+        p->calls = malloc(p->capcalls * sizeof *p->calls);
+        if (!p->calls)
+            p->capcalls = 0;
+    }
 
     /* chunks in file order; a bad chunk magic stops the scan there, a
      * partial last chunk is read up to its last whole record */
