@@ -68,7 +68,7 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
 {
     uint64_t c1[GS_MAX_EVENTS];
     if (c0) {
-        gs_counters_read(t, c1);
+        gs_counters_end(t, c1);
         t->ctr_always[op] = (t1 - t0) >= gs_ctr_long_ticks;
         flags |= GS_F_COUNTERS;
     }
@@ -111,7 +111,7 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
     uint64_t c0_[GS_MAX_EVENTS];                                                       \
     int ctr_ = gs_ctr_want(t_, op_);                                                   \
     if (GS_UNLIKELY(ctr_))                                                             \
-        gs_counters_read(t_, c0_);                                                     \
+        gs_counters_begin(t_, c0_);                                                    \
     uint64_t t0_ = gs_now();                                                           \
     fn_ ARGS;                                                                          \
     uint64_t t1_ = gs_now();                                                           \

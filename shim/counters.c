@@ -127,6 +127,8 @@ static void gs_join_names(char *buf, size_t len, const char **evs, int n)
     }
 }
 
+static void gs_counters_read_raw(struct gs_thread *t, uint64_t *vals);
+
 static uint64_t gs_cost_ticks(int *fds, int n)
 {
     uint64_t vals[GS_MAX_EVENTS], best = UINT64_MAX;
@@ -134,7 +136,7 @@ static uint64_t gs_cost_ticks(int *fds, int n)
     (void)n;
     for (int i = 0; i < 16; i++) {
         uint64_t a = gs_now();
-        gs_counters_read(&tmp, vals);
+        gs_counters_read_raw(&tmp, vals);
         uint64_t b = gs_now() - a;
         if (b < best)
             best = b;
@@ -206,8 +208,9 @@ void gs_counters_init(void)
     uint64_t cost = gs_cost_ticks(fds, n);
     for (int i = 0; i < n; i++)
         close(fds[i]);
-    /* two reads per sampled call; "long" calls are those where they cost <= 2% */
-    gs_ctr_long_ticks = cost * 2 * 50;
+    /* a sampled call costs about two reads (read, or enable + disable +
+     * read when gated); "long" calls are those where that is <= 2% */
+    gs_ctr_long_ticks = cost * 3 * 50;
     char live[1024] = "";
     for (int i = 0; i < n; i++) {
         size_t l = strlen(live);
@@ -218,7 +221,8 @@ void gs_counters_init(void)
     gs_header_add("counters.read_cost_ticks", "%llu", (unsigned long long)cost);
     gs_header_add("counters.policy",
                   "adaptive: every call of a routine whose previous call on the thread took >= %llu ticks "
-                  "(100x the cost of one read); other calls 1 in %u",
+                  "(150x the cost of one read); other calls 1 in %u; groups without rdpmc count only "
+                  "during sampled calls",
                   (unsigned long long)gs_ctr_long_ticks, gs_ctr_sample_every);
 }
 
@@ -249,6 +253,12 @@ int gs_counters_open_thread(struct gs_thread *t)
                 munmap(t->ctr_page[i], pgsz);
                 t->ctr_page[i] = NULL;
             }
+    /* without rdpmc, count only around sampled calls (see gs.h) */
+    t->ctr_gated = t->ctr_page[0] == NULL;
+    if (t->ctr_gated) {
+        ioctl(fds[0], PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+        gs_counters_read_raw(t, t->ctr_base);
+    }
     t->ctr_countdown = 1;               /* the thread's first call is sampled */
     memset(t->ctr_always, 0, sizeof t->ctr_always);
     t->ctr_state = 1;
@@ -287,7 +297,7 @@ static int gs_read_rdpmc(struct perf_event_mmap_page *pc, uint64_t *val)
 }
 #endif
 
-void gs_counters_read(struct gs_thread *t, uint64_t *vals)
+static void gs_counters_read_raw(struct gs_thread *t, uint64_t *vals)
 {
 #if defined(__x86_64__)
     if (t->ctr_page[0]) {
@@ -317,4 +327,25 @@ void gs_counters_close_thread(struct gs_thread *t)
     }
     t->ctr_state = 0;
     memset(t->ctr_page, 0, sizeof t->ctr_page);
+}
+
+void gs_counters_begin(struct gs_thread *t, uint64_t *vals)
+{
+    if (t->ctr_gated) {
+        memcpy(vals, t->ctr_base, sizeof(uint64_t) * gs_nevents);
+        ioctl(t->ctr_fd, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP);
+        return;
+    }
+    gs_counters_read_raw(t, vals);
+}
+
+void gs_counters_end(struct gs_thread *t, uint64_t *vals)
+{
+    if (t->ctr_gated) {
+        ioctl(t->ctr_fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+        gs_counters_read_raw(t, vals);
+        memcpy(t->ctr_base, vals, sizeof(uint64_t) * gs_nevents);
+        return;
+    }
+    gs_counters_read_raw(t, vals);
 }

@@ -47,6 +47,8 @@ struct gs_thread {
     void    *ctr_page[GS_MAX_EVENTS]; /* perf mmap pages for rdpmc, or NULL: read() */
     uint32_t ctr_countdown;
     uint8_t  ctr_always[256];     /* per op: last call was long: read every time */
+    int      ctr_gated;           /* enabled only around sampled calls */
+    uint64_t ctr_base[GS_MAX_EVENTS]; /* gated: the values at the last disable */
 };
 extern __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
 extern int gs_enabled;            /* 0: recorder off, wrappers forward only */
@@ -82,7 +84,12 @@ GS_HIDDEN const char *gs_getenv(const char *name);  /* safe before libc init */
 /* counters.c */
 GS_HIDDEN void gs_counters_init(void);        /* encode events, probe, header lines */
 GS_HIDDEN int  gs_counters_open_thread(struct gs_thread *t);
-GS_HIDDEN void gs_counters_read(struct gs_thread *t, uint64_t *vals); /* nevents values */
+/* Around a sampled call: begin gives the values before it, end after it.
+ * Groups read with read() are enabled only between the two, so a thread
+ * pays nothing for counting (context-switch bookkeeping) between sampled
+ * calls; rdpmc groups count all the time, reading them costs nanoseconds. */
+GS_HIDDEN void gs_counters_begin(struct gs_thread *t, uint64_t *vals);
+GS_HIDDEN void gs_counters_end(struct gs_thread *t, uint64_t *vals);
 GS_HIDDEN void gs_counters_close_thread(struct gs_thread *t);
 extern int gs_nevents;
 extern uint64_t gs_ctr_long_ticks;            /* calls at least this long: always read */
