@@ -38,6 +38,8 @@ chmod 755 "$tmp"
 # gaps at 5 W (idle), sgemm phases of 10..40 ms at 25..60 W
 profile="60:5,10:30:r,10:5,20:45:r,15:5,40:25:r,10:5,10:60:r,25:5,15:35:r,40:5"
 wopts=()
+# the writer updates energy_uj every 50 us (RAPL: ~1 ms): the test then measures
+# the attribution, not the staircase of a slow fake counter
 case $case_ in
     normal)     wopts=(--initial 123456789) ;;
     wrap)       wopts=(--max-range 1000000 --initial 900000) ;;
@@ -55,7 +57,7 @@ mount --make-rprivate / && mount -t tmpfs greenshim-fake /sys/class || { echo "m
 # priority where allowed so a busy machine cannot make it lag the profile
 rt=(); chrt -f 10 true 2>/dev/null && rt=(chrt -f 10)
 "${rt[@]}" "$B/fakes/fake_powercap" /sys/class/powercap --profile "$PROFILE" --idle 5 --delay-ms 300 \
-    --ready "$TMP/ready" $WOPTS &
+    --ready "$TMP/ready" --period-us 50 $WOPTS &
 w=$!
 for _ in $(seq 200); do [ -f "$TMP/ready" ] && break; sleep 0.01; done
 [ -f "$TMP/ready" ] || { echo "fake_powercap did not start"; kill $w; exit 3; }
