@@ -129,14 +129,24 @@ static void gs_join_names(char *buf, size_t len, const char **evs, int n)
 
 static void gs_counters_read_raw(struct gs_thread *t, uint64_t *vals);
 
-static uint64_t gs_cost_ticks(int *fds, int n)
+/* The cost of counting one call, as a sampled call pays it: two reads
+ * where rdpmc works (the probe cannot tell; reads are the upper bound),
+ * else enable + disable + read of the gated group.  Best of 16. */
+static uint64_t gs_cost_ticks(int *fds, int n, int gated)
 {
     uint64_t vals[GS_MAX_EVENTS], best = UINT64_MAX;
     struct gs_thread tmp = { .ctr_state = 1, .ctr_fd = fds[0] };
     (void)n;
     for (int i = 0; i < 16; i++) {
         uint64_t a = gs_now();
-        gs_counters_read_raw(&tmp, vals);
+        if (gated) {
+            ioctl(fds[0], PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP);
+            ioctl(fds[0], PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+            gs_counters_read_raw(&tmp, vals);
+        } else {
+            gs_counters_read_raw(&tmp, vals);
+            gs_counters_read_raw(&tmp, vals);
+        }
         uint64_t b = gs_now() - a;
         if (b < best)
             best = b;
@@ -205,12 +215,22 @@ void gs_counters_init(void)
     }
     gs_nevents = n;
     gs_sources |= strcmp(kind, "hardware") == 0 ? GS_SRC_COUNTERS_HW : GS_SRC_COUNTERS_SW;
-    uint64_t cost = gs_cost_ticks(fds, n);
+    /* rdpmc needs user-readable hardware counters; without it the group
+     * is gated (gs_counters_begin) */
+    int gated = 1;
+    struct perf_event_mmap_page *pg = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ, MAP_SHARED, fds[0], 0);
+    if (pg != MAP_FAILED) {
+        gated = !(pg->cap_user_rdpmc && pg->index);
+        munmap(pg, sysconf(_SC_PAGESIZE));
+    }
+    if (gated)
+        ioctl(fds[0], PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+    uint64_t cost = gs_cost_ticks(fds, n, gated);
     for (int i = 0; i < n; i++)
         close(fds[i]);
-    /* a sampled call costs about two reads (read, or enable + disable +
-     * read when gated); "long" calls are those where that is <= 2% */
-    gs_ctr_long_ticks = cost * 3 * 50;
+    /* "long" calls, counted every time, are those where counting costs
+     * at most 2% */
+    gs_ctr_long_ticks = cost * 50;
     char live[1024] = "";
     for (int i = 0; i < n; i++) {
         size_t l = strlen(live);
@@ -218,12 +238,12 @@ void gs_counters_init(void)
     }
     gs_header_add("events.live", "%s", live);
     gs_header_add("events.kind", "%s", kind);
-    gs_header_add("counters.read_cost_ticks", "%llu", (unsigned long long)cost);
+    gs_header_add("counters.call_cost_ticks", "%llu", (unsigned long long)cost);
     gs_header_add("counters.policy",
                   "adaptive: every call of a routine whose previous call on the thread took >= %llu ticks "
-                  "(150x the cost of one read); other calls 1 in %u; groups without rdpmc count only "
-                  "during sampled calls",
-                  (unsigned long long)gs_ctr_long_ticks, gs_ctr_sample_every);
+                  "(50x the measured cost of counting one call); other calls 1 in %u; %s",
+                  (unsigned long long)gs_ctr_long_ticks, gs_ctr_sample_every,
+                  gated ? "counting is enabled only during sampled calls (no rdpmc)" : "read with rdpmc");
 }
 
 int gs_counters_open_thread(struct gs_thread *t)
