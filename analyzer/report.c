@@ -150,7 +150,14 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
             for (int i = 0; i < p->nevents; i++)
                 r->ctr_names[i] = p->events[i];
         }
-        if (p->sampler_hz > r->sampler_hz) r->sampler_hz = p->sampler_hz;
+        /* the rate the samples show (the header says "auto" when the
+         * sampler chose it from its own measured cost) */
+        double hz = p->sampler_hz;
+        for (int d = 0; d < p->ndom && !hz; d++)
+            if (p->dom[d].n >= 3 && p->dom[d].t[p->dom[d].n - 1] > p->dom[d].t[0])
+                hz = (double)(p->dom[d].n - 2) * 1e9 /
+                     (double)(p->dom[d].t[p->dom[d].n - 2] - p->dom[d].t[0]); /* last is the exit point */
+        if (hz > r->sampler_hz) r->sampler_hz = hz;
         r->sampler_cpu_s += (double)p->sampler_cpu_ns * 1e-9;
 
         char op[16];
