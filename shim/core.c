@@ -422,6 +422,7 @@ static void gs_atfork_child(void)
     gs_write_header();
     gs_ready = 1;
     gs_counters_close_thread(&gs_tls); /* those fds count the parent thread */
+    gs_counters_atfork_child();
     gs_regions_reemit();
     gs_sampler_start();
 }

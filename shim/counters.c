@@ -20,6 +20,11 @@
 #include "gs.h"
 
 int gs_nevents;
+/* The probe's group stays open for the start-up thread: in VMs the first
+ * software event of a process costs ~10 ms to open (the kernel patches its
+ * code to enable it), and closing it would make the next open pay again. */
+static int gs_probe_fds[GS_MAX_EVENTS];
+static uint32_t gs_probe_tid;
 uint64_t gs_ctr_long_ticks = UINT64_MAX;
 uint32_t gs_ctr_sample_every = 256;
 
@@ -226,8 +231,8 @@ void gs_counters_init(void)
     if (gated)
         ioctl(fds[0], PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
     uint64_t cost = gs_cost_ticks(fds, n, gated);
-    for (int i = 0; i < n; i++)
-        close(fds[i]);
+    memcpy(gs_probe_fds, fds, sizeof(int) * n);
+    gs_probe_tid = (uint32_t)syscall(SYS_gettid);
     /* "long" calls, counted every time, are those where counting costs
      * at most 2% */
     gs_ctr_long_ticks = cost * 50;
@@ -249,7 +254,11 @@ void gs_counters_init(void)
 int gs_counters_open_thread(struct gs_thread *t)
 {
     int fds[GS_MAX_EVENTS];
-    if (gs_open_group(fds, gs_nevents) != 0) {
+    if (gs_probe_tid && gs_probe_tid == (uint32_t)syscall(SYS_gettid)) {
+        /* the start-up thread keeps the group the probe opened */
+        memcpy(fds, gs_probe_fds, sizeof fds);
+        gs_probe_tid = 0;
+    } else if (gs_open_group(fds, gs_nevents) != 0) {
         t->ctr_state = -1;
         return -1;
     }
@@ -368,4 +377,14 @@ void gs_counters_end(struct gs_thread *t, uint64_t *vals)
         return;
     }
     gs_counters_read_raw(t, vals);
+}
+
+/* In a fork child: an unclaimed probe group counts the parent's thread. */
+void gs_counters_atfork_child(void)
+{
+    if (gs_probe_tid) {
+        for (int i = gs_nevents - 1; i >= 0; i--)
+            close(gs_probe_fds[i]);
+        gs_probe_tid = 0;
+    }
 }

@@ -91,6 +91,7 @@ GS_HIDDEN int  gs_counters_open_thread(struct gs_thread *t);
 GS_HIDDEN void gs_counters_begin(struct gs_thread *t, uint64_t *vals);
 GS_HIDDEN void gs_counters_end(struct gs_thread *t, uint64_t *vals);
 GS_HIDDEN void gs_counters_close_thread(struct gs_thread *t);
+GS_HIDDEN void gs_counters_atfork_child(void);
 extern int gs_nevents;
 extern uint64_t gs_ctr_long_ticks;            /* calls at least this long: always read */
 extern uint32_t gs_ctr_sample_every;          /* tiny calls: 1 in N */
