@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 B=build
 LIB=$PWD/$B/libgreenshim.so
 N=${BENCH_CALLS:-1000000}
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-7}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} GREENSHIM_QUIET=1
@@ -50,9 +50,10 @@ trainer() { # name, then command
         echo "$b $c" | awk '{print $2-$1}' >>"$tmp/tt"
     done
     u=$(median <"$tmp/tu"); t=$(median <"$tmp/tt")
-    awk -v n="$name" -v u="$u" -v t="$t" 'BEGIN { printf "%s: untraced %.3f s, traced %.3f s, slowdown %+.2f%%\n", n, u, t, (t/u-1)*100 }'
+    awk -v n="$name" -v u="$u" -v t="$t" 'BEGIN { printf "%s: untraced %.3f s, traced %.3f s, %+.1f ms, slowdown %+.2f%%\n", n, u, t, (t-u)*1e3, (t/u-1)*100 }'
 }
-[ -x $B/examples/mlp_train ] && trainer "demo trainer (mlp_train --steps 300)" $B/examples/mlp_train --steps 300 --quiet
+trainer "fixed per-process cost (/bin/true)" /bin/true
+[ -x $B/examples/mlp_train ] && trainer "demo trainer (mlp_train --steps 1000)" $B/examples/mlp_train --steps 1000 --quiet
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     trainer "PyTorch MLP (examples/torch_mlp.py --steps 200)" /usr/bin/python3 examples/torch_mlp.py --steps 200
 else
