@@ -8,27 +8,9 @@
 #include "ana.h"
 #include "tracegen.h"
 
-static char tmpdir[256];
-
-static const char *tpath(const char *name)
-{
-    static char buf[512];
-    snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
-    return buf;
-}
-
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gs-unit.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
+#define tpath tg_path
+#define setup tg_setup
+#define teardown tg_teardown
 
 #define RM GS_F_ROWMAJOR
 #define TEXT_MODEL "host: unit\ndomain.0: name=cpu-model kind=cpu unit=ns source=model provenance=modelled sum=1 watts_per_core=10 watts_source=env\n"

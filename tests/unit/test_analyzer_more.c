@@ -14,29 +14,9 @@
 #include "ana.h"
 #include "tracegen.h"
 
-static char tmpdir[256];
-
-static const char *tpath(const char *name)
-{
-    static char buf[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", tmpdir, name);
-    return buf[i];
-}
-
-static void setup(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gs-unit2.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
+#define tpath tg_path
+#define setup tg_setup
+#define teardown tg_teardown
 
 #define RM GS_F_ROWMAJOR
 #define SGEMM GS_OP(GS_R_GEMM, GS_DT_S)
@@ -429,7 +409,7 @@ START_TEST(json_and_csv_contract)
     tg_rec(&g, &s);
     tg_close(&g);
     struct ana_run run; struct ana_report r;
-    build(&run, &r, tmpdir);                   /* a directory: scanned for *.gstrace */
+    build(&run, &r, tg_dir);                   /* a directory: scanned for *.gstrace */
     char *buf = NULL; size_t len = 0;
     FILE *o = open_memstream(&buf, &len);
     ana_render_json.render(&r, o);

@@ -10,6 +10,30 @@
 
 #define TG_CHUNK 4096u
 
+/* a scratch directory per test (Check fixture) */
+static char tg_dir[256];
+static inline const char *tg_path(const char *name)
+{
+    static char buf[4][512];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", tg_dir, name);
+    return buf[i];
+}
+static inline void tg_setup(void)
+{
+    snprintf(tg_dir, sizeof tg_dir, "/tmp/gs-unit.XXXXXX");
+    if (!mkdtemp(tg_dir))
+        abort();
+}
+static inline void tg_teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tg_dir);
+    if (system(cmd) != 0)
+        abort();
+}
+
 struct tg {
     FILE *f;
     uint8_t chunk[TG_CHUNK];
