@@ -6,9 +6,11 @@ set -eu
 
 # build: gcc make pkg-config; counters: libpfm4; energy: libpowercap;
 # BLAS: OpenBLAS; tests: check (C unit tests), numpy, PyTorch (end-to-end),
-# util-linux (unshare, for the synthetic powercap tree).
+# util-linux (unshare, for the synthetic powercap tree); reports: chromium and
+# a font (the HTML report checked in a real headless browser).
 PKGS="gcc make pkg-config libc6-dev libpfm4 libpfm4-dev libpowercap0 libpowercap-dev
-libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux"
+libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux
+chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do
