@@ -1,10 +1,10 @@
 /* diff.c - `greenshim-analyze diff <runA> <runB>`: per layer and per
  * routine, time, energy and GFLOP/J in both runs, the change, and whether
  * it exceeds the noise the traces themselves show.  The noise of a row is
- * estimated within each run: its calls split at the middle of the process's
- * span, the two halves should cost the same, and their relative difference
- * (at least 1% for time, the clock and scheduling jitter) bounds what a
- * repeat of the run would change.  A change counts when it exceeds the sum
+ * estimated within each run: a row's calls split into even and odd
+ * iterations of the detected loop (first and second half, in call order,
+ * when there is no loop), the mean cost per call of the two should agree, and their relative difference (at least 1%, clock and
+ * scheduling jitter) bounds what a repeat of the run would change.  A change counts when it exceeds the sum
  * of both runs' noise. */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@ struct drow {
     int present;
     double time_s, energy_j, flops;
     double h[2][2];               /* [half][time, energy] from the calls */
+    uint64_t nh[2], seen, ncalls; /* calls per half; calls so far; all calls */
 };
 struct dside { struct drow *rows; size_t n; };
 
@@ -51,33 +52,49 @@ static void collect(const struct ana_report *r, struct dside *s)
         struct drow *d = find(s, "routine", nm, 1);
         d->present = 1; d->time_s = r->ops[i].time_s; d->energy_j = r->ops[i].energy_j; d->flops = r->ops[i].flops;
     }
-    /* halves, for the noise estimate */
+    /* halves, for the noise estimate: count, then split in call order */
     const struct ana_run *run = r->run;
-    for (size_t pi = 0; pi < run->nprocs; pi++) {
-        const struct ana_proc *p = run->procs[pi];
-        double mid = ((double)p->t_start + (double)p->t_end) / 2;
-        for (size_t i = 0; i < p->ncalls; i++) {
-            const struct ana_call *c = &p->calls[i];
-            int h = (double)c->t0 >= mid;
-            double dt = (double)(c->t1 - c->t0) * 1e-9;
-            char op[16];
-            snprintf(nm, sizeof nm, "%s (%s)", ana_op_name(c->op, op), c->flags & GS_F_FORTRAN ? "fortran" : "cblas");
-            struct drow *d = find(s, "routine", nm, 0);
-            if (d) { d->h[h][0] += dt; d->h[h][1] += c->energy_j; }
-            if (c->layer >= 0 && (size_t)c->layer < r->nlayers && (d = find(s, "layer", r->layers[c->layer].name, 0))) {
-                d->h[h][0] += dt; d->h[h][1] += c->energy_j;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t pi = 0; pi < run->nprocs; pi++) {
+            const struct ana_proc *p = run->procs[pi];
+            for (size_t i = 0; i < p->ncalls; i++) {
+                const struct ana_call *c = &p->calls[i];
+                double dt = (double)(c->t1 - c->t0) * 1e-9;
+                char op[16];
+                snprintf(nm, sizeof nm, "%s (%s)", ana_op_name(c->op, op), c->flags & GS_F_FORTRAN ? "fortran" : "cblas");
+                struct drow *d[2] = { find(s, "routine", nm, 0), NULL };
+                if (c->layer >= 0 && (size_t)c->layer < r->nlayers)
+                    d[1] = find(s, "layer", r->layers[c->layer].name, 0);
+                for (int k = 0; k < 2; k++) {
+                    if (!d[k])
+                        continue;
+                    if (pass == 0) {
+                        d[k]->ncalls++;
+                        continue;
+                    }
+                    /* calls per iteration when the row has a whole number of them */
+                    uint64_t per = r->iterations > 0 && d[k]->ncalls % (uint64_t)r->iterations == 0
+                                       ? d[k]->ncalls / (uint64_t)r->iterations : 0;
+                    int h = per ? (int)((d[k]->seen / per) & 1) : 2 * d[k]->seen >= d[k]->ncalls;
+                    d[k]->seen++;
+                    d[k]->h[h][0] += dt;
+                    d[k]->h[h][1] += c->energy_j;
+                    d[k]->nh[h]++;
+                }
             }
         }
-    }
 }
 
 /* relative noise (fraction) of one row's time (w = 0) or energy (w = 1) */
 static double noise(const struct drow *d, int w)
 {
-    double a = d->h[0][w], b = d->h[1][w], floor = w == 0 ? 0.01 : 0.01;
+    double floor = 0.01;
+    if (!d->nh[0] || !d->nh[1])
+        return floor;   /* no calls to split (outside, totals): the floor only */
+    double a = d->h[0][w] / (double)d->nh[0], b = d->h[1][w] / (double)d->nh[1];
     if (!(a + b > 0))
-        return floor;   /* no calls (outside, totals): the floor only */
-    double x = fabs(a - b) / (a + b);
+        return floor;
+    double x = fabs(a - b) / ((a + b) / 2);
     return x > floor ? x : floor;
 }
 
