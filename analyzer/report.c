@@ -201,8 +201,10 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
     if (nmeas && !nmod) r->provenance = "measured";
     else if (nmod && !nmeas) r->provenance = "modelled";
     else if (nmeas && nmod) r->provenance = "mixed";
-    qsort(r->ops, r->nops, sizeof *r->ops, cmp_op);
-    qsort(r->shapes, r->nshapes, sizeof *r->shapes, cmp_shape);
+    if (r->nops)
+        qsort(r->ops, r->nops, sizeof *r->ops, cmp_op);
+    if (r->nshapes)
+        qsort(r->shapes, r->nshapes, sizeof *r->shapes, cmp_shape);
     ana_layers(r);
     double lsum = 0;
     for (size_t i = 0; i < r->nlayers; i++)
