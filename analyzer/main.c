@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
+#include "dvfs.h"
 
 static int usage_main(FILE *o)
 {
@@ -12,6 +13,8 @@ static int usage_main(FILE *o)
           "                       per routine, shape, region and layer: calls, FLOPs, time, energy\n"
           "  dump <file>          every record of one trace file, one line each\n"
           "  info <file>          the header of one trace file\n"
+          "  dvfs [<runs|sweep>...] [--profile CSV] [--max-slowdown PCT] [--objective energy|edp|ed2p]\n"
+          "                       frequency/power caps that cut energy, per layer and job\n"
           "  help                 this text\n\n"
           "'greenshim-analyze <verb> --help' describes one verb.\n"
           "Exit status: 0 ok, 2 bad usage or damaged/unreadable input (a damaged trace is\n"
@@ -231,6 +234,7 @@ static const struct { const char *name; int (*fn)(int, char **); } verbs[] = {
     { "report", cmd_report },
     { "dump", cmd_dump },
     { "info", cmd_info },
+    { "dvfs", ana_cmd_dvfs },
 };
 
 int main(int argc, char **argv)
