@@ -9,6 +9,10 @@
 #include "greenshim/trace.h"
 
 #define ANA_MAX_DOMAINS 64
+#define ANA_VERSION "0.2"
+
+struct ana_event;
+struct ana_report;
 
 /* one intercepted call, after trace_read (times still in raw clock) */
 struct ana_call {
@@ -86,6 +90,9 @@ struct ana_run {
     /* optional: called for every record read, in (tid, seq) order (dump) */
     void (*visit)(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec);
     void *visit_ctx;
+    /* consumers of the event stream besides the stages (exporters) */
+    struct ana_sink { void (*event)(void *ctx, const struct ana_event *ev); void *ctx; } sinks[8];
+    int nsinks;
 };
 
 void ana_warn(struct ana_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -155,6 +162,9 @@ struct ana_report {
     uint64_t ctr_calls, total_calls;
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
+    /* stage results by name (ana_report_ext) */
+    struct { char name[32]; void *data; void (*free_fn)(void *); } ext[16];
+    int next;
 };
 int  ana_report_build(struct ana_run *run, struct ana_report *r);
 void ana_report_free(struct ana_report *r);
@@ -162,11 +172,68 @@ void ana_report_free(struct ana_report *r);
 /* layers.c */
 void ana_layers(struct ana_report *r);
 
-/* renderers */
+/* ---- the event stream --------------------------------------------------
+ * While the report is built, every stage's and exporter's event() sees the
+ * run one event at a time (nothing is kept for them): per process a PROC
+ * event, its SAMPLEs, then its calls (at their end, energy known), region
+ * pushes and pops, and raw records of kinds this analyzer does not decode,
+ * in time order per thread.  Pointers are valid during the call only. */
+enum ana_ev_kind {
+    ANA_EV_PROC = 1,              /* a process starts: t0/t1 its span */
+    ANA_EV_CALL,                  /* an intercepted call: call (ns times, energy_j, layer) */
+    ANA_EV_REGION,                /* region push (push = 1) or pop: region id, name */
+    ANA_EV_SAMPLE,                /* sampler value: domain (index into proc->dom), value */
+    ANA_EV_RECORD,                /* a record of type >= 16: rec, nslots (48-byte slots) */
+};
+struct ana_event {
+    int kind;
+    const struct ana_proc *proc;
+    uint32_t thread;              /* index into proc->threads */
+    uint64_t t0, t1;              /* ns (monotonic clock); t1 = t0 for instants */
+    const struct ana_call *call;  /* ANA_EV_CALL */
+    uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
+    int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
+    const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */
+};
+
+/* Stages run from one table (tables.c), in order: begin() of every stage,
+ * then the event stream (event() of every stage, then of every attached
+ * sink), then end() of every stage.  A stage keeps its results in the report
+ * with ana_report_ext_set(); a stage never prints. 0 ok, -1 failed. */
+struct ana_stage {
+    const char *name;
+    int  (*begin)(struct ana_report *r);
+    void (*event)(struct ana_report *r, const struct ana_event *ev);
+    int  (*end)(struct ana_report *r);
+};
+extern const struct ana_stage *const ana_stages[];      /* NULL-terminated */
+
+/* results of a stage, by name, owned by the report */
+void  ana_report_ext_set(struct ana_report *r, const char *name, void *data, void (*free_fn)(void *));
+void *ana_report_ext(const struct ana_report *r, const char *name);
+
+/* Renderers print a finished report; looked up by name. */
 struct ana_renderer {
     const char *name;
     void (*render)(const struct ana_report *r, FILE *out);
 };
 extern const struct ana_renderer ana_render_text, ana_render_json, ana_render_csv;
+extern const struct ana_renderer *const ana_renderers[];   /* NULL-terminated */
+const struct ana_renderer *ana_renderer_find(const char *name);
+
+/* Exporters see the event stream (e.g. a timeline export): begin() before
+ * the report is built, event() per event, end() with the finished report.
+ * Attach with ana_sink_add() before ana_report_build(). */
+struct ana_exporter {
+    const char *name;
+    void *(*begin)(struct ana_run *run, FILE *out);
+    void  (*event)(void *ctx, const struct ana_event *ev);
+    int   (*end)(void *ctx, const struct ana_report *r);   /* 0 ok */
+};
+extern const struct ana_exporter *const ana_exporters[];   /* NULL-terminated */
+const struct ana_exporter *ana_exporter_find(const char *name);
+/* any consumer of the event stream (an exporter's event() and its ctx) */
+int  ana_sink_add(struct ana_run *run, void (*event)(void *ctx, const struct ana_event *ev), void *ctx);
+void ana_emit(struct ana_report *r, const struct ana_event *ev);
 
 #endif

@@ -198,7 +198,7 @@ static int read_profile(struct state *st, const char *path)
 }
 
 /* ---- the dvfs-setting file a sweep writes into each run directory ---- */
-struct tag { int knob, device; double setting, hw_min, hw_max; char avail[2048]; };
+struct tag { int knob, device, status; double setting, hw_min, hw_max; char avail[2048]; };
 
 static int read_tag(const char *dir, struct tag *t, char *err, size_t errlen)
 {
@@ -225,6 +225,8 @@ static int read_tag(const char *dir, struct tag *t, char *err, size_t errlen)
             t->setting = parse_num(v, &d) ? -1 : d;
         else if (strcmp(k, "device") == 0)
             t->device = parse_num(v, &d) || d < 0 ? -1 : (int)d;
+        else if (strcmp(k, "status") == 0 && !parse_num(v, &d))
+            t->status = d != 0;
         else if (strcmp(k, "hw_min") == 0 && !parse_num(v, &d))
             t->hw_min = d;
         else if (strcmp(k, "hw_max") == 0 && !parse_num(v, &d))
@@ -272,6 +274,10 @@ static void print_run_errors(const struct ana_run *run)
 /* one tagged run directory -> a point of the whole job and of each layer */
 static int add_tagged(struct state *st, const char *dir, const struct tag *t)
 {
+    if (t->status) {
+        warnf(st, "%s: the command failed at this setting (status in %s): not used", dir, DVFS_SETTING_FILE);
+        return 0;
+    }
     struct ana_run run = { 0 };
     int rc = ana_read_path(&run, dir);
     print_run_errors(&run);
@@ -387,16 +393,50 @@ static double elt_size(uint8_t op)
     return sz[GS_OP_DTYPE(op)];
 }
 
-static void call_split(const struct ana_call *c, double peak, double bw, struct split *s)
+/* per layer and shape: time of the calls, gathered from the event stream
+ * (the analyzer keeps no call list); bounded by layers x shapes */
+struct est_row { int layer; uint8_t op; uint32_t m, n, k; double t, flops; };
+struct est_acc { struct est_row *rows; size_t n, cap; size_t last; };
+
+static void est_event(void *ctx, const struct ana_event *ev)
 {
-    double t = (double)(c->t1 - c->t0) * 1e-9, f = ana_flops(c);
-    double m = c->m, n = c->n, k = c->k;
-    double bytes = elt_size(c->op) * (m * k + k * n + 2 * m * n);
-    double tc = f / peak, tm = bytes / bw;
-    s->calls_s += t;
+    struct est_acc *a = ctx;
+    if (ev->kind != ANA_EV_CALL || !ev->call)
+        return;
+    const struct ana_call *c = ev->call;
+    size_t i = a->last;
+    if (!(i < a->n && a->rows[i].layer == c->layer && a->rows[i].op == c->op && a->rows[i].m == c->m &&
+          a->rows[i].n == c->n && a->rows[i].k == c->k)) {
+        for (i = 0; i < a->n; i++)
+            if (a->rows[i].layer == c->layer && a->rows[i].op == c->op && a->rows[i].m == c->m &&
+                a->rows[i].n == c->n && a->rows[i].k == c->k)
+                break;
+        if (i == a->n) {
+            if (a->n == a->cap) {
+                a->cap = a->cap ? a->cap * 2 : 64;
+                a->rows = realloc(a->rows, a->cap * sizeof *a->rows);
+            }
+            a->rows[a->n++] = (struct est_row){ c->layer, c->op, c->m, c->n, c->k, 0, 0 };
+        }
+        a->last = i;
+    }
+    a->rows[i].t += (double)(c->t1 - c->t0) * 1e-9;
+    a->rows[i].flops += ana_flops(c);
+}
+
+/* additive roofline: a call's time splits between compute (F / peak) and
+ * memory (bytes / bandwidth) in proportion */
+static void row_split(const struct est_row *r, double peak, double bw, struct split *s)
+{
+    double m = r->m, n = r->n, k = r->k;
+    struct ana_call one = { .m = r->m, .n = r->n, .k = r->k, .op = r->op };
+    double f1 = ana_flops(&one);                 /* FLOPs of one call */
+    double bytes = elt_size(r->op) * (m * k + k * n + 2 * m * n);
+    double tc = f1 / peak, tm = bytes / bw;
+    s->calls_s += r->t;
     if (tc + tm > 0) {
-        s->tc += t * tc / (tc + tm);
-        s->tm += t * tm / (tc + tm);
+        s->tc += r->t * tc / (tc + tm);
+        s->tm += r->t * tm / (tc + tm);
     }
 }
 
@@ -409,6 +449,7 @@ struct est_job {
 static int estimate(struct state *st, const char **paths, int np, const struct opts *o)
 {
     struct ana_run run = { 0 };
+    struct est_acc acc = { 0 };
     int bad = 0;
     for (int i = 0; i < np; i++)
         if (ana_read_path(&run, paths[i]) != 0)
@@ -418,6 +459,7 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
         ana_run_free(&run);
         return -1;
     }
+    ana_sink_add(&run, est_event, &acc);
     struct ana_report r;
     ana_report_build(&run, &r);
     for (size_t i = 0; i < run.nprocs; i++)
@@ -480,20 +522,18 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
     }
     /* the ridge is uncertain: split again at half and twice the bandwidth */
     struct split *lo = calloc(nj, sizeof *lo), *hi = calloc(nj, sizeof *hi);
-    for (size_t pi = 0; pi < run.nprocs; pi++) {
-        const struct ana_proc *p = run.procs[pi];
-        for (size_t i = 0; i < p->ncalls; i++) {
-            const struct ana_call *c = &p->calls[i];
-            call_split(c, peak, bw, &jobs[0].sp);
-            call_split(c, peak, bw * 0.5, &lo[0]);
-            call_split(c, peak, bw * 2, &hi[0]);
-            if (c->layer >= 0 && (size_t)c->layer < r.nlayers) {
-                call_split(c, peak, bw, &jobs[1 + c->layer].sp);
-                call_split(c, peak, bw * 0.5, &lo[1 + c->layer]);
-                call_split(c, peak, bw * 2, &hi[1 + c->layer]);
-            }
+    for (size_t i = 0; i < acc.n; i++) {
+        const struct est_row *c = &acc.rows[i];
+        row_split(c, peak, bw, &jobs[0].sp);
+        row_split(c, peak, bw * 0.5, &lo[0]);
+        row_split(c, peak, bw * 2, &hi[0]);
+        if (c->layer >= 0 && (size_t)c->layer < r.nlayers) {
+            row_split(c, peak, bw, &jobs[1 + c->layer].sp);
+            row_split(c, peak, bw * 0.5, &lo[1 + c->layer]);
+            row_split(c, peak, bw * 2, &hi[1 + c->layer]);
         }
     }
+    free(acc.rows);
     double *cand = o->cand;
     size_t ncand = o->ncand;
     if (!ncand && h->navail) { cand = h->avail; ncand = h->navail; }
