@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
+#include "dvfs.h"
 
 static int cmd_report(int argc, char **argv);
 static int cmd_dump(int argc, char **argv);
@@ -17,6 +18,8 @@ static const struct verb {
       "per routine, shape, region and layer: calls, FLOPs, time, energy", cmd_report },
     { "dump", "<file>", "every record of one trace file, one line each", cmd_dump },
     { "info", "<file>", "the header of one trace file", cmd_info },
+    { "dvfs", "[<runs|sweep>...] [--profile CSV] [--max-slowdown PCT] [--objective energy|edp|ed2p]",
+      "frequency/power caps that cut energy, per layer and job, with predicted savings", ana_cmd_dvfs },
 };
 
 static int usage_main(FILE *o)
