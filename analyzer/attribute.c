@@ -675,9 +675,9 @@ void ana_sweep(struct ana_report *r)
         if (e_lo > 0) w.outside_j += e_lo;
         if (e_hi > 0) w.outside_j += e_hi;
     }
-    r->outside_j = w.outside_j;
+    r->outside_j += w.outside_j;        /* (+=: a filter may have moved calls' energy here) */
     r->outside_s = w.outside_s;
-    r->calls_j = w.calls_j;
+    r->calls_j += w.calls_j;
     r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
     r->wall_sum_s = r->duration_s;      /* shares are of the run's wall */
     /* gaps inside regions: to the region rows (energy) and, by name, to the
@@ -715,6 +715,12 @@ void ana_sweep(struct ana_report *r)
             const struct ana_proc *p = run->procs[pi];
             double j = w.gap[ids[a]].j, s = w.gap[ids[a]].s;
             uint32_t id = w.gap[ids[a]].id;
+            if (run->filter && !ana_filter_region(r, p, id)) {
+                /* gaps inside other regions are no longer a region's: outside */
+                r->outside_j += j;
+                run->filter->dropped_j += j;
+                continue;
+            }
             if (j != 0) {
                 struct ana_first at = { (uint32_t)pi, 3, id, 0 };
                 int g = ana_region_row(r, p, id, &at);

@@ -255,6 +255,14 @@ static void aggregate_event(struct ana_report *r, const struct ana_event *ev)
         return;
     const struct ana_proc *p = ev->proc;
     const struct ana_call *c = ev->call;
+    if (r->run->filter && !ana_filter_call(r, p, c)) {
+        /* its energy stays in the run, outside the selected calls */
+        r->run->filter->dropped_calls++;
+        r->run->filter->dropped_j += c->energy_j;
+        r->outside_j += c->energy_j;
+        r->calls_j -= c->energy_j;
+        return;
+    }
     struct ana_first at = { p->index, 0, ev->thread, ev->pos };
     double t = (double)(c->t1 - c->t0) * 1e-9, f = ana_flops(c);
     int oi = op_row(r, c, &at);
@@ -319,10 +327,21 @@ static int aggregate_end(struct ana_report *r)
 {
     typedef struct ana_region_row ana_region_row;
     typedef struct ana_layer_row ana_layer_row;
+    for (size_t i = 0; i < r->nops; i++)
+        r->ops[i].idx0 = (uint32_t)i;
+    for (size_t i = 0; i < r->nlayers; i++)
+        r->layers[i].idx0 = (uint32_t)i;
     SORT_BY_FIRST(r->regions, r->nregions, ana_region_row);
     SORT_BY_FIRST(r->layers, r->nlayers, ana_layer_row);
     if (r->nops)
         qsort(r->ops, r->nops, sizeof *r->ops, cmp_op);
+    /* indices the event stream gave (c->layer, op rows) -> rows now */
+    r->op_remap = ana_xmalloc(r->nops + 1, sizeof *r->op_remap);
+    r->layer_remap = ana_xmalloc(r->nlayers + 1, sizeof *r->layer_remap);
+    for (size_t i = 0; i < r->nops; i++)
+        r->op_remap[r->ops[i].idx0] = (int)i;
+    for (size_t i = 0; i < r->nlayers; i++)
+        r->layer_remap[r->layers[i].idx0] = (int)i;
     if (r->nshapes)
         qsort(r->shapes, r->nshapes, sizeof *r->shapes, cmp_shape);
     /* the lookups are stale after the sorts */
@@ -332,7 +351,6 @@ static int aggregate_end(struct ana_report *r)
     free(r->shape_hash);
     r->shape_hash = NULL;
     r->shape_cap = 0;
-    memset(r->op_idx, 0, sizeof r->op_idx);
     double lsum = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lsum += r->layers[i].energy_j;
@@ -417,6 +435,7 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
 
 void ana_report_free(struct ana_report *r)
 {
+    ana_report_more_free(r);
     free(r->ops);
     free(r->shapes);
     for (size_t i = 0; i < r->nregions; i++)
@@ -427,6 +446,8 @@ void ana_report_free(struct ana_report *r)
     ana_names_free(&r->layer_names);
     ana_map_free(&r->region_ids);
     free(r->shape_hash);
+    free(r->op_remap);
+    free(r->layer_remap);
     for (int i = 0; i < r->next; i++)
         if (r->ext[i].free_fn)
             r->ext[i].free_fn(r->ext[i].data);

@@ -163,7 +163,7 @@ static void parse_header_text(struct ana_proc *p)
         if (!kv(buf, "scope", d->scope, sizeof d->scope))
             snprintf(d->scope, sizeof d->scope, "%s", strcmp(d->kind, "energy") == 0 ? "machine" : "process");
         if (!kv(buf, "key", d->key, sizeof d->key))
-            snprintf(d->key, sizeof d->key, "%s", d->name);
+            memcpy(d->key, d->name, sizeof d->key);      /* both 64 bytes, NUL-terminated */
         char v[64];
         d->sum = kv(buf, "sum", v, sizeof v) ? atoi(v) : 0;
         d->max_range = kv(buf, "max_range", v, sizeof v) ? strtoull(v, NULL, 10) : 0;

@@ -1,0 +1,591 @@
+/* report_more.c - the report stage behind the people-facing views: call
+ * filters (--pid --tid --region --from --to), the headline (top layer and
+ * op, outside share, steady state per iteration), the per-thread view, the
+ * power series with layer bands, roofline points and carbon.  Renderers
+ * print these numbers; they compute none of their own. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ana.h"
+
+/* ---- filters ---- */
+
+static int parse_list(const char *s, uint32_t *out, int max)
+{
+    int n = 0;
+    char *end;
+    while (*s && n < max) {
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s)
+            return -1;
+        out[n++] = (uint32_t)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -1;
+    }
+    return n;
+}
+
+/* --opt VALUE or --opt=VALUE; NULL when argv[*i] is not --opt */
+static const char *optval(int argc, char **argv, int *i, const char *opt, int *missing)
+{
+    size_t l = strlen(opt);
+    *missing = 0;
+    if (strncmp(argv[*i], opt, l) != 0)
+        return NULL;
+    if (argv[*i][l] == '=')
+        return argv[*i] + l + 1;
+    if (argv[*i][l])
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int ana_filter_parse(struct ana_filter *f, int argc, char **argv, int *i, const char *verb)
+{
+    static const char *opts[] = { "--pid", "--tid", "--region", "--from", "--to" };
+    for (int k = 0; k < 5; k++) {
+        int miss;
+        const char *v = optval(argc, argv, i, opts[k], &miss);
+        if (miss) {
+            fprintf(stderr, "greenshim-analyze %s: %s needs a value (try --help)\n", verb, opts[k]);
+            return -1;
+        }
+        if (!v)
+            continue;
+        char *end = NULL;
+        int bad = 0;
+        switch (k) {
+        case 0: bad = (f->npid = parse_list(v, f->pid, 32)) <= 0; break;
+        case 1: bad = (f->ntid = parse_list(v, f->tid, 64)) <= 0; break;
+        case 2: f->region = v; bad = !*v; break;
+        case 3: f->from_s = strtod(v, &end); bad = end == v || *end || f->from_s < 0; break;
+        case 4: f->to_s = strtod(v, &end); bad = end == v || *end || f->to_s < 0; break;
+        }
+        if (bad) {
+            fprintf(stderr, "greenshim-analyze %s: bad value '%s' for %s (%s)\n", verb, v, opts[k],
+                    k < 2 ? "numbers separated by commas" : k == 2 ? "a region path" : "seconds after the run's start");
+            return -1;
+        }
+        size_t l = strlen(f->desc);
+        snprintf(f->desc + l, sizeof f->desc - l, "%s%s %s", l ? " " : "", opts[k], v);
+        return 1;
+    }
+    return 0;
+}
+
+void ana_filter_procs(struct ana_run *run)
+{
+    struct ana_filter *f = run->filter;
+    if (!f)
+        return;
+    f->run_start_ns = 0;
+    for (size_t i = 0; i < run->nprocs; i++)
+        if (!f->run_start_ns || (double)run->procs[i]->hdr.start_mono_ns < f->run_start_ns)
+            f->run_start_ns = (double)run->procs[i]->hdr.start_mono_ns;
+    if (!f->npid)
+        return;
+    struct ana_run gone = { 0 };
+    gone.procs = malloc((run->nprocs + 1) * sizeof *gone.procs);
+    size_t keep = 0;
+    for (size_t i = 0; i < run->nprocs; i++) {
+        int ok = 0;
+        for (int k = 0; k < f->npid; k++)
+            ok |= run->procs[i]->hdr.pid == f->pid[k];
+        if (ok)
+            run->procs[keep++] = run->procs[i];
+        else
+            gone.procs[gone.nprocs++] = run->procs[i];
+    }
+    run->nprocs = keep;
+    ana_run_free(&gone);
+}
+
+/* a region path matches a prefix at a path boundary: "train" matches
+ * "train" and "train/fc1", not "training" */
+static int region_match(const char *path, const char *want)
+{
+    size_t l = strlen(want);
+    return path && strncmp(path, want, l) == 0 && (path[l] == 0 || path[l] == '/');
+}
+
+static int filter_on(const struct ana_filter *f)
+{
+    return f && (f->ntid || f->region || f->from_s > 0 || f->to_s > 0);
+}
+
+/* a region id of a process passes --region */
+int ana_filter_region(struct ana_report *r, const struct ana_proc *p, uint32_t id)
+{
+    const struct ana_filter *f = r->run->filter;
+    if (!f || !f->region)
+        return 1;
+    return region_match(ana_string(p, id), f->region);
+}
+
+/* one call passes --tid, --region, --from/--to (its energy is already known) */
+int ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct ana_call *c)
+{
+    const struct ana_filter *f = r->run->filter;
+    if (!filter_on(f))
+        return 1;
+    int ok = 1;
+    if (f->ntid) {
+        ok = 0;
+        for (int k = 0; k < f->ntid; k++)
+            ok |= c->thread < p->nthreads && p->threads[c->thread].tid == f->tid[k];
+    }
+    if (ok && f->region)
+        ok = c->region && ana_filter_region(r, p, c->region);
+    double lo = f->run_start_ns + f->from_s * 1e9, hi = f->to_s > 0 ? f->run_start_ns + f->to_s * 1e9 : 1e300;
+    if (ok && ((double)c->t0 < lo || (double)c->t1 > hi))
+        ok = 0;
+    return ok;
+}
+
+/* ---- what the people-facing view needs from each call, gathered as the
+ * calls stream by (nothing per call is kept) ---- */
+#define MORE_BINS 200
+#define MORE_MAXL 4096
+struct more_acc {
+    double lo, hi, bw;
+    size_t *tbase;                /* first thread row of each process */
+    struct ana_thread_row *threads; size_t nthreads;
+    double *tf, *tl;              /* first/last call time per thread row */
+    double *lbytes; size_t nlb;   /* per layer (stream index) */
+    double **lt;                  /* per layer (stream index < MORE_MAXL): call time per bin */
+    size_t nlt;
+    double s0, s1;                /* span of the detected loop's calls */
+    /* halves of each process's span, for diff: per op and layer (stream index) [half][time, energy] */
+    double (*oph)[2][2]; size_t noph;
+    double (*lyh)[2][2]; size_t nlyh;
+};
+
+static void more_acc_free(void *x)
+{
+    struct more_acc *a = x;
+    free(a->tbase); free(a->threads); free(a->tf); free(a->tl); free(a->lbytes);
+    for (size_t i = 0; i < a->nlt; i++) free(a->lt[i]);
+    free(a->lt); free(a->oph); free(a->lyh);
+    free(a);
+}
+
+static double call_bytes(const struct ana_call *c);
+
+static void *grow0(void *p, size_t *n, size_t want, size_t size)
+{
+    if (want <= *n)
+        return p;
+    size_t m = want * 2;
+    p = ana_xrealloc(p, m, size);
+    memset((char *)p + *n * size, 0, (m - *n) * size);
+    *n = m;
+    return p;
+}
+
+static int more_begin(struct ana_report *r)
+{
+    const struct ana_run *run = r->run;
+    struct more_acc *a = calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    a->lo = 1e300; a->hi = 0; a->s0 = 1e300; a->s1 = 0;
+    a->tbase = ana_xmalloc(run->nprocs + 1, sizeof *a->tbase);
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        if ((double)p->t_start < a->lo) a->lo = (double)p->t_start;
+        if ((double)p->t_end > a->hi) a->hi = (double)p->t_end;
+        a->tbase[pi] = a->nthreads;
+        a->nthreads += p->nthreads;
+    }
+    if (!(a->hi > a->lo)) { a->lo = 0; a->hi = 1; }
+    a->bw = (a->hi - a->lo) / MORE_BINS;
+    a->threads = calloc(a->nthreads + 1, sizeof *a->threads);
+    a->tf = calloc(a->nthreads + 1, sizeof *a->tf);
+    a->tl = calloc(a->nthreads + 1, sizeof *a->tl);
+    if (!a->threads || !a->tf || !a->tl)
+        exit(3);
+    for (size_t pi = 0; pi < run->nprocs; pi++)
+        for (size_t t = 0; t < run->procs[pi]->nthreads; t++)
+            a->threads[a->tbase[pi] + t] = (struct ana_thread_row){ .pid = run->procs[pi]->hdr.pid,
+                                                                    .tid = run->procs[pi]->threads[t].tid };
+    ana_report_ext_set(r, "more.acc", a, more_acc_free);
+    return 0;
+}
+
+static void more_event(struct ana_report *r, const struct ana_event *ev)
+{
+    if (ev->kind != ANA_EV_CALL)
+        return;
+    struct more_acc *a = ana_report_ext(r, "more.acc");
+    const struct ana_proc *p = ev->proc;
+    const struct ana_call *c = ev->call;
+    if (!a || (r->run->filter && !ana_filter_call(r, p, c)))
+        return;
+    double dt = (double)(c->t1 - c->t0) * 1e-9;
+    if (c->thread < p->nthreads) {
+        size_t ti = a->tbase[p->index] + c->thread;
+        struct ana_thread_row *t = &a->threads[ti];
+        t->calls++; t->time_s += dt; t->energy_j += c->energy_j; t->flops += ana_flops(c);
+        if (!a->tf[ti] || (double)c->t0 < a->tf[ti]) a->tf[ti] = (double)c->t0;
+        if ((double)c->t1 > a->tl[ti]) a->tl[ti] = (double)c->t1;
+    }
+    int h = (double)c->t0 >= ((double)p->t_start + (double)p->t_end) / 2;
+    int oi = r->op_idx[c->op][(c->flags & GS_F_FORTRAN) != 0] - 1;
+    if (oi >= 0) {
+        a->oph = grow0(a->oph, &a->noph, (size_t)oi + 1, sizeof *a->oph);
+        a->oph[oi][h][0] += dt; a->oph[oi][h][1] += c->energy_j;
+    }
+    if (c->layer >= 0 && (size_t)c->layer < r->nlayers) {
+        size_t l = (size_t)c->layer;
+        a->lbytes = grow0(a->lbytes, &a->nlb, l + 1, sizeof *a->lbytes);
+        a->lbytes[l] += call_bytes(c);
+        a->lyh = grow0(a->lyh, &a->nlyh, l + 1, sizeof *a->lyh);
+        a->lyh[l][h][0] += dt; a->lyh[l][h][1] += c->energy_j;
+        if (strcmp(r->layers[l].name, "other") != 0) {
+            if ((double)c->t0 < a->s0) a->s0 = (double)c->t0;
+            if ((double)c->t1 > a->s1) a->s1 = (double)c->t1;
+        }
+        if (l < MORE_MAXL) {
+            a->lt = grow0(a->lt, &a->nlt, l + 1, sizeof *a->lt);
+            if (!a->lt[l]) {
+                a->lt[l] = calloc(MORE_BINS, sizeof **a->lt);
+                if (!a->lt[l])
+                    exit(3);
+            }
+            /* the call's time, split over the bins it spans */
+            double x = (double)c->t0, y = (double)c->t1;
+            size_t b0 = (size_t)((x - a->lo) / a->bw), b1 = (size_t)((y - a->lo) / a->bw);
+            if (x < a->lo) b0 = 0;
+            if (y < a->lo) b1 = 0;
+            if (b0 >= MORE_BINS) b0 = MORE_BINS - 1;
+            if (b1 >= MORE_BINS) b1 = MORE_BINS - 1;
+            for (size_t k = b0; k <= b1; k++) {
+                double e0 = a->lo + a->bw * (double)k, e1 = e0 + a->bw;
+                double ov = (y < e1 ? y : e1) - (x > e0 ? x : e0);
+                if (ov > 0 || b0 == b1)
+                    a->lt[l][k] += ov > 0 ? ov : 1;
+            }
+        }
+    }
+}
+
+/* diff: time and energy of one op or layer row in each half of the run */
+int ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][2])
+{
+    const struct more_acc *a = ana_report_ext(r, "more.acc");
+    memset(out, 0, 4 * sizeof(double));
+    if (!a)
+        return 0;
+    size_t n = is_layer ? r->nlayers : r->nops;
+    const int *remap = is_layer ? r->layer_remap : r->op_remap;
+    for (size_t i = 0; i < n && remap; i++)
+        if ((size_t)remap[i] == row) {
+            if (is_layer && i < a->nlyh)
+                memcpy(out, a->lyh[i], 4 * sizeof(double));
+            if (!is_layer && i < a->noph)
+                memcpy(out, a->oph[i], 4 * sizeof(double));
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- the cumulative energy curve of one process (as attribute.c builds it) ---- */
+
+static int dom_used(const struct ana_proc *p, const struct ana_domain *d)
+{
+    if (d->n < 2 || !p->provenance)
+        return 0;
+    if (!strcmp(p->provenance, "measured"))
+        return d->sum && !strcmp(d->kind, "energy") && strcmp(d->provenance, "modelled") != 0;
+    if (!strcmp(p->provenance, "modelled"))
+        return !strcmp(d->kind, "cpu") && d->watts_per_core > 0;
+    return 0;
+}
+
+static double dom_at(const struct ana_domain *d, double t)
+{
+    /* cumulative joules at sample i, with wraps, then interpolated */
+    double acc = 0, sc = ana_domain_scale(d);
+    if (t <= (double)d->t[0])
+        return 0;
+    for (size_t i = 1; i < d->n; i++) {
+        uint64_t a = d->v[i - 1], b = d->v[i];
+        double dl = b >= a ? (double)(b - a) : d->max_range && a <= d->max_range ? (double)(d->max_range - a + b) : (double)b;
+        double t0 = (double)d->t[i - 1], t1 = (double)d->t[i];
+        if (t < t1) {
+            return t1 > t0 ? acc + dl * sc * (t - t0) / (t1 - t0) : acc;
+        }
+        acc += dl * sc;
+    }
+    return acc;
+}
+
+/* many points at once, in increasing t: one pass over the samples */
+static void dom_at_many(const struct ana_domain *d, const double *t, size_t n, double *out)
+{
+    double acc = 0, sc = ana_domain_scale(d);
+    size_t i = 1;
+    for (size_t k = 0; k < n; k++) {
+        if (t[k] <= (double)d->t[0]) { out[k] += 0; continue; }
+        while (i < d->n && (double)d->t[i] <= t[k]) {
+            uint64_t a = d->v[i - 1], b = d->v[i];
+            acc += (b >= a ? (double)(b - a) : d->max_range && a <= d->max_range ? (double)(d->max_range - a + b)
+                                                                                : (double)b) * sc;
+            i++;
+        }
+        if (i >= d->n) { out[k] += acc; continue; }
+        uint64_t a = d->v[i - 1], b = d->v[i];
+        double dl = (b >= a ? (double)(b - a) : d->max_range && a <= d->max_range ? (double)(d->max_range - a + b)
+                                                                                : (double)b) * sc;
+        double t0 = (double)d->t[i - 1], t1 = (double)d->t[i];
+        out[k] += t1 > t0 ? acc + dl * (t[k] - t0) / (t1 - t0) : acc;
+    }
+}
+
+double ana_proc_energy_at(const struct ana_proc *p, double t)
+{
+    double e = 0;
+    for (int i = 0; i < p->ndom; i++)
+        if (dom_used(p, &p->dom[i]))
+            e += dom_at(&p->dom[i], t);
+    return e;
+}
+
+/* ---- carbon ---- */
+
+double ana_co2_g(const struct ana_report *r, double joules)
+{
+    if (!r->more || r->more->carbon_g_kwh < 0)
+        return -1;
+    return joules / 3.6e6 * r->more->carbon_g_kwh;
+}
+
+int ana_carbon_opt(struct ana_more_opts *o, int argc, char **argv, int *i, const char *verb)
+{
+    static const char *opts[] = { "--carbon-intensity", "--peak-gflops", "--peak-gbs" };
+    for (int k = 0; k < 3; k++) {
+        int miss;
+        const char *v = optval(argc, argv, i, opts[k], &miss);
+        if (miss) {
+            fprintf(stderr, "greenshim-analyze %s: %s needs a number (try --help)\n", verb, opts[k]);
+            return -1;
+        }
+        if (!v)
+            continue;
+        char *end;
+        double x = strtod(v, &end);
+        if (end == v || *end || !(x >= 0) || !isfinite(x) || (k && x == 0)) {
+            fprintf(stderr, "greenshim-analyze %s: bad value '%s' for %s (%s)\n", verb, v, opts[k],
+                    k ? "a positive number" : "grams CO2e per kWh, >= 0");
+            return -1;
+        }
+        if (k == 0) { o->carbon_g_kwh = x; o->carbon_src = "--carbon-intensity"; }
+        else if (k == 1) o->peak_gflops = x;
+        else o->peak_gbs = x;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the stage ---- */
+
+static double elem_bytes(uint8_t op)
+{
+    static const double sz[4] = { 4, 8, 8, 16 };
+    return sz[GS_OP_DTYPE(op) & 3];
+}
+
+/* each operand read or written once: an estimate, not a measurement */
+static double call_bytes(const struct ana_call *c)
+{
+    double m = c->m, n = c->n, k = c->k;
+    if (GS_OP_ROUTINE(c->op) == GS_R_GEMV || k == 0)
+        return elem_bytes(c->op) * (m * n + m + n);
+    return elem_bytes(c->op) * (m * k + k * n + m * n);
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+    const struct ana_thread_row *x = a, *y = b;
+    if (x->energy_j != y->energy_j)
+        return x->energy_j < y->energy_j ? 1 : -1;
+    return x->time_s < y->time_s ? 1 : x->time_s > y->time_s ? -1 : 0;
+}
+
+void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
+{
+    ana_report_more_free(r);              /* rebuilt with the verb's options */
+    struct ana_more *m = calloc(1, sizeof *m);
+    const struct ana_run *run = r->run;
+    r->more = m;
+    m->per_thread = o ? o->per_thread : 0;
+    m->top_layer = m->top_op = -1;
+    for (size_t i = 0; i < r->nlayers; i++)
+        if (m->top_layer < 0 || r->layers[i].energy_j > r->layers[m->top_layer].energy_j)
+            m->top_layer = (int)i;
+    for (size_t i = 0; i < r->nops; i++)
+        if (m->top_op < 0 || r->ops[i].energy_j > r->ops[m->top_op].energy_j)
+            m->top_op = (int)i;
+    if (r->total_j > 0) {
+        if (m->top_layer >= 0) m->top_layer_share_j = r->layers[m->top_layer].energy_j / r->total_j;
+        if (m->top_op >= 0) m->top_op_share_j = r->ops[m->top_op].energy_j / r->total_j;
+        m->outside_share_j = r->outside_j / r->total_j;
+    }
+    m->outside_share_s = r->wall_sum_s > 0 ? r->outside_s / r->wall_sum_s : 0;
+
+    /* carbon: the option, else the environment; never a guessed grid */
+    m->carbon_g_kwh = -1;
+    if (o && o->carbon_g_kwh >= 0) {
+        m->carbon_g_kwh = o->carbon_g_kwh;
+        snprintf(m->carbon_src, sizeof m->carbon_src, "%s", o->carbon_src ? o->carbon_src : "given");
+    } else {
+        const char *e = getenv("GREENSHIM_CARBON_INTENSITY");
+        char *end;
+        double x = e && *e ? strtod(e, &end) : -1;
+        if (e && *e && (end == e || *end || !(x >= 0)))
+            ana_warn(r->run, "GREENSHIM_CARBON_INTENSITY='%s' is not grams CO2e per kWh: no CO2e given", e);
+        else if (x >= 0) {
+            m->carbon_g_kwh = x;
+            snprintf(m->carbon_src, sizeof m->carbon_src, "GREENSHIM_CARBON_INTENSITY");
+        }
+    }
+
+    if (run->filter) {
+        m->filtered_calls = run->filter->dropped_calls;
+        m->filtered_j = run->filter->dropped_j;
+        snprintf(m->filter_desc, sizeof m->filter_desc, "%s", run->filter->desc);
+    }
+
+    /* run span, per-thread rows, steady-state span, layer bytes: gathered
+     * from the event stream by the "more" stage (more_event) */
+    const struct more_acc *acc = ana_report_ext(r, "more.acc");
+    double lo = 1e300, hi = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        if ((double)p->t_start < lo) lo = (double)p->t_start;
+        if ((double)p->t_end > hi) hi = (double)p->t_end;
+    }
+    if (!(hi > lo)) { lo = 0; hi = 1; }
+    m->layer_bytes = calloc(r->nlayers + 1, sizeof *m->layer_bytes);
+    double s0 = acc ? acc->s0 : 1e300, s1 = acc ? acc->s1 : 0;
+    size_t nb = MORE_BINS;
+    m->nbins = nb;
+    m->bin_s = (hi - lo) * 1e-9 / (double)nb;
+    m->bin_w = calloc(nb, sizeof *m->bin_w);
+    m->bin_layer = malloc(nb * sizeof *m->bin_layer);
+    m->freq_mhz = calloc(nb, sizeof *m->freq_mhz);
+    double bw = (hi - lo) / (double)nb;
+    if (acc) {
+        m->threads = malloc((acc->nthreads + 1) * sizeof *m->threads);
+        for (size_t t = 0; t < acc->nthreads; t++) {
+            m->threads[t] = acc->threads[t];
+            m->threads[t].span_s = acc->tl[t] > acc->tf[t] ? (acc->tl[t] - acc->tf[t]) * 1e-9 : 0;
+        }
+        m->nthreads = acc->nthreads;
+        for (size_t l = 0; l < r->nlayers && l < acc->nlb; l++)
+            m->layer_bytes[r->layer_remap[l]] = acc->lbytes[l];
+    }
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        /* power per bin: the process's curve at the bin edges */
+        double *edge = malloc((nb + 1) * sizeof *edge), *e = calloc(nb + 1, sizeof *e);
+        for (size_t k = 0; k <= nb; k++)
+            edge[k] = lo + bw * (double)k;
+        for (int d = 0; d < p->ndom; d++)
+            if (dom_used(p, &p->dom[d]))
+                dom_at_many(&p->dom[d], edge, nb + 1, e);
+        for (size_t k = 0; k < nb; k++)
+            m->bin_w[k] += (e[k + 1] - e[k]) / (bw * 1e-9);
+        /* frequency: the mean of the samples in each bin, over every freq domain */
+        for (int d = 0; d < p->ndom; d++) {
+            const struct ana_domain *dm = &p->dom[d];
+            if (strcmp(dm->kind, "freq") != 0 || !dm->n)
+                continue;
+            m->has_freq = 1;
+            double *sum = calloc(nb, sizeof *sum), *cnt = calloc(nb, sizeof *cnt);
+            for (size_t i = 0; i < dm->n; i++) {
+                double t = (double)dm->t[i];
+                if (t < lo || t > hi) continue;
+                size_t k = (size_t)((t - lo) / bw);
+                if (k >= nb) k = nb - 1;
+                sum[k] += (double)dm->v[i] * 1e-3;
+                cnt[k]++;
+            }
+            double last = dm->v[0] * 1e-3;
+            for (size_t k = 0; k < nb; k++) {
+                if (cnt[k]) last = sum[k] / cnt[k];
+                m->freq_mhz[k] += last;          /* held between samples */
+            }
+            free(sum);
+            free(cnt);
+        }
+        free(edge);
+        free(e);
+    }
+    for (size_t k = 0; k < nb; k++) {
+        int best = -1;
+        double bv = 0;
+        for (size_t l = 0; acc && l < acc->nlt && l < r->nlayers; l++)
+            if (acc->lt[l] && acc->lt[l][k] > 0 && (best < 0 || acc->lt[l][k] > bv)) {
+                best = r->layer_remap[l];
+                bv = acc->lt[l][k];
+            }
+        m->bin_layer[k] = best;
+    }
+    qsort(m->threads, m->nthreads, sizeof *m->threads, cmp_thread);
+
+    /* steady state: from the first to the last call of the detected loop */
+    if (r->iterations > 0 && s1 > s0) {
+        m->steady_iters = r->iterations;
+        m->steady_t0_s = (s0 - lo) * 1e-9;
+        m->steady_t1_s = (s1 - lo) * 1e-9;
+        for (size_t pi = 0; pi < run->nprocs; pi++)
+            m->steady_j += ana_proc_energy_at(run->procs[pi], s1) - ana_proc_energy_at(run->procs[pi], s0);
+    }
+
+    /* roofline ceilings: given, else the best this run's shapes reached */
+    m->peak_gflops = o && o->peak_gflops > 0 ? o->peak_gflops : 0;
+    m->peak_gbs = o && o->peak_gbs > 0 ? o->peak_gbs : 0;
+    m->peak_src = m->peak_gflops && m->peak_gbs ? "given" : "observed: the best shape of this run, not the hardware peak";
+    double bg = 0, bb = 0;
+    for (size_t i = 0; i < r->nshapes; i++) {
+        const struct ana_shape_row *s = &r->shapes[i];
+        if (s->time_s <= 0 || s->calls == 0)
+            continue;
+        struct ana_call c = { .m = s->m, .n = s->n, .k = s->k };
+        /* op from its name: the dtype letter */
+        const char *dt = strchr("sdcz", s->op[0]);
+        c.op = GS_OP(strstr(s->op, "gemv") ? GS_R_GEMV : GS_R_GEMM, dt ? (int)(dt - "sdcz") : 0);
+        double g = s->flops * 1e-9 / s->time_s, b = call_bytes(&c) * (double)s->calls * 1e-9 / s->time_s;
+        if (g > bg) bg = g;
+        if (b > bb) bb = b;
+    }
+    if (!m->peak_gflops) m->peak_gflops = bg;
+    if (!m->peak_gbs) m->peak_gbs = bb;
+}
+
+static int more_end(struct ana_report *r)
+{
+    ana_report_more(r, NULL);   /* defaults; a verb with options rebuilds it */
+    return 0;
+}
+const struct ana_stage ana_stage_more = { "more", more_begin, more_event, more_end };
+
+void ana_report_more_free(struct ana_report *r)
+{
+    struct ana_more *m = r->more;
+    if (!m)
+        return;
+    free(m->threads);
+    free(m->bin_w);
+    free(m->bin_layer);
+    free(m->freq_mhz);
+    free(m->layer_bytes);
+    free(m->dvfs);
+    free(m);
+    r->more = NULL;
+}
