@@ -143,6 +143,7 @@ int  ana_read_file(struct ana_run *run, const char *path);
  * 1 found, 0 none left.  Start with *ci = 0, *off = 0. */
 int  ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
                    struct ana_call *c);
+void ana_release(const struct ana_proc *p, size_t off, size_t len);   /* pages no pass needs now */
 void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t *next, const uint8_t *end,
                      struct ana_call *c);
 /* checked allocation: exits with a message when memory is out */
@@ -219,7 +220,7 @@ struct ana_report {
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
     /* stage results by name (ana_report_ext) */
-    struct { char name[32]; void *data; void (*free_fn)(void *); } ext[16];
+    struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];
     int next;
     /* run as one unit */
     char run_id[128]; int nruns;
@@ -268,8 +269,8 @@ struct ana_event {
     const struct ana_proc *proc;
     uint32_t thread;              /* index into proc->threads */
     uint64_t t0, t1;              /* ns (monotonic clock); t1 = t0 for instants */
-    const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread */
-    uint64_t pos;
+    const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread; flops: ana_flops(call) */
+    uint64_t pos; double flops;
     uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
     int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
     const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */

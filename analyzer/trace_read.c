@@ -224,6 +224,22 @@ const char *ana_string(const struct ana_proc *p, uint32_t id)
     return NULL;
 }
 
+/* Drop the pages of [off, off + len) of the mapping once a pass is done with
+ * them: the file stays in the page cache, but the process's resident size
+ * stays bounded by what it holds, not by the file (they fault back in from
+ * the cache when a later pass reads them). */
+void ana_release(const struct ana_proc *p, size_t off, size_t len)
+{
+    static size_t pg;
+    if (!pg)
+        pg = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p->map + off, b = a + len;
+    a = (a + pg - 1) & ~(uintptr_t)(pg - 1);
+    b &= ~(uintptr_t)(pg - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 /* slots a record takes (>= 1), or 0 when it is damage */
 static size_t rec_slots(const struct ana_proc *p, const uint8_t *rec, size_t left)
 {
@@ -526,6 +542,7 @@ int ana_read_file(struct ana_run *run, const char *path)
         }
         th->nch++;
         size_t bad = scan_chunk(run, p, th, &refs[i], refs[i].len);
+        ana_release(p, refs[i].off, refs[i].len);
         if (bad && (!damage || bad < damage)) {
             damage = bad;
             if (p->map[bad] >= 16)
