@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <perfmon/pfmlib_perf_event.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,15 @@ static int gs_probe_fds[GS_MAX_EVENTS];
 static uint32_t gs_probe_tid;
 uint64_t gs_ctr_long_ticks = UINT64_MAX;
 uint32_t gs_ctr_sample_every = 256;
+
+/* closes a thread's group when the thread ends */
+static pthread_key_t gs_ctr_key;
+static int gs_ctr_key_made;
+static void gs_ctr_thread_exit(void *arg)
+{
+    (void)arg;
+    gs_counters_close_thread(&gs_tls);
+}
 
 static struct perf_event_attr gs_attr[GS_MAX_EVENTS];
 static char gs_names[GS_MAX_EVENTS][128];
@@ -219,6 +229,8 @@ void gs_counters_init(void)
         return;
     }
     gs_nevents = n;
+    if (pthread_key_create(&gs_ctr_key, gs_ctr_thread_exit) == 0)
+        gs_ctr_key_made = 1;
     gs_sources |= strcmp(kind, "hardware") == 0 ? GS_SRC_COUNTERS_HW : GS_SRC_COUNTERS_SW;
     /* rdpmc needs user-readable hardware counters; without it the group
      * is gated (gs_counters_begin) */
@@ -288,6 +300,8 @@ int gs_counters_open_thread(struct gs_thread *t)
         ioctl(fds[0], PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
         gs_counters_read_raw(t, t->ctr_base);
     }
+    if (gs_ctr_key_made)
+        pthread_setspecific(gs_ctr_key, (void *)1);
     t->ctr_countdown = 1;               /* the thread's first call is sampled */
     memset(t->ctr_always, 0, sizeof t->ctr_always);
     t->ctr_state = 1;
