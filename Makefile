@@ -9,7 +9,7 @@ CPPFLAGS+= -Iinclude
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/include
 ANA_CFLAGS  := -std=gnu11
 
-SHIM_SRC := $(wildcard shim/*.c shim/energy/*.c)
+SHIM_SRC := $(wildcard shim/*.c shim/sources/*.c)
 ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
@@ -30,7 +30,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 .PHONY: all check demo bench install clean deps
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN)
 
-$(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/energy/*.h) include/greenshim/trace.h include/greenshim.h
+$(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/greenshim/trace.h include/greenshim.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 

@@ -1,7 +1,8 @@
-/* core.c - recorder start-up, the trace file, per-thread chunk streams,
- * fork and exit handling.
+/* core.c - the writer: the trace file, its header, per-thread chunk
+ * streams, END and LOST.  It calls nothing back in other modules; start-up,
+ * fork and exit are lifecycle.c's, which calls gs_writer_*.
  *
- * One file per process.  Each thread owns a 64 KiB chunk of it at a time,
+ * One file per process.  Each thread owns a GS_CHUNK_SIZE (1 MiB) chunk of it at a time,
  * mapped MAP_SHARED: a record is in the page cache as soon as it is stored,
  * so a crash or SIGKILL loses nothing already recorded.  Chunks are
  * fallocate()d before use so that a full disk becomes counted lost records,
@@ -24,30 +25,20 @@
 #include "gs.h"
 
 __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
-int gs_enabled;
 int gs_gen = 1;
 uint32_t gs_sources;
-
-GS_HIDDEN uint64_t gs_clock_init(void);
-GS_HIDDEN void gs_regions_reemit(void);
-GS_HIDDEN void gs_counters_describe(void);
 
 static pthread_mutex_t gs_file_lock = PTHREAD_MUTEX_INITIALIZER;
 static int gs_fd = -1;
 static uint32_t gs_nchunks;             /* chunks handed out */
 static uint64_t gs_lost;                /* records dropped (no space) */
 static char gs_path[PATH_MAX];
-static char gs_dir[PATH_MAX];
 static struct gs_file_header gs_hdr;
 static char gs_text[GS_HEADER_SIZE - GS_HEADER_TEXT_OFF];
 static size_t gs_text_len;
-static int gs_ready;                    /* file open and header written */
+static int gs_ready;                    /* file open: records can be written */
 static pthread_key_t gs_thread_key;
-
-const char *gs_getenv(const char *name)
-{
-    return getenv(name);
-}
+static pthread_once_t gs_key_once = PTHREAD_ONCE_INIT;
 
 void gs_header_add(const char *key, const char *fmt, ...)
 {
@@ -81,7 +72,11 @@ static void gs_thread_exit(void *arg)
         munmap(base, GS_CHUNK_SIZE);
     }
     t->cur = t->end = NULL;
-    gs_counters_close_thread(t);
+}
+
+static void gs_key_make(void)
+{
+    pthread_key_create(&gs_thread_key, gs_thread_exit);
 }
 
 uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots)
@@ -95,7 +90,7 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots)
         t->cur = t->end = NULL;
         if (!t->stream)
             t->stream = GS_STREAM_THREAD;
-        pthread_setspecific(gs_thread_key, (void *)1);
+        pthread_setspecific(gs_thread_key, (void *)1); /* munmap at thread exit */
     } else if (t->cur) {
         /* close the chunk: zero the tail type byte so readers stop there */
         uint8_t *base = (uint8_t *)(((uintptr_t)t->end) - GS_CHUNK_SIZE);
@@ -173,7 +168,7 @@ GS_HIDDEN void gs_emit_string(int kind, uint32_t id, const char *s)
     gs_rec_commit(slot, GS_REC_STRING);
 }
 
-static void gs_emit_clock(uint8_t type)
+GS_HIDDEN void gs_emit_clock(uint8_t type)
 {
     struct gs_rec_clock c = { .type = type };
     c.tsc = gs_now();
@@ -188,28 +183,6 @@ GS_HIDDEN void gs_emit_clock_point(void)
 }
 
 /* ---- the file ---- */
-
-static void gs_read_small(const char *path, char *buf, size_t n)
-{
-    buf[0] = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t r = read(fd, buf, n - 1);
-    close(fd);
-    buf[r > 0 ? r : 0] = 0;
-}
-
-static const char *gs_rank(void)
-{
-    static const char *vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-        const char *v = gs_getenv(vars[i]);
-        if (v && *v)
-            return v;
-    }
-    return NULL;
-}
 
 static int gs_mkdirs(const char *dir)
 {
@@ -228,47 +201,8 @@ static int gs_mkdirs(const char *dir)
     return 0;
 }
 
-/* Choose the output directory once per process tree: the first process
- * picks it and exports GREENSHIM_OUT so children (fork, exec) share it. */
-static int gs_pick_dir(void)
+static int gs_open_file(const char *base)
 {
-    const char *out = gs_getenv("GREENSHIM_OUT");
-    if (out && *out) {
-        snprintf(gs_dir, sizeof gs_dir, "%s", out);
-    } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        char name[64];
-        strftime(name, sizeof name, "greenshim-%Y%m%d-%H%M%S", &tm);
-        snprintf(gs_dir, sizeof gs_dir, "%s-%d", name, (int)getpid());
-        setenv("GREENSHIM_OUT", gs_dir, 1);
-    }
-    if (gs_mkdirs(gs_dir) != 0) {
-        gs_log("cannot create trace directory %s (%s): recording is off; set GREENSHIM_OUT to a writable directory",
-               gs_dir, strerror(errno));
-        return -1;
-    }
-    /* absolute, so that children that chdir before exec still share it */
-    char abs[PATH_MAX];
-    if (gs_dir[0] != '/' && realpath(gs_dir, abs)) {
-        snprintf(gs_dir, sizeof gs_dir, "%s", abs);
-        setenv("GREENSHIM_OUT", gs_dir, 1);
-    }
-    return 0;
-}
-
-static int gs_open_file(void)
-{
-    char host[256] = "host";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = 0;
-    const char *rank = gs_rank();
-    char base[PATH_MAX];
-    if (rank)
-        snprintf(base, sizeof base, "%s/%s-%d-r%s", gs_dir, host, (int)getpid(), rank);
-    else
-        snprintf(base, sizeof base, "%s/%s-%d", gs_dir, host, (int)getpid());
     /* exec keeps the pid: the new image gets its own file (.1, .2, ...) */
     for (int i = 0; i < 1000; i++) {
         if (i == 0)
@@ -299,10 +233,10 @@ static int gs_open_file(void)
     return 0;
 }
 
-static void gs_write_header(void)
+void gs_writer_header(void)
 {
-    gs_hdr.pid = (uint32_t)getpid();
-    gs_hdr.ppid = (uint32_t)getppid();
+    if (!gs_ready)
+        return;
     gs_hdr.sources = gs_sources;
     gs_hdr.nevents = (uint32_t)gs_nevents;
     gs_hdr.text_len = (uint32_t)gs_text_len;
@@ -314,51 +248,19 @@ static void gs_write_header(void)
         gs_log("cannot write the header of %s: the trace will be unreadable", gs_path);
 }
 
-static void gs_describe_process(void)
+/* Open this process's file DIR/NAME.gstrace (DIR made if needed) and start
+ * its header; records can be written from here on. */
+int gs_writer_open(const char *dir, const char *name, uint64_t tsc_hz)
 {
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    gs_header_add("host", "%s", host);
-
-    char cmd[2048];
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, cmd, sizeof cmd - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (n < 0)
-        n = 0;
-    cmd[n] = 0;
-    for (ssize_t i = 0; i + 1 < n; i++)
-        if (cmd[i] == 0)
-            cmd[i] = ' ';
-    gs_header_add("cmdline", "%s", cmd);
-
-    char cpuinfo[8192], model[256] = "unknown";
-    gs_read_small("/proc/cpuinfo", cpuinfo, sizeof cpuinfo);
-    char *m = strstr(cpuinfo, "model name");
-    if (m && (m = strchr(m, ':'))) {
-        m++;
-        while (*m == ' ')
-            m++;
-        size_t l = strcspn(m, "\n");
-        if (l >= sizeof model)
-            l = sizeof model - 1;
-        memcpy(model, m, l);
-        model[l] = 0;
+    pthread_once(&gs_key_once, gs_key_make);
+    if (gs_mkdirs(dir) != 0) {
+        gs_log("cannot create trace directory %s (%s): recording is off; set GREENSHIM_OUT to a writable directory",
+               dir, strerror(errno));
+        return -1;
     }
-    gs_header_add("cpu_model", "%s", model);
-    gs_header_add("ncpu", "%ld", sysconf(_SC_NPROCESSORS_ONLN));
-    const char *rank = gs_rank();
-    gs_header_add("rank", "%s", rank ? rank : "");
-    gs_header_add("clock", "%s", gs_clock_is_tsc ? "tsc" : "mono");
-    gs_header_add("interposers", "cblas fortran");
-    gs_header_add("output", "%s", gs_path);
-}
-
-/* Start-up work shared by the first process and a fork child. */
-static int gs_start_file(void)
-{
-    if (gs_open_file() != 0)
+    char base[PATH_MAX];
+    snprintf(base, sizeof base, "%s/%s", dir, name);
+    if (gs_open_file(base) != 0)
         return -1;
     gs_nchunks = 0;
     gs_lost = 0;
@@ -369,124 +271,66 @@ static int gs_start_file(void)
     gs_hdr.header_size = GS_HEADER_SIZE;
     gs_hdr.chunk_size = GS_CHUNK_SIZE;
     gs_hdr.rec_size = GS_REC_SIZE;
-    return 0;
-}
-
-static void gs_stamp_start(uint64_t tsc_hz)
-{
+    gs_hdr.pid = (uint32_t)getpid();
+    gs_hdr.ppid = (uint32_t)getppid();
     gs_hdr.clock = gs_clock_is_tsc ? GS_CLOCK_TSC : GS_CLOCK_MONO;
     gs_hdr.tsc_hz = tsc_hz;
     gs_hdr.start_real_ns = gs_real_ns();
     gs_hdr.start_mono_ns = gs_mono_ns();
     gs_hdr.start_tsc = gs_now();
-}
-
-static uint64_t gs_tsc_hz;
-static char gs_saved_text[sizeof gs_text];
-static size_t gs_saved_text_len;
-static uint32_t gs_saved_sources;
-
-static void gs_atfork_prepare(void)
-{
-    pthread_mutex_lock(&gs_file_lock);
-}
-
-static void gs_atfork_parent(void)
-{
-    pthread_mutex_unlock(&gs_file_lock);
-}
-
-/* The child gets a file of its own.  Its thread's chunk belongs to the
- * parent: bumping gs_gen makes the next record take a new chunk here. */
-static void gs_atfork_child(void)
-{
-    pthread_mutex_unlock(&gs_file_lock);
-    if (!gs_ready)
-        return;
-    gs_ready = 0;
-    gs_gen++;
-    if (gs_fd >= 0)
-        close(gs_fd);
-    gs_fd = -1;
-    if (gs_start_file() != 0) {
-        gs_enabled = 0;
-        return;
-    }
-    /* same description as the parent, but this file's own name and times */
-    memcpy(gs_text, gs_saved_text, gs_saved_text_len);
-    gs_text_len = gs_saved_text_len;
     gs_header_add("output", "%s", gs_path);
-    gs_header_add("forked_from", "%d", (int)getppid());
-    gs_sources = gs_saved_sources;
-    gs_stamp_start(gs_tsc_hz);
-    gs_write_header();
     gs_ready = 1;
-    gs_counters_close_thread(&gs_tls); /* those fds count the parent thread */
-    gs_counters_atfork_child();
-    gs_regions_reemit();
-    gs_sampler_start();
+    return 0;
 }
 
-__attribute__((constructor(101)))
-static void gs_init(void)
+const char *gs_writer_path(void)
 {
-    const char *e = gs_getenv("GREENSHIM");
-    if (e && strcmp(e, "0") == 0)
-        return;
-    if (getauxval(AT_SECURE)) /* setuid/setgid/capabilities: stay out */
-        return;
-    gs_tsc_hz = gs_clock_init();
-    if (gs_pick_dir() != 0 || gs_start_file() != 0)
-        return;
-    pthread_key_create(&gs_thread_key, gs_thread_exit);
-    gs_describe_process();
-    gs_sources |= GS_SRC_CBLAS | GS_SRC_FORTRAN | GS_SRC_REGIONS;
-    gs_counters_init();
-    gs_energy_init();
-    const char *hz = gs_getenv("GREENSHIM_SAMPLE_HZ");
-    if (hz && *hz) {
-        unsigned shz = (unsigned)strtoul(hz, NULL, 10);
-        gs_header_add("sampler.hz", "%u", shz);
-        if (shz)
-            gs_sources |= GS_SRC_SAMPLER;
-    } else {
-        /* chosen by the sampler thread from its measured tick cost; the
-         * sample times in the trace give the rate */
-        gs_header_add("sampler.hz", "auto");
-        gs_sources |= GS_SRC_SAMPLER;
-    }
-    memcpy(gs_saved_text, gs_text, gs_text_len);
-    gs_saved_text_len = gs_text_len;
-    /* the fork child re-adds "output" with its own file name */
-    char *o = strstr(gs_saved_text, "output: ");
-    if (o)
-        gs_saved_text_len = (size_t)(o - gs_saved_text);
-    gs_saved_sources = gs_sources;
-    gs_stamp_start(gs_tsc_hz);
-    gs_write_header();
-    pthread_atfork(gs_atfork_prepare, gs_atfork_parent, gs_atfork_child);
-    gs_ready = 1;
-    gs_enabled = 1;
-    gs_sampler_start();
+    return gs_path;
 }
 
-__attribute__((destructor(101)))
-static void gs_fini(void)
+uint64_t gs_writer_lost(void)
+{
+    return __atomic_load_n(&gs_lost, __ATOMIC_RELAXED);
+}
+
+/* The closing records (END, LOST) from the calling thread; nothing is
+ * written after them. */
+void gs_writer_close(void)
 {
     if (!gs_ready)
         return;
-    gs_sampler_stop();
-    gs_energy_fini();
-    struct gs_thread *t = &gs_tls;
-    t->busy = 1;                        /* nothing more from this thread */
     gs_emit_clock(GS_REC_END);
-    uint64_t lost = __atomic_load_n(&gs_lost, __ATOMIC_RELAXED);
+    uint64_t lost = gs_writer_lost();
     if (lost) {
         struct gs_rec_lost l = { .type = GS_REC_LOST, .t = gs_now(), .count = lost };
         gs_emit(&l);
         gs_log("%llu records could not be written to %s (disk full?)",
                (unsigned long long)lost, gs_path);
     }
-    gs_enabled = 0;
-    gs_log("trace written to %s", gs_path);
+    gs_ready = 0;
+    /* a new generation: threads that write again (after a failed exec)
+     * take chunks of the next file; the old ones stay mapped until exit */
+    gs_gen++;
+}
+
+void gs_writer_atfork_prepare(void)
+{
+    pthread_mutex_lock(&gs_file_lock);
+}
+
+void gs_writer_atfork_parent(void)
+{
+    pthread_mutex_unlock(&gs_file_lock);
+}
+
+/* The child's chunks and file are the parent's: bumping gs_gen makes the
+ * next record take a new chunk, of a new file opened by gs_writer_open. */
+void gs_writer_atfork_child(void)
+{
+    pthread_mutex_unlock(&gs_file_lock);
+    gs_gen++;
+    gs_ready = 0;
+    if (gs_fd >= 0)
+        close(gs_fd);
+    gs_fd = -1;
 }

@@ -75,7 +75,7 @@ static int gs_encode(int i, const char *ev)
         arg.size = sizeof arg;
         int r = gs_pfm_enc(ev, PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
         if (r != PFM_SUCCESS) {
-            gs_log("counter event '%s' not understood by libpfm4 (%s): left out; list events with showevtinfo",
+            gs_warn_once("bad-event", "counter event '%s' not understood by libpfm4 (%s): left out; list events with showevtinfo",
                    ev, gs_pfm_strerror ? gs_pfm_strerror(r) : "error");
             return -1;
         }
@@ -161,13 +161,9 @@ static uint64_t gs_cost_ticks(int *fds, int n, int gated)
 
 void gs_counters_init(void)
 {
-    const char *env = gs_getenv("GREENSHIM_EVENTS");
-    const char *every = gs_getenv("GREENSHIM_COUNTER_SAMPLE");
-    if (every && *every) {
-        long v = strtol(every, NULL, 10);
-        gs_ctr_sample_every = v > 0 ? (uint32_t)v : 256;
-    }
-    if (env && (strcmp(env, "none") == 0 || strcmp(env, "0") == 0)) {
+    const char *env = gs_setting_str("GREENSHIM_EVENTS");
+    gs_ctr_sample_every = (uint32_t)gs_setting_uint("GREENSHIM_COUNTER_SAMPLE");
+    if (strcmp(env, "none") == 0 || strcmp(env, "0") == 0) {
         gs_header_add("events.configured", "none");
         gs_header_add("events.live", "none");
         gs_header_add("events.kind", "none");
@@ -178,7 +174,7 @@ void gs_counters_init(void)
     const char *cfg[GS_MAX_EVENTS];
     char cfgbuf[1024];
     int ncfg = 0;
-    if (env && *env) {
+    if (*env) {
         snprintf(cfgbuf, sizeof cfgbuf, "%s", env);
         for (char *s = strtok(cfgbuf, ","); s && ncfg < GS_MAX_EVENTS; s = strtok(NULL, ","))
             cfg[ncfg++] = s;
@@ -190,7 +186,7 @@ void gs_counters_init(void)
     gs_join_names(names, sizeof names, cfg, ncfg);
     gs_header_add("events.configured", "%s", names);
     if (!have_pfm)
-        gs_log("libpfm4 (libpfm.so.4) not found: hardware events cannot be encoded; "
+        gs_warn_once("no-libpfm", "libpfm4 (libpfm.so.4) not found: hardware events cannot be encoded; "
                "using software events; install libpfm4 for hardware counters");
 
     int fds[GS_MAX_EVENTS];
@@ -200,7 +196,7 @@ void gs_counters_init(void)
     if (!ok) {
         int e = errno;
         if (n > 0)
-            gs_log("counter events %s cannot be opened (%s): falling back to software events "
+            gs_warn_once("no-hw-counters", "counter events %s cannot be opened (%s): falling back to software events "
                    "(task-clock, context-switches, page-faults); hardware counters need a PMU "
                    "visible to this machine and perf_event_paranoid <= 2", names, strerror(e));
         n = gs_encode_list(gs_default_sw, 3);
@@ -212,7 +208,7 @@ void gs_counters_init(void)
         }
     }
     if (!ok) {
-        gs_log("no perf events can be opened (%s): per-call counters are off", strerror(errno));
+        gs_warn_once("no-counters", "no perf events can be opened (%s): per-call counters are off", strerror(errno));
         gs_header_add("events.live", "none");
         gs_header_add("events.kind", "none");
         gs_header_add("counters.policy", "off (perf_event_open failed)");
@@ -388,3 +384,11 @@ void gs_counters_atfork_child(void)
         gs_probe_tid = 0;
     }
 }
+
+static void gs_counters_fork_child(void)
+{
+    gs_counters_close_thread(&gs_tls);  /* those fds count the parent's thread */
+    gs_counters_atfork_child();
+}
+
+GS_MODULE(counters, gs_counters_init, gs_counters_close_thread, gs_counters_fork_child, NULL);
