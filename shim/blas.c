@@ -73,7 +73,7 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
         t->ctr_always[op] = (t1 - t0) >= gs_ctr_long_ticks;
         flags |= GS_F_COUNTERS;
     }
-    uint8_t *s = gs_rec_slot(t, c0 ? 2 : 1);
+    uint8_t *s = gs_call_slot(t, c0 ? 2 : 1);
     if (GS_UNLIKELY(!s))
         return;
     struct gs_rec_call *r = (struct gs_rec_call *)s;

@@ -64,6 +64,9 @@ struct gs_thread {
     uint8_t  ctr_always[256];     /* per op: last call was long: read every time */
     int      ctr_gated;           /* enabled only around sampled calls */
     uint64_t ctr_base[GS_MAX_EVENTS]; /* gated: the values at the last disable */
+    /* writer (writer.c) */
+    uint8_t *chunk;               /* base of the current chunk, or NULL */
+    void    *lost;                /* this thread's count of unrecorded calls */
 };
 extern __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
 extern int gs_enabled;            /* 1: recording (started); 0: wrappers forward only */
@@ -98,9 +101,12 @@ static inline int gs_recording(struct gs_thread *t)
     return !t->busy && (gs_enabled || gs_armed) && gs_start_slow(t);
 }
 
-/* core.c: record output.  gs_rec_slot returns the next 48-byte slot of the
- * calling thread's stream (NULL when off or out of space); the caller fills
- * the payload and commits with gs_rec_commit, which stores the type byte. */
+/* writer.c: record output.  gs_rec_slot returns the next 48-byte slot(s) of
+ * the calling thread's stream (NULL when off or out of space: the slow path
+ * counts what was dropped); the caller fills the payload and commits with
+ * gs_rec_commit, which stores the type byte.  An intercepted call takes its
+ * slots with gs_call_slot, so that a dropped call is counted as a call. */
+#define GS_SLOT_CALL 0x10000u
 GS_HIDDEN uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots);
 static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
 {
@@ -111,29 +117,46 @@ static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
     }
     return gs_rec_slot_slow(t, nslots);
 }
+static inline uint8_t *gs_call_slot(struct gs_thread *t, unsigned nslots)
+{
+    if (GS_LIKELY(t->gen == gs_gen && t->cur + nslots * GS_REC_SIZE <= t->end)) {
+        uint8_t *p = t->cur;
+        t->cur += nslots * GS_REC_SIZE;
+        return p;
+    }
+    return gs_rec_slot_slow(t, nslots | GS_SLOT_CALL);
+}
 static inline void gs_rec_commit(uint8_t *slot, uint8_t type)
 {
     __atomic_store_n(slot, type, __ATOMIC_RELEASE);
 }
+/* The trace file (writer.c).  create: make the run's directory (run.c names
+ * it) and create this process's file; put_header: write the 16 KiB
+ * header; begin: accept records; end: every thread's LOST counts, then END,
+ * then nothing more is recorded.  fork_prepare/parent/child around fork();
+ * fork_child forgets the parent's file (create makes the child's).  All
+ * driven by lifecycle.c. */
+GS_HIDDEN int  gs_writer_create(void);
+GS_HIDDEN const char *gs_writer_path(void);
+GS_HIDDEN uint32_t gs_writer_chunk_size(void);
+GS_HIDDEN int  gs_writer_put_header(const void *buf, size_t len);
+GS_HIDDEN void gs_writer_begin(void);
+GS_HIDDEN void gs_writer_end(void);
+GS_HIDDEN void gs_writer_fork_prepare(void);
+GS_HIDDEN void gs_writer_fork_parent(void);
+GS_HIDDEN void gs_writer_fork_child(void);
 /* Convenience for non-hot paths: copy a whole 48-byte record (type in byte 0). */
 GS_HIDDEN void gs_emit(const void *rec);
-/* Intern a string; emits a STRING record the first time. Returns its id (>0). */
-GS_HIDDEN uint32_t gs_string_id(int kind, const char *s);
 /* Header text: add "key: value" lines during start-up (module init); the
- * header is written again once every module has started. */
+ * header is written again once every module has started (lifecycle.c). */
 GS_HIDDEN void gs_header_add(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern uint32_t gs_sources;       /* GS_SRC_* bits for the header */
 GS_HIDDEN void gs_emit_string(int kind, uint32_t id, const char *s);
-GS_HIDDEN void gs_emit_clock(uint8_t type);     /* CLOCK or END: tsc, mono, real */
-/* The writer's life, driven by lifecycle.c. */
-GS_HIDDEN int  gs_writer_open(const char *dir, const char *name, uint64_t tsc_hz);
-GS_HIDDEN void gs_writer_header(void);
-GS_HIDDEN void gs_writer_close(void);           /* END, LOST; then nothing more */
-GS_HIDDEN const char *gs_writer_path(void);
-GS_HIDDEN uint64_t gs_writer_lost(void);
-GS_HIDDEN void gs_writer_atfork_prepare(void);
-GS_HIDDEN void gs_writer_atfork_parent(void);
-GS_HIDDEN void gs_writer_atfork_child(void);
+GS_HIDDEN void gs_emit_clock_point(void);
+GS_HIDDEN uint64_t gs_writer_lost_calls(void);  /* calls not recorded, this process */
+/* core.c: this process's header (fixed fields + text), written through the writer */
+GS_HIDDEN void gs_header_begin(uint64_t tsc_hz);
+GS_HIDDEN void gs_header_write(void);
 
 /* counters.c */
 GS_HIDDEN void gs_counters_init(void);        /* encode events, probe, header lines */

@@ -108,19 +108,21 @@ static void gs_describe_process(void)
 static void gs_start_locked(void)
 {
     uint64_t tsc_hz = gs_clock_init();
-    if (gs_run_prepare() != 0 || gs_writer_open(gs_run_dir(), gs_run_file_name(), tsc_hz) != 0) {
+    if (gs_writer_create() != 0) {
         gs_armed = 0;                   /* said why; stays off */
         return;
     }
     gs_started_pid = getpid();
+    gs_header_begin(tsc_hz);
     gs_describe_process();
     gs_run_start();                     /* run.id, run.role; the run directory's own files */
     gs_sources |= GS_SRC_CBLAS | GS_SRC_FORTRAN | GS_SRC_REGIONS;
-    gs_writer_header();                 /* readable even if killed during start-up */
+    gs_header_write();                  /* readable even if killed during start-up */
+    gs_writer_begin();
     GS_FOR_MODULES(m)
         if (m->init)
             m->init();
-    gs_writer_header();
+    gs_header_write();
     __atomic_store_n(&gs_enabled, 1, __ATOMIC_RELEASE);
     gs_armed = 0;                       /* threads that saw it wait on gs_start_mu */
 }
@@ -165,21 +167,21 @@ static void gs_stop(void)
             if (m->fini)
                 m->fini();
     uint64_t calls = gs_calls_total();
-    uint64_t lost = gs_writer_lost();
-    gs_writer_close();
-    gs_run_stop(calls, lost);
+    gs_writer_end();
+    gs_gen++;                           /* after a failed exec: chunks of a new file */
+    gs_run_stop(calls, gs_writer_lost_calls());
     t->busy = busy;
 }
 
 static void gs_atfork_prepare(void)
 {
     pthread_mutex_lock(&gs_start_mu);
-    gs_writer_atfork_prepare();
+    gs_writer_fork_prepare();
 }
 
 static void gs_atfork_parent(void)
 {
-    gs_writer_atfork_parent();
+    gs_writer_fork_parent();
     pthread_mutex_unlock(&gs_start_mu);
 }
 
@@ -187,7 +189,8 @@ static void gs_atfork_parent(void)
  * a full header (energy domains, live events). */
 static void gs_atfork_child(void)
 {
-    gs_writer_atfork_child();
+    gs_writer_fork_child();
+    gs_gen++;                           /* the inherited chunks are the parent's */
     pthread_mutex_init(&gs_start_mu, NULL);
     pthread_mutex_init(&gs_thr_mu, NULL);
     int was = gs_enabled;

@@ -31,7 +31,6 @@
 #define GS_RUN_SUB "/.greenshim-run"
 
 static char gs_dir[PATH_MAX];
-static char gs_name[300];
 static char gs_id[40];
 static char gs_rank_s[24];
 static int  gs_leader;
@@ -42,7 +41,6 @@ static int  gs_lock_held;
 
 int gs_run_is_leader(void) { return gs_leader; }
 const char *gs_run_dir(void) { return gs_dir; }
-const char *gs_run_file_name(void) { return gs_name; }
 const char *gs_run_rank(void) { return gs_rank_s; }
 
 /* RANK and friends become part of a file name: letters, digits, . _ - only */
@@ -99,6 +97,11 @@ int gs_run_setup(void)
         char name[64];
         strftime(name, sizeof name, "greenshim-%Y%m%d-%H%M%S", &tm);
         snprintf(dir, sizeof dir, "%s-%d", name, (int)pid);
+        /* a new directory, never one that is there already (a planted
+         * symlink included); the writer checks it is ours when it makes it */
+        struct stat st;
+        for (int i = 1; i < 100 && lstat(dir, &st) == 0; i++)
+            snprintf(dir, sizeof dir, "%s-%d.%d", name, (int)pid, i);
     }
     /* absolute, so that children that chdir before exec still share it */
     if (dir[0] != '/') {
@@ -121,21 +124,6 @@ int gs_run_setup(void)
 static void gs_sub(char *out, size_t n, const char *file)
 {
     snprintf(out, n, "%s" GS_RUN_SUB "%s%s", gs_dir, file ? "/" : "", file ? file : "");
-}
-
-int gs_run_prepare(void)
-{
-    char host[256] = "host";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = 0;
-    for (char *p = host; *p; p++)
-        if (*p == '/')
-            *p = '_';
-    if (gs_rank_s[0])
-        snprintf(gs_name, sizeof gs_name, "%s-%d-r%s", host, (int)getpid(), gs_rank_s);
-    else
-        snprintf(gs_name, sizeof gs_name, "%s-%d", host, (int)getpid());
-    return 0;
 }
 
 static void gs_append(const char *line)

@@ -13,9 +13,7 @@ GS_HIDDEN int gs_run_setup(void);
 GS_HIDDEN int gs_run_is_leader(void);
 GS_HIDDEN const char *gs_run_rank(void);      /* "" when none; safe for file names */
 /* at the process's first call */
-GS_HIDDEN int gs_run_prepare(void);           /* the directory exists (or said why not) */
 GS_HIDDEN const char *gs_run_dir(void);
-GS_HIDDEN const char *gs_run_file_name(void); /* HOST-PID[-rRANK] */
 GS_HIDDEN void gs_run_start(void);            /* header lines, this process's entry */
 GS_HIDDEN void gs_run_stop(uint64_t calls, uint64_t lost);  /* this process's exit entry */
 GS_HIDDEN void gs_run_fork_child(void);
