@@ -80,7 +80,8 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/greenshim \
-	    $(DESTDIR)$(PREFIX)/share/greenshim/scripts $(DESTDIR)$(PREFIX)/share/greenshim/python
+	    $(DESTDIR)$(PREFIX)/share/greenshim/scripts $(DESTDIR)$(PREFIX)/share/greenshim/python \
+	    $(DESTDIR)$(PREFIX)/share/greenshim/examples
 	install -m 755 $(BUILD)/libgreenshim.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/greenshim-analyze $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 scripts/greenshim $(DESTDIR)$(PREFIX)/bin/greenshim
@@ -88,6 +89,7 @@ install: all
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 644 python/greenshim.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
+	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
 
 clean:
 	rm -rf $(BUILD)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "gs.h"
 #include "run.h"
@@ -30,6 +31,7 @@ int gs_armed;
 static pthread_mutex_t gs_start_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t gs_lc_key;
 static pid_t gs_started_pid;           /* the process whose recorder runs */
+static pid_t gs_self_pid;              /* the process the constructor (or fork) ran in */
 
 /* Threads that recorded, so the exit summary counts every call. */
 #define GS_MAX_THREADS 4096
@@ -190,6 +192,7 @@ static void gs_atfork_parent(void)
 static void gs_atfork_child(void)
 {
     gs_writer_fork_child();
+    gs_self_pid = getpid();
     gs_gen++;                           /* the inherited chunks are the parent's */
     pthread_mutex_init(&gs_start_mu, NULL);
     pthread_mutex_init(&gs_thr_mu, NULL);
@@ -197,11 +200,11 @@ static void gs_atfork_child(void)
     gs_enabled = 0;
     gs_nthr = 0;
     gs_calls_gone = 0;
+    gs_run_fork_child();                /* a member of the run, whatever the parent was */
     if (was) {
         GS_FOR_MODULES(m)
             if (m->fork_child)
                 m->fork_child();
-        gs_run_fork_child();
         gs_armed = 1;
     }
 }
@@ -220,6 +223,7 @@ static void gs_init(void)
         gs_settings_report();
     pthread_key_create(&gs_lc_key, gs_thread_gone);
     pthread_atfork(gs_atfork_prepare, gs_atfork_parent, gs_atfork_child);
+    gs_self_pid = getpid();
     gs_armed = 1;
 }
 
@@ -228,9 +232,30 @@ static void gs_fini(void)
 {
     if (!gs_armed && !gs_enabled)
         return;
+    if (getpid() != gs_self_pid)        /* a vfork child: the parent's state */
+        return;
     gs_stop();
     gs_armed = 0;
     gs_run_exit();                      /* the run's first process: the summary line */
+}
+
+/* _exit skips the destructors: shells (dash) and Python's os._exit (fork
+ * workers) leave with it.  Their trace ends cleanly all the same. */
+GS_API __attribute__((noreturn)) void _exit(int status)
+{
+    static void (*real)(int);
+    if (!real)
+        real = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+    gs_fini();
+    if (real)
+        real(status);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+GS_API __attribute__((noreturn)) void _Exit(int status)
+{
+    _exit(status);
 }
 
 /* ---- exec: the image that is replaced ends its trace cleanly ---- */
