@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <perfmon/pfmlib_perf_event.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +28,6 @@ static uint32_t gs_probe_tid;
 static uint64_t gs_probe_id;
 uint64_t gs_ctr_long_ticks = UINT64_MAX;
 uint32_t gs_ctr_sample_every = 256;
-
-/* closes a thread's group when the thread ends */
-static pthread_key_t gs_ctr_key;
-static int gs_ctr_key_made;
-static void gs_ctr_thread_exit(void *arg)
-{
-    (void)arg;
-    gs_counters_close_thread(&gs_tls);
-}
 
 /* The program may have closed our descriptors and reused the numbers
  * (close-all daemons, dup2 onto high numbers): then they are its own and
@@ -95,7 +85,7 @@ static int gs_encode(int i, const char *ev)
         arg.size = sizeof arg;
         int r = gs_pfm_enc(ev, PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
         if (r != PFM_SUCCESS) {
-            gs_log("counter event '%s' not understood by libpfm4 (%s): left out; list events with showevtinfo",
+            gs_warn_once("bad-event", "counter event '%s' not understood by libpfm4 (%s): left out; list events with showevtinfo",
                    ev, gs_pfm_strerror ? gs_pfm_strerror(r) : "error");
             return -1;
         }
@@ -181,13 +171,9 @@ static uint64_t gs_cost_ticks(int *fds, int n, int gated)
 
 void gs_counters_init(void)
 {
-    const char *env = gs_getenv("GREENSHIM_EVENTS");
-    const char *every = gs_getenv("GREENSHIM_COUNTER_SAMPLE");
-    if (every && *every) {
-        long v = strtol(every, NULL, 10);
-        gs_ctr_sample_every = v > 0 ? (uint32_t)v : 256;
-    }
-    if (env && (strcmp(env, "none") == 0 || strcmp(env, "0") == 0)) {
+    const char *env = gs_setting_str("GREENSHIM_EVENTS");
+    gs_ctr_sample_every = (uint32_t)gs_setting_uint("GREENSHIM_COUNTER_SAMPLE");
+    if (strcmp(env, "none") == 0 || strcmp(env, "0") == 0) {
         gs_header_add("events.configured", "none");
         gs_header_add("events.live", "none");
         gs_header_add("events.kind", "none");
@@ -198,7 +184,7 @@ void gs_counters_init(void)
     const char *cfg[GS_MAX_EVENTS];
     char cfgbuf[1024];
     int ncfg = 0;
-    if (env && *env) {
+    if (*env) {
         snprintf(cfgbuf, sizeof cfgbuf, "%s", env);
         for (char *s = strtok(cfgbuf, ","); s && ncfg < GS_MAX_EVENTS; s = strtok(NULL, ","))
             cfg[ncfg++] = s;
@@ -210,7 +196,7 @@ void gs_counters_init(void)
     gs_join_names(names, sizeof names, cfg, ncfg);
     gs_header_add("events.configured", "%s", names);
     if (!have_pfm)
-        gs_log("libpfm4 (libpfm.so.4) not found: hardware events cannot be encoded; "
+        gs_warn_once("no-libpfm", "libpfm4 (libpfm.so.4) not found: hardware events cannot be encoded; "
                "using software events; install libpfm4 for hardware counters");
 
     int fds[GS_MAX_EVENTS];
@@ -220,7 +206,7 @@ void gs_counters_init(void)
     if (!ok) {
         int e = errno;
         if (n > 0)
-            gs_log("counter events %s cannot be opened (%s): falling back to software events "
+            gs_warn_once("no-hw-counters", "counter events %s cannot be opened (%s): falling back to software events "
                    "(task-clock, context-switches, page-faults); hardware counters need a PMU "
                    "visible to this machine and perf_event_paranoid <= 2", names, strerror(e));
         n = gs_encode_list(gs_default_sw, 3);
@@ -232,15 +218,13 @@ void gs_counters_init(void)
         }
     }
     if (!ok) {
-        gs_log("no perf events can be opened (%s): per-call counters are off", strerror(errno));
+        gs_warn_once("no-counters", "no perf events can be opened (%s): per-call counters are off", strerror(errno));
         gs_header_add("events.live", "none");
         gs_header_add("events.kind", "none");
         gs_header_add("counters.policy", "off (perf_event_open failed)");
         return;
     }
     gs_nevents = n;
-    if (pthread_key_create(&gs_ctr_key, gs_ctr_thread_exit) == 0)
-        gs_ctr_key_made = 1;
     gs_sources |= strcmp(kind, "hardware") == 0 ? GS_SRC_COUNTERS_HW : GS_SRC_COUNTERS_SW;
     /* rdpmc needs user-readable hardware counters; without it the group
      * is gated (gs_counters_begin) */
@@ -315,8 +299,6 @@ int gs_counters_open_thread(struct gs_thread *t)
         ioctl(fds[0], PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
         gs_counters_read_raw(t, t->ctr_base);
     }
-    if (gs_ctr_key_made)
-        pthread_setspecific(gs_ctr_key, (void *)1);
     t->ctr_countdown = 1;               /* the thread's first call is sampled */
     memset(t->ctr_always, 0, sizeof t->ctr_always);
     t->ctr_state = 1;
@@ -432,3 +414,11 @@ void gs_counters_atfork_child(void)
         gs_probe_tid = 0;
     }
 }
+
+static void gs_counters_fork_child(void)
+{
+    gs_counters_close_thread(&gs_tls);  /* those fds count the parent's thread */
+    gs_counters_atfork_child();
+}
+
+GS_MODULE(counters, gs_counters_init, gs_counters_close_thread, gs_counters_fork_child, NULL);

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "gs.h"
+#include "run.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -598,13 +599,8 @@ GS_HIDDEN void gs_emit_clock_point(void)
 
 static const char *w_rank(void)
 {
-    static const char *vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-        const char *v = gs_getenv(vars[i]);
-        if (v && *v)
-            return v;
-    }
-    return NULL;
+    const char *r = gs_run_rank();
+    return *r ? r : NULL;
 }
 
 /* A value from the environment or the host made safe for a file name:
@@ -648,74 +644,29 @@ static int w_mkdirs(const char *dir)
     return w_mkdir(tmp);
 }
 
-/* A new directory of our own: never an existing one, never through a
- * symlink; 0700 whatever the umask. */
-static int w_new_dir(const char *name, char *made, size_t len)
+/* The directory is ours: not a symlink, a directory, owned by us. */
+static int w_own_dir(const char *dir)
 {
-    for (int i = 0; i < 100; i++) {
-        if (i == 0)
-            snprintf(made, len, "%s", name);
-        else
-            snprintf(made, len, "%s.%d", name, i);
-        if (mkdir(made, 0700) != 0) {
-            if (errno == EEXIST)
-                continue;
-            return -1;
-        }
-        int fd = open(made, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-            if (fd >= 0)
-                close(fd);
-            continue;                   /* raced by someone else: take another name */
-        }
-        if (fchmod(fd, 0700) != 0) { /* mkdir gave 0700 minus the umask: best effort */ }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid();
+    if (fd >= 0)
         close(fd);
-        return 0;
-    }
-    errno = EEXIST;
-    return -1;
+    if (!ok && !errno)
+        errno = EPERM;
+    return ok ? 0 : -1;
 }
 
-/* Choose the output directory once per process tree: the first process
- * picks it and exports GREENSHIM_OUT so children (fork, exec) share it. */
+/* The run's directory (run.c names it: absolute, shared by every process
+ * of the run, made by whichever starts recording first). */
 static int w_pick_dir(void)
 {
-    const char *out = gs_getenv("GREENSHIM_OUT");
-    if (out && *out) {
-        if (strlen(out) >= PATH_MAX - 64) {
-            gs_log("GREENSHIM_OUT is %zu bytes long, more than a path may be (%d): recording is off; "
-                   "choose a shorter directory", strlen(out), PATH_MAX - 64);
-            return -1;
-        }
-        snprintf(w_dir, sizeof w_dir, "%s", out);
-        if (w_mkdirs(w_dir) != 0) {
-            gs_log("cannot create trace directory %s (%s): recording is off; set GREENSHIM_OUT to a "
-                   "writable directory", w_dir, strerror(errno));
-            return -1;
-        }
-    } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        char stamp[64], name[128];
-        strftime(stamp, sizeof stamp, "greenshim-%Y%m%d-%H%M%S", &tm);
-        snprintf(name, sizeof name, "%s-%d", stamp, (int)getpid());
-        if (w_new_dir(name, w_dir, sizeof w_dir) != 0) {
-            gs_log("cannot create trace directory %s (%s): recording is off; set GREENSHIM_OUT to a "
-                   "writable directory", name, strerror(errno));
-            return -1;
-        }
-        setenv("GREENSHIM_OUT", w_dir, 1);
-    }
-    /* absolute, so that children that chdir before exec still share it */
-    if (w_dir[0] != '/') {
-        char cwd[PATH_MAX], abs[PATH_MAX];
-        if (getcwd(cwd, sizeof cwd) && strlen(cwd) + strlen(w_dir) + 2 < sizeof abs) {
-            snprintf(abs, sizeof abs, "%s/%s", cwd, w_dir);
-            snprintf(w_dir, sizeof w_dir, "%s", abs);
-            setenv("GREENSHIM_OUT", w_dir, 1);
-        }
+    snprintf(w_dir, sizeof w_dir, "%s", gs_run_dir());
+    errno = 0;
+    if (w_mkdirs(w_dir) != 0 || w_own_dir(w_dir) != 0) {
+        gs_log("cannot create trace directory %s (%s): recording is off; set GREENSHIM_OUT to a "
+               "writable directory", w_dir, strerror(errno));
+        return -1;
     }
     return 0;
 }
@@ -724,16 +675,9 @@ static void w_read_cap(void)
 {
     w_cap = 0;
     w_csize = GS_CHUNK_SIZE;
-    const char *e = gs_getenv("GREENSHIM_MAX_MB");
-    if (!e || !*e)
+    uint64_t mb = gs_setting_uint("GREENSHIM_MAX_MB");   /* checked in settings.c */
+    if (!mb)
         return;
-    char *end;
-    errno = 0;
-    unsigned long long mb = strtoull(e, &end, 10);
-    if (errno || *end || e[0] == '-' || mb == 0 || mb > (1ull << 40)) {
-        gs_log("GREENSHIM_MAX_MB=%s is not a size in MiB (a whole number from 1): no size cap", e);
-        return;
-    }
     w_cap = mb << 20;
     /* room for at least 14 chunks under the cap: header, reserve, data */
     while (w_csize > 16384 && (uint64_t)w_csize * 16 > w_cap)
@@ -807,6 +751,11 @@ int gs_writer_create(void)
 const char *gs_writer_path(void)
 {
     return w_path;
+}
+
+uint64_t gs_writer_lost_calls(void)
+{
+    return __atomic_load_n(&w_lost_calls, __ATOMIC_RELAXED);
 }
 
 uint32_t gs_writer_chunk_size(void)
