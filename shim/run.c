@@ -323,7 +323,7 @@ void gs_run_exit(void)
     }
     char lost[64] = "", running[64] = "";
     if (s.lost)
-        snprintf(lost, sizeof lost, ", %llu records lost", (unsigned long long)s.lost);
+        snprintf(lost, sizeof lost, " (%llu of them not recorded)", (unsigned long long)s.lost);
     if (s.started > s.ended)
         snprintf(running, sizeof running, " (%u still running)", s.started - s.ended);
     gs_log("traces in %s: %u process%s%s, %llu calls%s, %s; greenshim report %s",
