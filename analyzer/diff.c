@@ -1,10 +1,11 @@
 /* diff.c - `greenshim-analyze diff <runA> <runB>`: per layer and per
  * routine, time, energy and GFLOP/J in both runs, the change, and whether
  * it exceeds the noise the traces themselves show.  The noise of a row is
- * estimated within each run: a row's calls split into even and odd
- * iterations of the detected loop (first and second half, in call order,
- * when there is no loop), the mean cost per call of the two should agree, and their relative difference (at least 1%, clock and
- * scheduling jitter) bounds what a repeat of the run would change.  A change counts when it exceeds the sum
+ * estimated within each run: the process's span cut into 64 slices, a row's
+ * calls in even and in odd slices form two samples (both see warm-up and
+ * drift alike), the mean cost per call of the two should agree, and their
+ * relative difference (at least 1%, clock and scheduling jitter) bounds
+ * what a repeat of the run would change.  A change counts when it exceeds the sum
  * of both runs' noise. */
 #include <math.h>
 #include <stdlib.h>
@@ -15,8 +16,7 @@ struct drow {
     char kind[8], name[256];
     int present;
     double time_s, energy_j, flops;
-    double h[2][2];               /* [half][time, energy] from the calls */
-    uint64_t nh[2], seen, ncalls; /* calls per half; calls so far; all calls */
+    double h[2][3];               /* [half][time, energy, calls] from the calls */
 };
 struct dside { struct drow *rows; size_t n; };
 
@@ -52,46 +52,29 @@ static void collect(const struct ana_report *r, struct dside *s)
         struct drow *d = find(s, "routine", nm, 1);
         d->present = 1; d->time_s = r->ops[i].time_s; d->energy_j = r->ops[i].energy_j; d->flops = r->ops[i].flops;
     }
-    /* halves, for the noise estimate: count, then split in call order */
-    const struct ana_run *run = r->run;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t pi = 0; pi < run->nprocs; pi++) {
-            const struct ana_proc *p = run->procs[pi];
-            for (size_t i = 0; i < p->ncalls; i++) {
-                const struct ana_call *c = &p->calls[i];
-                double dt = (double)(c->t1 - c->t0) * 1e-9;
-                char op[16];
-                snprintf(nm, sizeof nm, "%s (%s)", ana_op_name(c->op, op), c->flags & GS_F_FORTRAN ? "fortran" : "cblas");
-                struct drow *d[2] = { find(s, "routine", nm, 0), NULL };
-                if (c->layer >= 0 && (size_t)c->layer < r->nlayers)
-                    d[1] = find(s, "layer", r->layers[c->layer].name, 0);
-                for (int k = 0; k < 2; k++) {
-                    if (!d[k])
-                        continue;
-                    if (pass == 0) {
-                        d[k]->ncalls++;
-                        continue;
-                    }
-                    /* calls per iteration when the row has a whole number of them */
-                    uint64_t per = r->iterations > 0 && d[k]->ncalls % (uint64_t)r->iterations == 0
-                                       ? d[k]->ncalls / (uint64_t)r->iterations : 0;
-                    int h = per ? (int)((d[k]->seen / per) & 1) : 2 * d[k]->seen >= d[k]->ncalls;
-                    d[k]->seen++;
-                    d[k]->h[h][0] += dt;
-                    d[k]->h[h][1] += c->energy_j;
-                    d[k]->nh[h]++;
-                }
-            }
-        }
+    /* halves, for the noise estimate (gathered as the calls streamed by) */
+    for (size_t i = 0; i < r->nops; i++) {
+        snprintf(nm, sizeof nm, "%s (%s)", r->ops[i].op, r->ops[i].api);
+        struct drow *d = find(s, "routine", nm, 0);
+        double h[2][3];
+        if (d && ana_more_halves(r, 0, i, h))
+            for (int k = 0; k < 2; k++) for (int w = 0; w < 3; w++) d->h[k][w] += h[k][w];
+    }
+    for (size_t i = 0; i < r->nlayers; i++) {
+        struct drow *d = find(s, "layer", r->layers[i].name, 0);
+        double h[2][3];
+        if (d && ana_more_halves(r, 1, i, h))
+            for (int k = 0; k < 2; k++) for (int w = 0; w < 3; w++) d->h[k][w] += h[k][w];
+    }
 }
 
 /* relative noise (fraction) of one row's time (w = 0) or energy (w = 1) */
 static double noise(const struct drow *d, int w)
 {
     double floor = 0.01;
-    if (!d->nh[0] || !d->nh[1])
-        return floor;   /* no calls to split (outside, totals): the floor only */
-    double a = d->h[0][w] / (double)d->nh[0], b = d->h[1][w] / (double)d->nh[1];
+    if (!(d->h[0][2] > 0) || !(d->h[1][2] > 0))
+        return floor;   /* no calls on both sides (outside, totals): the floor only */
+    double a = d->h[0][w] / d->h[0][2], b = d->h[1][w] / d->h[1][2];
     if (!(a + b > 0))
         return floor;
     double x = fabs(a - b) / ((a + b) / 2);
@@ -112,7 +95,7 @@ int cmd_diff(int argc, char **argv)
             printf("usage: greenshim-analyze diff <runA> <runB> [--format text|json] [-o FILE] [options]\n\n"
                    "Per layer and per routine: time, energy and GFLOP/J of both runs (each a trace\n"
                    "directory or file), the change B vs A, and whether it exceeds the noise the\n"
-                   "traces show (each row's calls split at the middle of the run: the halves'\n"
+                   "traces show (each row's calls in even and odd 64ths of the run: their mean\n"
                    "difference, at least 1%%, in A plus in B; estimated).\n\n"
                    "  --format FMT         text (default) or json\n  -o FILE              write to FILE\n%s",
                    ana_view_help);
@@ -181,7 +164,7 @@ int cmd_diff(int argc, char **argv)
         fprintf(o, "{\n  \"format_version\": 1,\n  \"a\": \"%s\",\n  \"b\": \"%s\",\n  \"provenance\": [\"%s\", \"%s\"],\n"
                    "  \"rows\": [", paths[0], paths[1], r[0].provenance, r[1].provenance);
     else
-        fprintf(o, "greenshim diff: A = %s, B = %s\nenergy: A %s, B %s; change: B vs A; noise: estimated from each run's halves\n\n"
+        fprintf(o, "greenshim diff: A = %s, B = %s\nenergy: A %s, B %s; change: B vs A; noise: estimated from even vs odd 64ths of each run\n\n"
                    "%-8s %-30s %10s %10s %8s %10s %10s %8s %8s %8s %7s  %s\n", paths[0], paths[1], r[0].provenance,
                 r[1].provenance, "kind", "name", "time A", "time B", "Δtime", "energy A", "energy B", "Δenergy",
                 "GFLOP/J A", "B", "noise", "verdict");
