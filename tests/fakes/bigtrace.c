@@ -2,7 +2,7 @@
  * export's time and memory figures at millions of calls, and the streaming
  * test): T threads of sgemm calls in a 3-layer loop (each call inside a
  * region of its layer with REGIONS=1), a measured RAPL package domain
- * sampled every 10 ms, a frequency domain.
+ * sampled every 10 ms (100 samples at least), a frequency domain.
  *   bigtrace FILE NCALLS [THREADS [REGIONS]]                               */
 #include <stdlib.h>
 #include "../unit/tracegen.h"
@@ -26,10 +26,13 @@ int main(int argc, char **argv)
     /* every call 2 us with a 1 us gap: threads run in parallel */
     unsigned long long per = n / nt, span = (per + 1) * 3000ull + 1000000;
     tg_thread(&g, 1, GS_STREAM_SAMPLER);
-    for (unsigned long long t = 0, e = 0; t <= span; t += 10000000ull, e += 300000)   /* 30 W */
-        tg_sample(&g, 0, GS_SAMPLE_ENERGY_UJ, t, e);
-    for (unsigned long long t = 0; t <= span; t += 10000000ull)
-        tg_sample(&g, 1, GS_SAMPLE_FREQ_KHZ, t, 2000000 + (t / 10000000ull % 5) * 100000);
+    unsigned long long period = span / 100 < 10000000ull ? span / 100 : 10000000ull;
+    if (period < 10000)
+        period = 10000;
+    for (unsigned long long t = 0; t <= span + period; t += period)   /* 30 W: 30 uJ per us */
+        tg_sample(&g, 0, GS_SAMPLE_ENERGY_UJ, t, t / 1000 * 30);
+    for (unsigned long long t = 0, i = 0; t <= span + period; t += period, i++)
+        tg_sample(&g, 1, GS_SAMPLE_FREQ_KHZ, t, 2000000 + (i % 5) * 100000);
     static const char *names[3] = { "model/fc1", "model/fc2", "model/fc3" };
     static const uint32_t dims[3][3] = { { 64, 128, 784 }, { 64, 64, 128 }, { 64, 10, 64 } };
     for (unsigned th = 0; th < nt; th++) {
