@@ -404,6 +404,7 @@ int  ana_view_load(struct ana_view *v, struct ana_run *run, struct ana_report *r
 void ana_view_free(struct ana_run *run, struct ana_report *r);
 extern const char ana_view_help[];   /* the shared options, for --help texts */
 void ana_progress(const char *what, size_t done, size_t total);   /* stderr, only on a terminal, after 1 s */
+void ana_progress_attach(struct ana_run *run);   /* a sink that shows the calls analysed so far */
 int  cmd_html(int argc, char **argv);
 int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);

@@ -3,7 +3,9 @@
 # threads, measured RAPL and frequency samples; tests/fakes/bigtrace.c) the
 # export writes one slice per call (a file of ~70 MB) yet its peak memory is
 # the report's own plus at most 16 MiB: the exporter holds nothing per call.
-# (The analyzer itself still holds the calls it reads; docs/reports.md.)
+# Progress: on a terminal (script(1) gives one) the export shows the calls
+# analysed so far on stderr (GREENSHIM_PROGRESS_AFTER=0: at once, not after
+# 1 s); without a terminal, stderr stays empty.
 # Exit 0 pass, 1 fail.
 . "$(dirname "$0")/lib/common.sh"
 need "$ana" "$build/fakes/bigtrace"
@@ -37,3 +39,13 @@ if exp - rep > 16 * 1024:
 if size < 30 * 2**20:
     print("export smaller than expected:", size); sys.exit(1)
 PY
+"$ana" export --perfetto "$tmp/p2.json" "$tmp/big.gstrace" 2>"$tmp/plain.err" || fail "export failed"
+[ -s "$tmp/plain.err" ] && fail "stderr not a terminal, yet the export wrote: $(head -c 200 "$tmp/plain.err")"
+if command -v script >/dev/null; then
+    GREENSHIM_PROGRESS_AFTER=0 script -qec "'$ana' export --perfetto '$tmp/p3.json' '$tmp/big.gstrace'" /dev/null \
+        >"$tmp/tty.out" 2>&1 || fail "export under script failed: $(tail -c 300 "$tmp/tty.out")"
+    grep -q "analysing: 262144 calls" "$tmp/tty.out" || fail "no progress on a terminal: $(tail -c 300 "$tmp/tty.out")"
+    echo "progress on a terminal, none without"
+else
+    echo "script(1) absent: progress on a terminal not checked"
+fi
