@@ -31,6 +31,7 @@ struct pctx {
     struct pproc *procs; size_t nprocs;
     struct pproc *cur;
     uint64_t nevents;
+    char **lname; size_t nlname;              /* layer names, JSON-escaped once (by the stream's index) */
 };
 
 static void jstr(FILE *o, const char *s)
@@ -42,6 +43,26 @@ static void jstr(FILE *o, const char *s)
         else fputc(*p, o);
     }
     fputc('"', o);
+}
+
+/* "name" of a layer, escaped once: the layers are few, the calls many */
+static const char *layer_json(struct pctx *c, size_t l)
+{
+    if (l >= c->nlname) {
+        size_t n = l + 16;
+        c->lname = ana_xrealloc(c->lname, n, sizeof *c->lname);
+        memset(c->lname + c->nlname, 0, (n - c->nlname) * sizeof *c->lname);
+        c->nlname = n;
+    }
+    if (!c->lname[l]) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        jstr(m, c->r->layers[l].name);
+        fclose(m);
+        c->lname[l] = buf;
+    }
+    return c->lname[l];
 }
 
 static void ev_sep(struct pctx *c)
@@ -262,7 +283,7 @@ static void event(void *ctx, const struct ana_event *ev)
         if (cl->layer >= 0) {
             if (c->r && (size_t)cl->layer < c->r->nlayers) {
                 fputs(", \"layer\": ", o);
-                jstr(o, c->r->layers[cl->layer].name);
+                fputs(layer_json(c, (size_t)cl->layer), o);
             } else {
                 fprintf(o, ", \"layer\": %d", cl->layer);
             }
@@ -292,6 +313,9 @@ static int end(void *ctx, const struct ana_report *r)
         free(c->procs[i].have);
     }
     free(c->procs);
+    for (size_t i = 0; i < c->nlname; i++)
+        free(c->lname[i]);
+    free(c->lname);
     free(c);
     return rc;
 }
