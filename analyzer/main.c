@@ -227,6 +227,9 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
     static const char tr[] = "NTC?";
     char op[16];
     (void)ctx;
+    uint64_t aligned[GS_REC_SIZE / 8];  /* chunks need not be 8-byte aligned in the file */
+    memcpy(aligned, rec, GS_REC_SIZE);
+    rec = (const uint8_t *)aligned;
     printf("%10zu tid=%-7u ", off, tid);
     switch (rec[0]) {
     case GS_REC_CALL: {
@@ -254,9 +257,12 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
     }
     case GS_REC_STRING: {
         const struct gs_rec_string *s = (const void *)rec;
-        printf("STRING kind=%u id=%u len=%u text=\"%.*s%s\"\n", s->kind, s->id, s->len,
-               s->len < GS_STRING_HEAD_TEXT ? s->len : GS_STRING_HEAD_TEXT, s->text,
-               s->len > GS_STRING_HEAD_TEXT ? "..." : "");
+        char head[GS_STRING_HEAD_TEXT + 1], esc[4 * GS_STRING_HEAD_TEXT + 1];
+        size_t hl = s->len < GS_STRING_HEAD_TEXT ? s->len : GS_STRING_HEAD_TEXT;
+        memcpy(head, s->text, hl);
+        head[hl] = 0;
+        printf("STRING kind=%u id=%u len=%u text=\"%s%s\"\n", s->kind, s->id, s->len,
+               ana_text_escape(head, esc, GS_STRING_HEAD_TEXT), s->len > GS_STRING_HEAD_TEXT ? "..." : "");
         break;
     }
     case GS_REC_CLOCK:
@@ -275,7 +281,15 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
     }
     case GS_REC_LOST: {
         const struct gs_rec_lost *l = (const void *)rec;
-        printf("LOST count=%llu t=%llu\n", (unsigned long long)l->count, (unsigned long long)l->t);
+        if (p->hdr.version >= 2) {      /* {type, reason, _, tid, t, calls, records, t_first} */
+            uint64_t v[4];
+            memcpy(v, rec + 8, sizeof v);
+            printf("LOST reason=%u (%s) calls=%llu records=%llu t=%llu t_first=%llu\n", rec[1],
+                   ana_lost_reason(rec[1]), (unsigned long long)v[1], (unsigned long long)v[2],
+                   (unsigned long long)v[0], (unsigned long long)v[3]);
+        } else {
+            printf("LOST count=%llu t=%llu\n", (unsigned long long)l->count, (unsigned long long)l->t);
+        }
         break;
     }
     default:
