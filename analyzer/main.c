@@ -222,14 +222,14 @@ static int cmd_info(int argc, char **argv)
 }
 
 /* dump: one line per record as trace_read meets it (raw clock values) */
-static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec)
+static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec_in)
 {
     static const char tr[] = "NTC?";
     char op[16];
     (void)ctx;
-    uint64_t aligned[GS_REC_SIZE / 8];  /* chunks need not be 8-byte aligned in the file */
-    memcpy(aligned, rec, GS_REC_SIZE);
-    rec = (const uint8_t *)aligned;
+    uint64_t slot[GS_REC_SIZE / 8];      /* chunks need not be aligned: read the slot from a copy */
+    memcpy(slot, rec_in, GS_REC_SIZE);
+    const uint8_t *rec = (const uint8_t *)slot;
     printf("%10zu tid=%-7u ", off, tid);
     switch (rec[0]) {
     case GS_REC_CALL: {
@@ -281,15 +281,12 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
     }
     case GS_REC_LOST: {
         const struct gs_rec_lost *l = (const void *)rec;
-        if (p->hdr.version >= 2) {      /* {type, reason, _, tid, t, calls, records, t_first} */
-            uint64_t v[4];
-            memcpy(v, rec + 8, sizeof v);
-            printf("LOST reason=%u (%s) calls=%llu records=%llu t=%llu t_first=%llu\n", rec[1],
-                   ana_lost_reason(rec[1]), (unsigned long long)v[1], (unsigned long long)v[2],
-                   (unsigned long long)v[0], (unsigned long long)v[3]);
-        } else {
-            printf("LOST count=%llu t=%llu\n", (unsigned long long)l->count, (unsigned long long)l->t);
-        }
+        if (p->hdr.version < 2)
+            printf("LOST records=%llu t=%llu\n", (unsigned long long)l->calls, (unsigned long long)l->t);
+        else
+            printf("LOST calls=%llu records=%llu reason=%u tid=%u t=%llu t_first=%llu\n",
+                   (unsigned long long)l->calls, (unsigned long long)l->records, l->reason, l->tid,
+                   (unsigned long long)l->t, (unsigned long long)l->t_first);
         break;
     }
     default:
