@@ -569,6 +569,13 @@ int ana_read_file(struct ana_run *run, const char *path)
     if (!p->clean_exit)
         ana_warn(run, "%s: process %u did not exit cleanly; trace complete up to its last record",
                  path, p->hdr.pid);
+    if (p->lost || p->lost_calls) {
+        static const char *const why[] = { "reason not recorded", "no space left", "the size cap",
+                                           "an I/O or descriptor error", "out of memory" };
+        ana_warn(run, "%s: process %u: %llu calls (%llu records) could not be recorded (%s); the report leaves "
+                 "them out", path, p->hdr.pid, (unsigned long long)p->lost_calls, (unsigned long long)p->lost,
+                 p->lost_reason < 5 ? why[p->lost_reason] : "unknown reason");
+    }
     run->procs = ana_xrealloc(run->procs, run->nprocs + 1, sizeof *run->procs);
     run->procs[run->nprocs++] = p;
     return 0;
