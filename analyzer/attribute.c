@@ -724,7 +724,11 @@ void ana_sweep(struct ana_report *r)
     r->outside_s = w.outside_s;
     r->calls_j += w.calls_j;
     r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
-    r->wall_sum_s = r->duration_s;      /* shares are of the run's wall */
+    /* wall_sum_s (shares of call time): the processes' spans added up;
+     * outside time is a share of the run's wall (duration_s) */
+    r->wall_sum_s = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++)
+        r->wall_sum_s += (double)(run->procs[pi]->t_end - run->procs[pi]->t_start) * 1e-9;
     /* gaps inside regions: to the region rows (energy) and, by name, to the
      * layers when the layers are the regions; in (process, id) order */
     for (size_t pi = 0; pi < run->nprocs; pi++) {

@@ -442,7 +442,7 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
         if (m->top_op >= 0) m->top_op_share_j = r->ops[m->top_op].energy_j / r->total_j;
         m->outside_share_j = r->outside_j / r->total_j;
     }
-    m->outside_share_s = r->wall_sum_s > 0 ? r->outside_s / r->wall_sum_s : 0;
+    m->outside_share_s = r->duration_s > 0 ? r->outside_s / r->duration_s : 0;   /* no call of any process */
 
     /* carbon: the option, else the environment; never a guessed grid */
     m->carbon_g_kwh = -1;
