@@ -207,6 +207,41 @@ START_TEST(format2_skip_and_lost)
 }
 END_TEST
 
+/* The text lists processes that made calls and folds the rest into one
+ * line; the JSON keeps every process */
+START_TEST(quiet_processes_folded)
+{
+    mkdir(tpath("fold"), 0700);
+    proc_file("fold/a.gstrace", "host: u\ncmdline: worker\n", 0, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "fold/h%d.gstrace", i);
+        struct tg g;
+        tg_open(&g, tpath(nm), "host: u\ncmdline: helper\n");
+        tg_thread(&g, 1, GS_STREAM_THREAD);
+        tg_end(&g, 1000);
+        tg_close(&g);
+    }
+    struct ana_run run; struct ana_report r;
+    build(&run, &r, tpath("fold"));
+    char *buf; size_t len;
+    FILE *m = open_memstream(&buf, &len);
+    ana_render_text.render(&r, m);
+    fclose(m);
+    ck_assert_ptr_nonnull(strstr(buf, ": worker"));
+    ck_assert_ptr_null(strstr(buf, ": helper"));
+    ck_assert_ptr_nonnull(strstr(buf, "+ 3 processes made no intercepted call (pid"));
+    free(buf);
+    m = open_memstream(&buf, &len);
+    ana_render_json.render(&r, m);
+    fclose(m);
+    ck_assert_ptr_nonnull(strstr(buf, "\"processes\": 4"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"cmdline\": \"helper\""));
+    free(buf);
+    ana_report_free(&r); ana_run_free(&run);
+}
+END_TEST
+
 static void on_alarm(int sig) { (void)sig; _exit(3); }
 
 /* A FIFO named like a trace must not block the analyzer */
@@ -321,6 +356,7 @@ int main(void)
     tcase_add_test(tc, different_runs_refused);
     tcase_add_test(tc, format2_skip_and_lost);
     tcase_add_test(tc, fifo_refused);
+    tcase_add_test(tc, quiet_processes_folded);
     tcase_add_test(tc, names_escaped_and_huge_ids);
     tcase_add_test(tc, many_regions_linear);
     suite_add_tcase(s, tc);
