@@ -493,6 +493,16 @@ static void advance(struct sweep *w, double t)
         }
         size_t q0 = s->proc < 0 ? 0 : (size_t)s->proc, q1 = s->proc < 0 ? w->nps : (size_t)s->proc + 1;
         double wsum = s->proc < 0 ? w->wsum_total : w->ps[s->proc].wsum;
+        if (nact == 1 && wsum == 1) {
+            /* one call of weight 1 (no counters): de * 1 / 1 == de exactly */
+            for (size_t q = q0; q < q1; q++)
+                if (w->ps[q].nact) {
+                    w->ps[q].act[0]->c.energy_j += de;
+                    w->calls_j += de;
+                    break;
+                }
+            continue;
+        }
         for (size_t q = q0; q < q1; q++) {
             struct pstate *ps = &w->ps[q];
             for (size_t a = 0; a < ps->nact; a++) {
