@@ -143,6 +143,7 @@ int  ana_read_file(struct ana_run *run, const char *path);
  * 1 found, 0 none left.  Start with *ci = 0, *off = 0. */
 int  ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
                    struct ana_call *c);
+void ana_release(const struct ana_proc *p, size_t off, size_t len);   /* pages no pass needs now */
 void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t *next, const uint8_t *end,
                      struct ana_call *c);
 /* checked allocation: exits with a message when memory is out */
@@ -152,6 +153,9 @@ int  ana_read_path(struct ana_run *run, const char *path);
 const char *ana_string(const struct ana_proc *p, uint32_t id);
 const char *ana_hdr_get(const struct ana_proc *p, const char *key, char *buf, size_t len);
 void ana_run_free(struct ana_run *run);
+/* traces of more than one run (header run.id): -1 with a message on stderr
+ * unless merge (then a warning in the report); 0 one run */
+int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
 
 /* timeline.c */
 void ana_timeline(struct ana_proc *p);
@@ -164,6 +168,9 @@ static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
 /* model.c: names and FLOPs */
 const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */
 double ana_flops(const struct ana_call *c);
+const char *ana_counter_unit(const char *ev);      /* "ns", "cycles", ... */
+/* control characters as \xNN (text output); out: 4 * max + 1 bytes */
+char *ana_text_escape(const char *in, char *out, size_t max);
 
 /* attribute.c: the run's energy curve and the sweep that streams every
  * thread of every process in time order, sharing energy among the calls
@@ -219,7 +226,7 @@ struct ana_report {
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
     /* stage results by name (ana_report_ext) */
-    struct { char name[32]; void *data; void (*free_fn)(void *); } ext[16];
+    struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];
     int next;
     /* run as one unit */
     char run_id[128]; int nruns;
@@ -268,8 +275,8 @@ struct ana_event {
     const struct ana_proc *proc;
     uint32_t thread;              /* index into proc->threads */
     uint64_t t0, t1;              /* ns (monotonic clock); t1 = t0 for instants */
-    const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread */
-    uint64_t pos;
+    const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread; flops: ana_flops(call) */
+    uint64_t pos; double flops;
     uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
     int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
     const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */
@@ -386,6 +393,7 @@ struct ana_view {
     struct ana_more_opts mo;
     const char *dvfs_file;
     const char *perfetto;         /* export --perfetto FILE: written while the report is built */
+    int merge_runs;               /* --merge-runs: report processes of different runs together */
 };
 void ana_view_init(struct ana_view *v);
 /* one option at argv[*i]: 1 taken (path or option), 0 not this verb's, -1 bad (message printed) */

@@ -341,6 +341,10 @@ static void cur_fetch(struct sweep *w, struct cursor *c)
     c->rec = NULL;
     for (; c->ci < c->th->nch; c->ci++, c->off = 0) {
         const struct ana_chunk *ch = &p->chunks[c->th->ch0 + c->ci];
+        if (c->off == 0) {
+            if (c->ci)                  /* done with the chunk before */
+                ana_release(p, p->chunks[c->th->ch0 + c->ci - 1].off, p->chunks[c->th->ch0 + c->ci - 1].len);
+        }
         const uint8_t *b = p->map + ch->off;
         if (c->off < GS_REC_SIZE)
             c->off = GS_REC_SIZE;
@@ -485,7 +489,7 @@ static void call_start(struct sweep *w, struct cursor *c)
     a->c.layer = ana_layers_assign(w->r, p, c->ti, a->pos, &a->c, &at);
     if (a == &tmp) {                    /* too many overlapping calls on one thread: no energy */
         struct ana_event ev = { .kind = ANA_EV_CALL, .proc = p, .thread = c->ti, .t0 = a->c.t0,
-                                .t1 = a->c.t1, .call = &a->c, .pos = a->pos };
+                                .t1 = a->c.t1, .call = &a->c, .pos = a->pos, .flops = ana_flops(&a->c) };
         ana_emit(w->r, &ev);
         return;
     }
@@ -518,7 +522,7 @@ static void call_end(struct sweep *w, struct cursor *c, struct acall *a)
     if (w->nact_total == 0)
         w->wsum_total = 0;
     struct ana_event ev = { .kind = ANA_EV_CALL, .proc = c->p, .thread = c->ti, .t0 = a->c.t0, .t1 = a->c.t1,
-                            .call = &a->c, .pos = a->pos };
+                            .call = &a->c, .pos = a->pos, .flops = ana_flops(&a->c) };
     ana_emit(w->r, &ev);
     a->on = 0;
     while (c->npend && !c->pend[c->npend - 1].on)

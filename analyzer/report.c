@@ -264,7 +264,7 @@ static void aggregate_event(struct ana_report *r, const struct ana_event *ev)
         return;
     }
     struct ana_first at = { p->index, 0, ev->thread, ev->pos };
-    double t = (double)(c->t1 - c->t0) * 1e-9, f = ana_flops(c);
+    double t = (double)(c->t1 - c->t0) * 1e-9, f = ev->flops;
     int oi = op_row(r, c, &at);
     struct ana_op_row *o = &r->ops[oi];
     o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j;
@@ -391,6 +391,7 @@ void ana_report_ext_set(struct ana_report *r, const char *name, void *data, void
                 r->ext[i].free_fn(r->ext[i].data);
             r->ext[i].data = data;
             r->ext[i].free_fn = free_fn;
+            r->ext[i].key = name;
             return;
         }
     if (r->next >= (int)(sizeof r->ext / sizeof r->ext[0])) {
@@ -399,12 +400,16 @@ void ana_report_ext_set(struct ana_report *r, const char *name, void *data, void
         return;
     }
     snprintf(r->ext[r->next].name, sizeof r->ext[0].name, "%s", name);
+    r->ext[r->next].key = name;
     r->ext[r->next].data = data;
     r->ext[r->next++].free_fn = free_fn;
 }
 
 void *ana_report_ext(const struct ana_report *r, const char *name)
 {
+    for (int i = 0; i < r->next; i++)   /* per call in the sweep: the same literal first */
+        if (r->ext[i].key == name)
+            return r->ext[i].data;
     for (int i = 0; i < r->next; i++)
         if (strcmp(r->ext[i].name, name) == 0)
             return r->ext[i].data;

@@ -229,7 +229,7 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
     if (c->thread < p->nthreads) {
         size_t ti = a->tbase[p->index] + c->thread;
         struct ana_thread_row *t = &a->threads[ti];
-        t->calls++; t->time_s += dt; t->energy_j += c->energy_j; t->flops += ana_flops(c);
+        t->calls++; t->time_s += dt; t->energy_j += c->energy_j; t->flops += ev->flops;
         if (!a->tf[ti] || (double)c->t0 < a->tf[ti]) a->tf[ti] = (double)c->t0;
         if ((double)c->t1 > a->tl[ti]) a->tl[ti] = (double)c->t1;
     }
@@ -245,7 +245,7 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
         a->lbytes[l] += call_bytes(c);
         a->lyh = grow0(a->lyh, &a->nlyh, l + 1, sizeof *a->lyh);
         a->lyh[l][h][0] += dt; a->lyh[l][h][1] += c->energy_j;
-        if (strcmp(r->layers[l].name, "other") != 0) {
+        if (r->layers[l].name[0] != 'o' || strcmp(r->layers[l].name, "other") != 0) {
             if ((double)c->t0 < a->s0) a->s0 = (double)c->t0;
             if ((double)c->t1 > a->s1) a->s1 = (double)c->t1;
         }

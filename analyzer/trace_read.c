@@ -224,6 +224,22 @@ const char *ana_string(const struct ana_proc *p, uint32_t id)
     return NULL;
 }
 
+/* Drop the pages of [off, off + len) of the mapping once a pass is done with
+ * them: the file stays in the page cache, but the process's resident size
+ * stays bounded by what it holds, not by the file (they fault back in from
+ * the cache when a later pass reads them). */
+void ana_release(const struct ana_proc *p, size_t off, size_t len)
+{
+    static size_t pg;
+    if (!pg)
+        pg = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p->map + off, b = a + len;
+    a = (a + pg - 1) & ~(uintptr_t)(pg - 1);
+    b &= ~(uintptr_t)(pg - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 /* slots a record takes (>= 1), or 0 when it is damage */
 static size_t rec_slots(const struct ana_proc *p, const uint8_t *rec, size_t left)
 {
@@ -526,6 +542,7 @@ int ana_read_file(struct ana_run *run, const char *path)
         }
         th->nch++;
         size_t bad = scan_chunk(run, p, th, &refs[i], refs[i].len);
+        ana_release(p, refs[i].off, refs[i].len);
         if (bad && (!damage || bad < damage)) {
             damage = bad;
             if (p->map[bad] >= 16)
@@ -618,4 +635,36 @@ void ana_run_free(struct ana_run *run)
     free(run->warnings);
     for (size_t i = 0; i < run->nerr; i++) free(run->errors[i]);
     free(run->errors);
+}
+
+int ana_check_runs(struct ana_run *run, int merge, const char *verb)
+{
+    const char *first = NULL, *other = NULL;
+    size_t nids = 0, nnone = 0;
+    for (size_t i = 0; i < run->nprocs; i++) {
+        const char *id = run->procs[i]->run_id;
+        if (!id[0]) {
+            nnone++;
+            continue;
+        }
+        size_t j;
+        for (j = 0; j < i; j++)
+            if (strcmp(run->procs[j]->run_id, id) == 0)
+                break;
+        if (j < i)
+            continue;
+        nids++;
+        if (!first) first = id;
+        else if (!other) other = id;
+    }
+    if (nids <= 1)
+        return 0;
+    if (!merge) {
+        fprintf(stderr, "greenshim-analyze %s: these traces are from %zu different runs (run.id %s and %s%s): "
+                "a report covers one run; give one run's directory, or --merge-runs to report them together\n",
+                verb, nids, first, other, nids > 2 ? ", ..." : "");
+        return -1;
+    }
+    ana_warn(run, "%zu different runs merged (--merge-runs): energy of machine domains is merged across them", nids);
+    return 0;
 }
