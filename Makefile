@@ -138,6 +138,7 @@ demo: deps
 
 bench: all
 	@bench/run.sh
+	@bench/analyzer.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/greenshim \
