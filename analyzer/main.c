@@ -115,6 +115,10 @@ static int cmd_report(int argc, char **argv)
         if (ana_read_path(&run, paths[i]) != 0)
             bad = 1;
     print_errors(&run);
+    if (ana_check_runs(&run, v.merge_runs, "report") != 0) {
+        ana_run_free(&run);
+        return 2;
+    }
     if (run.nprocs && v.filtering) {
         run.filter = &v.filter;
         ana_filter_procs(&run);
