@@ -6,7 +6,8 @@
 # at a time (the holder of the run's lock; the other takes over when it
 # exits), so the run's package energy over the run's span is 40 W +- 7%, not
 # 40 W per process.  Checked in the exit summary line and in the analyzer's
-# report (package-0 joules over the run's duration).  Exit 0 pass, 1 fail, 77 skip.
+# report (package-0 joules over the run's duration); the report's package
+# joules equal the summary's (the series merged across processes, by key).  Exit 0 pass, 1 fail, 77 skip.
 . "$(dirname "$0")/lib/common.sh"
 need "$lib" "$ana" "$build/greenshim" "$build/fakes/fake_powercap" "$build/examples/mlp_train"
 unset GREENSHIM_QUIET
@@ -59,6 +60,8 @@ pw = pj / dur if dur > 0 else 0
 print("report: package %.3f J over %.3f s = %.2f W, provenance %s" % (pj, dur, pw, r["energy"]["provenance"]))
 if r["energy"]["provenance"] != "measured": fails.append("report provenance %r" % r["energy"]["provenance"])
 if abs(pw - 40) > 40 * 0.07: fails.append("report: package %.2f W, want 40 W +- 7%%" % pw)
+# one series per run, merged across the hand-over: the same joules as the recorder's own tally
+if abs(pj - j) > 0.01 * j: fails.append("report package %.3f J, summary %.3f J: not one series" % (pj, j))
 if fails: print("FAIL: " + "; ".join(fails)); sys.exit(1)
 PY
 echo "two workers + shell under 40 W: one package series per run"
