@@ -6,12 +6,13 @@
  * first intercepted call.
  *
  * The run's own files sit in DIR/.greenshim-run/:
- *   procs        one "start PID" and one "end PID ..." line per recording
- *                process (O_APPEND, one write each): the leader's summary
+ *   procs.ID     one "start PID" and one "end PID ..." line per recording
+ *                process of run ID (O_APPEND, one write each): the leader's
+ *                summary (runs appended to one directory keep apart)
  *   machine.lock flock()ed by the one process that samples machine-scope
  *                energy domains; others retry at 10 Hz and take over when it
  *                exits.  Its text hands the last values to the next holder.
- *   warn.KEY     O_EXCL markers: a warning about the machine once per run */
+ *   warn.ID.KEY  O_EXCL markers: a warning about the machine once per run */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -143,7 +144,9 @@ static void gs_sub(char *out, size_t n, const char *file)
 static void gs_append(const char *line)
 {
     char p[PATH_MAX];
-    gs_sub(p, sizeof p, "procs");
+    char name[64];
+    snprintf(name, sizeof name, "procs.%s", gs_id);
+    gs_sub(p, sizeof p, name);
     int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return;
@@ -204,7 +207,7 @@ void gs_warn_once(const char *key, const char *fmt, ...)
     char p[PATH_MAX];
     int ok = gs_sub_ready() == 0;
     char k[96];
-    snprintf(k, sizeof k, "warn.%s", key);
+    snprintf(k, sizeof k, "warn.%s.%s", gs_id, key);
     gs_sub(p, sizeof p, k);
     int fd = ok ? open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
     if (fd < 0 && ok && errno == EEXIST)
@@ -278,7 +281,9 @@ struct gs_sum {
 static void gs_read_procs(struct gs_sum *s)
 {
     char p[PATH_MAX];
-    gs_sub(p, sizeof p, "procs");
+    char name[64];
+    snprintf(name, sizeof name, "procs.%s", gs_id);
+    gs_sub(p, sizeof p, name);
     FILE *f = fopen(p, "re");
     if (!f)
         return;
