@@ -39,6 +39,7 @@ static int  gs_started;                 /* this process wrote its "start" line *
 static int  gs_any_started;             /* this process recorded at some point (exec) */
 static int  gs_lock_fd = -1;
 static int  gs_lock_held;
+static int  gs_lock_fd_ok(void);
 
 int gs_run_is_leader(void) { return gs_leader; }
 const char *gs_run_dir(void) { return gs_dir; }
@@ -191,7 +192,7 @@ void gs_run_stop(uint64_t calls, uint64_t lost)
 void gs_run_fork_child(void)
 {
     /* the parent's lock stays the parent's: only drop our copy */
-    if (gs_lock_fd >= 0)
+    if (gs_lock_fd_ok())
         close(gs_lock_fd);
     gs_lock_fd = -1;
     gs_lock_held = 0;
@@ -224,25 +225,53 @@ void gs_warn_once(const char *key, const char *fmt, ...)
 
 /* ---- machine-scope energy: one sampling process per run ---- */
 
+/* The lock's descriptor is still ours: a program that closes every
+ * descriptor (daemons) may have reused the number for a file of its own,
+ * which must never be written, truncated or unlocked through it. */
+static dev_t gs_lock_dev;
+static ino_t gs_lock_ino;
+
+static int gs_lock_fd_ok(void)
+{
+    struct stat st;
+    return gs_lock_fd >= 0 && fstat(gs_lock_fd, &st) == 0 && st.st_dev == gs_lock_dev &&
+           st.st_ino == gs_lock_ino;
+}
+
+/* 1 when this process holds the machine lock (taken now or before); the
+ * hand-over text of the previous holder in handover when taken now. */
 int gs_run_machine_try(char *handover, size_t n)
 {
-    if (gs_lock_held)
-        return 1;
     if (handover && n)
         handover[0] = 0;
+    if (gs_lock_fd >= 0 && !gs_lock_fd_ok()) {
+        gs_dbg("the machine-energy lock's descriptor was closed by the program: reopened");
+        gs_lock_fd = -1;                /* not ours any more: never touched again */
+        gs_lock_held = 0;
+    }
+    if (gs_lock_held)
+        return 1;
     if (gs_lock_fd < 0) {
         if (!gs_started)
             return 0;                   /* no run directory of ours */
         char p[PATH_MAX];
         gs_sub(p, sizeof p, "machine.lock");
-        gs_lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (gs_lock_fd < 0)
+        int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
             return 0;
-        int hi = fcntl(gs_lock_fd, F_DUPFD_CLOEXEC, 200);
+        int hi = fcntl(fd, F_DUPFD_CLOEXEC, 200);
         if (hi >= 0) {
-            close(gs_lock_fd);
-            gs_lock_fd = hi;
+            close(fd);
+            fd = hi;
         }
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return 0;
+        }
+        gs_lock_fd = fd;
+        gs_lock_dev = st.st_dev;
+        gs_lock_ino = st.st_ino;
     }
     if (flock(gs_lock_fd, LOCK_EX | LOCK_NB) != 0)
         return 0;
@@ -256,11 +285,13 @@ int gs_run_machine_try(char *handover, size_t n)
 
 void gs_run_machine_release(const char *handover)
 {
-    if (!gs_lock_held)
+    if (!gs_lock_held || !gs_lock_fd_ok()) {
+        gs_lock_held = 0;
         return;
+    }
     if (handover) {
         size_t l = strlen(handover);
-        if (ftruncate(gs_lock_fd, 0) == 0 && pwrite(gs_lock_fd, handover, l, 0) != (ssize_t)l)
+        if (ftruncate(gs_lock_fd, 0) != 0 || pwrite(gs_lock_fd, handover, l, 0) != (ssize_t)l)
             gs_dbg("cannot hand the energy series over: the next holder starts afresh");
     }
     flock(gs_lock_fd, LOCK_UN);
