@@ -222,11 +222,14 @@ static int cmd_info(int argc, char **argv)
 }
 
 /* dump: one line per record as trace_read meets it (raw clock values) */
-static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec)
+static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec_in)
 {
     static const char tr[] = "NTC?";
     char op[16];
     (void)ctx;
+    uint64_t slot[GS_REC_SIZE / 8];      /* chunks need not be aligned: read the slot from a copy */
+    memcpy(slot, rec_in, GS_REC_SIZE);
+    const uint8_t *rec = (const uint8_t *)slot;
     printf("%10zu tid=%-7u ", off, tid);
     switch (rec[0]) {
     case GS_REC_CALL: {

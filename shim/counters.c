@@ -25,8 +25,18 @@ int gs_nevents;
  * code to enable it), and closing it would make the next open pay again. */
 static int gs_probe_fds[GS_MAX_EVENTS];
 static uint32_t gs_probe_tid;
+static uint64_t gs_probe_id;
 uint64_t gs_ctr_long_ticks = UINT64_MAX;
 uint32_t gs_ctr_sample_every = 256;
+
+/* The program may have closed our descriptors and reused the numbers
+ * (close-all daemons, dup2 onto high numbers): then they are its own and
+ * we neither read nor close them. */
+static int gs_ctr_still_ours(int fd, uint64_t id)
+{
+    uint64_t now = 0;
+    return ioctl(fd, PERF_EVENT_IOC_ID, &now) == 0 && now == id;
+}
 
 static struct perf_event_attr gs_attr[GS_MAX_EVENTS];
 static char gs_names[GS_MAX_EVENTS][128];
@@ -229,6 +239,7 @@ void gs_counters_init(void)
     uint64_t cost = gs_cost_ticks(fds, n, gated);
     memcpy(gs_probe_fds, fds, sizeof(int) * n);
     gs_probe_tid = (uint32_t)syscall(SYS_gettid);
+    ioctl(fds[0], PERF_EVENT_IOC_ID, &gs_probe_id);
     /* "long" calls, counted every time, are those where counting costs
      * at most 2% */
     gs_ctr_long_ticks = cost * 50;
@@ -250,6 +261,8 @@ void gs_counters_init(void)
 int gs_counters_open_thread(struct gs_thread *t)
 {
     int fds[GS_MAX_EVENTS];
+    if (gs_probe_tid && !gs_ctr_still_ours(gs_probe_fds[0], gs_probe_id))
+        gs_probe_tid = 0;               /* closed by the program since: not ours any more */
     if (gs_probe_tid && gs_probe_tid == (uint32_t)syscall(SYS_gettid)) {
         /* the start-up thread keeps the group the probe opened */
         memcpy(fds, gs_probe_fds, sizeof fds);
@@ -260,6 +273,8 @@ int gs_counters_open_thread(struct gs_thread *t)
     }
     t->ctr_fd = fds[0];
     memcpy(t->ctr_fds, fds, sizeof(int) * gs_nevents);
+    t->ctr_id = 0;
+    ioctl(fds[0], PERF_EVENT_IOC_ID, &t->ctr_id);
     /* rdpmc where the kernel lets this thread read every event of the group
      * from user space (hardware events with cap_user_rdpmc); else read() */
     long pgsz = sysconf(_SC_PAGESIZE);
@@ -341,8 +356,16 @@ static void gs_counters_read_raw(struct gs_thread *t, uint64_t *vals)
         vals[i] = i < n ? buf[1 + i] : 0;
 }
 
+static void gs_ctr_lost(struct gs_thread *t)
+{
+    t->ctr_state = -1;                  /* the numbers are the program's now */
+    memset(t->ctr_page, 0, sizeof t->ctr_page);
+}
+
 void gs_counters_close_thread(struct gs_thread *t)
 {
+    if (t->ctr_state == 1 && !gs_ctr_still_ours(t->ctr_fd, t->ctr_id))
+        t->ctr_state = -1;
     if (t->ctr_state == 1) {
         for (int i = 0; i < gs_nevents; i++)
             if (t->ctr_page[i])
@@ -354,11 +377,14 @@ void gs_counters_close_thread(struct gs_thread *t)
     memset(t->ctr_page, 0, sizeof t->ctr_page);
 }
 
+/* Gated groups: an ioctl that fails means the descriptor is no longer a
+ * perf event (closed, or reused by the program): stop before any read. */
 void gs_counters_begin(struct gs_thread *t, uint64_t *vals)
 {
     if (t->ctr_gated) {
         memcpy(vals, t->ctr_base, sizeof(uint64_t) * gs_nevents);
-        ioctl(t->ctr_fd, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP);
+        if (ioctl(t->ctr_fd, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) != 0)
+            gs_ctr_lost(t);
         return;
     }
     gs_counters_read_raw(t, vals);
@@ -367,7 +393,11 @@ void gs_counters_begin(struct gs_thread *t, uint64_t *vals)
 void gs_counters_end(struct gs_thread *t, uint64_t *vals)
 {
     if (t->ctr_gated) {
-        ioctl(t->ctr_fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+        if (t->ctr_state != 1 || ioctl(t->ctr_fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP) != 0) {
+            gs_ctr_lost(t);
+            memcpy(vals, t->ctr_base, sizeof(uint64_t) * gs_nevents);
+            return;
+        }
         gs_counters_read_raw(t, vals);
         memcpy(t->ctr_base, vals, sizeof(uint64_t) * gs_nevents);
         return;
@@ -378,7 +408,7 @@ void gs_counters_end(struct gs_thread *t, uint64_t *vals)
 /* In a fork child: an unclaimed probe group counts the parent's thread. */
 void gs_counters_atfork_child(void)
 {
-    if (gs_probe_tid) {
+    if (gs_probe_tid && gs_ctr_still_ours(gs_probe_fds[0], gs_probe_id)) {
         for (int i = gs_nevents - 1; i >= 0; i--)
             close(gs_probe_fds[i]);
         gs_probe_tid = 0;

@@ -64,6 +64,7 @@ struct gs_thread {
     uint8_t  ctr_always[256];     /* per op: last call was long: read every time */
     int      ctr_gated;           /* enabled only around sampled calls */
     uint64_t ctr_base[GS_MAX_EVENTS]; /* gated: the values at the last disable */
+    uint64_t ctr_id;              /* perf id of the group leader: is the fd still ours? */
     /* writer (writer.c) */
     uint8_t *chunk;               /* base of the current chunk, or NULL */
     void    *lost;                /* this thread's count of unrecorded calls */

@@ -618,6 +618,16 @@ static void w_name_part(char *out, size_t len, const char *in)
     out[j] = 0;
 }
 
+/* mkdir 0700 whatever the umask; an existing directory is left as it is */
+static int w_mkdir(const char *path)
+{
+    if (mkdir(path, 0700) == 0) {
+        if (chmod(path, 0700) != 0) { /* still 0700 minus the umask */ }
+        return 0;
+    }
+    return errno == EEXIST ? 0 : -1;
+}
+
 /* Create the missing directories of a user-given path, 0700. */
 static int w_mkdirs(const char *dir)
 {
@@ -626,14 +636,12 @@ static int w_mkdirs(const char *dir)
     for (char *p = tmp + 1; *p; p++) {
         if (*p == '/') {
             *p = 0;
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+            if (w_mkdir(tmp) != 0)
                 return -1;
             *p = '/';
         }
     }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
+    return w_mkdir(tmp);
 }
 
 /* The directory is ours: not a symlink, a directory, owned by us. */
