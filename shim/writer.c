@@ -53,11 +53,15 @@
 #define W_FINAL_SLOTS 2             /* kept free at the end of every chunk */
 #define W_RSV_SEQ    0x7fffffffu    /* reserve chunk sorts after the owner's */
 
-/* this thread's unrecorded calls since its last LOST record */
+/* A thread's unrecorded calls.  The counts only grow, written by their
+ * thread alone (no locked instruction on the lost path); a LOST record
+ * carries what grew since the last one (the 'flushed' marks, under
+ * w_acct_mu), so a flush racing the thread never counts twice. */
 struct w_acct {
     uint32_t tid;
     int      used;
     uint64_t calls, records, t_first;
+    uint64_t flushed_calls, flushed_records;
     uint8_t  reason;
 };
 
@@ -91,7 +95,8 @@ static uint64_t w_retry_ns;
 static unsigned w_backoff_ms;
 
 static struct w_acct w_accts[W_ACCTS + 1]; /* the last one is shared */
-static uint64_t w_lost_calls, w_lost_recs;  /* process totals, for the log */
+static pthread_mutex_t w_acct_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t w_gone_calls, w_gone_recs;  /* of accounts given back at thread exit */
 static int w_lost_said;
 
 static uint64_t w_n_pool, w_n_self;      /* chunks taken prepared / made by the thread */
@@ -343,7 +348,7 @@ static struct w_acct *w_acct_of(struct gs_thread *t)
     if (t->lost)
         return t->lost;
     struct w_acct *a = &w_accts[W_ACCTS];
-    pthread_mutex_lock(&w_pool_mu);
+    pthread_mutex_lock(&w_acct_mu);
     for (int i = 0; i < W_ACCTS; i++)
         if (!w_accts[i].used) {
             a = &w_accts[i];
@@ -352,25 +357,32 @@ static struct w_acct *w_acct_of(struct gs_thread *t)
             a->tid = t->tid;
             break;
         }
-    pthread_mutex_unlock(&w_pool_mu);
+    pthread_mutex_unlock(&w_acct_mu);
     t->lost = a;
     return a;
+}
+
+static inline void w_bump(uint64_t *v, uint64_t by, int shared)
+{
+    if (shared)
+        __atomic_fetch_add(v, by, __ATOMIC_RELAXED);
+    else
+        __atomic_store_n(v, __atomic_load_n(v, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
 }
 
 static void w_count_lost(struct gs_thread *t, unsigned nslots, int call, int reason)
 {
     struct w_acct *a = w_acct_of(t);
-    uint64_t zero = 0;
-    __atomic_compare_exchange_n(&a->t_first, &zero, gs_now(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    int shared = a == &w_accts[W_ACCTS];
+    if (!__atomic_load_n(&a->t_first, __ATOMIC_RELAXED))
+        __atomic_store_n(&a->t_first, gs_now(), __ATOMIC_RELAXED);
     if (!a->reason)
         a->reason = (uint8_t)reason;
     if (call)
-        __atomic_fetch_add(&a->calls, 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&a->records, nslots, __ATOMIC_RELAXED);
-    if (call)
-        __atomic_fetch_add(&w_lost_calls, 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&w_lost_recs, nslots, __ATOMIC_RELAXED);
-    if (!__atomic_exchange_n(&w_lost_said, 1, __ATOMIC_RELAXED))
+        w_bump(&a->calls, 1, shared);
+    w_bump(&a->records, nslots, shared);
+    if (GS_UNLIKELY(!__atomic_load_n(&w_lost_said, __ATOMIC_RELAXED)) &&
+        !__atomic_exchange_n(&w_lost_said, 1, __ATOMIC_RELAXED))
         gs_log("trace %s cannot grow (%s): the program runs on at full speed; calls not recorded "
                "are counted and reported", w_path, w_reason_text(reason));
 }
@@ -508,9 +520,14 @@ static void w_put_final(const void *rec)
 /* One LOST record for an account, if it has anything since the last. */
 static void w_flush_acct(struct w_acct *a)
 {
-    uint64_t calls = __atomic_exchange_n(&a->calls, 0, __ATOMIC_RELAXED);
-    uint64_t recs = __atomic_exchange_n(&a->records, 0, __ATOMIC_RELAXED);
-    uint64_t first = __atomic_exchange_n(&a->t_first, 0, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&w_acct_mu);
+    uint64_t ac = __atomic_load_n(&a->calls, __ATOMIC_RELAXED);
+    uint64_t ar = __atomic_load_n(&a->records, __ATOMIC_RELAXED);
+    uint64_t calls = ac - a->flushed_calls, recs = ar - a->flushed_records;
+    uint64_t first = __atomic_load_n(&a->t_first, __ATOMIC_RELAXED);
+    a->flushed_calls = ac;
+    a->flushed_records = ar;
+    pthread_mutex_unlock(&w_acct_mu);
     if (!calls && !recs)
         return;
     struct gs_rec_lost l = { .type = GS_REC_LOST, .reason = a->reason, .tid = a->tid };
@@ -531,9 +548,11 @@ static void w_thread_exit(void *arg)
         struct w_acct *a = t->lost;
         w_flush_acct(a);
         if (a != &w_accts[W_ACCTS]) {
-            pthread_mutex_lock(&w_pool_mu);
+            pthread_mutex_lock(&w_acct_mu);
+            w_gone_calls += a->calls;
+            w_gone_recs += a->records;
             a->used = 0;
-            pthread_mutex_unlock(&w_pool_mu);
+            pthread_mutex_unlock(&w_acct_mu);
         }
         t->lost = NULL;
     }
@@ -743,7 +762,7 @@ int gs_writer_create(void)
     w_rsv_idx = UINT32_MAX;
     w_fail = 0;
     w_backoff_ms = 0;
-    w_lost_calls = w_lost_recs = 0;
+    w_gone_calls = w_gone_recs = 0;
     w_lost_said = 0;
     return w_open_file();
 }
@@ -753,9 +772,25 @@ const char *gs_writer_path(void)
     return w_path;
 }
 
+/* the process's unrecorded calls and records so far */
+static void w_lost_totals(uint64_t *calls, uint64_t *recs)
+{
+    pthread_mutex_lock(&w_acct_mu);
+    *calls = w_gone_calls;
+    *recs = w_gone_recs;
+    for (int i = 0; i <= W_ACCTS; i++)
+        if (w_accts[i].used || i == W_ACCTS) {
+            *calls += __atomic_load_n(&w_accts[i].calls, __ATOMIC_RELAXED);
+            *recs += __atomic_load_n(&w_accts[i].records, __ATOMIC_RELAXED);
+        }
+    pthread_mutex_unlock(&w_acct_mu);
+}
+
 uint64_t gs_writer_lost_calls(void)
 {
-    return __atomic_load_n(&w_lost_calls, __ATOMIC_RELAXED);
+    uint64_t c, r;
+    w_lost_totals(&c, &r);
+    return c;
 }
 
 uint32_t gs_writer_chunk_size(void)
@@ -834,8 +869,8 @@ void gs_writer_end(void)
     w_release_unused();
     gs_dbg("chunks: %llu prepared ahead, %llu made by the writing thread",
            (unsigned long long)w_n_pool, (unsigned long long)w_n_self);
-    uint64_t calls = __atomic_load_n(&w_lost_calls, __ATOMIC_RELAXED);
-    uint64_t recs = __atomic_load_n(&w_lost_recs, __ATOMIC_RELAXED);
+    uint64_t calls, recs;
+    w_lost_totals(&calls, &recs);
     if (recs)
         gs_log("%llu calls (%llu records) could not be recorded in %s (%s); the trace says so",
                (unsigned long long)calls, (unsigned long long)recs, w_path,
@@ -876,6 +911,8 @@ void gs_writer_fork_child(void)
     w_rsv = NULL;
     w_rsv_used = 0;
     memset(w_accts, 0, sizeof w_accts);
+    pthread_mutex_init(&w_acct_mu, NULL);
+    w_gone_calls = w_gone_recs = 0;
     struct gs_thread *t = &gs_tls;
     if (t->chunk)
         munmap(t->chunk, w_csize);
