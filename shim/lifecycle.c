@@ -119,6 +119,7 @@ static void gs_start_locked(void)
     gs_header_begin(tsc_hz);
     gs_describe_process();
     gs_run_start();                     /* run.id, run.role; the run directory's own files */
+    gs_settings_report();               /* bad values: once per run */
     gs_sources |= GS_SRC_CBLAS | GS_SRC_FORTRAN | GS_SRC_REGIONS;
     gs_header_write();                  /* readable even if killed during start-up */
     gs_writer_begin();
@@ -221,8 +222,6 @@ static void gs_init(void)
         return;
     if (gs_run_setup() != 0)
         return;
-    if (gs_run_is_leader())             /* the children inherit the same values */
-        gs_settings_report();
     pthread_key_create(&gs_lc_key, gs_thread_gone);
     pthread_atfork(gs_atfork_prepare, gs_atfork_parent, gs_atfork_child);
     gs_self_pid = getpid();
@@ -238,6 +237,8 @@ static void gs_fini(void)
         return;
     gs_stop();
     gs_armed = 0;
+    if (gs_run_is_leader())
+        gs_settings_report();           /* if no process of the run said it */
     gs_run_exit();                      /* the run's first process: the summary line */
 }
 
