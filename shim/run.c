@@ -9,7 +9,7 @@
  *   procs.ID     one "start PID" and one "end PID ..." line per recording
  *                process of run ID (O_APPEND, one write each): the leader's
  *                summary (runs appended to one directory keep apart)
- *   machine.lock flock()ed by the one process that samples machine-scope
+ *   machine.ID.lock  flock()ed by the one process of run ID that samples machine-scope
  *                energy domains; others retry at 10 Hz and take over when it
  *                exits.  Its text hands the last values to the next holder.
  *   warn.ID.KEY  O_EXCL markers: a warning about the machine once per run */
@@ -254,8 +254,9 @@ int gs_run_machine_try(char *handover, size_t n)
     if (gs_lock_fd < 0) {
         if (!gs_started)
             return 0;                   /* no run directory of ours */
-        char p[PATH_MAX];
-        gs_sub(p, sizeof p, "machine.lock");
+        char p[PATH_MAX], name[64];
+        snprintf(name, sizeof name, "machine.%s.lock", gs_id);
+        gs_sub(p, sizeof p, name);
         int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
             return 0;
