@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,12 @@ static int w_lost_said;
 static uint64_t w_n_pool, w_n_self;      /* chunks taken prepared / made by the thread */
 static pthread_t w_prep;
 static int w_prep_running, w_prep_stop;
+/* The preparer's own descriptor table (unshare(CLONE_FILES)): the program
+ * can neither close nor see the trace descriptor it keeps there. */
+static __thread int w_is_prep __attribute__((tls_model("initial-exec")));
+static int w_prep_fd = -1;
+static pthread_cond_t w_got_cv = PTHREAD_COND_INITIALIZER; /* a chunk was prepared, or failed */
+static uint8_t *w_rsv_map;              /* the reserve chunk, mapped when reserved */
 static pthread_key_t w_key;
 static int w_key_made;
 
@@ -145,6 +152,28 @@ static int w_open(void)
     return fd;
 }
 
+/* Is fd still the trace file?  Program threads share their descriptor table
+ * with the program, which may close and reuse any number at any time: check
+ * just before each use (the preparer's private descriptor needs no check). */
+static int w_still(int fd)
+{
+    if (w_is_prep && fd == w_prep_fd)
+        return 1;
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == w_dev && st.st_ino == w_ino;
+}
+
+static int w_fd_get(void)
+{
+    return w_is_prep && w_prep_fd >= 0 ? w_prep_fd : w_open();
+}
+
+static void w_fd_put(int fd)
+{
+    if (!(w_is_prep && fd == w_prep_fd))
+        close(fd);
+}
+
 static int w_errno_reason(int e)
 {
     if (e == ENOSPC || e == EDQUOT)
@@ -160,6 +189,8 @@ static int w_zero(int fd, off_t off, size_t len)
     static const uint8_t zeros[65536];
     while (len) {
         size_t n = len < sizeof zeros ? len : sizeof zeros;
+        if (!w_still(fd))
+            return ESTALE;
         ssize_t w = pwrite(fd, zeros, n, off);
         if (w < 0 && errno == EINTR)
             continue;
@@ -202,7 +233,7 @@ static uint8_t *w_extend_locked(uint32_t *idx, int *reason)
         *reason = GS_LOST_CAP;
         return NULL;
     }
-    int fd = w_open();
+    int fd = w_fd_get();
     if (fd < 0) {
         *reason = GS_LOST_IO;
         return NULL;
@@ -211,13 +242,17 @@ static uint8_t *w_extend_locked(uint32_t *idx, int *reason)
     int err = w_zero(fd, off, w_csize);
     if (err) {
         /* this chunk is the file's last: give back what was written */
-        if (ftruncate(fd, off) != 0) { /* a chunk of zeros is skipped by readers */ }
-        close(fd);
+        if (w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped by readers */ }
+        w_fd_put(fd);
         *reason = w_errno_reason(err);
         return NULL;
     }
-    uint8_t *base = mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
-    close(fd);
+    uint8_t *base = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off) : MAP_FAILED;
+    if (base != MAP_FAILED && !w_still(fd)) {   /* the number changed hands meanwhile */
+        munmap(base, w_csize);
+        base = MAP_FAILED;
+    }
+    w_fd_put(fd);
     if (base == MAP_FAILED) {
         *reason = GS_LOST_MEM;
         w_nchunks++;                    /* zeros on disk: skipped by readers */
@@ -233,13 +268,20 @@ static void w_reserve_locked(void)
 {
     if (w_rsv_idx != UINT32_MAX)
         return;
-    int fd = w_open();
+    int fd = w_fd_get();
     if (fd < 0)
         return;
-    if (w_zero(fd, w_off(w_nchunks), w_csize) == 0)
+    if (w_zero(fd, w_off(w_nchunks), w_csize) == 0) {
+        uint8_t *b = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, w_off(w_nchunks))
+                                 : MAP_FAILED;
+        if (b != MAP_FAILED && !w_still(fd)) {
+            munmap(b, w_csize);
+            b = MAP_FAILED;
+        }
+        w_rsv_map = b == MAP_FAILED ? NULL : b;
         w_rsv_idx = w_nchunks++;
-    else if (ftruncate(fd, w_off(w_nchunks)) != 0) { /* zeros are skipped */ }
-    close(fd);
+    } else if (w_still(fd) && ftruncate(fd, w_off(w_nchunks)) != 0) { /* zeros are skipped */ }
+    w_fd_put(fd);
 }
 
 /* A prepared chunk, or NULL; counts failures into the backoff. */
@@ -262,10 +304,25 @@ static uint8_t *w_new_chunk(uint32_t *idx, int populate, int *reason)
 
 /* ---- the preparer thread ---- */
 
+static void w_release_unused(void);
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
 static void *w_prep_main(void *arg)
 {
     (void)arg;
     gs_tls.busy = 1;                    /* BLAS called from here is not the program's */
+    w_is_prep = 1;
+    /* a descriptor table of its own, emptied of the program's descriptors
+     * (an extra reference to a pipe would keep its reader from EOF) */
+    if (unshare(CLONE_FILES) == 0) {
+        if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0)
+            for (int fd = 0; fd < 65536; fd++)
+                close(fd);
+        w_prep_fd = w_open();
+    }
     pthread_mutex_lock(&w_pool_mu);
     for (;;) {
         while (!w_prep_stop && w_nretired == 0 && (w_npool >= w_pool_target || w_failing())) {
@@ -301,15 +358,22 @@ static void *w_prep_main(void *arg)
         if (base) {
             w_fail = 0;
             w_backoff_ms = 0;
-            if (w_npool < W_POOL_MAX && !w_prep_stop) {
+            if (w_npool < W_POOL_MAX) {
                 w_pool[w_npool] = base;
                 w_pool_idx[w_npool++] = idx;
             } else {
                 munmap(base, w_csize);  /* zeros: skipped by readers */
             }
         }
+        if (want)
+            pthread_cond_broadcast(&w_got_cv);  /* threads waiting for a chunk */
     }
+    pthread_cond_broadcast(&w_got_cv);
     pthread_mutex_unlock(&w_pool_mu);
+    w_release_unused();
+    if (w_prep_fd >= 0)
+        close(w_prep_fd);
+    w_prep_fd = -1;
     return NULL;
 }
 
@@ -439,29 +503,31 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
         w_count_lost(t, nslots, call, __atomic_load_n(&w_fail, __ATOMIC_RELAXED));
         return NULL;
     }
+    /* a prepared chunk; when there is none yet, wait for the preparer
+     * rather than extend the file from this thread: the preparer's
+     * descriptor is out of the program's reach, ours would not be */
     uint8_t *base = NULL;
+    int waited = 0;
     pthread_mutex_lock(&w_pool_mu);
+    if (w_prep_running == 0)
+        w_prep_start();
+    if (w_npool == 0 && w_prep_running == 1) {
+        if (w_pool_target < W_POOL_MAX)
+            w_pool_target++;            /* the preparer fell behind: look further ahead */
+        pthread_cond_signal(&w_pool_cv);
+        while (w_npool == 0 && w_prep_running == 1 && !w_prep_stop && !w_failing())
+            pthread_cond_wait(&w_got_cv, &w_pool_mu);
+        waited = 1;
+    }
     if (w_npool > 0)
         base = w_pool[--w_npool];
-    else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX)
-        w_pool_target++;                /* the preparer fell behind: look further ahead */
     int wake = w_prep_running == 1 && w_npool < w_pool_target;
-    int start = w_prep_running == 0;
+    int inline_ok = w_prep_running != 1;
     pthread_mutex_unlock(&w_pool_mu);
-    if (start) {
-        pthread_mutex_lock(&w_pool_mu);
-        if (!w_prep_running)
-            w_prep_start();
-        pthread_mutex_unlock(&w_pool_mu);
-        wake = 1;
-    }
     if (wake)
         pthread_cond_signal(&w_pool_cv);
-    if (base)
-        __atomic_fetch_add(&w_n_pool, 1, __ATOMIC_RELAXED);
-    else
-        __atomic_fetch_add(&w_n_self, 1, __ATOMIC_RELAXED);
-    if (!base) {                        /* the preparer is behind: do it here */
+    __atomic_fetch_add(waited ? &w_n_self : &w_n_pool, 1, __ATOMIC_RELAXED);
+    if (!base && inline_ok) {           /* no preparer thread: do it here */
         uint32_t idx;
         int reason = 0;
         base = w_new_chunk(&idx, 0, &reason);
@@ -470,6 +536,11 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
             return NULL;
         }
         __atomic_store_n(&w_fail, 0, __ATOMIC_RELEASE);
+    }
+    if (!base) {
+        int f = __atomic_load_n(&w_fail, __ATOMIC_RELAXED);
+        w_count_lost(t, nslots, call, f ? f : GS_LOST_IO);
+        return NULL;
     }
     if (t->chunk)
         w_retire(t->chunk);
@@ -489,23 +560,18 @@ static void w_put_final(const void *rec)
         s = t->cur;
         t->cur += GS_REC_SIZE;
     } else {
+        /* mapped when it was reserved: no descriptor needed here */
         pthread_mutex_lock(&w_pool_mu);
-        if (!w_rsv && w_rsv_idx != UINT32_MAX) {
-            int fd = w_open();
-            if (fd >= 0) {
-                uint8_t *b = mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, w_off(w_rsv_idx));
-                close(fd);
-                if (b != MAP_FAILED) {
-                    struct gs_chunk_header *ch = (struct gs_chunk_header *)b;
-                    ch->tid = t->gen == gs_gen && t->tid ? t->tid : w_gettid();
-                    ch->seq = W_RSV_SEQ;
-                    ch->stream = GS_STREAM_THREAD;
-                    ch->first_tsc = gs_now();
-                    __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
-                    w_rsv = b;
-                    w_rsv_used = 1;
-                }
-            }
+        if (!w_rsv && w_rsv_map) {
+            uint8_t *b = w_rsv_map;
+            struct gs_chunk_header *ch = (struct gs_chunk_header *)b;
+            ch->tid = t->gen == gs_gen && t->tid ? t->tid : w_gettid();
+            ch->seq = W_RSV_SEQ;
+            ch->stream = GS_STREAM_THREAD;
+            ch->first_tsc = gs_now();
+            __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
+            w_rsv = b;
+            w_rsv_used = 1;
         }
         if (w_rsv && (w_rsv_used + 1) * GS_REC_SIZE <= w_csize)
             s = w_rsv + GS_REC_SIZE * w_rsv_used++;
@@ -816,13 +882,13 @@ void gs_writer_begin(void)
 /* Give back the space of prepared chunks nobody used. */
 static void w_release_unused(void)
 {
-    int fd = w_open();
+    int fd = w_fd_get();
     pthread_mutex_lock(&w_file_mu);
     pthread_mutex_lock(&w_pool_mu);
     uint32_t top = w_nchunks;
     for (int i = 0; i < w_npool; i++) {
         munmap(w_pool[i], w_csize);
-        if (fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_pool_idx[i]),
+        if (fd >= 0 && w_still(fd) && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_pool_idx[i]),
                                  w_csize) != 0) { /* zeros stay: skipped by readers */ }
     }
     for (int i = 0; i < w_nretired; i++)
@@ -839,21 +905,23 @@ static void w_release_unused(void)
         top--;
     }
     w_npool = 0;
-    if (fd >= 0 && top < w_nchunks && ftruncate(fd, w_off(top)) == 0)
+    if (fd >= 0 && top < w_nchunks && w_still(fd) && ftruncate(fd, w_off(top)) == 0)
         w_nchunks = top;
-    if (fd >= 0 && !w_rsv && w_rsv_idx < w_nchunks &&
+    if (fd >= 0 && !w_rsv && w_rsv_idx < w_nchunks && w_still(fd) &&
         fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_rsv_idx), w_csize) != 0) { }
+    if (w_rsv_map)
+        munmap(w_rsv_map, w_csize);
+    w_rsv_map = w_rsv = NULL;
     pthread_mutex_unlock(&w_pool_mu);
     pthread_mutex_unlock(&w_file_mu);
     if (fd >= 0)
-        close(fd);
+        w_fd_put(fd);
 }
 
 void gs_writer_end(void)
 {
     if (!__atomic_load_n(&w_ready, __ATOMIC_ACQUIRE))
         return;
-    w_prep_halt();
     /* every thread's counts: this one's first, then those that did not
      * exit through pthread (still running, or never seen to end) */
     struct gs_thread *t = &gs_tls;
@@ -866,8 +934,11 @@ void gs_writer_end(void)
     w_clock_rec(&c, GS_REC_END);
     w_put_final(&c);
     __atomic_store_n(&w_ready, 0, __ATOMIC_RELEASE);
-    w_release_unused();
-    gs_dbg("chunks: %llu prepared ahead, %llu made by the writing thread",
+    if (w_prep_running == 1)
+        w_prep_halt();                  /* it gives back the unused space */
+    else
+        w_release_unused();
+    gs_dbg("chunks: %llu ready when needed, %llu waited for",
            (unsigned long long)w_n_pool, (unsigned long long)w_n_self);
     uint64_t calls, recs;
     w_lost_totals(&calls, &recs);
@@ -905,10 +976,12 @@ void gs_writer_fork_child(void)
         munmap(w_pool[i], w_csize);
     for (int i = 0; i < w_nretired; i++)
         munmap(w_retired[i], w_csize);
-    if (w_rsv)
-        munmap(w_rsv, w_csize);
+    if (w_rsv_map)
+        munmap(w_rsv_map, w_csize);
     w_npool = w_nretired = 0;
-    w_rsv = NULL;
+    w_rsv = w_rsv_map = NULL;
+    w_prep_fd = -1;                     /* a number in the preparer's table, not ours */
+    pthread_cond_init(&w_got_cv, NULL);
     w_rsv_used = 0;
     memset(w_accts, 0, sizeof w_accts);
     pthread_mutex_init(&w_acct_mu, NULL);
