@@ -22,6 +22,21 @@ struct ana_call {
     uint64_t ctr[GS_MAX_EVENTS];
     double   energy_j;            /* attribute */
     int32_t  layer;               /* layers: index into report layers, -1 none */
+    uint32_t prim;                /* oneDNN: index + 1 into proc->dnnl, 0 for BLAS */
+};
+
+/* oneDNN primitives (dnnl.c).  A DNNL call's op is ANA_OP_DNNL(kind), its
+ * m, n, k the implicit GEMM (m = output channels/features, n = batch x
+ * output pixels, k = input channels x kernel), so FLOPs and shapes work
+ * as for BLAS; the details live in its primitive. */
+#define ANA_OP_DNNL_BASE 0x80u
+#define ANA_OP_DNNL(kind) ((uint8_t)(ANA_OP_DNNL_BASE | (kind)))
+#define ANA_OP_IS_DNNL(op) (((op) & ANA_OP_DNNL_BASE) != 0)
+#define ANA_DNNL_PROP(flags) ((unsigned)(flags) >> 12)   /* a DNNL call's enum gs_dnnl_prop */
+struct ana_dnnl {
+    uint32_t id;
+    uint8_t kind, prop, ndims[3];
+    uint32_t src[GS_DNNL_MAXDIMS], wei[GS_DNNL_MAXDIMS], dst[GS_DNNL_MAXDIMS];
 };
 
 struct ana_region_ev { uint64_t t; uint32_t id, thread; uint8_t push; };
@@ -64,6 +79,7 @@ struct ana_proc {
     /* clock points (raw, mono ns) */
     uint64_t *ck_raw, *ck_ns; size_t nck, capck;
     uint64_t sampler_cpu_ns;
+    struct ana_dnnl *dnnl; size_t ndnnl, capdnnl;   /* oneDNN primitives (dnnl.c) */
 
     /* timeline */
     double clk_a, clk_b;          /* ns = a + b * raw */
@@ -105,6 +121,15 @@ static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
     double v = p->clk_a + p->clk_b * (double)raw;
     return !(v > 0) ? 0 : v >= 1.8e19 ? (uint64_t)1.8e19 : (uint64_t)v;
 }
+
+/* dnnl.c: oneDNN records.  ana_dnnl_record decodes one type-21 record of
+ * 'avail' slots into p (an EXEC becomes a call); returns the slots it
+ * takes, 0 for damage.  ana_dnnl_finish gives every DNNL call its
+ * primitive's implicit GEMM once the whole file is read. */
+size_t ana_dnnl_record(struct ana_proc *p, const uint8_t *rec, size_t avail, uint32_t thread);
+void   ana_dnnl_finish(struct ana_proc *p);
+const struct ana_dnnl *ana_dnnl_of(const struct ana_proc *p, const struct ana_call *c);
+const char *ana_dnnl_kind_name(unsigned kind);
 
 /* model.c: names and FLOPs */
 const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */

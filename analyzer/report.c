@@ -163,7 +163,7 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
         char op[16];
         for (size_t i = 0; i < p->ncalls; i++) {
             struct ana_call *c = &p->calls[i];
-            const char *api = c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
+            const char *api = ANA_OP_IS_DNNL(c->op) ? "dnnl" : c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
             ana_op_name(c->op, op);
             double t = (double)(c->t1 - c->t0) * 1e-9, f = ana_flops(c);
             int oi = op_row(r, op, api);

@@ -260,6 +260,14 @@ static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t 
             p->lost += l->count;
             break;
         }
+        case GS_REC_DNNL: {
+            size_t took = ana_dnnl_record(p, rec, (end - r) / GS_REC_SIZE, th);
+            if (!took)
+                return r;
+            last = NULL;
+            r += (took - 1) * GS_REC_SIZE;
+            break;
+        }
         default:
             if (rec[0] < 16)
                 return r;               /* unknown below 16: damage */
@@ -375,6 +383,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     }
     free(refs);
     munmap((void *)base, size);
+    ana_dnnl_finish(p);
     if (dwhy[0]) {
         p->damage_off = damage;
         ana_error(run, "%s: %s; the %zu calls before it are reported", path, dwhy, p->ncalls);
@@ -451,7 +460,7 @@ void ana_run_free(struct ana_run *run)
 {
     for (size_t i = 0; i < run->nprocs; i++) {
         struct ana_proc *p = run->procs[i];
-        free(p->calls); free(p->rev); free(p->reg_j); free(p->reg_s); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text);
+        free(p->calls); free(p->dnnl); free(p->rev); free(p->reg_j); free(p->reg_s); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
