@@ -159,6 +159,7 @@ struct ana_layer_row {
     char name[256]; uint64_t calls; double time_s, energy_j, flops;
     /* detection keys */
     uint32_t dims[3]; int op; int inst;
+    long iterations;              /* this layer's own (its model's) iterations, 0: none */
 };
 struct ana_report {
     struct ana_run *run;

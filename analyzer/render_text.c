@@ -81,7 +81,8 @@ static void render(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
         char per[32];
-        if (r->iterations > 0) snprintf(per, sizeof per, "%.5f", l->energy_j / (double)r->iterations);
+        if (l->iterations > 0) snprintf(per, sizeof per, "%.5f", l->energy_j / (double)l->iterations);
+        else if (r->iterations > 0) snprintf(per, sizeof per, "%.5f", l->energy_j / (double)r->iterations);
         else snprintf(per, sizeof per, "-");
         fprintf(o, "%-28s %8llu %12s %11s %11.4f %8.2f %9.2f %8.2f %5.1f%%  %s\n", l->name,
                 (unsigned long long)l->calls, si_time(l->time_s, b1), per, l->energy_j, DIV(l->energy_j, l->time_s),
