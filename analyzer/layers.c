@@ -569,7 +569,7 @@ void ana_layers(struct ana_report *r)
             long it = l->iters > 0 ? l->iters : l->linear ? l->passes_seen : 0;
             if (it > row->iterations)
                 row->iterations = it;
-            if (l->iters > r->iterations)
+            if (l->iters > 0 && l->iters > r->iterations)
                 r->iterations = l->iters;
         }
     for (size_t pi = 0; pi < run->nprocs; pi++) {
