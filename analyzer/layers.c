@@ -219,6 +219,8 @@ struct lay {
     /* region naming */
     uint32_t rid_proc; int rbase;     /* region base index, -1 none, -2 mixed */
     uint64_t calls, in_region;
+    int named;                    /* named after the region it owns */
+    int model;                    /* union-find parent: layers of one forward pass are one model */
 };
 
 struct det {
@@ -228,6 +230,8 @@ struct det {
     struct map aux;               /* dnnl dims -> conv lay index */
     /* per thread pass state */
     long pass; int phase; uint32_t last_out;
+    int pass_first;               /* the first layer placed in this pass */
+    long pass_first_gen;
     /* region bases: names -> index; per base: the one layer (or -2) */
     char **rb_name; int *rb_layer; size_t nrb;
 };
@@ -268,6 +272,7 @@ static int lay_of(struct det *d, const struct lkey *k, int inst, int create)
     l->inst = inst;
     l->row = -1;
     l->rbase = -1;
+    l->model = (int)d->nl;
     l->pgen = -1;
     l->last_pass = -1;
     map_put(&d->lays, &kk, (int)d->nl);
@@ -303,6 +308,23 @@ static void learn(struct det *d, const struct sig *s)
 static int unit_linear(const struct unit *u)
 {
     return u->b1 != 0 || (u->has_w && u->has_fi);
+}
+
+static int model_of(struct det *d, int i)
+{
+    while (d->l[i].model != i) {
+        d->l[i].model = d->l[d->l[i].model].model;
+        i = d->l[i].model;
+    }
+    return i;
+}
+
+static void same_model(struct det *d, int a, int b)
+{
+    a = model_of(d, a);
+    b = model_of(d, b);
+    if (a != b)
+        d->l[a < b ? b : a].model = a < b ? a : b;
 }
 
 /* The layer of one call (creating it); the pass state advances.
@@ -375,6 +397,12 @@ static int place(struct det *d, const struct sig *s0, int *wgrad)
     struct lay *l = &d->l[li];
     l->linear = 1;
     *wgrad = s.role == R_W;
+    if (d->pass_first_gen != d->pass) {
+        d->pass_first_gen = d->pass;
+        d->pass_first = li;
+    } else {
+        same_model(d, d->pass_first, li);
+    }
     if (l->last_pass != d->pass) {
         l->last_pass = d->pass;
         l->passes_seen++;
@@ -536,7 +564,7 @@ void ana_layers(struct ana_report *r)
             l->calls++;
             if (wgrad)
                 l->iters++;
-            if (c->region) {
+            if (c->region && l->linear) {   /* helpers (reorders) do not decide names */
                 const char *nm = ana_string(p, c->region);
                 char base[256];
                 region_base(nm ? nm : "", base, sizeof base);
@@ -550,6 +578,16 @@ void ana_layers(struct ana_report *r)
         }
     }
 
+    /* a model's iterations: its layers' weight gradients (the most of any) */
+    long *miters = calloc(d.nl + 1, sizeof *miters);
+    if (!miters)
+        abort();
+    for (size_t i = 0; i < d.nl; i++) {
+        int m = model_of(&d, (int)i);
+        long it = d.l[i].iters > 0 ? d.l[i].iters : d.l[i].linear ? d.l[i].passes_seen : 0;
+        if (it > miters[m])
+            miters[m] = it;
+    }
     /* rows: linear and conv layers first, in order of first use, then the rest */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < d.nl; i++) {
@@ -560,13 +598,14 @@ void ana_layers(struct ana_report *r)
             name_of(&d, l, nm, sizeof nm);
             if (l->inst)
                 snprintf(nm + strlen(nm), sizeof nm - strlen(nm), " #%d", l->inst + 1);
-            if (l->rbase >= 0 && d.rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls)
+            l->named = l->rbase >= 0 && d.rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
+            if (l->named)
                 snprintf(full, sizeof full, "%s %s", d.rb_name[l->rbase], nm);
             else
                 snprintf(full, sizeof full, "%s", nm);
             l->row = add_row(r, full);
             struct ana_layer_row *row = &r->layers[l->row];
-            long it = l->iters > 0 ? l->iters : l->linear ? l->passes_seen : 0;
+            long it = l->linear ? miters[model_of(&d, (int)i)] : 0;
             if (it > row->iterations)
                 row->iterations = it;
             if (l->iters > 0 && l->iters > r->iterations)
@@ -574,9 +613,32 @@ void ana_layers(struct ana_report *r)
         }
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         struct ana_proc *p = run->procs[pi];
+        /* per region id: the iterations of the models that run in it */
+        long *rit = calloc(p->nreg_j + 1, sizeof *rit);
+        struct map seen = { NULL, NULL, 0, 0 };
+        if (!rit)
+            abort();
         for (size_t i = 0; i < p->ncalls; i++) {
             struct ana_call *c = &p->calls[i];
-            c->layer = d.l[c->layer].row;
+            if (c->region && c->region < p->nreg_j && d.l[c->layer].linear) {
+                int m = model_of(&d, c->layer);
+                struct lkey k = mk(c->region, (uint32_t)m, 0, 0, 0, 0, 0, 0);
+                if (map_get(&seen, &k) < 0) {
+                    map_put(&seen, &k, 1);
+                    rit[c->region] += miters[m];
+                }
+            }
+            int row = d.l[c->layer].row;
+            if (c->region && !d.l[c->layer].linear) {
+                /* a helper call (reorder, eltwise) inside a module's region: that module's */
+                const char *nm = ana_string(p, c->region);
+                char base[256];
+                region_base(nm ? nm : "", base, sizeof base);
+                for (size_t b = 0; b < d.nrb; b++)
+                    if (!strcmp(d.rb_name[b], base) && d.rb_layer[b] >= 0 && d.l[d.rb_layer[b]].named)
+                        row = d.l[d.rb_layer[b]].row;
+            }
+            c->layer = row;
             struct ana_layer_row *l = &r->layers[c->layer];
             l->calls++;
             l->time_s += (double)(c->t1 - c->t0) * 1e-9;
@@ -599,14 +661,46 @@ void ana_layers(struct ana_report *r)
                         row = l->row;
                 }
             if (row < 0) {
+                /* a program region: per iteration of the loops of the models
+                 * whose layers run inside it */
                 row = add_row(r, nm ? nm : "(unnamed region)");
-                if (r->layers[row].iterations <= 0)
-                    r->layers[row].iterations = r->iterations;
+                long it = rit[id] > 0 ? rit[id] : r->iterations;
+                if (it > r->layers[row].iterations)
+                    r->layers[row].iterations = it;
             }
             r->layers[row].energy_j += p->reg_j[id];
             r->layers[row].time_s += p->reg_s[id];
         }
+        free(rit);
+        map_free(&seen);
     }
+    free(miters);
+    /* rows that ended up empty (their calls went to a module's layer) go */
+    int *remap = malloc((r->nlayers + 1) * sizeof *remap);
+    if (!remap)
+        abort();
+    size_t kept = 0;
+    for (size_t i = 0; i < r->nlayers; i++) {
+        const struct ana_layer_row *l = &r->layers[i];
+        if (!l->calls && l->time_s == 0 && l->energy_j == 0) {
+            remap[i] = -1;
+            continue;
+        }
+        remap[i] = (int)kept;
+        if (kept != i)
+            r->layers[kept] = r->layers[i];
+        kept++;
+    }
+    if (kept != r->nlayers) {
+        r->nlayers = kept;
+        for (size_t pi = 0; pi < run->nprocs; pi++)
+            for (size_t i = 0; i < run->procs[pi]->ncalls; i++) {
+                struct ana_call *c = &run->procs[pi]->calls[i];
+                if (c->layer >= 0)
+                    c->layer = remap[c->layer];
+            }
+    }
+    free(remap);
     for (size_t i = 0; i < d.nrb; i++)
         free(d.rb_name[i]);
     free(d.rb_name);
