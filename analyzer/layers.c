@@ -158,6 +158,8 @@ static void sig_dnnl(const struct ana_dnnl *x, struct sig *s)
     uint32_t v[5] = { 0, 0, 0, 0, 0 };
     for (int i = 1; i < nd && i < 6; i++)
         v[i - 1] = d[i];
+    if (nd == 1)
+        v[0] = d[0];                    /* a vector (bias): its length */
     s->role = R_AUX;
     s->unit = mk(L_DNNL, x->kind, (uint32_t)nd, v[0], v[1], v[2], v[3], v[4]);
 }
@@ -501,20 +503,20 @@ static void aux_index(struct det *d, const struct ana_proc *p)
         int li = lay_of(d, &s.unit, 0, 1);
         const uint32_t *t[3] = { x->src, x->dst, x->wei };
         int nt[3] = { x->ndims[0], x->ndims[2], x->ndims[1] };
+        /* its bias: a vector of the output channels */
+        struct lkey bk = mk(L_DNNL, GS_DNNL_K_REORDER, 1, s.out, 0, 0, 0, 0);
+        if (map_get(&d->aux, &bk) < 0)
+            map_put(&d->aux, &bk, li);
         for (int j = 0; j < 3; j++) {
             if (nt[j] < 2)
                 continue;
-            /* as an aux primitive would key it: kind-less, dims after the first */
-            for (unsigned kind = 0; kind < GS_DNNL_K_COUNT; kind++) {
-                if (kind != GS_DNNL_K_REORDER)
-                    continue;
-                uint32_t v[5] = { 0, 0, 0, 0, 0 };
-                for (int q = 1; q < nt[j] && q < 6; q++)
-                    v[q - 1] = t[j][q];
-                struct lkey k = mk(L_DNNL, kind, (uint32_t)nt[j], v[0], v[1], v[2], v[3], v[4]);
-                if (map_get(&d->aux, &k) < 0)
-                    map_put(&d->aux, &k, li);
-            }
+            /* as sig_dnnl keys a reorder: the dims after the first */
+            uint32_t v[5] = { 0, 0, 0, 0, 0 };
+            for (int q = 1; q < nt[j] && q < 6; q++)
+                v[q - 1] = t[j][q];
+            struct lkey k = mk(L_DNNL, GS_DNNL_K_REORDER, (uint32_t)nt[j], v[0], v[1], v[2], v[3], v[4]);
+            if (map_get(&d->aux, &k) < 0)
+                map_put(&d->aux, &k, li);
         }
     }
 }

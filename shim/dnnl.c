@@ -5,7 +5,8 @@
  * naming the primitive by a per-process id.  What the primitive is (kind,
  * propagation, src/weights/dst dims) is asked of oneDNN once per primitive,
  * the first time this process executes it, and written as one PRIM record;
- * a table keyed by the primitive pointer remembers the id.
+ * a table keyed by the primitive pointer remembers the id, and primitives
+ * with equal descriptions share one (one PRIM record per description).
  * dnnl_primitive_destroy forgets the pointer, so a new primitive at a reused
  * address gets a new id.  The real functions are found like the BLAS ones
  * (resolve.c): libdnnl is usually loaded RTLD_LOCAL under Python.
@@ -102,14 +103,12 @@ static uint8_t gs_dnnl_dims(const_dnnl_primitive_desc_t pd, dnnl_query_t a, dnnl
     return (uint8_t)n;
 }
 
-/* Ask oneDNN what the primitive is and write the PRIM record. */
-static void gs_dnnl_describe(struct gs_thread *t, const_dnnl_primitive_t prim, uint32_t id)
+/* Ask oneDNN what a primitive is: kind, propagation, dims (no lock held). */
+static void gs_dnnl_query(const_dnnl_primitive_t prim, struct gs_rec_dnnl_prim *d)
 {
-    struct gs_rec_dnnl_prim d;
-    memset(&d, 0, sizeof d);
-    d.nslots = 2;
-    d.what = GS_DNNL_PRIM;
-    d.prim = id;
+    memset(d, 0, sizeof *d);
+    d->nslots = 2;
+    d->what = GS_DNNL_PRIM;
     const_dnnl_primitive_desc_t pd = NULL;
     gs_fn_get_pd get_pd = (gs_fn_get_pd)__atomic_load_n(&real_get_pd, __ATOMIC_ACQUIRE);
     gs_fn_query query = (gs_fn_query)__atomic_load_n(&real_query, __ATOMIC_ACQUIRE);
@@ -117,18 +116,38 @@ static void gs_dnnl_describe(struct gs_thread *t, const_dnnl_primitive_t prim, u
         dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
         dnnl_prop_kind_t prop = dnnl_prop_kind_undef;
         if (query(pd, dnnl_query_primitive_kind, 0, &kind) == dnnl_success)
-            d.kind = gs_dnnl_kind(kind);
+            d->kind = gs_dnnl_kind(kind);
         if (query(pd, dnnl_query_prop_kind, 0, &prop) == dnnl_success)
-            d.prop = gs_dnnl_prop(prop);
-        d.ndims[0] = gs_dnnl_dims(pd, dnnl_query_src_md, dnnl_query_diff_src_md, d.src);
-        d.ndims[1] = gs_dnnl_dims(pd, dnnl_query_weights_md, dnnl_query_diff_weights_md, d.wei);
-        d.ndims[2] = gs_dnnl_dims(pd, dnnl_query_dst_md, dnnl_query_diff_dst_md, d.dst);
+            d->prop = gs_dnnl_prop(prop);
+        d->ndims[0] = gs_dnnl_dims(pd, dnnl_query_src_md, dnnl_query_diff_src_md, d->src);
+        d->ndims[1] = gs_dnnl_dims(pd, dnnl_query_weights_md, dnnl_query_diff_weights_md, d->wei);
+        d->ndims[2] = gs_dnnl_dims(pd, dnnl_query_dst_md, dnnl_query_diff_dst_md, d->dst);
     }
+}
+
+static void gs_dnnl_write(struct gs_thread *t, const struct gs_rec_dnnl_prim *d)
+{
     uint8_t *s = gs_rec_slot(t, 2);
     if (!s)
         return;
-    memcpy(s + 1, (const uint8_t *)&d + 1, sizeof d - 1);
+    memcpy(s + 1, (const uint8_t *)d + 1, sizeof *d - 1);
     gs_rec_commit(s, GS_REC_DNNL);
+}
+
+/* Frameworks often make a fresh primitive for every call (PyTorch 1.13
+ * does for convolutions): primitives with the same description share one
+ * id, so the trace holds one PRIM record per distinct description. */
+#define GS_DNNL_DESCS 1024
+struct gs_dnnl_desc { uint64_t h; uint32_t id; int gen; struct gs_rec_dnnl_prim d; };
+static struct gs_dnnl_desc gs_dnnl_descs[GS_DNNL_DESCS];
+
+static uint64_t gs_dnnl_desc_hash(const struct gs_rec_dnnl_prim *d)
+{
+    const uint8_t *p = (const uint8_t *)d + 8;      /* after type .. prim */
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < sizeof *d - 8; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h | 1;
 }
 
 /* The id of a primitive; describes it first when this process (this fork
@@ -136,38 +155,58 @@ static void gs_dnnl_describe(struct gs_thread *t, const_dnnl_primitive_t prim, u
 static uint32_t gs_dnnl_id(struct gs_thread *t, const_dnnl_primitive_t prim)
 {
     uint32_t id = 0;
-    int fresh = 0;
     pthread_mutex_lock(&gs_dnnl_lock);
-    size_t h = gs_dnnl_hash(prim), tomb = SIZE_MAX;
-    for (size_t i = 0; i < GS_DNNL_SLOTS; i++, h = (h + 1) & (GS_DNNL_SLOTS - 1)) {
-        struct gs_dnnl_slot *e = &gs_dnnl_tab[h];
-        if (e->prim == prim) {
-            id = e->id;
-            if (e->gen != gs_gen) {
-                e->gen = gs_gen;
-                fresh = 1;
-            }
+    size_t h = gs_dnnl_hash(prim);
+    for (size_t i = 0; i < GS_DNNL_SLOTS && gs_dnnl_tab[h].prim; i++, h = (h + 1) & (GS_DNNL_SLOTS - 1))
+        if (gs_dnnl_tab[h].prim == prim && gs_dnnl_tab[h].gen == gs_gen) {
+            id = gs_dnnl_tab[h].id;
             break;
         }
-        if (e->prim == gs_dnnl_tomb && tomb == SIZE_MAX)
-            tomb = h;
-        if (!e->prim) {
-            if (tomb != SIZE_MAX)
-                e = &gs_dnnl_tab[tomb];
-            e->prim = prim;
-            e->id = id = gs_dnnl_next++;
+    pthread_mutex_unlock(&gs_dnnl_lock);
+    if (id)
+        return id;
+
+    /* first sight (in this process): what is it? */
+    struct gs_rec_dnnl_prim d;
+    gs_dnnl_query(prim, &d);
+    uint64_t dh = gs_dnnl_desc_hash(&d);
+    int fresh = 0;
+    pthread_mutex_lock(&gs_dnnl_lock);
+    size_t q = (size_t)(dh >> 7) & (GS_DNNL_DESCS - 1);
+    for (size_t i = 0; i < GS_DNNL_DESCS; i++, q = (q + 1) & (GS_DNNL_DESCS - 1)) {
+        struct gs_dnnl_desc *e = &gs_dnnl_descs[q];
+        if (e->h == dh && e->gen == gs_gen && !memcmp((const uint8_t *)&e->d + 8, (const uint8_t *)&d + 8, sizeof d - 8)) {
+            id = e->id;
+            break;
+        }
+        if (!e->h || e->gen != gs_gen) {
+            e->h = dh;
             e->gen = gs_gen;
+            e->id = id = gs_dnnl_next++;
+            e->d = d;
             fresh = 1;
             break;
         }
     }
-    if (!id) {                          /* table full: a new id every time, still described */
+    if (!id) {                          /* table full: a new id, described */
         id = gs_dnnl_next++;
         fresh = 1;
     }
+    /* remember the pointer (a tombstone or empty slot) */
+    h = gs_dnnl_hash(prim);
+    for (size_t i = 0; i < GS_DNNL_SLOTS; i++, h = (h + 1) & (GS_DNNL_SLOTS - 1)) {
+        struct gs_dnnl_slot *e = &gs_dnnl_tab[h];
+        if (!e->prim || e->prim == gs_dnnl_tomb || e->prim == prim || e->gen != gs_gen) {
+            e->prim = prim;
+            e->id = id;
+            e->gen = gs_gen;
+            break;
+        }
+    }
     pthread_mutex_unlock(&gs_dnnl_lock);
+    d.prim = id;
     if (fresh)
-        gs_dnnl_describe(t, prim, id);
+        gs_dnnl_write(t, &d);
     return id;
 }
 
