@@ -446,7 +446,8 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
         m->bin_layer[k] = best;
     }
     free(lt);
-    qsort(m->threads, m->nthreads, sizeof *m->threads, cmp_thread);
+    if (m->nthreads > 1)
+        qsort(m->threads, m->nthreads, sizeof *m->threads, cmp_thread);
 
     /* steady state: from the first to the last call of the detected loop */
     if (r->iterations > 0 && s1 > s0) {
