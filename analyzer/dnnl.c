@@ -1,9 +1,10 @@
 /* dnnl.c - oneDNN records (type 21): primitives and their executions.
  *
- * A PRIM record describes a primitive once per process; an EXEC record is
- * one dnnl_primitive_execute and becomes an ana_call whose op is
- * ANA_OP_DNNL(kind).  Once the file is read, every such call gets its
- * primitive's implicit GEMM in m, n, k:
+ * A PRIM record describes a primitive (one per distinct description and
+ * process); the reader keeps them (bounded by the model's distinct layer
+ * shapes, not by calls).  An EXEC record is one dnnl_primitive_execute and
+ * is decoded as a call whose op is ANA_OP_DNNL(kind) and whose m, n, k are
+ * its primitive's implicit GEMM:
  *   convolution / deconvolution: m = output channels (all groups),
  *     n = batch x output pixels, k = input channels per group x kernel
  *     (2mnk = the direct convolution's multiply-adds x 2, for the forward
@@ -11,7 +12,7 @@
  *   inner product: m = output features, n = batch, k = input features x
  *     spatial;  matmul: m = batch x rows, n = columns, k = inner;
  *   anything else (pooling, normalisation, eltwise, reorder): m = channels,
- *     n = batch, k = spatial size, and no FLOPs. */
+ *     n = batch, k = spatial size, and no FLOPs (model.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
@@ -26,7 +27,12 @@ const char *ana_dnnl_kind_name(unsigned kind)
     return kind < GS_DNNL_K_COUNT ? kind_names[kind] : "dnnl";
 }
 
-static struct ana_dnnl *find(struct ana_proc *p, uint32_t id)
+const char *ana_call_api(const struct ana_call *c)
+{
+    return ANA_OP_IS_DNNL(c->op) ? "dnnl" : c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
+}
+
+static const struct ana_dnnl *find(const struct ana_proc *p, uint32_t id)
 {
     /* ids are handed out in order from 1: usually at index id - 1 */
     if (id && id <= p->ndnnl && p->dnnl[id - 1].id == id)
@@ -37,57 +43,29 @@ static struct ana_dnnl *find(struct ana_proc *p, uint32_t id)
     return NULL;
 }
 
-size_t ana_dnnl_record(struct ana_proc *p, const uint8_t *rec, size_t avail, uint32_t thread)
+void ana_dnnl_prim(struct ana_proc *p, const uint8_t *rec)
 {
-    unsigned nslots = rec[1];
-    if (nslots == 0 || nslots > avail)
-        return 0;
-    if (rec[2] == GS_DNNL_EXEC && nslots >= 1) {
-        const struct gs_rec_dnnl_exec *e = (const void *)rec;
-        if (p->ncalls == p->capcalls) {
-            size_t cap = p->capcalls ? p->capcalls * 2 : 1024;
-            struct ana_call *n = realloc(p->calls, cap * sizeof *n);
-            if (!n)
-                return 0;
-            p->calls = n;
-            p->capcalls = cap;
+    struct gs_rec_dnnl_prim d;
+    if (rec[2] != GS_DNNL_PRIM || rec[1] < 2)
+        return;
+    memcpy(&d, rec, sizeof d);
+    struct ana_dnnl *x = (struct ana_dnnl *)find(p, d.prim);
+    if (!x) {
+        if (p->ndnnl == p->capdnnl) {
+            p->capdnnl = p->capdnnl ? p->capdnnl * 2 : 64;
+            p->dnnl = ana_xrealloc(p->dnnl, p->capdnnl, sizeof *p->dnnl);
         }
-        struct ana_call *a = &p->calls[p->ncalls++];
-        memset(a, 0, sizeof *a);
-        a->t0 = e->t0;
-        a->t1 = e->t1 < e->t0 ? e->t0 : e->t1;
-        a->region = e->region;
-        a->thread = thread;
-        a->op = ANA_OP_DNNL(GS_DNNL_K_OTHER);
-        a->prim = e->prim;              /* an id until ana_dnnl_finish */
-        a->layer = -1;
-    } else if (rec[2] == GS_DNNL_PRIM && nslots >= 2) {
-        struct gs_rec_dnnl_prim d;
-        memcpy(&d, rec, sizeof d);
-        struct ana_dnnl *x = find(p, d.prim);
-        if (!x) {
-            if (p->ndnnl == p->capdnnl) {
-                size_t cap = p->capdnnl ? p->capdnnl * 2 : 64;
-                struct ana_dnnl *n = realloc(p->dnnl, cap * sizeof *n);
-                if (!n)
-                    return 0;
-                p->dnnl = n;
-                p->capdnnl = cap;
-            }
-            x = &p->dnnl[p->ndnnl++];
-        }
-        memset(x, 0, sizeof *x);
-        x->id = d.prim;
-        x->kind = d.kind < GS_DNNL_K_COUNT ? d.kind : GS_DNNL_K_OTHER;
-        x->prop = d.prop;
-        for (int j = 0; j < 3; j++)
-            x->ndims[j] = d.ndims[j] <= GS_DNNL_MAXDIMS ? d.ndims[j] : GS_DNNL_MAXDIMS;
-        memcpy(x->src, d.src, sizeof x->src);
-        memcpy(x->wei, d.wei, sizeof x->wei);
-        memcpy(x->dst, d.dst, sizeof x->dst);
+        x = &p->dnnl[p->ndnnl++];
     }
-    /* other 'what' values: a newer recorder; skipped by nslots */
-    return nslots;
+    memset(x, 0, sizeof *x);
+    x->id = d.prim;
+    x->kind = d.kind < GS_DNNL_K_COUNT ? d.kind : GS_DNNL_K_OTHER;
+    x->prop = d.prop;
+    for (int j = 0; j < 3; j++)
+        x->ndims[j] = d.ndims[j] <= GS_DNNL_MAXDIMS ? d.ndims[j] : GS_DNNL_MAXDIMS;
+    memcpy(x->src, d.src, sizeof x->src);
+    memcpy(x->wei, d.wei, sizeof x->wei);
+    memcpy(x->dst, d.dst, sizeof x->dst);
 }
 
 static uint64_t prod(const uint32_t *d, int from, int to)
@@ -139,28 +117,31 @@ static void implicit_gemm(const struct ana_dnnl *x, uint32_t *m, uint32_t *n, ui
             *m = d[1];
             *n = d[0];
             *k = clamp32(prod(d, 2, nn));
+        } else if (nn == 1) {
+            *m = d[0];
         }
         return;
     }
     }
 }
 
-void ana_dnnl_finish(struct ana_proc *p)
+void ana_dnnl_decode(const struct ana_proc *p, const uint8_t *rec, struct ana_call *c)
 {
-    for (size_t i = 0; i < p->ncalls; i++) {
-        struct ana_call *c = &p->calls[i];
-        if (!ANA_OP_IS_DNNL(c->op) || !c->prim)
-            continue;
-        struct ana_dnnl *x = find(p, c->prim);
-        if (!x) {                       /* its PRIM record was lost */
-            c->prim = 0;
-            continue;
-        }
-        c->prim = (uint32_t)(x - p->dnnl) + 1;
-        c->op = ANA_OP_DNNL(x->kind);
-        c->flags = (uint16_t)(x->prop << 12);
-        implicit_gemm(x, &c->m, &c->n, &c->k);
-    }
+    struct gs_rec_dnnl_exec e;
+    memcpy(&e, rec, sizeof e);
+    memset(c, 0, sizeof *c);
+    c->t0 = e.t0;
+    c->t1 = e.t1 < e.t0 ? e.t0 : e.t1;
+    c->region = e.region;
+    c->layer = -1;
+    c->op = ANA_OP_DNNL(GS_DNNL_K_OTHER);
+    const struct ana_dnnl *x = find(p, e.prim);
+    if (!x)                             /* its PRIM record was lost */
+        return;
+    c->prim = (uint32_t)(x - p->dnnl) + 1;
+    c->op = ANA_OP_DNNL(x->kind);
+    c->flags = (uint16_t)(x->prop << 12);
+    implicit_gemm(x, &c->m, &c->n, &c->k);
 }
 
 const struct ana_dnnl *ana_dnnl_of(const struct ana_proc *p, const struct ana_call *c)

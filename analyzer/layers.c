@@ -33,8 +33,13 @@
  *
  * Iterations: per layer, its weight-gradient calls (training steps), else
  * its calls' forward passes; two models in one process keep their own.
- * The report's count is the largest.  Passes run over the calls of each
- * thread in order, with state bounded by the number of layers. */
+ * The report's count is the largest.
+ *
+ * Streaming: the plan reads every thread's calls twice before the sweep
+ * (ana_next_call; what each pair shows, then every call placed), keeping
+ * state bounded by the number of pairs, layers, regions and threads; the
+ * sweep places each call again from a fresh per-thread state, which gives
+ * the same layer, and names its row. */
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
@@ -69,10 +74,8 @@ static void map_put(struct map *m, const struct lkey *k, int v)
 {
     if ((m->n + 1) * 2 > m->cap) {
         struct map n = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
-        n.k = malloc(n.cap * sizeof *n.k);
-        n.v = malloc(n.cap * sizeof *n.v);
-        if (!n.k || !n.v)
-            abort();
+        n.k = ana_xmalloc(n.cap, sizeof *n.k);
+        n.v = ana_xmalloc(n.cap, sizeof *n.v);
         for (size_t i = 0; i < n.cap; i++)
             n.v[i] = -1;
         for (size_t i = 0; i < m->cap; i++)
@@ -225,15 +228,24 @@ struct lay {
     int model;                    /* union-find parent: layers of one forward pass are one model */
 };
 
+struct tstate {
+    long pass; int phase; uint32_t last_out;
+    int pass_first;               /* the first layer placed in this pass */
+    long pass_first_gen;
+};
+
 struct det {
     struct ana_report *r;
     struct map units; struct unit *u; size_t nu, capu;
     struct map lays; struct lay *l; size_t nl, capl;    /* key+inst -> lay */
     struct map aux;               /* dnnl dims -> conv lay index */
-    /* per thread pass state */
-    long pass; int phase; uint32_t last_out;
-    int pass_first;               /* the first layer placed in this pass */
-    long pass_first_gen;
+    long pass;                    /* pass ids, unique across threads */
+    int planning;                 /* the plan's passes gather statistics; the sweep only places */
+    /* per thread (process << 32 | thread -> index) pass state */
+    struct map tmap; struct tstate *ts; size_t nts;
+    long *miters;                 /* per model root: its iterations */
+    struct map rit;               /* (process, region id) -> iterations of its models */
+    char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
     /* region bases: names -> index; per base: the one layer (or -2) */
     char **rb_name; int *rb_layer; size_t nrb;
 };
@@ -245,9 +257,7 @@ static int unit_of(struct det *d, const struct lkey *k, int create)
         return i;
     if (d->nu == d->capu) {
         d->capu = d->capu ? d->capu * 2 : 64;
-        d->u = realloc(d->u, d->capu * sizeof *d->u);
-        if (!d->u)
-            abort();
+        d->u = ana_xrealloc(d->u, d->capu, sizeof *d->u);
     }
     memset(&d->u[d->nu], 0, sizeof d->u[0]);
     map_put(&d->units, k, (int)d->nu);
@@ -264,9 +274,7 @@ static int lay_of(struct det *d, const struct lkey *k, int inst, int create)
         return i;
     if (d->nl == d->capl) {
         d->capl = d->capl ? d->capl * 2 : 64;
-        d->l = realloc(d->l, d->capl * sizeof *d->l);
-        if (!d->l)
-            abort();
+        d->l = ana_xrealloc(d->l, d->capl, sizeof *d->l);
     }
     struct lay *l = &d->l[d->nl];
     memset(l, 0, sizeof *l);
@@ -331,7 +339,7 @@ static void same_model(struct det *d, int a, int b)
 
 /* The layer of one call (creating it); the pass state advances.
  * *wgrad: the call is a weight gradient (one per training step). */
-static int place(struct det *d, const struct sig *s0, int *wgrad)
+static int place(struct det *d, struct tstate *t, const struct sig *s0, int *wgrad)
 {
     struct sig s = *s0;
     int fwd, ui;
@@ -373,22 +381,22 @@ static int place(struct det *d, const struct sig *s0, int *wgrad)
         return lay_of(d, &key, 0, 1);
     }
     /* a linear or conv layer: its instance from the pass state */
-    if (fwd && (d->phase == 1 || (d->last_out && d->last_out != s.in))) {
-        d->pass++;
-        d->phase = 0;
+    if (fwd && (t->phase == 1 || (t->last_out && t->last_out != s.in) || !t->pass)) {
+        t->pass = ++d->pass;
+        t->phase = 0;
     }
     if (!fwd)
-        d->phase = 1;
+        t->phase = 1;
     int base = lay_of(d, &key, 0, 1);
     struct lay *b = &d->l[base];
-    if (b->pgen != d->pass) {
-        b->pgen = d->pass;
+    if (b->pgen != t->pass) {
+        b->pgen = t->pass;
         b->nf = b->nw = b->ni = 0;
     }
     int inst;
     if (fwd) {
         inst = b->nf++;
-        d->last_out = s.out;
+        t->last_out = s.out;
     } else {                            /* backward: the last forward first */
         int *cnt = s.role == R_I ? &b->ni : &b->nw;
         inst = (b->nf > 0 ? b->nf - 1 : 0) - (*cnt)++;
@@ -399,14 +407,16 @@ static int place(struct det *d, const struct sig *s0, int *wgrad)
     struct lay *l = &d->l[li];
     l->linear = 1;
     *wgrad = s.role == R_W;
-    if (d->pass_first_gen != d->pass) {
-        d->pass_first_gen = d->pass;
-        d->pass_first = li;
+    if (!d->planning)
+        return li;
+    if (t->pass_first_gen != t->pass) {
+        t->pass_first_gen = t->pass;
+        t->pass_first = li;
     } else {
-        same_model(d, d->pass_first, li);
+        same_model(d, t->pass_first, li);
     }
-    if (l->last_pass != d->pass) {
-        l->last_pass = d->pass;
+    if (l->last_pass != t->pass) {
+        l->last_pass = t->pass;
         l->passes_seen++;
     }
     return li;
@@ -450,19 +460,6 @@ static void name_of(const struct det *d, const struct lay *l, char *out, size_t 
     (void)d;
 }
 
-static int add_row(struct ana_report *r, const char *name)
-{
-    for (size_t i = 0; i < r->nlayers; i++)
-        if (strcmp(r->layers[i].name, name) == 0)
-            return (int)i;
-    r->layers = realloc(r->layers, (r->nlayers + 1) * sizeof *r->layers);
-    if (!r->layers)
-        abort();
-    memset(&r->layers[r->nlayers], 0, sizeof r->layers[0]);
-    snprintf(r->layers[r->nlayers].name, sizeof r->layers[0].name, "%s", name);
-    return (int)r->nlayers++;
-}
-
 /* "0:Conv2d.backward" and "train/0:Conv2d" -> "0:Conv2d" */
 static void region_base(const char *path, char *out, size_t len)
 {
@@ -479,11 +476,10 @@ static int rbase_index(struct det *d, const char *name)
     for (size_t i = 0; i < d->nrb; i++)
         if (!strcmp(d->rb_name[i], name))
             return (int)i;
-    d->rb_name = realloc(d->rb_name, (d->nrb + 1) * sizeof *d->rb_name);
-    d->rb_layer = realloc(d->rb_layer, (d->nrb + 1) * sizeof *d->rb_layer);
-    if (!d->rb_name || !d->rb_layer)
-        abort();
-    d->rb_name[d->nrb] = strdup(name);
+    d->rb_name = ana_xrealloc(d->rb_name, d->nrb + 1, sizeof *d->rb_name);
+    d->rb_layer = ana_xrealloc(d->rb_layer, d->nrb + 1, sizeof *d->rb_layer);
+    d->rb_name[d->nrb] = ana_xmalloc(strlen(name) + 1, 1);
+    memcpy(d->rb_name[d->nrb], name, strlen(name) + 1);
     d->rb_layer[d->nrb] = -1;
     return (int)d->nrb++;
 }
@@ -521,195 +517,248 @@ static void aux_index(struct det *d, const struct ana_proc *p)
     }
 }
 
-void ana_layers(struct ana_report *r)
+static struct tstate *tstate_of(struct det *d, uint32_t proc, uint32_t thread)
 {
-    struct det d;
-    memset(&d, 0, sizeof d);
-    d.r = r;
-    r->iterations = -1;
-    int regions = 0;
-    struct ana_run *run = r->run;
+    struct lkey k = mk(proc, thread, 0, 0, 0, 0, 0, 0);
+    int i = map_get(&d->tmap, &k);
+    if (i < 0) {
+        d->ts = ana_xrealloc(d->ts, d->nts + 1, sizeof *d->ts);
+        memset(&d->ts[d->nts], 0, sizeof d->ts[0]);
+        d->ts[d->nts].pass_first_gen = -1;
+        map_put(&d->tmap, &k, (int)d->nts);
+        i = (int)d->nts++;
+    }
+    return &d->ts[i];
+}
 
-    /* pass 1: the pairs */
+static void det_free(void *x)
+{
+    struct det *d = x;
+    for (size_t i = 0; i < d->nrb; i++)
+        free(d->rb_name[i]);
+    for (size_t i = 0; d->names && i < d->nl; i++)
+        free(d->names[i]);
+    free(d->names);
+    free(d->rb_name);
+    free(d->rb_layer);
+    map_free(&d->units);
+    map_free(&d->lays);
+    map_free(&d->aux);
+    map_free(&d->tmap);
+    map_free(&d->rit);
+    free(d->ts);
+    free(d->u);
+    free(d->l);
+    free(d->miters);
+    free(d);
+}
+
+/* the base of a region's path as an index (-1: none) */
+static int rbase_of(struct det *d, const struct ana_proc *p, uint32_t region)
+{
+    if (!region)
+        return -1;
+    const char *nm = ana_string(p, region);
+    char base[256];
+    region_base(nm ? nm : "", base, sizeof base);
+    return rbase_index(d, base);
+}
+
+/* the row name of a lay, made when first asked */
+static const char *lay_name(struct det *d, int li)
+{
+    if (li < 0)
+        return "other";
+    if ((size_t)li >= d->nl)
+        return "other";
+    d->names = ana_xrealloc(d->names, d->nl + 1, sizeof *d->names);
+    for (size_t i = d->nnamed; i < d->nl; i++)
+        d->names[i] = NULL;
+    if (d->nl > d->nnamed)
+        d->nnamed = d->nl;
+    if (!d->names[li]) {
+        const struct lay *l = &d->l[li];
+        char nm[200], full[256];
+        name_of(d, l, nm, sizeof nm);
+        if (l->inst)
+            snprintf(nm + strlen(nm), sizeof nm - strlen(nm), " #%d", l->inst + 1);
+        if (l->named)
+            snprintf(full, sizeof full, "%s %s", d->rb_name[l->rbase], nm);
+        else
+            snprintf(full, sizeof full, "%s", nm);
+        d->names[li] = ana_xmalloc(strlen(full) + 1, 1);
+        memcpy(d->names[li], full, strlen(full) + 1);
+    }
+    return d->names[li];
+}
+
+/* Before the sweep: two passes over every thread's calls (what each pair
+ * shows; then every call placed), so that names, owners of module regions,
+ * models and their iterations are known when the calls stream by. */
+int ana_layers_plan(struct ana_report *r)
+{
+    struct det *d = calloc(1, sizeof *d);
+    if (!d)
+        return -1;
+    d->r = r;
+    ana_report_ext_set(r, "layers", d, det_free);
+    struct ana_run *run = r->run;
+    int regions = 0;
+    r->iterations = -1;
+    struct ana_call c;
+
     for (size_t pi = 0; pi < run->nprocs; pi++) {
-        struct ana_proc *p = run->procs[pi];
-        if (p->nrev)
-            regions = 1;
-        for (size_t i = 0; i < p->ncalls; i++) {
-            struct sig s;
-            sig_of(p, &p->calls[i], &s);
-            learn(&d, &s);
-            regions |= p->calls[i].region != 0;
+        const struct ana_proc *p = run->procs[pi];
+        regions |= p->nrev || p->any_call_region;
+        for (size_t t = 0; t < p->nthreads; t++) {
+            size_t ci = 0, off = 0;
+            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
+                struct sig s;
+                sig_of(p, &c, &s);
+                learn(d, &s);
+            }
         }
     }
     r->layers_from_regions = regions;
 
-    /* pass 2: every call to its layer, thread by thread */
+    d->planning = 1;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
-        struct ana_proc *p = run->procs[pi];
-        aux_index(&d, p);
-        uint32_t th = UINT32_MAX;
-        for (size_t i = 0; i < p->ncalls; i++) {
-            struct ana_call *c = &p->calls[i];
-            if (c->thread != th) {
-                th = c->thread;
-                d.pass++;
-                d.phase = 0;
-                d.last_out = 0;
-            }
-            struct sig s;
-            sig_of(p, c, &s);
-            int wgrad;
-            int li = place(&d, &s, &wgrad);
-            c->layer = li;
-            struct lay *l = &d.l[li];
-            l->calls++;
-            if (wgrad)
-                l->iters++;
-            if (c->region && l->linear) {   /* helpers (reorders) do not decide names */
-                const char *nm = ana_string(p, c->region);
-                char base[256];
-                region_base(nm ? nm : "", base, sizeof base);
-                int rb = rbase_index(&d, base);
-                l->in_region++;
-                if (l->rbase == -1) l->rbase = rb;
-                else if (l->rbase != rb) l->rbase = -2;
-                if (d.rb_layer[rb] == -1) d.rb_layer[rb] = li;
-                else if (d.rb_layer[rb] != li) d.rb_layer[rb] = -2;
+        const struct ana_proc *p = run->procs[pi];
+        aux_index(d, p);
+        for (size_t t = 0; t < p->nthreads; t++) {
+            struct tstate ts0;
+            memset(&ts0, 0, sizeof ts0);
+            ts0.pass_first_gen = -1;
+            size_t ci = 0, off = 0;
+            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
+                struct sig s;
+                sig_of(p, &c, &s);
+                int wgrad;
+                int li = place(d, &ts0, &s, &wgrad);
+                struct lay *l = &d->l[li];
+                l->calls++;
+                if (wgrad)
+                    l->iters++;
+                if (c.region && l->linear) {    /* helpers (reorders) do not decide names */
+                    int rb = rbase_of(d, p, c.region);
+                    l->in_region++;
+                    if (l->rbase == -1) l->rbase = rb;
+                    else if (l->rbase != rb) l->rbase = -2;
+                    if (d->rb_layer[rb] == -1) d->rb_layer[rb] = li;
+                    else if (d->rb_layer[rb] != li) d->rb_layer[rb] = -2;
+                }
             }
         }
     }
+    d->planning = 0;
 
     /* a model's iterations: its layers' weight gradients (the most of any) */
-    long *miters = calloc(d.nl + 1, sizeof *miters);
-    if (!miters)
-        abort();
-    for (size_t i = 0; i < d.nl; i++) {
-        int m = model_of(&d, (int)i);
-        long it = d.l[i].iters > 0 ? d.l[i].iters : d.l[i].linear ? d.l[i].passes_seen : 0;
-        if (it > miters[m])
-            miters[m] = it;
+    d->miters = ana_xmalloc(d->nl + 1, sizeof *d->miters);
+    memset(d->miters, 0, (d->nl + 1) * sizeof *d->miters);
+    for (size_t i = 0; i < d->nl; i++) {
+        struct lay *l = &d->l[i];
+        int m = model_of(d, (int)i);
+        long it = l->iters > 0 ? l->iters : l->linear ? l->passes_seen : 0;
+        if (it > d->miters[m])
+            d->miters[m] = it;
+        if (l->iters > 0 && l->iters > r->iterations)
+            r->iterations = l->iters;
+        l->named = l->rbase >= 0 && d->rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
     }
-    /* rows: linear and conv layers first, in order of first use, then the rest */
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < d.nl; i++) {
-            struct lay *l = &d.l[i];
-            if (!l->calls || (pass == 0) != (l->linear != 0))
-                continue;
-            char nm[200], full[256];
-            name_of(&d, l, nm, sizeof nm);
-            if (l->inst)
-                snprintf(nm + strlen(nm), sizeof nm - strlen(nm), " #%d", l->inst + 1);
-            l->named = l->rbase >= 0 && d.rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
-            if (l->named)
-                snprintf(full, sizeof full, "%s %s", d.rb_name[l->rbase], nm);
-            else
-                snprintf(full, sizeof full, "%s", nm);
-            l->row = add_row(r, full);
-            struct ana_layer_row *row = &r->layers[l->row];
-            long it = l->linear ? miters[model_of(&d, (int)i)] : 0;
-            if (it > row->iterations)
-                row->iterations = it;
-            if (l->iters > 0 && l->iters > r->iterations)
-                r->iterations = l->iters;
-        }
-    for (size_t pi = 0; pi < run->nprocs; pi++) {
-        struct ana_proc *p = run->procs[pi];
-        /* per region id: the iterations of the models that run in it */
-        long *rit = calloc(p->nreg_j + 1, sizeof *rit);
+    /* program regions: per iteration of the loops of the models that run in them */
+    for (size_t pi = 0; pi < run->nprocs && regions; pi++) {
+        const struct ana_proc *p = run->procs[pi];
         struct map seen = { NULL, NULL, 0, 0 };
-        if (!rit)
-            abort();
-        for (size_t i = 0; i < p->ncalls; i++) {
-            struct ana_call *c = &p->calls[i];
-            if (c->region && c->region < p->nreg_j && d.l[c->layer].linear) {
-                int m = model_of(&d, c->layer);
-                struct lkey k = mk(c->region, (uint32_t)m, 0, 0, 0, 0, 0, 0);
-                if (map_get(&seen, &k) < 0) {
-                    map_put(&seen, &k, 1);
-                    rit[c->region] += miters[m];
-                }
+        for (size_t t = 0; t < p->nthreads; t++) {
+            struct tstate ts0;
+            memset(&ts0, 0, sizeof ts0);
+            ts0.pass_first_gen = -1;
+            size_t ci = 0, off = 0;
+            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
+                struct sig s;
+                int wgrad;
+                sig_of(p, &c, &s);
+                int li = place(d, &ts0, &s, &wgrad);
+                if (!c.region || !d->l[li].linear)
+                    continue;
+                int m = model_of(d, li);
+                struct lkey k = mk((uint32_t)pi, c.region, (uint32_t)m, 0, 0, 0, 0, 1);
+                if (map_get(&seen, &k) >= 0)
+                    continue;
+                map_put(&seen, &k, 1);
+                struct lkey rk = mk((uint32_t)pi, c.region, 0, 0, 0, 0, 0, 2);
+                int have = map_get(&d->rit, &rk);
+                map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(d->miters[m] > INT32_MAX / 4 ? INT32_MAX / 4 : d->miters[m]));
             }
-            int row = d.l[c->layer].row;
-            if (c->region && !d.l[c->layer].linear) {
-                /* a helper call (reorder, eltwise) inside a module's region: that module's */
-                const char *nm = ana_string(p, c->region);
-                char base[256];
-                region_base(nm ? nm : "", base, sizeof base);
-                for (size_t b = 0; b < d.nrb; b++)
-                    if (!strcmp(d.rb_name[b], base) && d.rb_layer[b] >= 0 && d.l[d.rb_layer[b]].named)
-                        row = d.l[d.rb_layer[b]].row;
-            }
-            c->layer = row;
-            struct ana_layer_row *l = &r->layers[c->layer];
-            l->calls++;
-            l->time_s += (double)(c->t1 - c->t0) * 1e-9;
-            l->energy_j += c->energy_j;
-            l->flops += ana_flops(c);
         }
-        /* energy between calls inside a region: the layer that owns the
-         * region (annotate), else a row of the region's own */
-        for (uint32_t id = 1; id < p->nreg_j; id++) {
-            if (p->reg_j[id] == 0 && p->reg_s[id] == 0)
-                continue;
-            const char *nm = ana_string(p, id);
-            char base[256];
-            region_base(nm ? nm : "", base, sizeof base);
-            int row = -1;
-            for (size_t b = 0; b < d.nrb; b++)
-                if (!strcmp(d.rb_name[b], base) && d.rb_layer[b] >= 0) {
-                    const struct lay *l = &d.l[d.rb_layer[b]];
-                    if (l->rbase == (int)b && l->row >= 0 && !strncmp(r->layers[l->row].name, base, strlen(base)))
-                        row = l->row;
-                }
-            if (row < 0) {
-                /* a program region: per iteration of the loops of the models
-                 * whose layers run inside it */
-                row = add_row(r, nm ? nm : "(unnamed region)");
-                long it = rit[id] > 0 ? rit[id] : r->iterations;
-                if (it > r->layers[row].iterations)
-                    r->layers[row].iterations = it;
-            }
-            r->layers[row].energy_j += p->reg_j[id];
-            r->layers[row].time_s += p->reg_s[id];
-        }
-        free(rit);
         map_free(&seen);
     }
-    free(miters);
-    /* rows that ended up empty (their calls went to a module's layer) go */
-    int *remap = malloc((r->nlayers + 1) * sizeof *remap);
-    if (!remap)
-        abort();
-    size_t kept = 0;
-    for (size_t i = 0; i < r->nlayers; i++) {
-        const struct ana_layer_row *l = &r->layers[i];
-        if (!l->calls && l->time_s == 0 && l->energy_j == 0) {
-            remap[i] = -1;
-            continue;
+    /* the sweep places again from a fresh state per thread */
+    d->pass = 0;
+    return 0;
+}
+
+/* the layer row of one call, as it streams by in its thread's order */
+int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
+                      const struct ana_call *c, const struct ana_first *at)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    if (!d)
+        return -1;
+    (void)pos;
+    struct sig s;
+    int wgrad;
+    sig_of(p, c, &s);
+    int li = place(d, tstate_of(d, p->index, thread), &s, &wgrad);
+    if (c->region && !d->l[li].linear) {
+        /* a helper call (reorder, eltwise) inside a module's region: that module's */
+        int rb = rbase_of(d, p, c->region);
+        if (rb >= 0 && d->rb_layer[rb] >= 0 && d->l[d->rb_layer[rb]].named)
+            li = d->rb_layer[rb];
+    }
+    /* real layers first, in order of first use; then the rest */
+    struct ana_first at1 = { d->l[li].linear ? 1u : 2u, at->a0, at->a2, at->b };
+    return ana_layer_add(r, lay_name(d, li), &at1);
+}
+
+/* energy between calls inside region id: the layer that owns the region
+ * (annotate), else a row of the region's own, per iteration of the loops
+ * of the models that run inside it */
+int ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    const char *nm = ana_string(p, id);
+    if (d) {
+        int rb = rbase_of(d, p, id);
+        if (rb >= 0 && d->rb_layer[rb] >= 0 && d->l[d->rb_layer[rb]].named) {
+            int li = d->rb_layer[rb];
+            struct ana_first at1 = { 1, at->a0, at->a2, at->b };
+            return ana_layer_add(r, lay_name(d, li), &at1);
         }
-        remap[i] = (int)kept;
-        if (kept != i)
-            r->layers[kept] = r->layers[i];
-        kept++;
     }
-    if (kept != r->nlayers) {
-        r->nlayers = kept;
-        for (size_t pi = 0; pi < run->nprocs; pi++)
-            for (size_t i = 0; i < run->procs[pi]->ncalls; i++) {
-                struct ana_call *c = &run->procs[pi]->calls[i];
-                if (c->layer >= 0)
-                    c->layer = remap[c->layer];
-            }
+    int row = ana_layer_add(r, nm ? nm : "(unnamed region)", at);
+    if (d) {
+        struct lkey rk = mk(p->index, id, 0, 0, 0, 0, 0, 2);
+        int it = map_get(&d->rit, &rk);
+        long v = it > 0 ? it : r->iterations;
+        if (v > r->layers[row].iterations)
+            r->layers[row].iterations = v;
     }
-    free(remap);
-    for (size_t i = 0; i < d.nrb; i++)
-        free(d.rb_name[i]);
-    free(d.rb_name);
-    free(d.rb_layer);
-    map_free(&d.units);
-    map_free(&d.lays);
-    map_free(&d.aux);
-    free(d.u);
-    free(d.l);
+    return row;
+}
+
+/* each layer row: its model's iterations */
+void ana_layers_finish(struct ana_report *r)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->nl; i++) {
+        if (!d->l[i].linear || !d->names || i >= d->nnamed || !d->names[i])
+            continue;
+        int row = ana_layer_find(r, d->names[i]);
+        long it = d->miters[model_of(d, (int)i)];
+        if (row >= 0 && it > r->layers[row].iterations)
+            r->layers[row].iterations = it;
+    }
 }
