@@ -170,6 +170,9 @@ int  ana_read_path(struct ana_run *run, const char *path);
 const char *ana_string(const struct ana_proc *p, uint32_t id);
 const char *ana_hdr_get(const struct ana_proc *p, const char *key, char *buf, size_t len);
 void ana_run_free(struct ana_run *run);
+/* traces of more than one run (header run.id): -1 with a message on stderr
+ * unless merge (then a warning in the report); 0 one run */
+int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
 
 /* timeline.c */
 void ana_timeline(struct ana_proc *p);
@@ -195,6 +198,9 @@ const char *ana_call_api(const struct ana_call *c);    /* "cblas", "fortran", "d
 /* model.c: names and FLOPs */
 const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */
 double ana_flops(const struct ana_call *c);
+const char *ana_counter_unit(const char *ev);      /* "ns", "cycles", ... */
+/* control characters as \xNN (text output); out: 4 * max + 1 bytes */
+char *ana_text_escape(const char *in, char *out, size_t max);
 
 /* attribute.c: the run's energy curve and the sweep that streams every
  * thread of every process in time order, sharing energy among the calls
@@ -420,6 +426,7 @@ struct ana_view {
     struct ana_more_opts mo;
     const char *dvfs_file;
     const char *perfetto;         /* export --perfetto FILE: written while the report is built */
+    int merge_runs;               /* --merge-runs: report processes of different runs together */
 };
 void ana_view_init(struct ana_view *v);
 /* one option at argv[*i]: 1 taken (path or option), 0 not this verb's, -1 bad (message printed) */

@@ -650,3 +650,35 @@ void ana_run_free(struct ana_run *run)
     for (size_t i = 0; i < run->nerr; i++) free(run->errors[i]);
     free(run->errors);
 }
+
+int ana_check_runs(struct ana_run *run, int merge, const char *verb)
+{
+    const char *first = NULL, *other = NULL;
+    size_t nids = 0, nnone = 0;
+    for (size_t i = 0; i < run->nprocs; i++) {
+        const char *id = run->procs[i]->run_id;
+        if (!id[0]) {
+            nnone++;
+            continue;
+        }
+        size_t j;
+        for (j = 0; j < i; j++)
+            if (strcmp(run->procs[j]->run_id, id) == 0)
+                break;
+        if (j < i)
+            continue;
+        nids++;
+        if (!first) first = id;
+        else if (!other) other = id;
+    }
+    if (nids <= 1)
+        return 0;
+    if (!merge) {
+        fprintf(stderr, "greenshim-analyze %s: these traces are from %zu different runs (run.id %s and %s%s): "
+                "a report covers one run; give one run's directory, or --merge-runs to report them together\n",
+                verb, nids, first, other, nids > 2 ? ", ..." : "");
+        return -1;
+    }
+    ana_warn(run, "%zu different runs merged (--merge-runs): energy of machine domains is merged across them", nids);
+    return 0;
+}
