@@ -292,8 +292,8 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
             printf("DNNL exec prim=%u status=%u region=%u t0=%llu t1=%llu\n", e->prim, e->status, e->region,
                    (unsigned long long)e->t0, (unsigned long long)e->t1);
         } else if (rec[2] == GS_DNNL_PRIM && rec[1] >= 2) {
-            struct gs_rec_dnnl_prim d;
-            memcpy(&d, rec, sizeof d);
+            struct gs_rec_dnnl_prim d;   /* two slots: the reader checked both are in the chunk */
+            memcpy(&d, rec_in, sizeof d);
             printf("DNNL prim=%u kind=%s prop=%u", d.prim, ana_dnnl_kind_name(d.kind), d.prop);
             const uint32_t *t[3] = { d.src, d.wei, d.dst };
             for (int j = 0; j < 3; j++) {

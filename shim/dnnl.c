@@ -230,14 +230,14 @@ GS_API dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t prim, dnnl_st
     if (GS_UNLIKELY(!fn) && !(fn = (gs_fn_exec)gs_resolve(&real_exec, "dnnl_primitive_execute")))
         return dnnl_runtime_error;
     struct gs_thread *t = &gs_tls;
-    if (GS_UNLIKELY(!gs_enabled || t->busy) || !gs_dnnl_resolve_all())
+    if (GS_UNLIKELY(!gs_recording(t)) || !gs_dnnl_resolve_all())
         return fn(prim, stream, nargs, args);
     t->busy = 1;                        /* BLAS calls inside oneDNN belong to this call */
     uint32_t id = gs_dnnl_id(t, prim);
     uint64_t t0 = gs_now();
     dnnl_status_t st = fn(prim, stream, nargs, args);
     uint64_t t1 = gs_now();
-    uint8_t *s = gs_rec_slot(t, 1);
+    uint8_t *s = gs_call_slot(t, 1);    /* a dropped execution counts as a lost call */
     if (GS_LIKELY(s != NULL)) {
         struct gs_rec_dnnl_exec *r = (struct gs_rec_dnnl_exec *)s;
         r->nslots = 1;
