@@ -20,6 +20,11 @@ static const struct verb {
     { "info", "<file>", "the header of one trace file", cmd_info },
     { "dvfs", "[<runs|sweep>...] [--profile CSV] [--max-slowdown PCT] [--objective energy|edp|ed2p]",
       "frequency/power caps that cut energy, per layer and job, with predicted savings", ana_cmd_dvfs },
+    { "html", "<dir|file>... -o FILE",
+      "one self-contained page: energy per layer, power over time, roofline, DVFS, top routines", cmd_html },
+    { "export", "--perfetto FILE | --csv DIR <dir|file>...",
+      "a timeline for ui.perfetto.dev; one CSV per table", cmd_export },
+    { "diff", "<runA> <runB>", "per layer and routine: time, energy, GFLOP/J, change vs noise", cmd_diff },
 };
 
 static int usage_main(FILE *o)
@@ -41,7 +46,9 @@ static int cmd_report(int argc, char **argv)
     const struct ana_renderer *rend = &ana_render_text;
     const char *out = NULL;
     const char *paths[256];
-    int np = 0, nexp = 0;
+    int np = 0, nexp = 0, k;
+    struct ana_view v;
+    ana_view_init(&v);
     const struct ana_exporter *exps[8];
     const char *expfile[8];
     for (int i = 1; i < argc; i++) {
@@ -55,6 +62,7 @@ static int cmd_report(int argc, char **argv)
                  "  -o FILE        write the report to FILE instead of standard output\n"
                  "  --export NAME=FILE  also write the event stream with exporter NAME\n"
                  "  --version      print the version");
+            fputs(ana_view_help, stdout);
             return 0;
         } else if (!strcmp(argv[i], "--format") || !strncmp(argv[i], "--format=", 9)) {
             const char *f = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : "");
@@ -87,6 +95,9 @@ static int cmd_report(int argc, char **argv)
                 return 2;
             }
             out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1] && (k = ana_view_opt(&v, argc, argv, &i, "report")) != 0) {
+            if (k < 0)
+                return 2;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "greenshim-analyze report: unknown option '%s' (try --help)\n", argv[i]);
             return 2;
@@ -104,6 +115,10 @@ static int cmd_report(int argc, char **argv)
         if (ana_read_path(&run, paths[i]) != 0)
             bad = 1;
     print_errors(&run);
+    if (run.nprocs && v.filtering) {
+        run.filter = &v.filter;
+        ana_filter_procs(&run);
+    }
     if (!run.nprocs) {
         ana_run_free(&run);
         return 2;
@@ -122,6 +137,7 @@ static int cmd_report(int argc, char **argv)
     }
     struct ana_report r;
     ana_report_build(&run, &r);
+    ana_report_more(&r, &v.mo);
     for (int i = 0; i < nexp; i++)
         if (ef[i]) {
             if (exps[i]->end(ectx[i], &r) != 0)

@@ -105,6 +105,8 @@ static int energy_begin(struct ana_report *r)
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         struct ana_proc *p = run->procs[pi];
         ana_attribute(p);
+        if (run->filter)
+            ana_filter_proc(run, p);
         if (p->t_start < t_lo) t_lo = p->t_start;
         if (p->t_end > t_hi) t_hi = p->t_end;
         r->wall_sum_s += (double)(p->t_end - p->t_start) * 1e-9;
@@ -337,6 +339,7 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
 
 void ana_report_free(struct ana_report *r)
 {
+    ana_report_more_free(r);
     free(r->ops);
     free(r->shapes);
     for (size_t i = 0; i < r->nregions; i++)

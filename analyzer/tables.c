@@ -5,12 +5,14 @@
 #include "ana.h"
 
 extern const struct ana_stage ana_stage_timeline, ana_stage_energy, ana_stage_layers, ana_stage_aggregate;
+extern const struct ana_stage ana_stage_more;
 
 const struct ana_stage *const ana_stages[] = {
     &ana_stage_timeline,          /* clock fit, samples in ns, spans */
     &ana_stage_energy,            /* energy curves of the run, idle baseline */
     &ana_stage_layers,            /* layer detection (before the calls stream by) */
     &ana_stage_aggregate,         /* ops, shapes, regions, layers rows; reconcile */
+    &ana_stage_more,              /* headline, steady state, threads, power bins, roofline (report_more.c) */
     NULL
 };
 
@@ -18,10 +20,12 @@ const struct ana_renderer *const ana_renderers[] = {
     &ana_render_text,
     &ana_render_json,
     &ana_render_csv,
+    &ana_render_html,
     NULL
 };
 
 const struct ana_exporter *const ana_exporters[] = {
+    &ana_export_perfetto,         /* Chrome/Perfetto trace-event JSON (export_perfetto.c) */
     NULL
 };
 
