@@ -487,6 +487,7 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
         fprintf(stderr, "greenshim-analyze dvfs: the trace records no supported CPU frequencies "
                 "(no cpufreq on the machine it ran on): give --candidates LIST or MIN:MAX:STEP "
                 "in kHz, the highest being the uncapped clock\n");
+        free(acc.rows);
         ana_report_free(&r);
         ana_run_free(&run);
         return -1;
@@ -852,6 +853,8 @@ static int bad_arg(const char *fmt, const char *a)
     return 2;
 }
 
+#define BAD(...) do { free(o.cand); return bad_arg(__VA_ARGS__); } while (0)
+
 int ana_cmd_dvfs(int argc, char **argv)
 {
     struct opts o = { .max_slowdown = 5, .objective = DVFS_ENERGY, .knob = -1 };
@@ -872,7 +875,7 @@ int ana_cmd_dvfs(int argc, char **argv)
                     !strcmp(a, "--knob") || !strcmp(a, "--peak-gflops") || !strcmp(a, "--mem-gbs");
         if (needs && !v) {
             if (i + 1 >= argc)
-                return bad_arg("%s needs a value (try --help)", a);
+                BAD("%s needs a value (try --help)", a);
             v = argv[++i];
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -884,36 +887,37 @@ int ana_cmd_dvfs(int argc, char **argv)
             char *e;
             o.max_slowdown = strtod(v, &e);
             if (e == v || *e || !isfinite(o.max_slowdown) || o.max_slowdown < 0)
-                return bad_arg("--max-slowdown wants a percentage >= 0, not '%s'", v);
+                BAD("--max-slowdown wants a percentage >= 0, not '%s'", v);
         } else if (!strcmp(a, "--objective")) {
             if ((o.objective = dvfs_objective_parse(v)) < 0)
-                return bad_arg("unknown objective '%s' (energy, edp or ed2p)", v);
+                BAD("unknown objective '%s' (energy, edp or ed2p)", v);
         } else if (!strcmp(a, "--knob")) {
             if ((o.knob = dvfs_knob_parse(v)) < 0)
-                return bad_arg("unknown knob '%s' (cpu_freq_khz, gpu_sm_clock_mhz or gpu_power_limit_w)", v);
+                BAD("unknown knob '%s' (cpu_freq_khz, gpu_sm_clock_mhz or gpu_power_limit_w)", v);
         } else if (!strcmp(a, "--candidates")) {
             char err[256];
             free(o.cand);
+            o.cand = NULL;
             if (dvfs_parse_candidates(v, &o.cand, &o.ncand, err, sizeof err) != 0)
-                return bad_arg("--candidates: %s", err);
+                BAD("--candidates: %s", err);
         } else if (!strcmp(a, "--peak-gflops") || !strcmp(a, "--mem-gbs")) {
             char *e;
             double d = strtod(v, &e);
             if (e == v || *e || !isfinite(d) || !(d > 0))
-                return bad_arg("wants a positive number, not '%s'", v);
+                BAD("--peak-gflops and --mem-gbs want a positive number, not '%s'", v);
             if (a[2] == 'p') o.peak_gflops = d; else o.mem_gbs = d;
         } else if (!strcmp(a, "--format")) {
             if (!strcmp(v, "json")) o.json = 1;
             else if (!strcmp(v, "text")) o.json = 0;
-            else return bad_arg("unknown format '%s' (text or json)", v);
+            else BAD("unknown format '%s' (text or json)", v);
         } else if (!strcmp(a, "-o")) {
             o.out = v;
         } else if (a[0] == '-' && a[1]) {
-            return bad_arg("unknown option '%s' (try --help)", a);
+            BAD("unknown option '%s' (try --help)", a);
         } else if (np < 256) {
             paths[np++] = a;
         } else {
-            return bad_arg("too many paths (at most 256): '%s'", a);
+            BAD("too many paths (at most 256): '%s'", a);
         }
     }
     if (!np && !o.profile) {
