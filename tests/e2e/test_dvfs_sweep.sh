@@ -87,12 +87,13 @@ read f <"$sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq"
 exec "$build/examples/mlp_train" --steps 20 --quiet
 SH
 chmod +x "$tmp/flaky.sh"
-"$front" sweep --cpu-freqs 1500000,2000000,3000000 -o "$tmp/sweep2" -- "$tmp/flaky.sh" 2>"$tmp/err"
+"$front" sweep --cpu-freqs 1500000,2000000,3000000 --repeat 2 -o "$tmp/sweep2" -- "$tmp/flaky.sh" 2>"$tmp/err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "a failing run: exit $rc, want 1: $(cat "$tmp/err")"
 [ "$(snapshot)" = "$orig" ] || fail "not restored after a failing run"
 grep -qx "status=7" "$tmp/sweep2/cpu_freq_khz-2000000-r1/dvfs-setting" || fail "failing status not recorded"
 [ -e "$tmp/sweep2/cpu_freq_khz-3000000-r1/dvfs-setting" ] || fail "the sweep stopped after the failure"
+grep -qx "repeat=2" "$tmp/sweep2/cpu_freq_khz-3000000-r2/dvfs-setting" || fail "--repeat 2: no second run"
 "$ana" dvfs "$tmp/sweep2" >"$tmp/out2" 2>&1 || fail "dvfs with a failed run: $(cat "$tmp/out2")"
 grep -q "the command failed at this setting" "$tmp/out2" || fail "failed run not reported: $(cat "$tmp/out2")"
 
