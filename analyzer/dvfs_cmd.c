@@ -769,6 +769,12 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
         fputs(", \"p_static_w\": ", f); jnum(f, r->m.p_static);
         fputs(", \"p_dynamic_w\": ", f); jnum(f, r->m.p_dyn);
         fputs(", \"alpha\": ", f); jnum(f, r->m.alpha);
+        /* the clock (as a setting) where the board's power limit holds it, and
+         * above which time stops falling; null: none seen */
+        fputs(", \"power_held_above\": ", f);
+        if (r->m.x_cap > 0) jnum(f, r->m.x_cap * r->m.f_ref); else fputs("null", f);
+        fputs(", \"time_flat_above\": ", f);
+        if (r->m.x_knee > 0) jnum(f, r->m.x_knee * r->m.f_ref); else fputs("null", f);
         fputs(", \"loo_energy_error_pct\": ", f);
         if (r->loo_e < 0) fputs("null", f); else jnum(f, r->loo_e);
         fputs(", \"loo_time_error_pct\": ", f);
@@ -811,6 +817,10 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
                 "P_dyn %.4g W, alpha %.2f", dvfs_knob_name(r->knob), r->whole ? "(whole job)" : r->layer,
                 r->provenance, r->npts, r->npts == 1 ? "" : "s", r->m.t_scaling, r->m.t_fixed,
                 r->m.p_static, r->m.p_dyn, r->m.alpha);
+        if (r->m.x_cap > 0)
+            fprintf(f, "; the board's power limit holds the clock above %.6g", r->m.x_cap * r->m.f_ref);
+        else if (r->m.x_knee > 0)
+            fprintf(f, "; time flat above %.6g", r->m.x_knee * r->m.f_ref);
         if (r->loo_e >= 0)
             fprintf(f, "; leave-one-out error: energy %.2f%%, time %.2f%%", r->loo_e, r->loo_t);
         fputc('\n', f);
