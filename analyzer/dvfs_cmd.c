@@ -243,8 +243,8 @@ static int read_tag(const char *dir, struct tag *t, char *err, size_t errlen)
     return 0;
 }
 
-/* supported values the recorder wrote into a trace header (cpufreq; the NVML
- * source's gpu.N.* keys) */
+/* supported CPU frequencies, where the recorder wrote them into a trace
+ * header (a GPU sweep records the GPU's in its dvfs-setting files) */
 static void hw_from_header(struct state *st, const struct ana_proc *p)
 {
     char buf[4096];
@@ -255,14 +255,6 @@ static void hw_from_header(struct state *st, const struct ana_proc *p)
         hw_merge(&st->hw[DVFS_CPU_FREQ], a, 0);
     if (ana_hdr_get(p, "cpufreq.max_khz", buf, sizeof buf) && !parse_num(buf, &b))
         hw_merge(&st->hw[DVFS_CPU_FREQ], 0, b);
-    if (ana_hdr_get(p, "gpu.0.sm_clocks_mhz", buf, sizeof buf))
-        hw_avail(&st->hw[DVFS_GPU_CLOCK], buf);
-    if (ana_hdr_get(p, "gpu.0.sm_clock_max_mhz", buf, sizeof buf) && !parse_num(buf, &b))
-        hw_merge(&st->hw[DVFS_GPU_CLOCK], 0, b);
-    if (ana_hdr_get(p, "gpu.0.power_limit_min_w", buf, sizeof buf) && !parse_num(buf, &a))
-        hw_merge(&st->hw[DVFS_GPU_POWER], a, 0);
-    if (ana_hdr_get(p, "gpu.0.power_limit_max_w", buf, sizeof buf) && !parse_num(buf, &b))
-        hw_merge(&st->hw[DVFS_GPU_POWER], 0, b);
 }
 
 static void print_run_errors(const struct ana_run *run)
