@@ -261,8 +261,9 @@ static void event(void *ctx, const struct ana_event *ev)
         q = put_us(q, cl->t0 > c->base_ns ? cl->t0 - c->base_ns : 0);
         q = put_s(q, ", \"dur\": ");
         q = put_us(q, cl->t1 > cl->t0 ? cl->t1 - cl->t0 : 0);
-        q = put_s(q, cl->flags & GS_F_FORTRAN ? ", \"args\": {\"api\": \"fortran\", \"tr\": \""
-                                              : ", \"args\": {\"api\": \"cblas\", \"tr\": \"");
+        q = put_s(q, ", \"args\": {\"api\": \"");
+        q = put_s(q, ana_call_api(cl));
+        q = put_s(q, "\", \"tr\": \"");
         *q++ = tr[GS_F_TRANSA(cl->flags) & 3];
         *q++ = tr[GS_F_TRANSB(cl->flags) & 3];
         q = put_s(q, "\", \"m\": ");
