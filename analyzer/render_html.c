@@ -22,7 +22,7 @@ static char *B(void) { return bufs[nb++ % 32]; }
 static const char *S(double v) { return ana_sig(v, 3, B(), 96); }
 static const char *J(double v) { return ana_si(v, "J", B(), 96); }
 static const char *T(double v) { return ana_dur(v, B(), 96); }
-static const char *P(double v) { char *b = B(); snprintf(b, 96, "%.1f%%", 100 * v); return b; }
+static const char *P(double v) { return ana_pct(v, B(), 96); }
 
 static void esc(FILE *o, const char *s)
 {
@@ -86,7 +86,12 @@ static void summary(const struct ana_report *r, FILE *o)
         fputs("</p>", o);
     }
     if (m->top_layer >= 0 || m->top_op >= 0) {
-        fputs("<p>Most went to ", o);
+        if (strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
+            m->outside_share_j > m->top_op_share_j)
+            fprintf(o, "<p>Most went outside intercepted calls: %s (%s of energy); of the calls, the top ",
+                    J(r->outside_j), P(m->outside_share_j));
+        else
+            fputs("<p>Most went to ", o);
         if (m->top_layer >= 0) {
             fputs("layer <b>", o);
             esc(o, r->layers[m->top_layer].name);

@@ -83,7 +83,7 @@ static char *B256(void) { static char b[4][256]; static int i; return b[i++ % 4]
 static const char *S(double v) { return ana_sig(v, 3, B(), 64); }
 static const char *J(double v) { return ana_si(v, "J", B(), 64); }
 static const char *T(double v) { return ana_dur(v, B(), 64); }
-static const char *P(double v) { char *b = B(); snprintf(b, 64, "%.1f%%", 100 * v); return b; }
+static const char *P(double v) { return ana_pct(v, B(), 64); }
 static const char *U(unsigned long long v) { char *b = B(); snprintf(b, 64, "%llu", v); return b; }
 static const char *CO2(const struct ana_report *r, double j)
 {
@@ -123,7 +123,13 @@ static void headline(const struct ana_report *r, FILE *o)
         fprintf(o, " over %s%s\n", T(r->duration_s), co2);
     }
     if (m->top_layer >= 0 || m->top_op >= 0) {
-        fputs("  most went to", o);
+        int out = strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
+                  m->outside_share_j > m->top_op_share_j;
+        if (out)
+            fprintf(o, "  most went outside intercepted calls: %s (%s of energy); of the calls, the top", J(r->outside_j),
+                    P(m->outside_share_j));
+        else
+            fputs("  most went to", o);
         if (m->top_layer >= 0)
             fprintf(o, " layer %s: %s (%s of energy)", ana_text_escape(r->layers[m->top_layer].name, B256(), 63), J(r->layers[m->top_layer].energy_j),
                     P(m->top_layer_share_j));

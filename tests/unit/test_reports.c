@@ -31,6 +31,9 @@ START_TEST(significant_digits)
     ck_assert_str_eq(ana_dur(5000, b, sizeof b), "5000 s");
     ck_assert_uint_eq(ana_width("linear 784\xe2\x86\x92" "128"), 14);
     ck_assert_uint_eq(ana_width(""), 0);
+    ck_assert_str_eq(ana_pct(0.385, b, sizeof b), "38.5%");
+    ck_assert_str_eq(ana_pct(0.00037, b, sizeof b), "0.037%");   /* not "0.0%" */
+    ck_assert_str_eq(ana_pct(0, b, sizeof b), "0.0%");
 }
 END_TEST
 
