@@ -330,7 +330,9 @@ static void roofline(const struct ana_report *r, FILE *o)
         fprintf(o, "%.1f,%.1f ", X(xs), Y(bwp * xs));
     fprintf(o, "%.1f,%.1f %.1f,%.1f\"/>", X(ridge > x0 ? (ridge < x1 ? ridge : x1) : x0), Y(ridge < x1 ? peak : bwp * x1),
             X(x1), Y(peak));
-    size_t k = 0;
+    /* labels placed where they overlap no earlier label (a few tries) */
+    struct box { double x0, y0, x1, y1; } placed[64];
+    size_t nplaced = 0;
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *L = &r->layers[i];
         if (!(L->flops > 0 && L->time_s > 0 && m->layer_bytes[i] > 0))
@@ -343,9 +345,20 @@ static void roofline(const struct ana_report *r, FILE *o)
                 pal[i % NPAL]);
         esc(o, L->name);
         fprintf(o, ": %s FLOP/byte, %s GFLOP/s</title></circle>", S(ai), S(g));
-        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\">", X(ai) + 9, Y(g) + 4 + (double)((k++ % 3) * 11) - 11);
-        char nm[28];
-        snprintf(nm, sizeof nm, "%.24s", L->name);
+        char nm[40];
+        snprintf(nm, sizeof nm, "%.32s", L->name);
+        double w = 7.0 * (double)ana_width(nm), px = X(ai), py = Y(g), bx = px + 9, by = py + 4;
+        static const double off[][2] = { { 9, 4 }, { 9, -10 }, { 9, 18 }, { -9, 4 }, { 9, -24 }, { 9, 32 }, { -9, -10 }, { -9, 18 } };
+        for (size_t t = 0; t < sizeof off / sizeof *off; t++) {
+            double x0 = off[t][0] > 0 ? px + off[t][0] : px + off[t][0] - w, y0 = py + off[t][1];
+            int hit = 0;
+            for (size_t q = 0; q < nplaced && !hit; q++)
+                hit = x0 < placed[q].x1 && x0 + w > placed[q].x0 && y0 - 11 < placed[q].y1 && y0 + 2 > placed[q].y0;
+            if (!hit) { bx = x0; by = y0; break; }
+        }
+        if (nplaced < 64)
+            placed[nplaced++] = (struct box){ bx, by - 11, bx + w, by + 2 };
+        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\">", bx, by);
         esc(o, nm);
         fputs("</text>", o);
     }
