@@ -449,6 +449,7 @@ struct ana_dvfs_rec {
     int device;                   /* -1: none (CPU) */
     double baseline, recommended, time_s, energy_j, saving_pct, slowdown_pct, uncertainty_pct;
     int npts; double pt_set[64], pt_time[64], pt_energy[64];   /* optional curve */
+    int curve_from_fit;           /* the curve was computed from the recommendation's fit */
 };
 struct ana_dvfs {
     char file[512], objective[32];

@@ -421,6 +421,9 @@ static void dvfs(const struct ana_report *r, FILE *o)
         esc(o, x->knob);
         fputs(" &middot; ", o);
         esc(o, x->layer[0] ? x->layer : "whole job");
+        if (x->curve_from_fit)
+            fputs(" <span class=note>(curve: the recommendation's fit, time = t<sub>scaling</sub>/x + t<sub>fixed</sub>, "
+                  "power = p<sub>static</sub> + p<sub>dyn</sub>&middot;x<sup>&alpha;</sup>, x = setting/reference)</span>", o);
         fprintf(o, "</h3><svg class=chart id=dvfs%d data-points=\"%d\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                    "role=img aria-label=\"energy and time vs setting\">", i, n, W, H, W, H);
 #define X(v) (l + pw * ((v) - sx0) / (sx1 - sx0))
@@ -454,10 +457,12 @@ static void dvfs(const struct ana_report *r, FILE *o)
             fprintf(o, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#4e79a7\" stroke-dasharray=\"5 4\"/>"
                        "<text x=\"%d\" y=\"%.1f\" fill=\"#4e79a7\" dx=\"4\">slowdown limit +%s%%</text>",
                     l, l + pw, YT(tlim), YT(tlim), l, YT(tlim) - 4, S(d->max_slowdown_pct));
+        /* the label left of the point in the chart's right part, so it stays inside */
+        int lft = X(x->recommended) > l + pw * 0.7;
         fprintf(o, "<circle class=pt cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"#59a14f\"><title>recommended %s: %s, %s"
-                   "</title></circle><text x=\"%.1f\" y=\"%.1f\" fill=\"#2f6b2f\">recommended %s</text>",
+                   "</title></circle><text x=\"%.1f\" y=\"%.1f\" fill=\"#2f6b2f\"%s>recommended %s</text>",
                 X(x->recommended), YE(x->energy_j), S(x->recommended), J(x->energy_j), T(x->time_s),
-                X(x->recommended) + 9, YE(x->energy_j) - 8, S(x->recommended));
+                X(x->recommended) + (lft ? -9 : 9), YE(x->energy_j) - 8, lft ? " text-anchor=end" : "", S(x->recommended));
         if (ebase > 0)
             fprintf(o, "<circle class=pt cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#fff\" stroke=\"#333\"><title>baseline"
                        "</title></circle>", X(x->baseline), YE(ebase));
