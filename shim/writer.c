@@ -233,29 +233,48 @@ static off_t w_off(uint32_t idx)
  * with *reason set. */
 static uint8_t *w_extend(uint32_t *idx, int *reason)
 {
+    int fd = w_fd_get();
+    if (fd < 0) {
+        *reason = GS_LOST_IO;
+        return NULL;
+    }
     pthread_mutex_lock(&w_file_mu);
     if (w_cap && (uint64_t)w_off(w_nchunks + 1) > w_cap) {
         pthread_mutex_unlock(&w_file_mu);
+        w_fd_put(fd);
         *reason = GS_LOST_CAP;
         return NULL;
     }
-    uint32_t i = w_nchunks++;
+    /* the file's size grows by whole chunks at once, so that a SIGKILL in
+     * the middle of the writes below never leaves a file that ends inside
+     * a chunk (readers would call it truncated) */
+    uint32_t i = w_nchunks;
+    int err = 0;
+    if (!w_still(fd))
+        err = ESTALE;
+    else if (ftruncate(fd, w_off(i + 1)) != 0)
+        err = errno;
+    if (!err)
+        w_nchunks++;
     pthread_mutex_unlock(&w_file_mu);
     off_t off = w_off(i);
-    int fd = w_fd_get();
-    int err = fd < 0 ? EIO : w_zero(fd, off, w_csize);
+    if (err) {
+        w_fd_put(fd);
+        *reason = w_errno_reason(err);
+        return NULL;
+    }
+    err = w_zero(fd, off, w_csize);
     if (err) {
         /* the file's last chunk gives back what was written; one in the
          * middle stays zeros, which readers skip */
         pthread_mutex_lock(&w_file_mu);
         if (w_nchunks == i + 1) {
-            if (fd >= 0 && w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped */ }
+            if (w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped */ }
             w_nchunks = i;
         }
         pthread_mutex_unlock(&w_file_mu);
-        if (fd >= 0)
-            w_fd_put(fd);
-        *reason = fd < 0 ? GS_LOST_IO : w_errno_reason(err);
+        w_fd_put(fd);
+        *reason = w_errno_reason(err);
         return NULL;
     }
     uint8_t *base = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off) : MAP_FAILED;
@@ -281,6 +300,10 @@ static void w_reserve_locked(void)
     int fd = w_fd_get();
     if (fd < 0)
         return;
+    if (!w_still(fd) || ftruncate(fd, w_off(w_nchunks + 1)) != 0) {   /* whole chunks only */
+        w_fd_put(fd);
+        return;
+    }
     if (w_zero(fd, w_off(w_nchunks), w_csize) == 0) {
         uint8_t *b = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, w_off(w_nchunks))
                                  : MAP_FAILED;
@@ -806,7 +829,7 @@ static int w_open_file(void)
     }
     w_dev = st.st_dev;
     w_ino = st.st_ino;
-    int err = w_zero(fd, 0, GS_HEADER_SIZE);
+    int err = ftruncate(fd, GS_HEADER_SIZE) != 0 ? errno : w_zero(fd, 0, GS_HEADER_SIZE);
     close(fd);
     if (err) {
         gs_log("cannot write trace file %s (%s): recording is off", w_path, strerror(err));
