@@ -487,6 +487,7 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
         fprintf(stderr, "greenshim-analyze dvfs: the trace records no supported CPU frequencies "
                 "(no cpufreq on the machine it ran on): give --candidates LIST or MIN:MAX:STEP "
                 "in kHz, the highest being the uncapped clock\n");
+        free(acc.rows);
         ana_report_free(&r);
         ana_run_free(&run);
         return -1;
