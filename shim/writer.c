@@ -170,9 +170,11 @@ static int w_fd_get(void)
     return w_is_prep && w_prep_fd >= 0 ? w_prep_fd : w_open();
 }
 
+/* Close our descriptor - unless the program closed it meanwhile and the
+ * number is now one of its own files. */
 static void w_fd_put(int fd)
 {
-    if (!(w_is_prep && fd == w_prep_fd))
+    if (!(w_is_prep && fd == w_prep_fd) && w_still(fd))
         close(fd);
 }
 
@@ -829,8 +831,8 @@ static int w_open_file(void)
     }
     w_dev = st.st_dev;
     w_ino = st.st_ino;
-    int err = ftruncate(fd, GS_HEADER_SIZE) != 0 ? errno : w_zero(fd, 0, GS_HEADER_SIZE);
-    close(fd);
+    int err = !w_still(fd) ? ESTALE : ftruncate(fd, GS_HEADER_SIZE) != 0 ? errno : w_zero(fd, 0, GS_HEADER_SIZE);
+    w_fd_put(fd);
     if (err) {
         gs_log("cannot write trace file %s (%s): recording is off", w_path, strerror(err));
         unlink(w_path);
@@ -891,8 +893,8 @@ int gs_writer_put_header(const void *buf, size_t len)
     int fd = w_open();
     if (fd < 0)
         return -1;
-    ssize_t w = pwrite(fd, buf, len, 0);
-    close(fd);
+    ssize_t w = w_still(fd) ? pwrite(fd, buf, len, 0) : -1;
+    w_fd_put(fd);
     return w == (ssize_t)len ? 0 : -1;
 }
 
