@@ -101,7 +101,6 @@ static unsigned w_backoff_ms;
 static struct w_acct w_accts[W_ACCTS + 1]; /* the last one is shared */
 static pthread_mutex_t w_acct_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t w_gone_calls, w_gone_recs;  /* of accounts given back at thread exit */
-static int w_lost_said;
 
 static uint64_t w_n_pool, w_n_self;      /* chunks taken prepared / made by the thread */
 static pthread_t w_prep;
@@ -479,10 +478,7 @@ static void w_count_lost(struct gs_thread *t, unsigned nslots, int call, int rea
     if (call)
         w_bump(&a->calls, 1, shared);
     w_bump(&a->records, nslots, shared);
-    if (GS_UNLIKELY(!__atomic_load_n(&w_lost_said, __ATOMIC_RELAXED)) &&
-        !__atomic_exchange_n(&w_lost_said, 1, __ATOMIC_RELAXED))
-        gs_log("trace %s cannot grow (%s): the program runs on at full speed; calls not recorded "
-               "are counted and reported", w_path, w_reason_text(reason));
+    /* said once, with the exact counts, when the trace ends (gs_writer_end) */
 }
 
 static void w_thread_exit(void *arg);
@@ -853,7 +849,6 @@ int gs_writer_create(void)
     w_fail = 0;
     w_backoff_ms = 0;
     w_gone_calls = w_gone_recs = 0;
-    w_lost_said = 0;
     return w_open_file();
 }
 
