@@ -152,6 +152,7 @@ install: all
 	install -m 644 include/greenshim.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
+	install -m 755 scripts/apply-caps scripts/restore-caps scripts/greenshim-sweep $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 644 python/greenshim.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
 	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
 
