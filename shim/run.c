@@ -36,7 +36,6 @@ static char gs_id[40];
 static char gs_rank_s[24];
 static int  gs_leader;
 static int  gs_started;                 /* this process wrote its "start" line */
-static int  gs_any_started;             /* this process recorded at some point (exec) */
 static int  gs_lock_fd = -1;
 static int  gs_lock_held;
 static int  gs_lock_fd_ok(void);
@@ -169,7 +168,6 @@ void gs_run_start(void)
     snprintf(line, sizeof line, "start %d\n", (int)getpid());
     gs_append(line);
     gs_started = 1;
-    gs_any_started = 1;
 }
 
 void gs_run_stop(uint64_t calls, uint64_t lost)
@@ -197,7 +195,6 @@ void gs_run_fork_child(void)
     gs_lock_fd = -1;
     gs_lock_held = 0;
     gs_started = 0;
-    gs_any_started = 0;
     gs_leader = 0;
 }
 
@@ -360,8 +357,9 @@ void gs_run_exit(void)
     memset(&s, 0, sizeof s);
     gs_read_procs(&s);
     if (s.started == 0) {
+        struct stat st;
         gs_log("no intercepted call in this run: nothing recorded (greenshim traces BLAS calls%s)",
-               gs_any_started ? "" : "; no trace directory made");
+               stat(gs_dir, &st) != 0 ? "; no trace directory made" : "");
         return;
     }
     char energy[200] = "energy not sampled";
