@@ -13,12 +13,15 @@
  * in the host), maps them and pre-faults them (MADV_POPULATE_WRITE); a
  * thread whose chunk is full takes a prepared one from a small pool under a
  * mutex and hands the full one back to be unmapped.  Only when the pool is
- * empty does the thread prepare a chunk itself.
+ * empty does the thread prepare a chunk itself (by path, the file's
+ * identity checked before each use).
  *
- * Guest manners: no descriptor is kept.  The file is reopened by path
- * (O_NOFOLLOW) for each chunk and its identity checked (device, inode), so
- * a program that closes every descriptor or reuses numbers never gets our
- * writes.  Files are 0600 and directories 0700 whatever the umask.
+ * Guest manners: no descriptor in the program's table.  The preparer keeps
+ * its descriptor in a table of its own (unshare(CLONE_FILES)); program
+ * threads open the file by path (O_NOFOLLOW) and check its identity (device,
+ * inode) before each use, so a program that closes every descriptor or
+ * reuses numbers never gets our writes.  Files are 0600 and directories 0700
+ * whatever the umask.
  *
  * Out of space or over the cap (GREENSHIM_MAX_MB): the thread keeps
  * running at full speed; the slow path backs off (the cap: for good; no
@@ -107,7 +110,6 @@ static int w_prep_running, w_prep_stop;
  * can neither close nor see the trace descriptor it keeps there. */
 static __thread int w_is_prep __attribute__((tls_model("initial-exec")));
 static int w_prep_fd = -1;
-static pthread_cond_t w_got_cv = PTHREAD_COND_INITIALIZER; /* a chunk was prepared, or failed */
 static uint8_t *w_rsv_map;              /* the reserve chunk, mapped when reserved */
 static pthread_key_t w_key;
 static int w_key_made;
@@ -225,26 +227,35 @@ static off_t w_off(uint32_t idx)
     return (off_t)GS_HEADER_SIZE + (off_t)idx * w_csize;
 }
 
-/* Take the next chunk index and give it space in the file; w_file_mu held.
- * Returns its mapping, or NULL with *reason set. */
-static uint8_t *w_extend_locked(uint32_t *idx, int *reason)
+/* Take the next chunk index (w_file_mu held only for that, so that a
+ * preparer descheduled in the middle of its writes never blocks a program
+ * thread) and give it space in the file.  Returns its mapping, or NULL
+ * with *reason set. */
+static uint8_t *w_extend(uint32_t *idx, int *reason)
 {
+    pthread_mutex_lock(&w_file_mu);
     if (w_cap && (uint64_t)w_off(w_nchunks + 1) > w_cap) {
+        pthread_mutex_unlock(&w_file_mu);
         *reason = GS_LOST_CAP;
         return NULL;
     }
+    uint32_t i = w_nchunks++;
+    pthread_mutex_unlock(&w_file_mu);
+    off_t off = w_off(i);
     int fd = w_fd_get();
-    if (fd < 0) {
-        *reason = GS_LOST_IO;
-        return NULL;
-    }
-    off_t off = w_off(w_nchunks);
-    int err = w_zero(fd, off, w_csize);
+    int err = fd < 0 ? EIO : w_zero(fd, off, w_csize);
     if (err) {
-        /* this chunk is the file's last: give back what was written */
-        if (w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped by readers */ }
-        w_fd_put(fd);
-        *reason = w_errno_reason(err);
+        /* the file's last chunk gives back what was written; one in the
+         * middle stays zeros, which readers skip */
+        pthread_mutex_lock(&w_file_mu);
+        if (w_nchunks == i + 1) {
+            if (fd >= 0 && w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped */ }
+            w_nchunks = i;
+        }
+        pthread_mutex_unlock(&w_file_mu);
+        if (fd >= 0)
+            w_fd_put(fd);
+        *reason = fd < 0 ? GS_LOST_IO : w_errno_reason(err);
         return NULL;
     }
     uint8_t *base = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off) : MAP_FAILED;
@@ -254,11 +265,10 @@ static uint8_t *w_extend_locked(uint32_t *idx, int *reason)
     }
     w_fd_put(fd);
     if (base == MAP_FAILED) {
-        *reason = GS_LOST_MEM;
-        w_nchunks++;                    /* zeros on disk: skipped by readers */
+        *reason = GS_LOST_MEM;          /* zeros on disk: skipped by readers */
         return NULL;
     }
-    *idx = w_nchunks++;
+    *idx = i;
     return base;
 }
 
@@ -287,10 +297,12 @@ static void w_reserve_locked(void)
 /* A prepared chunk, or NULL; counts failures into the backoff. */
 static uint8_t *w_new_chunk(uint32_t *idx, int populate, int *reason)
 {
-    pthread_mutex_lock(&w_file_mu);
-    w_reserve_locked();
-    uint8_t *base = w_extend_locked(idx, reason);
-    pthread_mutex_unlock(&w_file_mu);
+    if (__atomic_load_n(&w_rsv_idx, __ATOMIC_ACQUIRE) == UINT32_MAX) {
+        pthread_mutex_lock(&w_file_mu);
+        w_reserve_locked();             /* once: the first chunk of the process */
+        pthread_mutex_unlock(&w_file_mu);
+    }
+    uint8_t *base = w_extend(idx, reason);
     if (!base) {
         pthread_mutex_lock(&w_pool_mu);
         w_note_fail(*reason);
@@ -365,10 +377,7 @@ static void *w_prep_main(void *arg)
                 munmap(base, w_csize);  /* zeros: skipped by readers */
             }
         }
-        if (want)
-            pthread_cond_broadcast(&w_got_cv);  /* threads waiting for a chunk */
     }
-    pthread_cond_broadcast(&w_got_cv);
     pthread_mutex_unlock(&w_pool_mu);
     w_release_unused();
     if (w_prep_fd >= 0)
@@ -503,31 +512,26 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
         w_count_lost(t, nslots, call, __atomic_load_n(&w_fail, __ATOMIC_RELAXED));
         return NULL;
     }
-    /* a prepared chunk; when there is none yet, wait for the preparer
-     * rather than extend the file from this thread: the preparer's
-     * descriptor is out of the program's reach, ours would not be */
+    /* a prepared chunk; when there is none (the preparer fell behind, or
+     * this is the process's first), prepare one here: waiting for a
+     * preparer starved of CPU costs milliseconds on a busy machine */
     uint8_t *base = NULL;
-    int waited = 0;
+    int from_pool = 0;
     pthread_mutex_lock(&w_pool_mu);
     if (w_prep_running == 0)
         w_prep_start();
-    if (w_npool == 0 && w_prep_running == 1) {
-        if (w_pool_target < W_POOL_MAX)
-            w_pool_target++;            /* the preparer fell behind: look further ahead */
-        pthread_cond_signal(&w_pool_cv);
-        while (w_npool == 0 && w_prep_running == 1 && !w_prep_stop && !w_failing())
-            pthread_cond_wait(&w_got_cv, &w_pool_mu);
-        waited = 1;
-    }
-    if (w_npool > 0)
+    if (w_npool > 0) {
         base = w_pool[--w_npool];
+        from_pool = 1;
+    } else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX && w_n_pool + w_n_self > 0) {
+        w_pool_target++;                /* the preparer fell behind: look further ahead */
+    }
     int wake = w_prep_running == 1 && w_npool < w_pool_target;
-    int inline_ok = w_prep_running != 1;
     pthread_mutex_unlock(&w_pool_mu);
     if (wake)
         pthread_cond_signal(&w_pool_cv);
-    __atomic_fetch_add(waited ? &w_n_self : &w_n_pool, 1, __ATOMIC_RELAXED);
-    if (!base && inline_ok) {           /* no preparer thread: do it here */
+    __atomic_fetch_add(from_pool ? &w_n_pool : &w_n_self, 1, __ATOMIC_RELAXED);
+    if (!base) {
         uint32_t idx;
         int reason = 0;
         base = w_new_chunk(&idx, 0, &reason);
@@ -536,11 +540,6 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
             return NULL;
         }
         __atomic_store_n(&w_fail, 0, __ATOMIC_RELEASE);
-    }
-    if (!base) {
-        int f = __atomic_load_n(&w_fail, __ATOMIC_RELAXED);
-        w_count_lost(t, nslots, call, f ? f : GS_LOST_IO);
-        return NULL;
     }
     if (t->chunk)
         w_retire(t->chunk);
@@ -938,7 +937,7 @@ void gs_writer_end(void)
         w_prep_halt();                  /* it gives back the unused space */
     else
         w_release_unused();
-    gs_dbg("chunks: %llu ready when needed, %llu waited for",
+    gs_dbg("chunks: %llu prepared ahead, %llu made by the writing thread",
            (unsigned long long)w_n_pool, (unsigned long long)w_n_self);
     uint64_t calls, recs;
     w_lost_totals(&calls, &recs);
@@ -981,7 +980,6 @@ void gs_writer_fork_child(void)
     w_npool = w_nretired = 0;
     w_rsv = w_rsv_map = NULL;
     w_prep_fd = -1;                     /* a number in the preparer's table, not ours */
-    pthread_cond_init(&w_got_cv, NULL);
     w_rsv_used = 0;
     memset(w_accts, 0, sizeof w_accts);
     pthread_mutex_init(&w_acct_mu, NULL);
