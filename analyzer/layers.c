@@ -247,7 +247,8 @@ struct det {
     struct map rit;               /* (process, region id) -> iterations of its models */
     char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
     /* region bases: names -> index; per base: the one layer (or -2) */
-    char **rb_name; int *rb_layer; size_t nrb;
+    char **rb_name; int *rb_layer; size_t nrb, caprb;
+    struct ana_map rb_map;        /* hash of a region base name -> index + 1 */
 };
 
 static int unit_of(struct det *d, const struct lkey *k, int create)
@@ -471,16 +472,36 @@ static void region_base(const char *path, char *out, size_t len)
         out[n - 9] = 0;
 }
 
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* index of a region base name; hashed, so 40k regions stay linear */
 static int rbase_index(struct det *d, const char *name)
 {
-    for (size_t i = 0; i < d->nrb; i++)
-        if (!strcmp(d->rb_name[i], name))
-            return (int)i;
-    d->rb_name = ana_xrealloc(d->rb_name, d->nrb + 1, sizeof *d->rb_name);
-    d->rb_layer = ana_xrealloc(d->rb_layer, d->nrb + 1, sizeof *d->rb_layer);
-    d->rb_name[d->nrb] = ana_xmalloc(strlen(name) + 1, 1);
-    memcpy(d->rb_name[d->nrb], name, strlen(name) + 1);
+    uint64_t h = name_hash(name);
+    uint32_t at = ana_map_get(&d->rb_map, h, 0);
+    if (at && !strcmp(d->rb_name[at - 1], name))
+        return (int)(at - 1);
+    if (at)                                   /* a hash collision: look the slow way */
+        for (size_t i = 0; i < d->nrb; i++)
+            if (!strcmp(d->rb_name[i], name))
+                return (int)i;
+    if (d->nrb == d->caprb) {
+        d->caprb = d->caprb ? d->caprb * 2 : 64;
+        d->rb_name = ana_xrealloc(d->rb_name, d->caprb, sizeof *d->rb_name);
+        d->rb_layer = ana_xrealloc(d->rb_layer, d->caprb, sizeof *d->rb_layer);
+    }
+    size_t len = strlen(name) + 1;
+    d->rb_name[d->nrb] = ana_xmalloc(len, 1);
+    memcpy(d->rb_name[d->nrb], name, len);
     d->rb_layer[d->nrb] = -1;
+    if (!at)
+        ana_map_put(&d->rb_map, h, (uint32_t)d->nrb + 1);
     return (int)d->nrb++;
 }
 
@@ -541,6 +562,7 @@ static void det_free(void *x)
     free(d->names);
     free(d->rb_name);
     free(d->rb_layer);
+    ana_map_free(&d->rb_map);
     map_free(&d->units);
     map_free(&d->lays);
     map_free(&d->aux);
