@@ -267,9 +267,10 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
             /* the call's time, split over the bins it spans */
             double x = (double)c->t0, y = (double)c->t1;
             double fx = (x - a->lo) * a->inv_bw, fy = (y - a->lo) * a->inv_bw;
-            size_t b0 = fx > 0 ? (size_t)fx : 0, b1 = fy > 0 ? (size_t)fy : 0;
-            if (b0 >= MORE_BINS) b0 = MORE_BINS - 1;
-            if (b1 >= MORE_BINS) b1 = MORE_BINS - 1;
+            /* clamped before the conversion: a time far outside the span
+             * (hostile input) does not fit a size_t */
+            size_t b0 = fx > 0 ? (fx < MORE_BINS - 1 ? (size_t)fx : MORE_BINS - 1) : 0;
+            size_t b1 = fy > 0 ? (fy < MORE_BINS - 1 ? (size_t)fy : MORE_BINS - 1) : 0;
             for (size_t k = b0; k <= b1; k++) {
                 double e0 = a->lo + a->bw * (double)k, e1 = e0 + a->bw;
                 double ov = (y < e1 ? y : e1) - (x > e0 ? x : e0);
