@@ -46,7 +46,13 @@ struct ana_string { uint32_t id; char *text; };
  * rows are sorted by it at the end, so the row order does not depend on
  * the order in which the sweep meets the calls */
 struct ana_first { uint32_t a0, a1, a2; uint64_t b; };
-int ana_first_cmp(const struct ana_first *x, const struct ana_first *y);
+static inline int ana_first_cmp(const struct ana_first *x, const struct ana_first *y)
+{
+    if (x->a0 != y->a0) return x->a0 < y->a0 ? -1 : 1;
+    if (x->a1 != y->a1) return x->a1 < y->a1 ? -1 : 1;
+    if (x->a2 != y->a2) return x->a2 < y->a2 ? -1 : 1;
+    return x->b < y->b ? -1 : x->b > y->b;
+}
 static inline void ana_first_min(struct ana_first *row, const struct ana_first *at)
 {
     if (ana_first_cmp(at, row) < 0)

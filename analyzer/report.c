@@ -6,13 +6,6 @@
 #include <string.h>
 #include "ana.h"
 
-int ana_first_cmp(const struct ana_first *x, const struct ana_first *y)
-{
-    if (x->a0 != y->a0) return x->a0 < y->a0 ? -1 : 1;
-    if (x->a1 != y->a1) return x->a1 < y->a1 ? -1 : 1;
-    if (x->a2 != y->a2) return x->a2 < y->a2 ? -1 : 1;
-    return x->b < y->b ? -1 : x->b > y->b;
-}
 /* rows grow by doubling (capacity: the power of two >= n), so adding
  * n rows costs O(n) copies, not O(n^2) */
 static void *row_grow(void *rows, size_t n, size_t size)
