@@ -162,6 +162,7 @@ void ana_run_free(struct ana_run *run);
 /* traces of more than one run (header run.id): -1 with a message on stderr
  * unless merge (then a warning in the report); 0 one run */
 int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
+size_t ana_count_runs(struct ana_run *run, const char **first, const char **other);
 
 /* timeline.c */
 void ana_timeline(struct ana_proc *p);

@@ -856,9 +856,14 @@ double ana_idle_watts(struct ana_report *r, const char **how)
 /* Per domain name: its energy over the run.  Machine domains (the same key
  * in several processes) count once, from their merged samples; process
  * domains add up. */
+static const char *key_of_list(void *ctx, uint32_t i) { return ((const char **)*(void **)ctx)[i]; }
+
 void ana_domain_totals(struct ana_report *r)
 {
     struct ana_run *run = r->run;
+    const char **key = NULL;            /* machine keys done */
+    size_t nkeys = 0, capkeys = 0;
+    struct ana_names keys = { .name_of = key_of_list, .ctx = &key };
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         struct ana_proc *p = run->procs[pi];
         for (int d = 0; d < p->ndom; d++) {
@@ -867,15 +872,14 @@ void ana_domain_totals(struct ana_report *r)
                 continue;
             int machine = strcmp(dm->kind, "energy") == 0 && strcmp(dm->scope, "process") != 0;
             if (machine) {              /* done already with an earlier process? */
-                int seen = 0;
-                for (size_t q = 0; q < pi && !seen; q++)
-                    for (int e = 0; e < run->procs[q]->ndom && !seen; e++) {
-                        const struct ana_domain *o = &run->procs[q]->dom[e];
-                        seen = o->n >= 2 && strcmp(o->kind, "energy") == 0 && strcmp(o->scope, "process") != 0 &&
-                               strcmp(o->key, dm->key) == 0;
-                    }
-                if (seen)
+                if (ana_names_find(&keys, dm->key) >= 0)
                     continue;
+                if (nkeys == capkeys) {
+                    capkeys = capkeys ? capkeys * 2 : 16;
+                    key = ana_xrealloc(key, capkeys, sizeof *key);
+                }
+                key[nkeys] = dm->key;
+                ana_names_add(&keys, dm->key, (uint32_t)nkeys++);
             }
             int k;
             for (k = 0; k < r->ndom; k++)
@@ -904,4 +908,6 @@ void ana_domain_totals(struct ana_report *r)
             free(s.t); free(s.v); free(s.j);
         }
     }
+    ana_names_free(&keys);
+    free(key);
 }

@@ -216,15 +216,7 @@ static int energy_begin(struct ana_report *r)
             snprintf(r->run_id, sizeof r->run_id, "%s", p->run_id);
     }
     /* distinct run ids among the processes */
-    for (size_t pi = 0; pi < run->nprocs; pi++) {
-        const char *id = run->procs[pi]->run_id;
-        size_t j;
-        for (j = 0; j < pi; j++)
-            if (strcmp(run->procs[j]->run_id, id) == 0)
-                break;
-        if (j == pi && id[0])
-            r->nruns++;
-    }
+    r->nruns = (int)ana_count_runs(run, NULL, NULL);
     return 0;
 }
 
