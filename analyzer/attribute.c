@@ -273,6 +273,7 @@ struct sweep {
     struct pstate *ps; size_t nps;
     size_t nact_total; double wsum_total;
     size_t nopen_procs;           /* processes with a thread in a region */
+    struct pstate ph;             /* its oh heap: process indices that opened one (lazy, like threads) */
     double prev;
     double outside_j, outside_s, calls_j, unattributed_s;
     struct ana_event ev_call;     /* reused for every ANA_EV_CALL (kind set once, the rest zero) */
@@ -422,11 +423,23 @@ static int region_at(struct sweep *w, int pi, double t, uint32_t *proc, uint32_t
 {
     if (!w->nopen_procs)
         return 0;
-    size_t p0 = pi < 0 ? 0 : (size_t)pi, p1 = pi < 0 ? w->nps : (size_t)pi + 1;
-    for (size_t q = p0; q < p1; q++) {
+    for (;;) {
+        size_t q;
+        if (pi >= 0) {
+            q = (size_t)pi;
+        } else {
+            /* the first process with an open region that has not ended
+             * (times only grow: one that ended leaves for good) */
+            while (w->ph.noh && (!w->ps[w->ph.oh[0]].nopen ||
+                                 t >= (double)w->r->run->procs[w->ph.oh[0]]->t_end))
+                oh_pop(&w->ph);
+            if (!w->ph.noh)
+                return 0;
+            q = w->ph.oh[0];
+        }
         struct pstate *ps = &w->ps[q];
         if (!ps->nopen || t >= (double)w->r->run->procs[q]->t_end)
-            continue;
+            return 0;
         while (ps->noh && !ps->cur[ps->oh[0]]->depth)
             oh_pop(ps);                 /* closed since it opened */
         if (ps->noh) {
@@ -435,8 +448,8 @@ static int region_at(struct sweep *w, int pi, double t, uint32_t *proc, uint32_t
             *id = c->stk[c->depth - 1];
             return *id != 0;
         }
+        return 0;
     }
-    return 0;
 }
 
 static size_t gap_slot(struct sweep *w, uint32_t proc, uint32_t id)
@@ -601,8 +614,10 @@ static void region_event(struct sweep *w, struct cursor *c)
         c->depth--;
     }
     if (!was && c->depth) {
-        if (!ps->nopen++)
+        if (!ps->nopen++) {
             w->nopen_procs++;
+            oh_push(&w->ph, c->pi);
+        }
         oh_push(ps, c->ti);
     }
     if (was && !c->depth) {
@@ -807,6 +822,7 @@ void ana_sweep(struct ana_report *r)
         free(w.ps[pi].cur);
     }
     ana_map_free(&w.gap_idx);
+    free(w.ph.oh);
     free(w.gap);
     free(w.ps);
     free(w.heap);
