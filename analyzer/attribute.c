@@ -360,11 +360,11 @@ static void cur_fetch(struct sweep *w, struct cursor *c)
             if (type == GS_REC_STRING) {
                 size_t len = (size_t)rec[2] | (size_t)rec[3] << 8;
                 ns += len > GS_STRING_HEAD_TEXT ? (len - GS_STRING_HEAD_TEXT + GS_REC_SIZE - 1) / GS_REC_SIZE : 0;
-            } else if (type >= 16 && p->hdr.version >= 2 && rec[1]) {
+            } else if (type >= 16 && (p->hdr.version >= 2 || type == GS_REC_DNNL) && rec[1]) {
                 ns = rec[1];
             }
             c->off += ns * GS_REC_SIZE;
-            if (type == GS_REC_CALL) {
+            if (ana_rec_is_call(rec)) {
                 uint64_t t0;
                 memcpy(&t0, rec + 8, 8);
                 c->rec = rec;
@@ -806,9 +806,8 @@ void ana_sweep(struct ana_report *r)
                 r->regions[g].energy_j += j;
             }
             if (r->layers_from_regions && (j != 0 || s != 0)) {
-                const char *nm = ana_string(p, id);
                 struct ana_first at = { 2, (uint32_t)pi, id, 0 };
-                int l = ana_layer_add(r, nm ? nm : "(unnamed)", &at);
+                int l = ana_layers_gap_row(r, p, id, &at);
                 r->layers[l].energy_j += j;
                 r->layers[l].time_s += s;
             }

@@ -75,18 +75,20 @@ int ana_layer_add(struct ana_report *r, const char *name, const struct ana_first
 static int op_row(struct ana_report *r, const struct ana_call *c, const struct ana_first *at)
 {
     int api = (c->flags & GS_F_FORTRAN) != 0;
+    if (ANA_OP_IS_DNNL(c->op))
+        api = 0;                        /* the op byte alone says dnnl */
     int32_t i = r->op_idx[c->op][api] - 1;
     if (i < 0) {
         char op[16];
         ana_op_name(c->op, op);
         for (size_t k = 0; k < r->nops && i < 0; k++)   /* unknown routines share "unknown" names */
-            if (strcmp(r->ops[k].op, op) == 0 && !strcmp(r->ops[k].api, api ? "fortran" : "cblas"))
+            if (strcmp(r->ops[k].op, op) == 0 && !strcmp(r->ops[k].api, ana_call_api(c)))
                 i = (int32_t)k;
         if (i < 0) {
             r->ops = row_grow(r->ops, r->nops, sizeof *r->ops);
             memset(&r->ops[r->nops], 0, sizeof r->ops[0]);
             snprintf(r->ops[r->nops].op, sizeof r->ops[0].op, "%s", op);
-            r->ops[r->nops].api = api ? "fortran" : "cblas";
+            r->ops[r->nops].api = ana_call_api(c);
             r->ops[r->nops].first = FIRST_NONE;
             i = (int32_t)r->nops++;
         }

@@ -267,8 +267,8 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
             /* the call's time, split over the bins it spans */
             double x = (double)c->t0, y = (double)c->t1;
             double fx = (x - a->lo) * a->inv_bw, fy = (y - a->lo) * a->inv_bw;
-            /* clamped before the conversion: a time far outside the span
-             * (hostile input) does not fit a size_t */
+            /* clamped before the conversion: a time far outside the run (damaged
+             * file) must not overflow size_t (UB) */
             size_t b0 = fx > 0 ? (fx < MORE_BINS - 1 ? (size_t)fx : MORE_BINS - 1) : 0;
             size_t b1 = fy > 0 ? (fy < MORE_BINS - 1 ? (size_t)fy : MORE_BINS - 1) : 0;
             for (size_t k = b0; k <= b1; k++) {

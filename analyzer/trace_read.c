@@ -254,8 +254,8 @@ static size_t rec_slots(const struct ana_proc *p, const uint8_t *rec, size_t lef
         return 1 + ncont <= left ? 1 + ncont : 0;
     }
     if (type >= 16) {
-        if (p->hdr.version < 2)
-            return 1;                             /* version 1: one slot each */
+        if (p->hdr.version < 2 && type != GS_REC_DNNL)
+            return 1;                             /* version 1: one slot each (DNNL always says) */
         size_t n = rec[1];
         return n && n <= left ? n : 0;
     }
@@ -285,13 +285,22 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
         if (run->visit)
             run->visit(run->visit_ctx, p, ch->tid, r, rec);
         switch (rec[0]) {
+        case GS_REC_DNNL:
+            if (rec[2] == GS_DNNL_PRIM) {
+                ana_dnnl_prim(p, rec);
+                break;
+            }
+            if (rec[2] != GS_DNNL_EXEC)
+                break;
+            /* an EXEC counts as a call (t0, t1 at the CALL's offsets) */
+            /* fall through */
         case GS_REC_CALL: {
             uint64_t t0 = ld64(rec + 8), t1 = ld64(rec + 16);
             if (t1 < t0)
                 t1 = t0;
             if (t0 < p->raw_t0_min) p->raw_t0_min = t0;
             if (t1 > p->raw_t1_max) p->raw_t1_max = t1;
-            if (ld32(rec + 4))
+            if (rec[0] == GS_REC_CALL ? ld32(rec + 4) : ld32(rec + 24))
                 p->any_call_region = 1;
             p->ncalls++;
             th->ncalls++;
@@ -384,7 +393,7 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
             const uint8_t *rec = b + *off;
             size_t ns = rec_slots(p, rec, (ch->len - *off) / GS_REC_SIZE);
             *off += (ns ? ns : 1) * GS_REC_SIZE;
-            if (rec[0] != GS_REC_CALL)
+            if (!ana_rec_is_call(rec))
                 continue;
             ana_decode_call(p, rec, b + *off, b + ch->len, c);
             return 1;
@@ -399,7 +408,12 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
                      struct ana_call *c)
 {
     struct gs_rec_call r;
+    if (rec[0] == GS_REC_DNNL) {
+        ana_dnnl_decode(p, rec, c);
+        return;
+    }
     memcpy(&r, rec, sizeof r);
+    c->prim = 0;
     c->t0 = r.t0; c->t1 = r.t1 < r.t0 ? r.t0 : r.t1;
     c->m = r.m; c->n = r.n; c->k = r.k;
     c->lda = r.lda; c->ldb = r.ldb; c->ldc = r.ldc;
@@ -408,7 +422,7 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
     c->energy_j = 0;
     c->layer = -1;
     for (const uint8_t *q = next; q + GS_REC_SIZE <= end;) {
-        if (q[0] == GS_REC_CALL || q[0] == GS_REC_NONE)
+        if (ana_rec_is_call(q) || q[0] == GS_REC_NONE)
             break;
         if (q[0] == GS_REC_COUNTERS) {
             int nv = q[1] < GS_MAX_EVENTS ? q[1] : GS_MAX_EVENTS;
@@ -634,7 +648,7 @@ void ana_run_free(struct ana_run *run)
         struct ana_proc *p = run->procs[i];
         if (p->map)
             munmap((void *)p->map, p->map_size);
-        free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->shash);
+        free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->dnnl); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
