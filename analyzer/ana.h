@@ -62,7 +62,13 @@ struct ana_string { uint32_t id; char *text; };
  * rows are sorted by it at the end, so the row order does not depend on
  * the order in which the sweep meets the calls */
 struct ana_first { uint32_t a0, a1, a2; uint64_t b; };
-int ana_first_cmp(const struct ana_first *x, const struct ana_first *y);
+static inline int ana_first_cmp(const struct ana_first *x, const struct ana_first *y)
+{
+    if (x->a0 != y->a0) return x->a0 < y->a0 ? -1 : 1;
+    if (x->a1 != y->a1) return x->a1 < y->a1 ? -1 : 1;
+    if (x->a2 != y->a2) return x->a2 < y->a2 ? -1 : 1;
+    return x->b < y->b ? -1 : x->b > y->b;
+}
 static inline void ana_first_min(struct ana_first *row, const struct ana_first *at)
 {
     if (ana_first_cmp(at, row) < 0)
@@ -173,6 +179,7 @@ void ana_run_free(struct ana_run *run);
 /* traces of more than one run (header run.id): -1 with a message on stderr
  * unless merge (then a warning in the report); 0 one run */
 int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
+size_t ana_count_runs(struct ana_run *run, const char **first, const char **other);
 
 /* timeline.c */
 void ana_timeline(struct ana_proc *p);
