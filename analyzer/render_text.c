@@ -107,6 +107,7 @@ static const char *ctr_unit(const char *ev)
 static void headline(const struct ana_report *r, FILE *o)
 {
     const struct ana_more *m = r->more;
+    const char *outside = m->filter_desc[0] ? "outside the selected calls" : "outside intercepted calls";
     char co2[96] = "";
     if (ana_co2_g(r, r->total_j) >= 0)
         snprintf(co2, sizeof co2, ", %s CO2e (at %s g/kWh, %s)", ana_si(ana_co2_g(r, r->total_j), "g", B(), 64),
@@ -126,7 +127,7 @@ static void headline(const struct ana_report *r, FILE *o)
         int out = strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
                   m->outside_share_j > m->top_op_share_j;
         if (out)
-            fprintf(o, "  most went outside intercepted calls: %s (%s of energy); of the calls, the top", J(r->outside_j),
+            fprintf(o, "  most went %s: %s (%s of energy); of the calls, the top", outside, J(r->outside_j),
                     P(m->outside_share_j));
         else
             fputs("  most went to", o);
@@ -138,7 +139,7 @@ static void headline(const struct ana_report *r, FILE *o)
                     J(r->ops[m->top_op].energy_j), P(m->top_op_share_j));
         fputc('\n', o);
     }
-    fprintf(o, "  outside intercepted calls: %s of wall time", P(m->outside_share_s));
+    fprintf(o, "  %s: %s of wall time", outside, P(m->outside_share_s));
     if (strcmp(r->provenance, "none"))
         fprintf(o, ", %s of energy", P(m->outside_share_j));
     fputc('\n', o);
