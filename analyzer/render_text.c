@@ -139,9 +139,11 @@ static void headline(const struct ana_report *r, FILE *o)
                     J(r->ops[m->top_op].energy_j), P(m->top_op_share_j));
         fputc('\n', o);
     }
-    fprintf(o, "  %s: %s of wall time", outside, P(m->outside_share_s));
+    /* time outside is outside every call; under a filter the energy of the
+     * calls left out joins the outside energy, not its time */
+    fprintf(o, "  outside intercepted calls: %s of wall time", P(m->outside_share_s));
     if (strcmp(r->provenance, "none"))
-        fprintf(o, ", %s of energy", P(m->outside_share_j));
+        fprintf(o, "%s%s of energy", m->filter_desc[0] ? "; outside the selected calls: " : ", ", P(m->outside_share_j));
     fputc('\n', o);
     if (m->steady_iters > 0) {
         double span = m->steady_t1_s - m->steady_t0_s;
