@@ -88,8 +88,8 @@ static void summary(const struct ana_report *r, FILE *o)
     if (m->top_layer >= 0 || m->top_op >= 0) {
         if (strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
             m->outside_share_j > m->top_op_share_j)
-            fprintf(o, "<p>Most went outside intercepted calls: %s (%s of energy); of the calls, the top ",
-                    J(r->outside_j), P(m->outside_share_j));
+            fprintf(o, "<p>Most went outside %s: %s (%s of energy); of the calls, the top ",
+                    m->filter_desc[0] ? "the selected calls" : "intercepted calls", J(r->outside_j), P(m->outside_share_j));
         else
             fputs("<p>Most went to ", o);
         if (m->top_layer >= 0) {
@@ -104,7 +104,7 @@ static void summary(const struct ana_report *r, FILE *o)
     }
     fprintf(o, "<p>Outside intercepted calls: %s of wall time", P(m->outside_share_s));
     if (strcmp(r->provenance, "none"))
-        fprintf(o, ", %s of energy", P(m->outside_share_j));
+        fprintf(o, "%s%s of energy", m->filter_desc[0] ? "; outside the selected calls: " : ", ", P(m->outside_share_j));
     fputs(".</p>", o);
     if (m->steady_iters > 0) {
         fprintf(o, "<p>Steady state: %ld iterations from %s to %s: %s", m->steady_iters, T(m->steady_t0_s),
