@@ -397,7 +397,7 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
             *off += (ns ? ns : 1) * GS_REC_SIZE;
             if (!ana_rec_is_call(rec))
                 continue;
-            ana_decode_call(p, rec, b + *off, b + ch->len, c);
+            ana_decode_call(p, rec, b + *off, b + *off, c);    /* no counters: a pass ahead of the sweep */
             return 1;
         }
     }
