@@ -411,7 +411,7 @@ int  ana_filter_parse(struct ana_filter *f, int argc, char **argv, int *i, const
 void ana_filter_procs(struct ana_run *run);      /* drop processes by --pid; set the run start */
 int  ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct ana_call *c);  /* 1 kept */
 int  ana_filter_region(struct ana_report *r, const struct ana_proc *p, uint32_t id);  /* 1 kept */
-int  ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][2]);
+int  ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][3]);  /* [half][s, J, calls] */
 void ana_report_more(struct ana_report *r, const struct ana_more_opts *o);
 void ana_report_more_free(struct ana_report *r);
 double ana_co2_g(const struct ana_report *r, double joules);  /* < 0: no intensity given */
@@ -446,6 +446,7 @@ int  ana_view_load(struct ana_view *v, struct ana_run *run, struct ana_report *r
 void ana_view_free(struct ana_run *run, struct ana_report *r);
 extern const char ana_view_help[];   /* the shared options, for --help texts */
 void ana_progress(const char *what, size_t done, size_t total);   /* stderr, only on a terminal, after 1 s */
+void ana_progress_attach(struct ana_run *run);   /* a sink that shows the calls analysed so far */
 int  cmd_html(int argc, char **argv);
 int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);

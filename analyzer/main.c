@@ -140,7 +140,9 @@ static int cmd_report(int argc, char **argv)
         ana_sink_add(&run, exps[i]->event, ectx[i]);
     }
     struct ana_report r;
+    ana_progress_attach(&run);
     ana_report_build(&run, &r);
+    ana_progress("", 1, 1);
     ana_report_more(&r, &v.mo);
     for (int i = 0; i < nexp; i++)
         if (ef[i]) {
