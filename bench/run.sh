@@ -10,7 +10,7 @@
 #   2. out of space: 300,000 tiny calls on a 2 MiB tmpfs (private mount
 #      namespace), under a 1 MiB cap and on the normal disk: time per call,
 #      calls recorded and counted lost;
-#   3. analyzer throughput (bench/analyze.sh, when present);
+#   3. (analyzer throughput: bench/analyzer.sh, which `make bench` runs next);
 #   4. fixed per-process cost and the slowdown of the demo trainers.
 # The machine's load average is printed before and after: these VMs are
 # shared, and a busy machine starves the recorder's preparer thread.
@@ -122,13 +122,6 @@ if unshare -m true 2>/dev/null; then
     unshare -m sh bench/run.sh --oos-tmpfs "$tmp/fs"
 else
     echo "300k calls, 2 MiB tmpfs: skipped (mount namespaces not allowed)"
-fi
-
-# ---- analyzer throughput (the analyzer's own benchmark) ----
-if [ -x bench/analyze.sh ]; then
-    bench/analyze.sh
-else
-    echo "analyzer throughput on a 5 M-call trace: bench/analyze.sh not in this tree"
 fi
 
 # ---- whole programs ----
