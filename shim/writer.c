@@ -363,8 +363,8 @@ static void *w_prep_main(void *arg)
     for (;;) {
         while (!w_prep_stop && w_nretired == 0 && (w_npool >= w_pool_target || w_failing())) {
             if (w_fail && w_fail != GS_LOST_CAP) {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
+                struct timespec ts;     /* the condition variable's clock */
+                clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_nsec += 100000000L;
                 if (ts.tv_nsec >= 1000000000L) {
                     ts.tv_sec++;
