@@ -97,6 +97,7 @@ static void render(const struct ana_report *r, FILE *o)
     if (r->sampler_hz > 0)
         fprintf(o, "sampler: %.0f Hz, its own CPU time %.4f s (%.3f%% of one core over the run)\n", r->sampler_hz,
                 r->sampler_cpu_s, 100 * DIV(r->sampler_cpu_s, r->wall_sum_s));
+    ana_gpu_text(r, o);
     for (size_t i = 0; i < run->nwarn; i++)
         fprintf(o, "warning: %s\n", run->warnings[i]);
 }

@@ -201,9 +201,10 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
     if (nmeas && !nmod) r->provenance = "measured";
     else if (nmod && !nmeas) r->provenance = "modelled";
     else if (nmeas && nmod) r->provenance = "mixed";
+    ana_layers(r);
+    ana_gpu_report(r);
     qsort(r->ops, r->nops, sizeof *r->ops, cmp_op);
     qsort(r->shapes, r->nshapes, sizeof *r->shapes, cmp_shape);
-    ana_layers(r);
     double lsum = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lsum += r->layers[i].energy_j;
@@ -224,4 +225,5 @@ void ana_report_free(struct ana_report *r)
         free(r->regions[i].name);
     free(r->regions);
     free(r->layers);
+    ana_gpu_report_free(r);
 }

@@ -260,10 +260,15 @@ static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t 
             p->lost += l->count;
             break;
         }
-        default:
+        default: {
             if (rec[0] < 16)
                 return r;               /* unknown below 16: damage */
-            break;                      /* newer record kinds: skip */
+            size_t ns = ana_gpu_read(p, th, rec, (end - r) / GS_REC_SIZE);
+            if (!ns)
+                return r;               /* nslots 0 or past the chunk: damage */
+            r += (ns - 1) * GS_REC_SIZE;    /* GPU and newer kinds: skipped by nslots */
+            break;
+        }
         }
     }
     return 0;
@@ -456,6 +461,7 @@ void ana_run_free(struct ana_run *run)
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
         for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); }
+        ana_gpu_free(p);
         free(p);
     }
     free(run->procs);

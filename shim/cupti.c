@@ -1,0 +1,387 @@
+/* cupti.c - GPU kernel timing through CUPTI, with the shim as the CUDA
+ * injection library.
+ *
+ * At start-up the shim sets CUDA_INJECTION64_PATH (and NVTX_INJECTION64_PATH)
+ * to its own path unless a tool (nsys, ncu) set them first, so the CUDA
+ * driver calls InitializeInjection below at cuInit: only CUDA processes pay
+ * for CUPTI.  There we subscribe first (error 39: another tool holds CUPTI,
+ * one line and no kernel timing), put CUPTI's timestamps on our clock
+ * (CLOCK_MONOTONIC ns, the analyzer's time base), enable kernel, memcpy,
+ * memset and external-correlation activity, and take the correlation id of
+ * each launch from a callback so launch records join their kernels.
+ * Activity buffers become trace records in gs_cupti_parse, which the test
+ * suite also calls (greenshim_cupti_buffer) with synthetic records.
+ * CUPTI is dlopen()ed; nothing from CUDA is linked.  Flushed at context
+ * destroy and at exit; a fork child never touches it. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gs.h"
+#include "gpu.h"
+
+static char gs_self_path[PATH_MAX];
+
+/* Make the shim the CUDA and NVTX injection library unless a tool is. */
+__attribute__((constructor(102)))
+static void gs_gpu_inject_env(void)
+{
+    if (!gs_enabled)
+        return;
+    Dl_info di;
+    if (!dladdr((void *)gs_gpu_inject_env, &di) || !di.dli_fname ||
+        !realpath(di.dli_fname, gs_self_path))
+        return;
+    const char *c = getenv("CUDA_INJECTION64_PATH");
+    if (!c || !*c)
+        setenv("CUDA_INJECTION64_PATH", gs_self_path, 1);
+    else if (strcmp(c, gs_self_path) != 0)
+        gs_dbg("CUDA_INJECTION64_PATH is %s (another tool): kernel timing only if it leaves CUPTI free", c);
+    const char *n = getenv("NVTX_INJECTION64_PATH");
+    if (!n || !*n)
+        setenv("NVTX_INJECTION64_PATH", gs_self_path, 1);
+}
+
+#if __has_include(<cupti.h>)
+#include <cupti.h>
+
+/* ---- CUPTI, found at run time ---- */
+#define GS_CUPTI_FNS(X)                                                                 \
+    X(CUptiResult, cuptiSubscribe, (CUpti_SubscriberHandle *, CUpti_CallbackFunc, void *)) \
+    X(CUptiResult, cuptiEnableCallback, (uint32_t, CUpti_SubscriberHandle, CUpti_CallbackDomain, CUpti_CallbackId)) \
+    X(CUptiResult, cuptiActivityEnable, (CUpti_ActivityKind))                           \
+    X(CUptiResult, cuptiActivityRegisterCallbacks, (CUpti_BuffersCallbackRequestFunc, CUpti_BuffersCallbackCompleteFunc)) \
+    X(CUptiResult, cuptiActivityRegisterTimestampCallback, (CUpti_TimestampCallbackFunc)) \
+    X(CUptiResult, cuptiActivityFlushAll, (uint32_t))                                  \
+    X(CUptiResult, cuptiActivityGetNextRecord, (uint8_t *, size_t, CUpti_Activity **))  \
+    X(CUptiResult, cuptiActivityGetNumDroppedRecords, (CUcontext, uint32_t, size_t *))  \
+    X(CUptiResult, cuptiActivityPushExternalCorrelationId, (CUpti_ExternalCorrelationKind, uint64_t)) \
+    X(CUptiResult, cuptiActivityPopExternalCorrelationId, (CUpti_ExternalCorrelationKind, uint64_t *)) \
+    X(CUptiResult, cuptiGetResultString, (CUptiResult, const char **))
+#define GS_DECL(RT, name, P) static RT (*p_##name) P;
+GS_CUPTI_FNS(GS_DECL)
+
+static void *gs_cupti_lib;
+static int gs_cupti_loaded;             /* 1 loaded, -1 not found */
+static int gs_cupti_live;               /* activity enabled: ext correlation worth pushing */
+static int gs_cupti_forked;             /* in a fork child: never touch CUPTI */
+static uint32_t gs_ext_next;
+static pthread_mutex_t gs_cupti_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* libcupti next to libcudart, in the loader path, or in the toolkit */
+static int gs_cupti_load(void)
+{
+    pthread_mutex_lock(&gs_cupti_lock);
+    if (gs_cupti_loaded) {
+        pthread_mutex_unlock(&gs_cupti_lock);
+        return gs_cupti_loaded > 0;
+    }
+    static const char *names[] = {
+        "libcupti.so.13", "libcupti.so.12", "libcupti.so",
+        "/usr/local/cuda/extras/CUPTI/lib64/libcupti.so", "/usr/local/cuda/lib64/libcupti.so",
+    };
+    char path[PATH_MAX];
+    const char *home = getenv("CUDA_HOME");
+    void *h = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof *names && !h; i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    for (size_t i = 0; i < sizeof names / sizeof *names && !h; i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h && home) {
+        snprintf(path, sizeof path, "%s/extras/CUPTI/lib64/libcupti.so", home);
+        h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    }
+    if (!h) {
+        /* pip wheels: .../nvidia/cuda_cupti/lib next to .../nvidia/cuda_runtime/lib */
+        Dl_info di;
+        void *rt = dlsym(RTLD_DEFAULT, "cudaRuntimeGetVersion");
+        if (rt && dladdr(rt, &di) && di.dli_fname) {
+            snprintf(path, sizeof path, "%s", di.dli_fname);
+            char *s = strstr(path, "/cuda_runtime/lib/");
+            if (s) {
+                snprintf(s, sizeof path - (size_t)(s - path), "/cuda_cupti/lib/libcupti.so.12");
+                h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+            }
+        }
+    }
+    int ok = h != NULL;
+#define GS_LOAD(RT, name, P) if (ok && !(p_##name = (RT(*) P)dlsym(h, #name))) ok = 0;
+    GS_CUPTI_FNS(GS_LOAD)
+    if (!ok) {
+        gs_log("libcupti not found (set CUDA_HOME or add the CUDA toolkit's CUPTI directory to "
+               "LD_LIBRARY_PATH): GPU kernels will not be timed; CUDA calls and NVML energy still are");
+        gs_cupti_loaded = -1;
+    } else {
+        gs_cupti_lib = h;
+        gs_cupti_loaded = 1;
+    }
+    pthread_mutex_unlock(&gs_cupti_lock);
+    return ok;
+}
+
+static const char *gs_cupti_err(CUptiResult r)
+{
+    const char *s = NULL;
+    if (p_cuptiGetResultString && p_cuptiGetResultString(r, &s) == CUPTI_SUCCESS && s)
+        return s;
+    return "unknown CUPTI error";
+}
+
+/* ---- activity records -> trace records ---- */
+
+static void gs_put(const void *rec, unsigned nslots)
+{
+    struct gs_thread *t = &gs_tls;
+    uint8_t *s = gs_rec_slot(t, nslots);
+    if (!s)
+        return;
+    memcpy(s + 1, (const uint8_t *)rec + 1, nslots * GS_REC_SIZE - 1);
+    gs_rec_commit(s, *(const uint8_t *)rec);
+}
+
+/* The prefix every kernel record version (4..10) shares; checked against
+ * the version this build's header has. */
+static void gs_kernel_rec(const CUpti_ActivityKernel10 *k)
+{
+    struct gs_rec_kernel r = { .type = GS_REC_KERNEL, .nslots = 2 };
+    r.device = (uint16_t)k->deviceId;
+    r.name = gs_gpu_string(GS_STR_KERNEL, k->name ? k->name : "(unnamed kernel)");
+    r.start = k->start;
+    r.end = k->end;
+    r.corr = k->correlationId;
+    r.stream = k->streamId;
+    r.context = k->contextId;
+    r.grid_x = (uint32_t)k->gridX; r.grid_y = (uint32_t)k->gridY; r.grid_z = (uint32_t)k->gridZ;
+    r.block_x = (uint32_t)k->blockX; r.block_y = (uint32_t)k->blockY; r.block_z = (uint32_t)k->blockZ;
+    r.regs = k->registersPerThread;
+    r.shmem_static = (uint32_t)k->staticSharedMemory;
+    r.shmem_dynamic = (uint32_t)k->dynamicSharedMemory;
+    gs_put(&r, 2);
+}
+
+/* Every record in one completed buffer.  Returns the number turned into
+ * trace records. */
+GS_HIDDEN size_t gs_cupti_parse(uint8_t *buf, size_t valid)
+{
+    struct gs_thread *t = &gs_tls;
+    int was = t->busy;
+    t->busy = 1;
+    size_t n = 0;
+    CUpti_Activity *a = NULL;
+    while (valid && p_cuptiActivityGetNextRecord(buf, valid, &a) == CUPTI_SUCCESS) {
+        switch (a->kind) {
+        case CUPTI_ACTIVITY_KIND_KERNEL:
+        case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
+            gs_kernel_rec((const CUpti_ActivityKernel10 *)a);
+            n++;
+            break;
+        case CUPTI_ACTIVITY_KIND_MEMCPY: {
+            const CUpti_ActivityMemcpy6 *m = (const void *)a;
+            struct gs_rec_memcpy r = { .type = GS_REC_MEMCPY, .nslots = 1, .device = (uint16_t)m->deviceId,
+                                       .kind = m->copyKind, .start = m->start, .end = m->end,
+                                       .bytes = m->bytes, .corr = m->correlationId, .stream = m->streamId };
+            gs_put(&r, 1);
+            n++;
+            break;
+        }
+        case CUPTI_ACTIVITY_KIND_MEMSET: {
+            const CUpti_ActivityMemset4 *m = (const void *)a;
+            struct gs_rec_memcpy r = { .type = GS_REC_MEMCPY, .nslots = 1, .device = (uint16_t)m->deviceId,
+                                       .kind = 255, .start = m->start, .end = m->end,
+                                       .bytes = m->bytes, .corr = m->correlationId, .stream = m->streamId };
+            gs_put(&r, 1);
+            n++;
+            break;
+        }
+        case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
+            const CUpti_ActivityExternalCorrelation *e = (const void *)a;
+            struct gs_rec_extcorr r = { .type = GS_REC_EXTCORR, .nslots = 1,
+                                        .ext_kind = (uint16_t)e->externalKind,
+                                        .corr = e->correlationId, .ext = e->externalId };
+            gs_put(&r, 1);
+            n++;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    t->busy = was;
+    return n;
+}
+
+/* Test entry: the buffer-complete path on a buffer of real CUPTI record
+ * structs, without a GPU.  Returns the records written, -1 without CUPTI. */
+GS_API long greenshim_cupti_buffer(uint8_t *buf, size_t valid)
+{
+    if (!gs_enabled || gs_cupti_forked || !gs_cupti_load())
+        return -1;
+    gs_gpu_first_call();                /* as InitializeInjection does */
+    return (long)gs_cupti_parse(buf, valid);
+}
+
+#define GS_CUPTI_BUF (8u << 20)
+
+static void CUPTIAPI gs_buf_requested(uint8_t **buf, size_t *size, size_t *maxrec)
+{
+    *buf = aligned_alloc(8, GS_CUPTI_BUF);
+    *size = *buf ? GS_CUPTI_BUF : 0;
+    *maxrec = 0;
+}
+
+static void CUPTIAPI gs_buf_completed(CUcontext ctx, uint32_t stream, uint8_t *buf, size_t size,
+                                      size_t valid)
+{
+    (void)size;
+    if (!gs_cupti_forked && gs_enabled) {
+        gs_cupti_parse(buf, valid);
+        size_t dropped = 0;
+        if (p_cuptiActivityGetNumDroppedRecords(ctx, stream, &dropped) == CUPTI_SUCCESS && dropped) {
+            struct gs_rec_gpu_lost l = { .type = GS_REC_GPU_LOST, .nslots = 1, .t = gs_now(),
+                                         .dropped = dropped };
+            gs_put(&l, 1);
+        }
+    }
+    free(buf);
+}
+
+static uint64_t CUPTIAPI gs_cupti_ts(void)
+{
+    return gs_mono_ns();
+}
+
+/* launch correlation ids and context teardown */
+static void CUPTIAPI gs_cupti_cb(void *ud, CUpti_CallbackDomain dom, CUpti_CallbackId cbid,
+                                 const void *data)
+{
+    (void)ud;
+    if (dom == CUPTI_CB_DOMAIN_RUNTIME_API || dom == CUPTI_CB_DOMAIN_DRIVER_API) {
+        const CUpti_CallbackData *d = data;
+        if (d->callbackSite == CUPTI_API_ENTER && !gs_gpu_corr)
+            gs_gpu_corr = d->correlationId;
+    } else if (dom == CUPTI_CB_DOMAIN_RESOURCE && cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING) {
+        if (!gs_cupti_forked)
+            p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+    }
+}
+
+static const CUpti_CallbackId gs_rt_cbids[] = {
+    CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaGraphLaunch_v10000, CUPTI_RUNTIME_TRACE_CBID_cudaGraphLaunch_ptsz_v10000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060,
+    CUPTI_RUNTIME_TRACE_CBID___cudaLaunchKernel_v13000, CUPTI_RUNTIME_TRACE_CBID___cudaLaunchKernel_ptsz_v13000,
+    CUPTI_RUNTIME_TRACE_CBID_cudaMemcpy_v3020, CUPTI_RUNTIME_TRACE_CBID_cudaMemcpyAsync_v3020,
+    CUPTI_RUNTIME_TRACE_CBID_cudaMemset_v3020, CUPTI_RUNTIME_TRACE_CBID_cudaMemsetAsync_v3020,
+};
+static const CUpti_CallbackId gs_drv_cbids[] = {
+    CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel, CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz,
+    CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx, CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz,
+};
+
+static void gs_cupti_start(void)
+{
+    static int once;
+    if (__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
+        return;
+    if (!gs_cupti_load())
+        return;
+    CUpti_SubscriberHandle sub;
+    CUptiResult r = p_cuptiSubscribe(&sub, (CUpti_CallbackFunc)gs_cupti_cb, NULL);
+    if (r != CUPTI_SUCCESS) {
+        if (r == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED)
+            gs_log("another tool holds CUPTI (nsys, Kineto, compute-sanitizer?): GPU kernels will not "
+                   "be timed; CUDA calls and NVML energy are still recorded");
+        else
+            gs_log("cuptiSubscribe failed (%s): GPU kernels will not be timed", gs_cupti_err(r));
+        return;
+    }
+    p_cuptiActivityRegisterTimestampCallback(gs_cupti_ts);
+    if ((r = p_cuptiActivityRegisterCallbacks(gs_buf_requested, gs_buf_completed)) != CUPTI_SUCCESS) {
+        gs_log("CUPTI activity buffers refused (%s): GPU kernels will not be timed", gs_cupti_err(r));
+        return;
+    }
+    if ((r = p_cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL)) != CUPTI_SUCCESS) {
+        gs_log("CUPTI kernel activity refused (%s): GPU kernels will not be timed", gs_cupti_err(r));
+        return;
+    }
+    p_cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMCPY);
+    p_cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMSET);
+    p_cuptiActivityEnable(CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION);
+    for (size_t i = 0; i < sizeof gs_rt_cbids / sizeof *gs_rt_cbids; i++)
+        p_cuptiEnableCallback(1, sub, CUPTI_CB_DOMAIN_RUNTIME_API, gs_rt_cbids[i]);
+    for (size_t i = 0; i < sizeof gs_drv_cbids / sizeof *gs_drv_cbids; i++)
+        p_cuptiEnableCallback(1, sub, CUPTI_CB_DOMAIN_DRIVER_API, gs_drv_cbids[i]);
+    p_cuptiEnableCallback(1, sub, CUPTI_CB_DOMAIN_RESOURCE, CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING);
+    __atomic_store_n(&gs_cupti_live, 1, __ATOMIC_RELEASE);
+    gs_sources |= GS_SRC_CUPTI;
+    gs_dbg("CUPTI kernel timing on");
+}
+
+uint32_t gs_cupti_ext_push(void)
+{
+    if (!__atomic_load_n(&gs_cupti_live, __ATOMIC_ACQUIRE) || gs_cupti_forked)
+        return 0;
+    uint32_t id = __atomic_add_fetch(&gs_ext_next, 1, __ATOMIC_RELAXED);
+    if (p_cuptiActivityPushExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, id) != CUPTI_SUCCESS)
+        return 0;
+    return id;
+}
+
+void gs_cupti_ext_pop(uint32_t id)
+{
+    uint64_t got;
+    if (id)
+        p_cuptiActivityPopExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, &got);
+}
+
+static void gs_cupti_atfork_child(void)
+{
+    gs_cupti_forked = 1;
+    gs_cupti_live = 0;
+}
+
+__attribute__((constructor(103)))
+static void gs_cupti_init(void)
+{
+    pthread_atfork(NULL, NULL, gs_cupti_atfork_child);
+}
+
+/* before the trace closes (gs_fini is destructor 101, run after this one) */
+__attribute__((destructor(102)))
+static void gs_cupti_fini(void)
+{
+    if (__atomic_load_n(&gs_cupti_live, __ATOMIC_ACQUIRE) && !gs_cupti_forked)
+        p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+    gs_nvml_stop();
+}
+
+#else /* no CUPTI headers at build time */
+
+static void gs_cupti_start(void)
+{
+    gs_log("this libgreenshim was built without CUPTI headers: GPU kernels will not be timed");
+}
+uint32_t gs_cupti_ext_push(void) { return 0; }
+void gs_cupti_ext_pop(uint32_t id) { (void)id; }
+__attribute__((destructor(102)))
+static void gs_cupti_fini(void)
+{
+    gs_nvml_stop();
+}
+
+#endif
+
+/* The CUDA driver calls this at cuInit when CUDA_INJECTION64_PATH names us. */
+GS_API int InitializeInjection(void)
+{
+    if (!gs_enabled)
+        return 1;
+    gs_gpu_first_call();
+    gs_cupti_start();
+    return 1;
+}
