@@ -116,12 +116,12 @@ size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec, siz
     struct ana_gpu *g;
     switch (rec[0]) {
     case GS_REC_API: {
-        if (ns < 2) break;              /* too short for this kind: skipped */
         const struct gs_rec_api *a = (const void *)rec;
         g = gpu_of(p);
         GROW(g->api, g->napi, g->capapi);
-        g->api[g->napi++] = (struct g_api){ a->t0, a->t1 < a->t0 ? a->t0 : a->t1, a->corr, a->kernel,
-                                             a->region, thread, a->ret, a->fn };
+        uint64_t dt = a->flags & GS_API_F_DT_SHIFT ? (uint64_t)a->dt << 16 : a->dt;
+        g->api[g->napi++] = (struct g_api){ a->t0, a->t0 + dt, a->corr, a->kernel, a->region, thread,
+                                             a->ret, a->fn };
         break;
     }
     case GS_REC_CUBLAS: {
@@ -204,12 +204,18 @@ int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec)
     switch (rec[0]) {
     case GS_REC_API: {
         const struct gs_rec_api *a = (const void *)rec;
-        const char *kn = a->kernel ? ana_string(p, a->kernel) : NULL;
-        printf("API fn=%s ret=%d corr=%u grid=%ux%ux%u block=%ux%ux%u bytes=%llu kind=%u stream=0x%llx "
-               "kernel=%s region=%u t0=%llu t1=%llu\n", ana_gpu_api_name(a->fn), a->ret, a->corr,
-               a->grid[0], a->grid[1], a->grid[2], a->block[0], a->block[1], a->block[2],
-               (unsigned long long)a->bytes, a->kind, (unsigned long long)a->stream, kn ? kn : "-",
-               a->region, (unsigned long long)a->t0, (unsigned long long)a->t1);
+        uint64_t dt = a->flags & GS_API_F_DT_SHIFT ? (uint64_t)a->dt << 16 : a->dt;
+        int launch = a->block != 0 || a->u.g.grid_x != 0;
+        int mem = a->fn >= GS_API_cudaMemcpy && a->fn <= GS_API_cudaMemsetAsync_ptsz;
+        const char *kn = launch && a->kernel ? ana_string(p, a->kernel) : NULL;
+        printf("API fn=%s ret=%d corr=%u", ana_gpu_api_name(a->fn), a->ret, a->corr);
+        if (launch)
+            printf(" grid=%ux%ux%u block=%ux%ux%u kernel=%s", a->u.g.grid_x, a->u.g.grid_y, a->grid_z,
+                   GS_API_BLOCK_X(a->block), GS_API_BLOCK_Y(a->block), GS_API_BLOCK_Z(a->block), kn ? kn : "-");
+        if (mem)
+            printf(" bytes=%llu kind=%u", (unsigned long long)a->u.bytes, a->kernel);
+        printf(" stream=0x%x region=%u t0=%llu t1=%llu\n", a->stream, a->region, (unsigned long long)a->t0,
+               (unsigned long long)(a->t0 + dt));
         return 1;
     }
     case GS_REC_CUBLAS: {

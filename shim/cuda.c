@@ -181,12 +181,18 @@ static uint32_t gs_kernel_id(const void *key, int driver)
 
 /* ---- records ---- */
 
-static inline void gs_api_emit(struct gs_thread *t, struct gs_rec_api *a)
+static inline void gs_api_emit(struct gs_thread *t, struct gs_rec_api *a, uint64_t t1)
 {
-    a->nslots = 2;
+    uint64_t dt = t1 - a->t0;
+    a->nslots = 1;
+    if (GS_UNLIKELY(dt >> 32)) {
+        a->flags |= GS_API_F_DT_SHIFT;
+        dt >>= 16;
+    }
+    a->dt = (uint32_t)dt;
     a->region = t->region_depth ? t->region_stack[t->region_depth - 1] : 0;
     a->corr = gs_gpu_corr;
-    uint8_t *s = gs_rec_slot(t, 2);
+    uint8_t *s = gs_rec_slot(t, 1);
     if (GS_UNLIKELY(!s))
         return;
     memcpy(s + 1, (const uint8_t *)a + 1, sizeof *a - 1);
@@ -223,25 +229,27 @@ void gs_gpu_first_call(void)
         uint64_t t0_ = gs_now();                                                       \
         RT ret_ = fn_ ARGS;                                                            \
         uint64_t t1_ = gs_now();                                                       \
-        struct gs_rec_api a_ = { .type = GS_REC_API, .fn = (FN), .t0 = t0_, .t1 = t1_,  \
-                                 .ret = (int32_t)ret_ };                               \
+        struct gs_rec_api a_ = { .type = GS_REC_API, .fn = (FN), .t0 = t0_,            \
+                                 .ret = (int16_t)ret_ };                               \
         FILL;                                                                          \
-        gs_api_emit(t_, &a_);                                                          \
+        gs_api_emit(t_, &a_, t1_);                                                     \
         t_->busy = 0;                                                                  \
         return ret_;                                                                   \
     }
 
-#define GS_GRID(g, b)                                                                  \
-    a_.grid[0] = (g).x, a_.grid[1] = (g).y, a_.grid[2] = (g).z,                        \
-    a_.block[0] = (b).x, a_.block[1] = (b).y, a_.block[2] = (b).z
+#define GS_GRID3(gx, gy, gz, bx, by, bz)                                               \
+    a_.u.g.grid_x = (gx), a_.u.g.grid_y = (uint16_t)(gy), a_.grid_z = (uint16_t)(gz),   \
+    a_.block = GS_API_BLOCK(bx, by, bz)
+#define GS_GRID(g, b) GS_GRID3((g).x, (g).y, (g).z, (b).x, (b).y, (b).z)
+#define GS_STREAM(s) (uint32_t)(uintptr_t)(s)
 
 /* runtime launches: host stub */
 #define GS_LAUNCH_RT(name)                                                             \
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name,                                      \
         (const void *func, gs_dim3 grid, gs_dim3 block, void **args, size_t shmem, gs_stream stream), \
         (func, grid, block, args, shmem, stream),                                      \
-        (GS_GRID(grid, block), a_.bytes = shmem, a_.stream = (uintptr_t)stream,         \
-         a_.func = (uintptr_t)func, a_.kernel = gs_kernel_id(func, 0)))
+        (GS_GRID(grid, block), a_.stream = GS_STREAM(stream),         \
+         a_.kernel = gs_kernel_id(func, 0)))
 GS_LAUNCH_RT(cudaLaunchKernel)
 GS_LAUNCH_RT(cudaLaunchKernel_ptsz)
 GS_LAUNCH_RT(cudaLaunchCooperativeKernel)
@@ -252,17 +260,16 @@ GS_LAUNCH_RT(cudaLaunchCooperativeKernel_ptsz)
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name,                                      \
         (const void *kernel, gs_dim3 grid, gs_dim3 block, void **args, size_t shmem, gs_stream stream), \
         (kernel, grid, block, args, shmem, stream),                                    \
-        (GS_GRID(grid, block), a_.bytes = shmem, a_.stream = (uintptr_t)stream,         \
-         a_.func = (uintptr_t)kernel, a_.kernel = gs_kernel_id(kernel, 0)))
+        (GS_GRID(grid, block), a_.stream = GS_STREAM(stream),         \
+         a_.kernel = gs_kernel_id(kernel, 0)))
 GS_LAUNCH_K(__cudaLaunchKernel)
 GS_LAUNCH_K(__cudaLaunchKernel_ptsz)
 
 #define GS_LAUNCH_EXC(name)                                                            \
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name,                                      \
         (const gs_launch_config *cfg, const void *func, void **args), (cfg, func, args), \
-        (cfg ? (GS_GRID(cfg->grid, cfg->block), a_.bytes = cfg->shmem,                   \
-                a_.stream = (uintptr_t)cfg->stream) : 0,                                \
-         a_.func = (uintptr_t)func, a_.kernel = gs_kernel_id(func, 0)))
+        (cfg ? (GS_GRID(cfg->grid, cfg->block), a_.stream = GS_STREAM(cfg->stream)) : 0, \
+         a_.kernel = gs_kernel_id(func, 0)))
 GS_LAUNCH_EXC(cudaLaunchKernelExC)
 GS_LAUNCH_EXC(cudaLaunchKernelExC_ptsz)
 
@@ -270,7 +277,7 @@ GS_LAUNCH_EXC(cudaLaunchKernelExC_ptsz)
  * as it is the <<<>>> path's first CUDA call */
 GS_CUDA_WRAP(gs_cudaerr, __cudaGetKernel, GS_API___cudaGetKernel,
     (void **kernel, const void *func), (kernel, func),
-    (a_.func = (uintptr_t)func, a_.kernel = gs_kernel_id(func, 0),
+    (a_.kernel = gs_kernel_id(func, 0),
      (ret_ == 0 && kernel && *kernel && gs_kmap_find(func)) ?
          gs_kmap_put(*kernel, gs_kmap_find(func)->name) : (void)0))
 
@@ -279,21 +286,18 @@ GS_CUDA_WRAP(gs_curesult, cuLaunchKernel, GS_API_cuLaunchKernel,
     (const void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
      unsigned shmem, gs_stream stream, void **params, void **extra),
     (f, gx, gy, gz, bx, by, bz, shmem, stream, params, extra),
-    (a_.grid[0] = gx, a_.grid[1] = gy, a_.grid[2] = gz, a_.block[0] = bx, a_.block[1] = by,
-     a_.block[2] = bz, a_.bytes = shmem, a_.stream = (uintptr_t)stream, a_.func = (uintptr_t)f,
-     a_.kernel = gs_kernel_id(f, 1)))
+    (GS_GRID3(gx, gy, gz, bx, by, bz), a_.stream = GS_STREAM(stream), a_.kernel = gs_kernel_id(f, 1)))
 GS_CUDA_WRAP(gs_curesult, cuLaunchKernelEx, GS_API_cuLaunchKernelEx,
     (const gs_cu_launch_config *cfg, const void *f, void **params, void **extra),
     (cfg, f, params, extra),
-    (cfg ? (a_.grid[0] = cfg->gx, a_.grid[1] = cfg->gy, a_.grid[2] = cfg->gz,
-            a_.block[0] = cfg->bx, a_.block[1] = cfg->by, a_.block[2] = cfg->bz,
-            a_.bytes = cfg->shmem, a_.stream = (uintptr_t)cfg->stream) : 0,
-     a_.func = (uintptr_t)f, a_.kernel = gs_kernel_id(f, 1)))
+    (cfg ? (GS_GRID3(cfg->gx, cfg->gy, cfg->gz, cfg->bx, cfg->by, cfg->bz),
+            a_.stream = GS_STREAM(cfg->stream)) : 0,
+     a_.kernel = gs_kernel_id(f, 1)))
 
 /* graphs */
 #define GS_GRAPH(name)                                                                 \
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name, (void *exec, gs_stream stream), (exec, stream), \
-                 (a_.func = (uintptr_t)exec, a_.stream = (uintptr_t)stream))
+                 (a_.stream = GS_STREAM(stream)))
 GS_GRAPH(cudaGraphLaunch)
 GS_GRAPH(cudaGraphLaunch_ptsz)
 
@@ -301,17 +305,17 @@ GS_GRAPH(cudaGraphLaunch_ptsz)
 #define GS_MEMCPY(name)                                                                \
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name,                                      \
                  (void *dst, const void *src, size_t n, int kind), (dst, src, n, kind), \
-                 (a_.bytes = n, a_.kind = (uint32_t)kind))
+                 (a_.u.bytes = n, a_.kernel = (uint32_t)kind))
 #define GS_MEMCPY_A(name)                                                              \
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name,                                      \
                  (void *dst, const void *src, size_t n, int kind, gs_stream s), (dst, src, n, kind, s), \
-                 (a_.bytes = n, a_.kind = (uint32_t)kind, a_.stream = (uintptr_t)s))
+                 (a_.u.bytes = n, a_.kernel = (uint32_t)kind, a_.stream = GS_STREAM(s)))
 #define GS_MEMSET(name)                                                                \
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name, (void *dst, int v, size_t n), (dst, v, n), \
-                 (a_.bytes = n))
+                 (a_.u.bytes = n))
 #define GS_MEMSET_A(name)                                                              \
     GS_CUDA_WRAP(gs_cudaerr, name, GS_API_##name, (void *dst, int v, size_t n, gs_stream s), \
-                 (dst, v, n, s), (a_.bytes = n, a_.stream = (uintptr_t)s))
+                 (dst, v, n, s), (a_.u.bytes = n, a_.stream = GS_STREAM(s)))
 GS_MEMCPY(cudaMemcpy)
 GS_MEMCPY(cudaMemcpy_ptds)
 GS_MEMCPY_A(cudaMemcpyAsync)
@@ -324,13 +328,12 @@ GS_MEMSET_A(cudaMemsetAsync_ptsz)
 /* synchronisation */
 GS_CUDA_WRAP(gs_cudaerr, cudaDeviceSynchronize, GS_API_cudaDeviceSynchronize, (void), (), (void)0)
 #define GS_SYNC1(RT, name)                                                             \
-    GS_CUDA_WRAP(RT, name, GS_API_##name, (gs_stream s), (s), (a_.stream = (uintptr_t)s))
+    GS_CUDA_WRAP(RT, name, GS_API_##name, (gs_stream s), (s), (a_.stream = GS_STREAM(s)))
 GS_SYNC1(gs_cudaerr, cudaStreamSynchronize)
 GS_SYNC1(gs_cudaerr, cudaStreamSynchronize_ptsz)
 GS_SYNC1(gs_curesult, cuStreamSynchronize)
 GS_SYNC1(gs_curesult, cuStreamSynchronize_ptsz)
-GS_CUDA_WRAP(gs_cudaerr, cudaEventSynchronize, GS_API_cudaEventSynchronize, (void *ev), (ev),
-             (a_.func = (uintptr_t)ev))
+GS_CUDA_WRAP(gs_cudaerr, cudaEventSynchronize, GS_API_cudaEventSynchronize, (void *ev), (ev), (void)0)
 GS_CUDA_WRAP(gs_curesult, cuCtxSynchronize, GS_API_cuCtxSynchronize, (void), (), (void)0)
 
 /* ---- registration: host stub -> device function name, from the program's

@@ -243,27 +243,37 @@ enum gs_api_fn {
     GS_API_cuStreamSynchronize_ptsz,
     GS_API_COUNT
 };
-#define GS_API_F_LAUNCH  (1u << 0)    /* the call launches kernels */
-#define GS_API_F_DRIVER  (1u << 1)    /* driver API (cu*), else runtime */
 
-/* One CUDA runtime or driver call, 2 slots.  ret is the real return code,
- * passed through to the caller unchanged. */
+/* One CUDA runtime or driver call, 1 slot (a launch is the hot path: 48
+ * bytes).  ret is the real return code, passed through to the caller
+ * unchanged.  dt = t1 - t0 in header-clock ticks; with GS_API_F_DT_SHIFT
+ * it is in units of 65536 ticks (calls longer than 2^32 ticks). */
+#define GS_API_F_DT_SHIFT 1u
 struct gs_rec_api {
     uint8_t  type;                /* GS_REC_API */
-    uint8_t  nslots;              /* 2 */
-    uint16_t fn;                  /* enum gs_api_fn */
+    uint8_t  nslots;              /* 1 */
+    uint8_t  fn;                  /* enum gs_api_fn */
+    uint8_t  flags;               /* GS_API_F_DT_SHIFT */
     uint32_t region;              /* innermost region path id at the call */
-    uint64_t t0, t1;              /* header clock */
-    uint64_t stream;              /* cudaStream_t / CUstream value (0: default) */
+    uint64_t t0;                  /* header clock */
+    uint32_t dt;
     uint32_t corr;                /* CUPTI correlation id, 0: unknown */
-    int32_t  ret;                 /* cudaError_t / CUresult */
-    uint32_t grid[3], block[3];   /* launches */
-    uint64_t bytes;               /* memcpy/memset size; launches: dynamic shared memory */
-    uint32_t kernel;              /* kernel name string id (GS_STR_KERNEL), 0: unknown */
-    uint32_t kind;                /* memcpy kind (cudaMemcpyKind); launches: 0 */
-    uint64_t func;                /* host stub / cudaKernel_t / CUfunction / graph exec */
-    uint64_t reserved;
+    uint32_t kernel;              /* launches: kernel name string id (GS_STR_KERNEL), 0 unknown;
+                                     memcpy: cudaMemcpyKind */
+    int16_t  ret;                 /* cudaError_t / CUresult (all below 1000) */
+    uint16_t grid_z;
+    union {
+        struct { uint32_t grid_x; uint16_t grid_y, reserved1; } g;
+        uint64_t bytes;           /* memcpy/memset size */
+    } u;
+    uint32_t stream;              /* low 32 bits of the cudaStream_t / CUstream (0: default) */
+    uint32_t block;               /* x-1 | (y-1) << 10 | (z-1) << 20; 0 with grid 0: not a launch */
 };
+#define GS_API_BLOCK(x, y, z) ((uint32_t)(((x) - 1) & 1023) | (uint32_t)(((y) - 1) & 1023) << 10 | \
+                               (uint32_t)(((z) - 1) & 63) << 20)
+#define GS_API_BLOCK_X(b) (((b) & 1023) + 1)
+#define GS_API_BLOCK_Y(b) ((((b) >> 10) & 1023) + 1)
+#define GS_API_BLOCK_Z(b) ((((b) >> 20) & 63) + 1)
 
 /* cuBLAS routines (gs_rec_cublas.routine) */
 enum gs_cublas_fn {
@@ -420,7 +430,7 @@ _Static_assert(sizeof(struct gs_rec_string) == GS_REC_SIZE, "string record");
 _Static_assert(sizeof(struct gs_rec_clock) == GS_REC_SIZE, "clock record");
 _Static_assert(sizeof(struct gs_rec_sample) == GS_REC_SIZE, "sample record");
 _Static_assert(sizeof(struct gs_rec_lost) == GS_REC_SIZE, "lost record");
-_Static_assert(sizeof(struct gs_rec_api) == 2 * GS_REC_SIZE, "api record");
+_Static_assert(sizeof(struct gs_rec_api) == GS_REC_SIZE, "api record");
 _Static_assert(sizeof(struct gs_rec_cublas) == 2 * GS_REC_SIZE, "cublas record");
 _Static_assert(sizeof(struct gs_rec_kernel) == 2 * GS_REC_SIZE, "kernel record");
 _Static_assert(sizeof(struct gs_rec_memcpy) == GS_REC_SIZE, "memcpy record");

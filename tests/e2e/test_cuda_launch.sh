@@ -29,9 +29,12 @@ import re
 prog, out, dump, rj = sys.argv[1:5]
 recs = []
 for line in open(dump):
-    m = re.search(r" API fn=(\S+) ret=(-?\d+) corr=\d+ grid=(\d+)x(\d+)x(\d+) block=(\d+)x(\d+)x(\d+) bytes=(\d+) .* kernel=(\S+)", line)
-    if m:
-        recs.append(m.groups())
+    if " API fn=" not in line:
+        continue
+    kv = dict(w.split("=", 1) for w in line.split() if "=" in w)
+    g = kv.get("grid", "0x0x0").split("x")
+    b = kv.get("block", "0x0x0").split("x")
+    recs.append((kv["fn"], kv["ret"], g[0], g[1], g[2], b[0], b[1], b[2], kv.get("bytes", "0"), kv.get("kernel", "-")))
 r = load(rj)
 if prog == "gpu_launch_cu":
     names = {"cudaSuccess": 0, "cudaErrorInsufficientDriver": 35, "cudaErrorNoDevice": 100}
