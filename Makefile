@@ -43,6 +43,7 @@ CUDA_LIB  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 .PHONY: all check demo bench install clean deps
+.PHONY: sanitize fuzz fuzz-build
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN)
 
 $(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/energy/*.h) include/greenshim/trace.h include/greenshim.h
@@ -104,11 +105,71 @@ $(BUILD)/gpu/gpu_launch_cu: tests/e2e/src/gpu_launch_cu.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) -cudart shared -o $@ $<
 
+# ---- sanitizers and fuzzing (docs/fuzzing.md) ----
+# `make check` also builds, with gcc ASan+UBSan (no clang needed): the unit
+# suites (build/tests/san_*), the analyzer (build/san/greenshim-analyze, for
+# tests/e2e/test_sanitized_analyzer.sh) and the fuzz target's replay driver
+# (build/tests/san_fuzz_replay: every input under tests/fuzz/regressions and
+# tests/fuzz/corpus).  `make fuzz SECONDS=N` runs libFuzzer (clang).
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
+SAN_ANA_OBJ := $(ANA_LIB:%.c=$(BUILD)/san/obj/%.o)
+SAN_BIN := $(UNIT_SRC:tests/unit/test_%.c=$(BUILD)/tests/san_%) $(BUILD)/tests/san_fuzz_replay \
+           $(BUILD)/san/greenshim-analyze
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g \
+              -Wno-unknown-warning-option
+FUZZ_ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+SECONDS    ?= 60
+FUZZ_ARGS  ?=
+
+$(BUILD)/san/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/san/obj/fuzz/main.o: analyzer/main.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(SAN_FLAGS) $(WARN) -Dmain=gs_analyze_main -c $< -o $@
+
+$(BUILD)/san/greenshim-analyze: analyzer/main.c $(SAN_ANA_OBJ)
+	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(SAN_FLAGS) $(WARN) -o $@ $^ -lm
+
+$(BUILD)/tests/san_%: tests/unit/test_%.c $(SAN_ANA_OBJ) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ianalyzer -Ishim -std=gnu11 $(SAN_FLAGS) $(WARN) -o $@ $< $(SAN_ANA_OBJ) $(CHECK_LIBS) -lm -ldl -pthread
+
+$(BUILD)/tests/san_fuzz_replay: tests/fuzz/fuzz_analyze.c tests/fuzz/replay.c $(BUILD)/san/obj/fuzz/main.o $(SAN_ANA_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(SAN_FLAGS) $(WARN) -o $@ $^ -lm
+
+sanitize: $(SAN_BIN)
+
+$(BUILD)/fuzz/obj/analyzer/main.o: analyzer/main.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(ANA_CFLAGS) $(FUZZ_FLAGS) $(WARN) -Dmain=gs_analyze_main -c $< -o $@
+
+$(BUILD)/fuzz/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(ANA_CFLAGS) $(FUZZ_FLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_analyze: tests/fuzz/fuzz_analyze.c $(FUZZ_ANA_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(FUZZ_FLAGS) $(WARN) -o $@ $^ -lm
+
+fuzz-build: $(BUILD)/fuzz/fuzz_analyze
+
+# the working corpus grows in build/fuzz/corpus (seeded from tests/fuzz/corpus);
+# a crash, hang (-timeout) or OOM (-rss_limit_mb) leaves its input in build/fuzz/
+fuzz: fuzz-build
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_analyze $(BUILD)/fuzz/corpus tests/fuzz/corpus tests/fuzz/regressions \
+	    -dict=tests/fuzz/trace.dict -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -max_total_time=$(SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(FUZZ_ARGS)
+
 deps:
 	@scripts/install-deps.sh
 
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory sanitize
 	@tests/run.sh
 
 demo: deps

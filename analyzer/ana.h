@@ -9,6 +9,10 @@
 #include "greenshim/trace.h"
 
 #define ANA_MAX_DOMAINS 64
+#define ANA_VERSION "0.2"
+
+struct ana_event;
+struct ana_report;
 
 /* one intercepted call, after trace_read (times still in raw clock) */
 struct ana_call {
@@ -87,6 +91,10 @@ struct ana_run {
     /* optional: called for every record read, in (tid, seq) order (dump) */
     void (*visit)(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec);
     void *visit_ctx;
+    /* consumers of the event stream besides the stages (exporters) */
+    struct ana_sink { void (*event)(void *ctx, const struct ana_event *ev); void *ctx; } sinks[8];
+    int nsinks;
+    struct ana_filter *filter;        /* report_more.c: calls kept (NULL: all) */
 };
 
 void ana_warn(struct ana_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -158,6 +166,11 @@ struct ana_report {
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
     struct ana_gpu_report *gpu;   /* kernels.c */
+    /* stage results by name (ana_report_ext) */
+    struct { char name[32]; void *data; void (*free_fn)(void *); } ext[16];
+    int next;
+    /* report_more.c: what the people-facing renderers need beyond the tables */
+    struct ana_more *more;
 };
 int  ana_report_build(struct ana_run *run, struct ana_report *r);
 void ana_report_free(struct ana_report *r);
@@ -192,11 +205,170 @@ void ana_gpu_cublas_name(unsigned routine, unsigned flags, char *buf, size_t len
 /* layers.c */
 void ana_layers(struct ana_report *r);
 
-/* renderers */
+/* ---- the event stream --------------------------------------------------
+ * While the report is built, every stage's and exporter's event() sees the
+ * run one event at a time (nothing is kept for them): per process a PROC
+ * event, its SAMPLEs, then its calls (at their end, energy known), region
+ * pushes and pops, and raw records of kinds this analyzer does not decode,
+ * in time order per thread.  Pointers are valid during the call only. */
+enum ana_ev_kind {
+    ANA_EV_PROC = 1,              /* a process starts: t0/t1 its span */
+    ANA_EV_CALL,                  /* an intercepted call: call (ns times, energy_j, layer) */
+    ANA_EV_REGION,                /* region push (push = 1) or pop: region id, name */
+    ANA_EV_SAMPLE,                /* sampler value: domain (index into proc->dom), value */
+    ANA_EV_RECORD,                /* a record of type >= 16: rec, nslots (48-byte slots) */
+};
+struct ana_event {
+    int kind;
+    const struct ana_proc *proc;
+    uint32_t thread;              /* index into proc->threads */
+    uint64_t t0, t1;              /* ns (monotonic clock); t1 = t0 for instants */
+    const struct ana_call *call;  /* ANA_EV_CALL */
+    uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
+    int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
+    const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */
+};
+
+/* Stages run from one table (tables.c), in order: begin() of every stage,
+ * then the event stream (event() of every stage, then of every attached
+ * sink), then end() of every stage.  A stage keeps its results in the report
+ * with ana_report_ext_set(); a stage never prints. 0 ok, -1 failed. */
+struct ana_stage {
+    const char *name;
+    int  (*begin)(struct ana_report *r);
+    void (*event)(struct ana_report *r, const struct ana_event *ev);
+    int  (*end)(struct ana_report *r);
+};
+extern const struct ana_stage *const ana_stages[];      /* NULL-terminated */
+
+/* results of a stage, by name, owned by the report */
+void  ana_report_ext_set(struct ana_report *r, const char *name, void *data, void (*free_fn)(void *));
+void *ana_report_ext(const struct ana_report *r, const char *name);
+
+/* Renderers print a finished report; looked up by name. */
 struct ana_renderer {
     const char *name;
     void (*render)(const struct ana_report *r, FILE *out);
 };
 extern const struct ana_renderer ana_render_text, ana_render_json, ana_render_csv;
+extern const struct ana_renderer *const ana_renderers[];   /* NULL-terminated */
+const struct ana_renderer *ana_renderer_find(const char *name);
 
+/* Exporters see the event stream (e.g. a timeline export): begin() before
+ * the report is built, event() per event, end() with the finished report.
+ * Attach with ana_sink_add() before ana_report_build(). */
+struct ana_exporter {
+    const char *name;
+    void *(*begin)(struct ana_run *run, FILE *out);
+    void  (*event)(void *ctx, const struct ana_event *ev);
+    int   (*end)(void *ctx, const struct ana_report *r);   /* 0 ok */
+};
+extern const struct ana_exporter *const ana_exporters[];   /* NULL-terminated */
+const struct ana_exporter *ana_exporter_find(const char *name);
+/* any consumer of the event stream (an exporter's event() and its ctx) */
+int  ana_sink_add(struct ana_run *run, void (*event)(void *ctx, const struct ana_event *ev), void *ctx);
+void ana_emit(struct ana_report *r, const struct ana_event *ev);
+
+/* report_more.c (reports): filters, headline, steady state, per-thread view,
+ * power series with layer bands, roofline points, carbon.  Every number the
+ * text, HTML, CSV and JSON renderers print beyond the tables is computed here. */
+struct ana_filter {
+    uint32_t pid[32]; int npid;
+    uint32_t tid[64]; int ntid;
+    const char *region;           /* a region path prefix, NULL: any */
+    double from_s, to_s;          /* seconds after the run's start; to_s < 0: open */
+    double run_start_ns;          /* set by ana_filter_procs */
+    char desc[256];
+    uint64_t dropped_calls; double dropped_j;   /* what the filter left out */
+};
+struct ana_thread_row { uint32_t pid, tid; uint64_t calls; double time_s, energy_j, flops, span_s; };
+struct ana_more {
+    /* headline */
+    int top_layer, top_op;        /* index or -1 */
+    double top_layer_share_j, top_op_share_j;   /* of total energy */
+    double outside_share_s, outside_share_j;    /* of wall (summed over processes) / of total energy */
+    /* steady state: the detected loop, apart from start-up and tail */
+    long steady_iters;            /* <= 0: none */
+    double steady_t0_s, steady_t1_s, steady_j;  /* seconds after the run's start */
+    /* per-thread view */
+    struct ana_thread_row *threads; size_t nthreads;
+    /* power over time: bins over the run, the layer with most call time in each */
+    size_t nbins; double bin_s; double *bin_w; int *bin_layer;
+    double *freq_mhz; int has_freq;             /* mean frequency of the bin (all freq domains) */
+    /* roofline: estimated bytes moved per layer (each operand read or written once) */
+    double *layer_bytes;
+    double peak_gflops, peak_gbs; const char *peak_src;
+    /* carbon: grams CO2e per kWh, < 0 none */
+    double carbon_g_kwh; char carbon_src[96];
+    /* filter */
+    uint64_t filtered_calls; double filtered_j;
+    char filter_desc[256];
+    int per_thread;
+    struct ana_dvfs *dvfs;        /* views.c: a DVFS recommendation read with --dvfs, or NULL */
+};
+struct ana_more_opts {
+    double carbon_g_kwh; const char *carbon_src;   /* < 0: none given */
+    double peak_gflops, peak_gbs;                  /* <= 0: from the run */
+    size_t nbins;
+    int per_thread;                                /* text: the per-thread table */
+};
+int  ana_filter_parse(struct ana_filter *f, int argc, char **argv, int *i, const char *verb); /* 1 consumed, 0 not, -1 bad */
+void ana_filter_procs(struct ana_run *run);      /* drop processes by --pid; set the run start */
+void ana_filter_proc(struct ana_run *run, struct ana_proc *p);  /* after attribute: drop calls */
+void ana_report_more(struct ana_report *r, const struct ana_more_opts *o);
+void ana_report_more_free(struct ana_report *r);
+double ana_co2_g(const struct ana_report *r, double joules);  /* < 0: no intensity given */
+int  ana_carbon_opt(struct ana_more_opts *o, int argc, char **argv, int *i, const char *verb);
+double ana_proc_energy_at(const struct ana_proc *p, double t_ns);  /* cumulative J, after attribute */
+
+/* fmt.c: numbers for people (significant digits, units, display width) */
+const char *ana_sig(double v, int sig, char *b, size_t len);        /* 3 sig: 0.00372 -> "0.00372" */
+const char *ana_si(double v, const char *unit, char *b, size_t len);  /* 0.00372 J -> "3.72 mJ" */
+const char *ana_dur(double s, char *b, size_t len);                 /* "84.2 us" */
+size_t ana_width(const char *s);                                     /* display columns of UTF-8 */
+void ana_pad(FILE *o, const char *s, int width, int right);          /* pad to display width */
+
+extern const struct ana_renderer ana_render_html;
+
+/* views.c: options and loading shared by report, html, export and diff */
+struct ana_view {
+    const char *out;
+    const char *paths[256]; int np;
+    struct ana_filter filter; int filtering;
+    struct ana_more_opts mo;
+    const char *dvfs_file;
+    const char *perfetto;         /* export --perfetto FILE: written while the report is built */
+};
+void ana_view_init(struct ana_view *v);
+/* one option at argv[*i]: 1 taken (path or option), 0 not this verb's, -1 bad (message printed) */
+int  ana_view_opt(struct ana_view *v, int argc, char **argv, int *i, const char *verb);
+/* read every path, build the report and the people-facing stage: 0 ok, 1
+ * ok but damaged or a path unreadable (exit 2 after output), -1 nothing read */
+int  ana_view_load(struct ana_view *v, struct ana_run *run, struct ana_report *r, const char *verb);
+void ana_view_free(struct ana_run *run, struct ana_report *r);
+extern const char ana_view_help[];   /* the shared options, for --help texts */
+void ana_progress(const char *what, size_t done, size_t total);   /* stderr, only on a terminal, after 1 s */
+int  cmd_html(int argc, char **argv);
+int  cmd_export(int argc, char **argv);
+int  cmd_diff(int argc, char **argv);
+
+/* DVFS recommendation (issue 8's JSON), read with --dvfs FILE */
+struct ana_dvfs_rec {
+    char knob[32], layer[128], provenance[16];
+    int device;                   /* -1: none (CPU) */
+    double baseline, recommended, time_s, energy_j, saving_pct, slowdown_pct, uncertainty_pct;
+    int npts; double pt_set[64], pt_time[64], pt_energy[64];   /* optional curve */
+};
+struct ana_dvfs {
+    char file[512], objective[32];
+    double max_slowdown_pct;
+    int nrec; struct ana_dvfs_rec rec[32];
+};
+int  ana_dvfs_read(const char *path, struct ana_dvfs *d, char *err, size_t errlen);   /* 0 ok */
+
+/* export_csv.c, export_perfetto.c */
+int  ana_export_csv(const struct ana_report *r, const char *dir);      /* 0 ok, else errno */
+extern const struct ana_exporter ana_export_perfetto;
+/* the exporter's context learns the report being built (layer names), when the caller knows it */
+void ana_perfetto_set_report(void *ctx, const struct ana_report *r);
 #endif

@@ -937,6 +937,30 @@ void ana_gpu_report(struct ana_report *r)
     free(js);
 }
 
+static int op_cmp(const void *a, const void *b)
+{
+    const struct ana_op_row *x = a, *y = b;
+    return x->time_s < y->time_s ? 1 : x->time_s > y->time_s ? -1 : 0;
+}
+static int shape_cmp(const void *a, const void *b)
+{
+    const struct ana_shape_row *x = a, *y = b;
+    return x->time_s < y->time_s ? 1 : x->time_s > y->time_s ? -1 : 0;
+}
+
+/* the stage: after aggregate (its rows are in), before the renderers */
+static int gpu_stage_end(struct ana_report *r)
+{
+    size_t nops = r->nops, nshapes = r->nshapes;
+    ana_gpu_report(r);
+    if (r->nops != nops)
+        qsort(r->ops, r->nops, sizeof *r->ops, op_cmp);
+    if (r->nshapes != nshapes)
+        qsort(r->shapes, r->nshapes, sizeof *r->shapes, shape_cmp);
+    return 0;
+}
+const struct ana_stage ana_stage_gpu = { "gpu", NULL, NULL, gpu_stage_end };
+
 void ana_gpu_report_free(struct ana_report *r)
 {
     struct ana_gpu_report *G = r->gpu;

@@ -3,17 +3,37 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
+#include "dvfs.h"
+
+static int cmd_report(int argc, char **argv);
+static int cmd_dump(int argc, char **argv);
+static int cmd_info(int argc, char **argv);
+
+/* the verbs: a new verb is a cmd_<verb>() and a row here */
+static const struct verb {
+    const char *name, *args, *help;
+    int (*fn)(int, char **);
+} verbs[] = {
+    { "report", "<dir|file>... [--format text|json|csv] [-o FILE]",
+      "per routine, shape, region and layer: calls, FLOPs, time, energy", cmd_report },
+    { "dump", "<file>", "every record of one trace file, one line each", cmd_dump },
+    { "info", "<file>", "the header of one trace file", cmd_info },
+    { "dvfs", "[<runs|sweep>...] [--profile CSV] [--max-slowdown PCT] [--objective energy|edp|ed2p]",
+      "frequency/power caps that cut energy, per layer and job, with predicted savings", ana_cmd_dvfs },
+    { "html", "<dir|file>... -o FILE",
+      "one self-contained page: energy per layer, power over time, roofline, DVFS, top routines", cmd_html },
+    { "export", "--perfetto FILE | --csv DIR <dir|file>...",
+      "a timeline for ui.perfetto.dev; one CSV per table", cmd_export },
+    { "diff", "<runA> <runB>", "per layer and routine: time, energy, GFLOP/J, change vs noise", cmd_diff },
+};
 
 static int usage_main(FILE *o)
 {
-    fputs("usage: greenshim-analyze <verb> [options]\n\n"
-          "verbs:\n"
-          "  report <dir|file>... [--format text|json|csv] [-o FILE]\n"
-          "                       per routine, shape, region and layer: calls, FLOPs, time, energy\n"
-          "  dump <file>          every record of one trace file, one line each\n"
-          "  info <file>          the header of one trace file\n"
-          "  help                 this text\n\n"
-          "'greenshim-analyze <verb> --help' describes one verb.\n"
+    fputs("usage: greenshim-analyze <verb> [options]\n\nverbs:\n", o);
+    for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+        fprintf(o, "  %s %s\n      %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+    fputs("  help                 this text\n\n"
+          "'greenshim-analyze <verb> --help' describes one verb; --version prints the version.\n"
           "Exit status: 0 ok, 2 bad usage or damaged/unreadable input (a damaged trace is\n"
           "still reported up to the damage).\n", o);
     return o == stdout ? 0 : 2;
@@ -26,7 +46,11 @@ static int cmd_report(int argc, char **argv)
     const struct ana_renderer *rend = &ana_render_text;
     const char *out = NULL;
     const char *paths[256];
-    int np = 0;
+    int np = 0, nexp = 0, k;
+    struct ana_view v;
+    ana_view_init(&v);
+    const struct ana_exporter *exps[8];
+    const char *expfile[8];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             puts("usage: greenshim-analyze report <dir|file>... [--format text|json|csv] [-o FILE]\n\n"
@@ -35,23 +59,45 @@ static int cmd_report(int argc, char **argv)
                  "energy, the time and energy outside intercepted calls, and where each energy\n"
                  "figure came from (measured, modelled).\n\n"
                  "  --format FMT   text (default), json or csv\n"
-                 "  -o FILE        write the report to FILE instead of standard output");
+                 "  -o FILE        write the report to FILE instead of standard output\n"
+                 "  --export NAME=FILE  also write the event stream with exporter NAME\n"
+                 "  --version      print the version");
+            fputs(ana_view_help, stdout);
             return 0;
         } else if (!strcmp(argv[i], "--format") || !strncmp(argv[i], "--format=", 9)) {
             const char *f = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : "");
-            if (!strcmp(f, "text")) rend = &ana_render_text;
-            else if (!strcmp(f, "json")) rend = &ana_render_json;
-            else if (!strcmp(f, "csv")) rend = &ana_render_csv;
-            else {
-                fprintf(stderr, "greenshim-analyze report: unknown format '%s' (text, json or csv)\n", f);
+            rend = ana_renderer_find(f);
+            if (!rend) {
+                fprintf(stderr, "greenshim-analyze report: unknown format '%s' (", f);
+                for (size_t k = 0; ana_renderers[k]; k++)
+                    fprintf(stderr, "%s%s", k ? ", " : "", ana_renderers[k]->name);
+                fprintf(stderr, ")\n");
                 return 2;
             }
+        } else if (!strcmp(argv[i], "--export")) {
+            /* --export NAME=FILE: an exporter of the event stream */
+            const char *a = i + 1 < argc ? argv[++i] : "", *eq = strchr(a, '=');
+            char nm[64];
+            snprintf(nm, sizeof nm, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+            const struct ana_exporter *x = ana_exporter_find(nm);
+            if (!x || !eq || !eq[1] || nexp >= 8) {
+                fprintf(stderr, "greenshim-analyze report: --export wants NAME=FILE with NAME one of:");
+                for (size_t k = 0; ana_exporters[k]; k++)
+                    fprintf(stderr, " %s", ana_exporters[k]->name);
+                fprintf(stderr, "%s\n", ana_exporters[0] ? "" : " (none built in)");
+                return 2;
+            }
+            exps[nexp] = x;
+            expfile[nexp++] = eq + 1;
         } else if (!strcmp(argv[i], "-o")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "greenshim-analyze report: -o needs a file name\n");
                 return 2;
             }
             out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1] && (k = ana_view_opt(&v, argc, argv, &i, "report")) != 0) {
+            if (k < 0)
+                return 2;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "greenshim-analyze report: unknown option '%s' (try --help)\n", argv[i]);
             return 2;
@@ -69,12 +115,36 @@ static int cmd_report(int argc, char **argv)
         if (ana_read_path(&run, paths[i]) != 0)
             bad = 1;
     print_errors(&run);
+    if (run.nprocs && v.filtering) {
+        run.filter = &v.filter;
+        ana_filter_procs(&run);
+    }
     if (!run.nprocs) {
         ana_run_free(&run);
         return 2;
     }
+    FILE *ef[8] = { 0 };
+    void *ectx[8] = { 0 };
+    for (int i = 0; i < nexp; i++) {
+        ef[i] = fopen(expfile[i], "w");
+        if (!ef[i]) {
+            fprintf(stderr, "greenshim-analyze report: cannot write %s (%s)\n", expfile[i], strerror(errno));
+            bad = 1;
+            continue;
+        }
+        ectx[i] = exps[i]->begin(&run, ef[i]);
+        ana_sink_add(&run, exps[i]->event, ectx[i]);
+    }
     struct ana_report r;
     ana_report_build(&run, &r);
+    ana_report_more(&r, &v.mo);
+    for (int i = 0; i < nexp; i++)
+        if (ef[i]) {
+            if (exps[i]->end(ectx[i], &r) != 0)
+                bad = 1;
+            if (fclose(ef[i]) != 0)
+                bad = 1;
+        }
     FILE *o = out ? fopen(out, "w") : stdout;
     if (!o) {
         fprintf(stderr, "greenshim-analyze report: cannot write %s (%s)\n", out, strerror(errno));
@@ -228,11 +298,12 @@ static int cmd_dump(int argc, char **argv)
     return rc;
 }
 
-static const struct { const char *name; int (*fn)(int, char **); } verbs[] = {
-    { "report", cmd_report },
-    { "dump", cmd_dump },
-    { "info", cmd_info },
-};
+
+static int version(void)
+{
+    printf("greenshim-analyze %s (reads trace format versions 1 and %u)\n", ANA_VERSION, GS_TRACE_VERSION);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -240,9 +311,15 @@ int main(int argc, char **argv)
         return usage_main(stderr);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
         return usage_main(stdout);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+        return version();
     for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
-        if (!strcmp(argv[1], verbs[i].name))
+        if (!strcmp(argv[1], verbs[i].name)) {
+            for (int a = 2; a < argc; a++)
+                if (!strcmp(argv[a], "--version"))
+                    return version();
             return verbs[i].fn(argc - 1, argv + 1);
+        }
     fprintf(stderr, "greenshim-analyze: unknown verb '%s' (try greenshim-analyze help)\n", argv[1]);
     return 2;
 }

@@ -15,7 +15,8 @@ static void q(FILE *o, const char *s)
 
 static void render(const struct ana_report *r, FILE *o)
 {
-    fputs("table,name,api,m,n,k,calls,flops,time_s,energy_j,provenance\n", o);
+    fputs("table,name,api,m,n,k,calls,flops,time_s,energy_j,provenance,transa,transb\n", o);
+    static const char *tr[] = { "N", "T", "C", "?" };
     for (size_t i = 0; i < r->nops; i++) {
         const struct ana_op_row *x = &r->ops[i];
         fputs("op,", o); q(o, x->op);
@@ -25,8 +26,8 @@ static void render(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < r->nshapes; i++) {
         const struct ana_shape_row *s = &r->shapes[i];
         fputs("shape,", o); q(o, s->op);
-        fprintf(o, ",%s,%u,%u,%u,%llu,%.9g,%.9g,%.9g,%s\n", s->api, s->m, s->n, s->k, (unsigned long long)s->calls,
-                s->flops, s->time_s, s->energy_j, r->provenance);
+        fprintf(o, ",%s,%u,%u,%u,%llu,%.9g,%.9g,%.9g,%s,%s,%s\n", s->api, s->m, s->n, s->k, (unsigned long long)s->calls,
+                s->flops, s->time_s, s->energy_j, r->provenance, tr[s->transa & 3], tr[s->transb & 3]);
     }
     for (size_t i = 0; i < r->nregions; i++) {
         const struct ana_region_row *g = &r->regions[i];
@@ -41,6 +42,12 @@ static void render(const struct ana_report *r, FILE *o)
     }
     fprintf(o, "outside,\"outside intercepted calls\",,,,,,,%.9g,%.9g,%s\n", r->outside_s, r->outside_j, r->provenance);
     fprintf(o, "energy,\"total\",,,,,,,%.9g,%.9g,%s\n", r->duration_s, r->total_j, r->provenance);
+    /* idle: the baseline power over the wall time; net: the rest */
+    fprintf(o, "energy,\"idle\",,,,,,,%.9g,%.9g,estimated\n", r->wall_sum_s, r->total_j - r->net_j);
+    fprintf(o, "energy,\"net of idle\",,,,,,,%.9g,%.9g,estimated\n", r->wall_sum_s, r->net_j);
+    if (ana_co2_g(r, 1) >= 0)
+        fprintf(o, "co2e,\"total (g, %s g/kWh from %s)\",,,,,,,,%.9g,estimated\n", ana_sig(r->more->carbon_g_kwh, 9,
+                (char[48]){0}, 48), r->more->carbon_src, ana_co2_g(r, r->total_j));
 }
 
 const struct ana_renderer ana_render_csv = { "csv", render };

@@ -22,6 +22,64 @@ static void jnum(FILE *o, double v)
 }
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
 
+/* report_more.c's numbers: headline, steady state, threads, carbon, filter */
+static void more(const struct ana_report *r, FILE *o)
+{
+    const struct ana_more *m = r->more;
+    if (!m)
+        return;
+    fputs("  \"headline\": {\"top_layer\": ", o);
+    jstr(o, m->top_layer >= 0 ? r->layers[m->top_layer].name : NULL);
+    fputs(", \"top_layer_share_of_energy\": ", o); jnum(o, m->top_layer_share_j);
+    fputs(", \"top_op\": ", o);
+    jstr(o, m->top_op >= 0 ? r->ops[m->top_op].op : NULL);
+    fputs(", \"top_op_share_of_energy\": ", o); jnum(o, m->top_op_share_j);
+    fputs(", \"outside_share_of_wall\": ", o); jnum(o, m->outside_share_s);
+    fputs(", \"outside_share_of_energy\": ", o); jnum(o, m->outside_share_j);
+    fputs(", \"idle_j\": ", o); jnum(o, r->total_j - r->net_j);
+    fputs("},\n  \"steady_state\": ", o);
+    if (m->steady_iters > 0) {
+        fprintf(o, "{\"iterations\": %ld, \"from_s\": ", m->steady_iters); jnum(o, m->steady_t0_s);
+        fputs(", \"to_s\": ", o); jnum(o, m->steady_t1_s);
+        fputs(", \"time_s_per_iter\": ", o); jnum(o, (m->steady_t1_s - m->steady_t0_s) / (double)m->steady_iters);
+        fputs(", \"energy_j\": ", o); jnum(o, m->steady_j);
+        fputs(", \"energy_j_per_iter\": ", o); jnum(o, m->steady_j / (double)m->steady_iters);
+        fputs("}", o);
+    } else {
+        fputs("null", o);
+    }
+    fputs(",\n  \"threads_view\": [", o);
+    for (size_t i = 0; i < m->nthreads; i++) {
+        const struct ana_thread_row *t = &m->threads[i];
+        fprintf(o, "%s\n    {\"pid\": %u, \"tid\": %u, \"calls\": %llu, \"time_s\": ", i ? "," : "", t->pid, t->tid,
+                (unsigned long long)t->calls);
+        jnum(o, t->time_s); fputs(", \"span_s\": ", o); jnum(o, t->span_s);
+        fputs(", \"flops\": ", o); jnum(o, t->flops); fputs(", \"energy_j\": ", o); jnum(o, t->energy_j);
+        fputs("}", o);
+    }
+    fputs("\n  ],\n  \"carbon\": ", o);
+    if (ana_co2_g(r, 1) >= 0) {
+        fputs("{\"intensity_g_per_kwh\": ", o); jnum(o, m->carbon_g_kwh);
+        fputs(", \"source\": ", o); jstr(o, m->carbon_src);
+        fputs(", \"total_g\": ", o); jnum(o, ana_co2_g(r, r->total_j));
+        fputs(", \"provenance\": \"estimated\"}", o);
+    } else {
+        fputs("null", o);
+    }
+    fputs(",\n  \"filter\": ", o);
+    if (m->filter_desc[0]) {
+        fputs("{\"options\": ", o); jstr(o, m->filter_desc);
+        fprintf(o, ", \"calls_left_out\": %llu, \"energy_left_out_j\": ", (unsigned long long)m->filtered_calls);
+        jnum(o, m->filtered_j); fputs("}", o);
+    } else {
+        fputs("null", o);
+    }
+    fputs(",\n  \"roofline\": {\"peak_gflops\": ", o); jnum(o, m->peak_gflops);
+    fputs(", \"peak_gbs\": ", o); jnum(o, m->peak_gbs);
+    fputs(", \"source\": ", o); jstr(o, m->peak_src);
+    fputs("},\n", o);
+}
+
 static void render(const struct ana_report *r, FILE *o)
 {
     const struct ana_run *run = r->run;
@@ -151,7 +209,9 @@ static void render(const struct ana_report *r, FILE *o)
     fputs("}},\n  \"sampler\": {\"hz\": ", o); jnum(o, r->sampler_hz);
     fputs(", \"cpu_s\": ", o); jnum(o, r->sampler_cpu_s);
     fputs(", \"cpu_share\": ", o); jnum(o, DIV(r->sampler_cpu_s, r->wall_sum_s));
-    fputs("},\n  \"warnings\": [", o);
+    fputs("},\n", o);
+    more(r, o);
+    fputs("  \"warnings\": [", o);
     for (size_t i = 0; i < run->nwarn; i++) { if (i) fputs(", ", o); jstr(o, run->warnings[i]); }
     fputs("]\n}\n", o);
 }

@@ -1,102 +1,268 @@
-/* render_text.c - the report for people: aligned tables, every energy
- * figure with its provenance in words. */
+/* render_text.c - the report for people: a headline first (energy and its
+ * provenance, where most of it went, the share outside intercepted calls,
+ * the steady state per iteration), then tables aligned by display width,
+ * every share with its base, every figure with significant digits and a
+ * unit.  Numbers come from report.c and report_more.c; this file formats. */
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ana.h"
 
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
+#define MAXC 14
 
-static const char *si_time(double s, char *b)
+/* a table of strings, printed with columns padded to display width */
+struct tab {
+    int nc;
+    const char *head[MAXC];
+    int right[MAXC];
+    char (*cell)[MAXC][96];
+    size_t nr, cap;
+};
+
+static void tab_cols(struct tab *t, const char *spec)
 {
-    if (s >= 1) snprintf(b, 32, "%.3f s", s);
-    else if (s >= 1e-3) snprintf(b, 32, "%.3f ms", s * 1e3);
-    else snprintf(b, 32, "%.3f us", s * 1e6);
-    return b;
+    /* "name,<num,..."  '<' = left aligned, default right */
+    memset(t, 0, sizeof *t);
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *s = strtok(buf, "|"); s && t->nc < MAXC; s = strtok(NULL, "|")) {
+        t->right[t->nc] = *s != '<';
+        t->head[t->nc++] = *s == '<' ? s + 1 : s;
+    }
+}
+
+static void tab_row(struct tab *t, ...)
+{
+    va_list ap;
+    if (t->nr == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->cell = realloc(t->cell, t->cap * sizeof *t->cell);
+    }
+    va_start(ap, t);
+    for (int c = 0; c < t->nc; c++) {
+        const char *s = va_arg(ap, const char *);
+        snprintf(t->cell[t->nr][c], sizeof t->cell[0][0], "%s", s ? s : "");
+    }
+    va_end(ap);
+    t->nr++;
+}
+
+static void tab_print(struct tab *t, FILE *o)
+{
+    int w[MAXC];
+    for (int c = 0; c < t->nc; c++) {
+        w[c] = (int)ana_width(t->head[c]);
+        for (size_t r = 0; r < t->nr; r++)
+            if ((int)ana_width(t->cell[r][c]) > w[c])
+                w[c] = (int)ana_width(t->cell[r][c]);
+    }
+    for (int c = 0; c < t->nc; c++) {
+        if (c) fputs("  ", o);
+        ana_pad(o, t->head[c], c == t->nc - 1 && !t->right[c] ? 0 : w[c], t->right[c]);
+    }
+    fputc('\n', o);
+    for (size_t r = 0; r < t->nr; r++) {
+        for (int c = 0; c < t->nc; c++) {
+            if (c) fputs("  ", o);
+            ana_pad(o, t->cell[r][c], c == t->nc - 1 && !t->right[c] ? 0 : w[c], t->right[c]);
+        }
+        fputc('\n', o);
+    }
+    free(t->cell);
+    t->cell = NULL;
+}
+
+/* small per-call buffers for one row */
+static char bufs[32][64];
+static int nb;
+static char *B(void) { return bufs[nb++ % 32]; }
+static const char *S(double v) { return ana_sig(v, 3, B(), 64); }
+static const char *J(double v) { return ana_si(v, "J", B(), 64); }
+static const char *T(double v) { return ana_dur(v, B(), 64); }
+static const char *P(double v) { char *b = B(); snprintf(b, 64, "%.1f%%", 100 * v); return b; }
+static const char *U(unsigned long long v) { char *b = B(); snprintf(b, 64, "%llu", v); return b; }
+static const char *CO2(const struct ana_report *r, double j)
+{
+    double g = ana_co2_g(r, j);
+    return g < 0 ? "" : ana_si(g, "g", B(), 64);
+}
+
+static const char *ctr_unit(const char *ev)
+{
+    static const struct { const char *key, *unit; } u[] = {
+        { "TASK-CLOCK", "ns" }, { "CPU-CLOCK", "ns" }, { "CYCLES", "cycles" }, { "INSTRUCTIONS", "instructions" },
+        { "CACHE-MISSES", "misses" }, { "CACHE-REFERENCES", "references" }, { "CONTEXT-SWITCHES", "switches" },
+        { "PAGE-FAULTS", "faults" }, { "BRANCH-MISSES", "misses" }, { "MIGRATIONS", "migrations" },
+    };
+    for (size_t i = 0; i < sizeof u / sizeof *u; i++)
+        if (strstr(ev, u[i].key))
+            return u[i].unit;
+    return "events";
+}
+
+static void headline(const struct ana_report *r, FILE *o)
+{
+    const struct ana_more *m = r->more;
+    char co2[96] = "";
+    if (ana_co2_g(r, r->total_j) >= 0)
+        snprintf(co2, sizeof co2, ", %s CO2e (at %s g/kWh, %s)", ana_si(ana_co2_g(r, r->total_j), "g", B(), 64),
+                 S(m->carbon_g_kwh), m->carbon_src);
+    if (!strcmp(r->provenance, "none")) {
+        fprintf(o, "  no energy recorded (sampler off); %s wall\n", T(r->duration_s));
+    } else {
+        fprintf(o, "  %s %s", J(r->total_j), !strcmp(r->provenance, "modelled") ? "MODELLED, not measured" : r->provenance);
+        if (!strcmp(r->provenance, "modelled"))
+            fprintf(o, " (CPU time x %s W per busy core, %s)", S(r->watts_per_core),
+                    r->watts_source[0] ? r->watts_source : "model");
+        else if (r->source)
+            fprintf(o, " (%s)", r->source);
+        fprintf(o, " over %s%s\n", T(r->duration_s), co2);
+    }
+    if (m->top_layer >= 0 || m->top_op >= 0) {
+        fputs("  most went to", o);
+        if (m->top_layer >= 0)
+            fprintf(o, " layer %s: %s (%s of energy)", r->layers[m->top_layer].name, J(r->layers[m->top_layer].energy_j),
+                    P(m->top_layer_share_j));
+        if (m->top_op >= 0)
+            fprintf(o, "%s routine %s: %s (%s)", m->top_layer >= 0 ? ";" : "", r->ops[m->top_op].op,
+                    J(r->ops[m->top_op].energy_j), P(m->top_op_share_j));
+        fputc('\n', o);
+    }
+    fprintf(o, "  outside intercepted calls: %s of wall time", P(m->outside_share_s));
+    if (strcmp(r->provenance, "none"))
+        fprintf(o, ", %s of energy", P(m->outside_share_j));
+    fputc('\n', o);
+    if (m->steady_iters > 0) {
+        double span = m->steady_t1_s - m->steady_t0_s;
+        fprintf(o, "  steady state: %ld iterations from %s to %s: %s", m->steady_iters, T(m->steady_t0_s),
+                T(m->steady_t1_s), T(span / (double)m->steady_iters));
+        if (strcmp(r->provenance, "none"))
+            fprintf(o, " and %s (%s) per iteration", J(m->steady_j / (double)m->steady_iters), r->provenance);
+        fputc('\n', o);
+    }
 }
 
 static void render(const struct ana_report *r, FILE *o)
 {
     const struct ana_run *run = r->run;
-    char b1[32], b2[32];
-    fprintf(o, "greenshim report: %zu process%s, %llu intercepted calls, %.3f s wall\n",
-            run->nprocs, run->nprocs == 1 ? "" : "es", (unsigned long long)r->total_calls, r->duration_s);
+    const struct ana_more *m = r->more;
+    struct tab t;
+    int carbon = ana_co2_g(r, 1) >= 0;
+    fprintf(o, "greenshim report: %zu process%s, %llu intercepted calls, %s wall\n", run->nprocs,
+            run->nprocs == 1 ? "" : "es", (unsigned long long)r->total_calls, T(r->duration_s));
     for (size_t i = 0; i < run->nprocs; i++) {
         const struct ana_proc *p = run->procs[i];
         fprintf(o, "  pid %u%s%s: %.60s  (%zu threads, %zu calls%s)\n", p->hdr.pid, p->rank[0] ? " rank " : "",
                 p->rank, p->cmdline, p->nthreads, p->ncalls, p->clean_exit ? "" : ", did not exit cleanly");
     }
+    if (m && m->filter_desc[0])
+        fprintf(o, "  filter: %s: %llu calls left out; their %s count as outside the selected calls\n",
+                m->filter_desc, (unsigned long long)m->filtered_calls, J(m->filtered_j));
+    if (m) {
+        fputs("\n", o);
+        headline(r, o);
+    }
     fputc('\n', o);
-    if (!strcmp(r->provenance, "measured"))
-        fprintf(o, "energy: %.3f J measured (%s), idle baseline %.2f W (%s), net %.3f J\n", r->total_j,
-                r->source ? r->source : "?", r->idle_w, r->idle_source, r->net_j);
-    else if (!strcmp(r->provenance, "modelled"))
-        fprintf(o, "energy: %.3f J MODELLED, not measured (no RAPL; CPU time x %.2f W per busy core, %s)\n",
-                r->total_j, r->watts_per_core, r->watts_source[0] ? r->watts_source : "model");
-    else if (!strcmp(r->provenance, "none"))
+    if (!strcmp(r->provenance, "none")) {
         fprintf(o, "energy: none recorded (sampler off)\n");
-    else
-        fprintf(o, "energy: %.3f J, %s sources\n", r->total_j, r->provenance);
-    if (strcmp(r->provenance, "none"))
-        fprintf(o, "        in intercepted calls %.3f J, outside %.3f J; reconciled: %s\n", r->calls_j,
-                r->outside_j, r->reconciled ? "yes" : "NO");
-    fprintf(o, "time outside intercepted calls: %s (%.1f%% of wall)\n\n", si_time(r->outside_s, b1),
-            100 * DIV(r->outside_s, r->wall_sum_s));
+    } else {
+        fprintf(o, "energy: %s %s", J(r->total_j), r->provenance);
+        if (r->source)
+            fprintf(o, " (%s)", r->source);
+        fprintf(o, "; in intercepted calls %s, outside %s; reconciled: %s\n", J(r->calls_j), J(r->outside_j),
+                r->reconciled ? "yes" : "NO");
+        fprintf(o, "        idle baseline %s W (%s): idle %s, net of idle %s\n", S(r->idle_w), r->idle_source,
+                J(r->total_j - r->net_j), J(r->net_j));
+        for (int d = 0; d < r->ndom; d++)
+            fprintf(o, "        domain %s: %s %s (%s)\n", r->dom[d].name, J(r->dom[d].energy_j), r->dom[d].provenance,
+                    r->dom[d].source);
+    }
+    fprintf(o, "time outside intercepted calls: %s (%s of wall time, summed over processes)\n\n", T(r->outside_s),
+            P(DIV(r->outside_s, r->wall_sum_s)));
 
-    fprintf(o, "%-8s %-7s %10s %12s %12s %12s %9s %7s %12s\n", "op", "api", "calls", "GFLOP", "time", "mean",
-            "GFLOP/s", "share", "energy J");
+    fputs("routines  (%wall: of the wall time summed over processes; %energy: of the total energy)\n", o);
+    tab_cols(&t, carbon ? "<op|<api|calls|GFLOP|time|mean|GFLOP/s|%wall|energy|%energy|CO2e"
+                        : "<op|<api|calls|GFLOP|time|mean|GFLOP/s|%wall|energy|%energy");
     for (size_t i = 0; i < r->nops; i++) {
         const struct ana_op_row *x = &r->ops[i];
-        fprintf(o, "%-8s %-7s %10llu %12.3f %12s %12s %9.2f %6.1f%% %12.4f\n", x->op, x->api,
-                (unsigned long long)x->calls, x->flops * 1e-9, si_time(x->time_s, b1),
-                si_time(DIV(x->time_s, (double)x->calls), b2), DIV(x->flops * 1e-9, x->time_s),
-                100 * DIV(x->time_s, r->wall_sum_s), x->energy_j);
+        tab_row(&t, x->op, x->api, U(x->calls), S(x->flops * 1e-9), T(x->time_s), T(DIV(x->time_s, (double)x->calls)),
+                S(DIV(x->flops * 1e-9, x->time_s)), P(DIV(x->time_s, r->wall_sum_s)), J(x->energy_j),
+                P(DIV(x->energy_j, r->total_j)), CO2(r, x->energy_j));
     }
-    fprintf(o, "\nshapes (top %zu by time)\n", r->nshapes < 20 ? r->nshapes : (size_t)20);
-    fprintf(o, "%-8s %-7s %3s %8s %8s %8s %10s %12s %9s %12s\n", "op", "api", "tr", "m", "n", "k", "calls", "time",
-            "GFLOP/s", "energy J");
+    tab_print(&t, o);
+
+    size_t ns = r->nshapes < 20 ? r->nshapes : 20;
+    fprintf(o, "\nshapes (top %zu of %zu by time; tr: transposes of A and B, N none, T transposed, C conjugate)\n", ns,
+            r->nshapes);
     static const char tr[] = "NTC?";
-    for (size_t i = 0; i < r->nshapes && i < 20; i++) {
+    tab_cols(&t, "<op|<api|<tr|m|n|k|calls|time|GFLOP/s|energy|%energy");
+    for (size_t i = 0; i < ns; i++) {
         const struct ana_shape_row *s = &r->shapes[i];
-        fprintf(o, "%-8s %-7s %c%c  %8u %8u %8u %10llu %12s %9.2f %12.4f\n", s->op, s->api, tr[s->transa & 3],
-                tr[s->transb & 3], s->m, s->n, s->k, (unsigned long long)s->calls, si_time(s->time_s, b1),
-                DIV(s->flops * 1e-9, s->time_s), s->energy_j);
+        char trs[3] = { tr[s->transa & 3], tr[s->transb & 3], 0 };
+        tab_row(&t, s->op, s->api, trs, U(s->m), U(s->n), U(s->k), U(s->calls), T(s->time_s),
+                S(DIV(s->flops * 1e-9, s->time_s)), J(s->energy_j), P(DIV(s->energy_j, r->total_j)));
     }
+    tab_print(&t, o);
+
     if (r->nregions) {
-        fprintf(o, "\nregions\n%-40s %10s %12s %12s %12s\n", "name", "calls", "time", "in BLAS", "energy J");
+        fputs("\nregions (time: inclusive, from push to pop; in BLAS: inside intercepted calls)\n", o);
+        tab_cols(&t, "<name|calls|time|in BLAS|energy|%energy");
         for (size_t i = 0; i < r->nregions; i++) {
             const struct ana_region_row *g = &r->regions[i];
-            fprintf(o, "%-40s %10llu %12s %12s %12.4f\n", g->name, (unsigned long long)g->calls,
-                    si_time(g->time_s, b1), si_time(g->blas_time_s, b2), g->energy_j);
+            tab_row(&t, g->name, U(g->calls), T(g->time_s), T(g->blas_time_s), J(g->energy_j),
+                    P(DIV(g->energy_j, r->total_j)));
         }
+        tab_print(&t, o);
     }
     double lt = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lt += r->layers[i].time_s;
     fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "from regions" : "detected from the call stream");
     if (r->iterations > 0)
-        fprintf(o, "%ld iterations)\n", r->iterations);
+        fprintf(o, "%ld iterations", r->iterations);
     else
-        fprintf(o, "no repeating iteration found)\n");
-    fprintf(o, "%-28s %8s %12s %11s %11s %8s %9s %8s %6s  %s\n", "layer", "calls", "time", "J/iter", "J total", "W",
-            "GFLOP/s", "GFLOP/J", "share", "energy");
+        fprintf(o, "no repeating iteration found");
+    fprintf(o, "; energy %s; net: less idle power x time; %%time: of the layers' time; %%energy: of the total)\n",
+            r->provenance);
+    tab_cols(&t, carbon ? "<layer|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J|CO2e"
+                        : "<layer|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J");
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
-        char per[32];
-        if (r->iterations > 0) snprintf(per, sizeof per, "%.5f", l->energy_j / (double)r->iterations);
-        else snprintf(per, sizeof per, "-");
-        fprintf(o, "%-28s %8llu %12s %11s %11.4f %8.2f %9.2f %8.2f %5.1f%%  %s\n", l->name,
-                (unsigned long long)l->calls, si_time(l->time_s, b1), per, l->energy_j, DIV(l->energy_j, l->time_s),
-                DIV(l->flops * 1e-9, l->time_s), DIV(l->flops * 1e-9, l->energy_j), 100 * DIV(l->time_s, lt),
-                r->provenance);
+        tab_row(&t, l->name, U(l->calls), T(l->time_s), P(DIV(l->time_s, lt)),
+                r->iterations > 0 ? J(l->energy_j / (double)r->iterations) : "-", J(l->energy_j),
+                P(DIV(l->energy_j, r->total_j)), J(l->energy_j - r->idle_w * l->time_s), S(DIV(l->energy_j, l->time_s)),
+                S(DIV(l->flops * 1e-9, l->time_s)), S(DIV(l->flops * 1e-9, l->energy_j)), CO2(r, l->energy_j));
     }
-    fprintf(o, "%-28s %8s %12s %11s %11.4f\n", "outside intercepted calls", "", si_time(r->outside_s, b1), "",
-            r->outside_j);
+    tab_row(&t, m && m->filter_desc[0] ? "outside the selected calls" : "outside intercepted calls", "",
+            T(r->outside_s), "", "", J(r->outside_j), P(DIV(r->outside_j, r->total_j)),
+            J(r->outside_j - r->idle_w * r->outside_s), "", "", "", CO2(r, r->outside_j));
+    tab_print(&t, o);
+
+    if (m && m->per_thread) {
+        fputs("\nthreads (time and energy in intercepted calls; span: first call to last)\n", o);
+        tab_cols(&t, "pid|tid|calls|time|span|GFLOP/s|energy|%energy");
+        for (size_t i = 0; i < m->nthreads; i++) {
+            const struct ana_thread_row *x = &m->threads[i];
+            tab_row(&t, U(x->pid), U(x->tid), U(x->calls), T(x->time_s), T(x->span_s),
+                    S(DIV(x->flops * 1e-9, x->time_s)), J(x->energy_j), P(DIV(x->energy_j, r->total_j)));
+        }
+        tab_print(&t, o);
+    }
+
     fprintf(o, "\ncounters: %s (%s); %llu of %llu calls sampled; policy: %s\n", r->events, r->events_kind,
             (unsigned long long)r->ctr_calls, (unsigned long long)r->total_calls, r->policy[0] ? r->policy : "-");
-    for (int e = 0; e < r->nctr; e++)
-        fprintf(o, "  %-28s %.0f (over the sampled calls)\n", r->ctr_names[e], r->ctr_tot[e]);
+    for (int e = 0; e < r->nctr; e++) {
+        fputs("  ", o);
+        ana_pad(o, r->ctr_names[e], 28, 0);
+        fprintf(o, " %.0f %s (over the sampled calls)\n", r->ctr_tot[e], ctr_unit(r->ctr_names[e]));
+    }
     if (r->sampler_hz > 0)
-        fprintf(o, "sampler: %.0f Hz, its own CPU time %.4f s (%.3f%% of one core over the run)\n", r->sampler_hz,
-                r->sampler_cpu_s, 100 * DIV(r->sampler_cpu_s, r->wall_sum_s));
+        fprintf(o, "sampler: %s Hz, its own CPU time %s (%s of one core over the run)\n", S(r->sampler_hz),
+                T(r->sampler_cpu_s), P(DIV(r->sampler_cpu_s, r->wall_sum_s)));
+    if (carbon)
+        fprintf(o, "CO2e: energy x %s g/kWh grid intensity from %s (estimated; the grid's, not measured here)\n",
+                S(m->carbon_g_kwh), m->carbon_src);
     ana_gpu_text(r, o);
     for (size_t i = 0; i < run->nwarn; i++)
         fprintf(o, "warning: %s\n", run->warnings[i]);

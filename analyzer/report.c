@@ -86,18 +86,27 @@ static void region_times(struct ana_report *r, struct ana_proc *p)
     free(st);
 }
 
-int ana_report_build(struct ana_run *run, struct ana_report *r)
+/* ---- stages ---- */
+static int timeline_begin(struct ana_report *r)
 {
-    memset(r, 0, sizeof *r);
-    r->run = run;
+    for (size_t pi = 0; pi < r->run->nprocs; pi++)
+        ana_timeline(r->run->procs[pi]);
+    return 0;
+}
+const struct ana_stage ana_stage_timeline = { "timeline", timeline_begin, NULL, NULL };
+
+static int energy_begin(struct ana_report *r)
+{
+    struct ana_run *run = r->run;
     uint64_t t_lo = UINT64_MAX, t_hi = 0;
     r->provenance = "none";
     r->idle_source = "none (no energy source)";
     int nmeas = 0, nmod = 0;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         struct ana_proc *p = run->procs[pi];
-        ana_timeline(p);
         ana_attribute(p);
+        if (run->filter)
+            ana_filter_proc(run, p);
         if (p->t_start < t_lo) t_lo = p->t_start;
         if (p->t_end > t_hi) t_hi = p->t_end;
         r->wall_sum_s += (double)(p->t_end - p->t_start) * 1e-9;
@@ -159,35 +168,60 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
                      (double)(p->dom[d].t[p->dom[d].n - 2] - p->dom[d].t[0]); /* last is the exit point */
         if (hz > r->sampler_hz) r->sampler_hz = hz;
         r->sampler_cpu_s += (double)p->sampler_cpu_ns * 1e-9;
+    }
+    r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
+    if (nmeas && !nmod) r->provenance = "measured";
+    else if (nmod && !nmeas) r->provenance = "modelled";
+    else if (nmeas && nmod) r->provenance = "mixed";
+    return 0;
+}
+const struct ana_stage ana_stage_energy = { "energy", energy_begin, NULL, NULL };
 
-        char op[16];
-        for (size_t i = 0; i < p->ncalls; i++) {
-            struct ana_call *c = &p->calls[i];
-            const char *api = c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
-            ana_op_name(c->op, op);
-            double t = (double)(c->t1 - c->t0) * 1e-9, f = ana_flops(c);
-            int oi = op_row(r, op, api);
-            struct ana_op_row *o = &r->ops[oi];
-            o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j;
-            if (c->has_ctr) {
-                o->ctr_calls++;
-                r->ctr_calls++;
-                for (int e = 0; e < p->nevents; e++) {
-                    o->ctr[e] += (double)c->ctr[e];
-                    r->ctr_tot[e] += (double)c->ctr[e];
-                }
-            }
-            int si = shape_row(r, op, api, c);
-            struct ana_shape_row *s = &r->shapes[si];
-            s->calls++; s->flops += f; s->time_s += t; s->energy_j += c->energy_j;
-            r->total_calls++;
-            if (c->region) {
-                const char *nm = ana_string(p, c->region);
-                int gi = region_row(r, nm ? nm : "(unnamed)");
-                struct ana_region_row *g = &r->regions[gi];
-                g->calls++; g->blas_time_s += t; g->energy_j += c->energy_j;
-            }
+static int layers_begin(struct ana_report *r)
+{
+    ana_layers(r);
+    return 0;
+}
+const struct ana_stage ana_stage_layers = { "layers", layers_begin, NULL, NULL };
+
+static void aggregate_event(struct ana_report *r, const struct ana_event *ev)
+{
+    if (ev->kind != ANA_EV_CALL)
+        return;
+    const struct ana_proc *p = ev->proc;
+    const struct ana_call *c = ev->call;
+    char op[16];
+    const char *api = c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
+    ana_op_name(c->op, op);
+    double t = (double)(c->t1 - c->t0) * 1e-9, f = ana_flops(c);
+    int oi = op_row(r, op, api);
+    struct ana_op_row *o = &r->ops[oi];
+    o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j;
+    if (c->has_ctr) {
+        o->ctr_calls++;
+        r->ctr_calls++;
+        for (int e = 0; e < p->nevents; e++) {
+            o->ctr[e] += (double)c->ctr[e];
+            r->ctr_tot[e] += (double)c->ctr[e];
         }
+    }
+    int si = shape_row(r, op, api, c);
+    struct ana_shape_row *s = &r->shapes[si];
+    s->calls++; s->flops += f; s->time_s += t; s->energy_j += c->energy_j;
+    r->total_calls++;
+    if (c->region) {
+        const char *nm = ana_string(p, c->region);
+        int gi = region_row(r, nm ? nm : "(unnamed)");
+        struct ana_region_row *g = &r->regions[gi];
+        g->calls++; g->blas_time_s += t; g->energy_j += c->energy_j;
+    }
+}
+
+static int aggregate_end(struct ana_report *r)
+{
+    struct ana_run *run = r->run;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_proc *p = run->procs[pi];
         region_times(r, p);
         for (uint32_t id = 1; id < p->nreg_j; id++) {
             if (p->reg_j[id] == 0)
@@ -197,14 +231,10 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
             r->regions[gi].energy_j += p->reg_j[id];
         }
     }
-    r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
-    if (nmeas && !nmod) r->provenance = "measured";
-    else if (nmod && !nmeas) r->provenance = "modelled";
-    else if (nmeas && nmod) r->provenance = "mixed";
-    ana_layers(r);
-    ana_gpu_report(r);
-    qsort(r->ops, r->nops, sizeof *r->ops, cmp_op);
-    qsort(r->shapes, r->nshapes, sizeof *r->shapes, cmp_shape);
+    if (r->nops)
+        qsort(r->ops, r->nops, sizeof *r->ops, cmp_op);
+    if (r->nshapes)
+        qsort(r->shapes, r->nshapes, sizeof *r->shapes, cmp_shape);
     double lsum = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lsum += r->layers[i].energy_j;
@@ -216,9 +246,100 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
                  lsum, r->outside_j, r->total_j);
     return 0;
 }
+const struct ana_stage ana_stage_aggregate = { "aggregate", NULL, aggregate_event, aggregate_end };
+
+/* ---- the event stream ---- */
+int ana_sink_add(struct ana_run *run, void (*event)(void *ctx, const struct ana_event *ev), void *ctx)
+{
+    if (run->nsinks >= (int)(sizeof run->sinks / sizeof run->sinks[0]))
+        return -1;
+    run->sinks[run->nsinks].event = event;
+    run->sinks[run->nsinks++].ctx = ctx;
+    return 0;
+}
+
+void ana_emit(struct ana_report *r, const struct ana_event *ev)
+{
+    for (size_t i = 0; ana_stages[i]; i++)
+        if (ana_stages[i]->event)
+            ana_stages[i]->event(r, ev);
+    for (int i = 0; i < r->run->nsinks; i++)
+        r->run->sinks[i].event(r->run->sinks[i].ctx, ev);
+}
+
+void ana_report_ext_set(struct ana_report *r, const char *name, void *data, void (*free_fn)(void *))
+{
+    for (int i = 0; i < r->next; i++)
+        if (strcmp(r->ext[i].name, name) == 0) {
+            if (r->ext[i].free_fn)
+                r->ext[i].free_fn(r->ext[i].data);
+            r->ext[i].data = data;
+            r->ext[i].free_fn = free_fn;
+            return;
+        }
+    if (r->next >= (int)(sizeof r->ext / sizeof r->ext[0])) {
+        if (free_fn)
+            free_fn(data);
+        return;
+    }
+    snprintf(r->ext[r->next].name, sizeof r->ext[0].name, "%s", name);
+    r->ext[r->next].data = data;
+    r->ext[r->next++].free_fn = free_fn;
+}
+
+void *ana_report_ext(const struct ana_report *r, const char *name)
+{
+    for (int i = 0; i < r->next; i++)
+        if (strcmp(r->ext[i].name, name) == 0)
+            return r->ext[i].data;
+    return NULL;
+}
+
+static void sweep(struct ana_report *r)
+{
+    struct ana_run *run = r->run;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_proc *p = run->procs[pi];
+        struct ana_event ev = { .kind = ANA_EV_PROC, .proc = p, .t0 = p->t_start, .t1 = p->t_end };
+        ana_emit(r, &ev);
+        for (int d = 0; d < p->ndom; d++)
+            for (size_t i = 0; i < p->dom[d].n; i++) {
+                ev = (struct ana_event){ .kind = ANA_EV_SAMPLE, .proc = p, .t0 = p->dom[d].t[i],
+                                         .t1 = p->dom[d].t[i], .domain = d, .value = p->dom[d].v[i] };
+                ana_emit(r, &ev);
+            }
+        for (size_t i = 0; i < p->nrev; i++) {
+            ev = (struct ana_event){ .kind = ANA_EV_REGION, .proc = p, .thread = p->rev[i].thread,
+                                     .t0 = p->rev[i].t, .t1 = p->rev[i].t, .region = p->rev[i].id,
+                                     .push = p->rev[i].push, .name = ana_string(p, p->rev[i].id) };
+            ana_emit(r, &ev);
+        }
+        for (size_t i = 0; i < p->ncalls; i++) {
+            ev = (struct ana_event){ .kind = ANA_EV_CALL, .proc = p, .thread = p->calls[i].thread,
+                                     .t0 = p->calls[i].t0, .t1 = p->calls[i].t1, .call = &p->calls[i] };
+            ana_emit(r, &ev);
+        }
+    }
+}
+
+int ana_report_build(struct ana_run *run, struct ana_report *r)
+{
+    memset(r, 0, sizeof *r);
+    r->run = run;
+    int rc = 0;
+    for (size_t i = 0; ana_stages[i]; i++)
+        if (ana_stages[i]->begin && ana_stages[i]->begin(r) != 0)
+            rc = -1;
+    sweep(r);
+    for (size_t i = 0; ana_stages[i]; i++)
+        if (ana_stages[i]->end && ana_stages[i]->end(r) != 0)
+            rc = -1;
+    return rc;
+}
 
 void ana_report_free(struct ana_report *r)
 {
+    ana_report_more_free(r);
     free(r->ops);
     free(r->shapes);
     for (size_t i = 0; i < r->nregions; i++)
@@ -226,4 +347,7 @@ void ana_report_free(struct ana_report *r)
     free(r->regions);
     free(r->layers);
     ana_gpu_report_free(r);
+    for (int i = 0; i < r->next; i++)
+        if (r->ext[i].free_fn)
+            r->ext[i].free_fn(r->ext[i].data);
 }

@@ -163,8 +163,12 @@ static int chunk_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Decode one chunk; returns the offset of damage or 0. */
-static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t *base, size_t off, size_t csize)
+/* Decode one chunk; returns the offset of damage or 0 (*why: what, when
+ * it is not an unknown record type).  max_id: the number of record slots in
+ * the file, a bound on any region id the recorder can have given out (ids
+ * count up from 1, each with its STRING record in the file). */
+static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t *base, size_t off, size_t csize,
+                         uint64_t max_id, const char **why)
 {
     const struct gs_chunk_header *ch = (const void *)(base + off);
     uint32_t th = thread_index(p, ch->tid, ch->stream);
@@ -202,6 +206,10 @@ static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t 
         case GS_REC_REGION_PUSH:
         case GS_REC_REGION_POP: {
             const struct gs_rec_region *g = (const void *)rec;
+            if (g->id > max_id) {
+                *why = "region id out of range (more than the file's record slots)";
+                return r;
+            }
             GROW(p->rev, p->nrev, p->caprev);
             p->rev[p->nrev++] = (struct ana_region_ev){ g->t, g->id, th, rec[0] == GS_REC_REGION_PUSH };
             break;
@@ -311,6 +319,9 @@ int ana_read_file(struct ana_run *run, const char *path)
         snprintf(why, sizeof why, "record size %u, want %u", h->rec_size, GS_REC_SIZE), at = 20;
     else if (h->chunk_size < 2 * GS_REC_SIZE)
         snprintf(why, sizeof why, "chunk size %u too small", h->chunk_size), at = 16;
+    else if (h->chunk_size % 8 || h->header_size % 8)   /* records hold aligned u64s */
+        snprintf(why, sizeof why, "header size %u / chunk size %u not a multiple of 8", h->header_size,
+                 h->chunk_size), at = h->header_size % 8 ? 12 : 16;
     else if (h->header_size < GS_HEADER_TEXT_OFF || h->text_len > h->header_size - GS_HEADER_TEXT_OFF)
         snprintf(why, sizeof why, "header size %u / text length %u out of range", h->header_size, h->text_len),
             at = 12;
@@ -371,11 +382,15 @@ int ana_read_file(struct ana_run *run, const char *path)
     for (size_t i = 0; i < nref; i++) {
         size_t len = refs[i].off + csize <= size ? csize : size - refs[i].off;
         len -= len % GS_REC_SIZE;
-        size_t bad = read_chunk(run, p, base, refs[i].off, len);
+        const char *why_bad = NULL;
+        size_t bad = read_chunk(run, p, base, refs[i].off, len, size / GS_REC_SIZE, &why_bad);
         if (bad && (!damage || bad < damage)) {
             damage = bad;
-            snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: unknown record type %u inside a chunk", bad,
-                     base[bad]);
+            if (why_bad)
+                snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: %s", bad, why_bad);
+            else
+                snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: unknown record type %u inside a chunk", bad,
+                         base[bad]);
         }
     }
     free(refs);

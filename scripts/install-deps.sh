@@ -7,8 +7,12 @@ set -eu
 # build: gcc make pkg-config; counters: libpfm4; energy: libpowercap;
 # BLAS: OpenBLAS; tests: check (C unit tests), numpy, PyTorch (end-to-end),
 # util-linux (unshare, for the synthetic powercap tree).
+# fuzzing (`make fuzz`, docs/fuzzing.md): clang with libFuzzer and the sanitizer
+# runtimes; `make check` itself needs only gcc's (libasan8, libubsan1, with gcc).
+# reports: chromium and a font (the HTML report checked in a real headless browser).
 PKGS="gcc make pkg-config libc6-dev libpfm4 libpfm4-dev libpowercap0 libpowercap-dev
-libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux"
+libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux
+clang libclang-rt-14-dev libfuzzer-14-dev chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do

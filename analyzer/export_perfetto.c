@@ -1,0 +1,252 @@
+/* export_perfetto.c - `export --perfetto FILE` (and `report --export
+ * perfetto=FILE`): Chrome/Perfetto trace-event JSON written while the event
+ * stream goes by, one event at a time; memory is per process and thread
+ * (open regions, the previous sample of each domain), never per call.
+ *   - a track per process (pid) and thread (tid), named by metadata events;
+ *   - one complete slice ("X") per intercepted call, its shape, FLOPs, joules
+ *     and layer as args;
+ *   - regions as begin/end slices on their thread, enclosing the calls;
+ *     regions still open at the end are closed at the process's end;
+ *   - counter tracks: power per energy domain (W, from consecutive samples,
+ *     measured or modelled as the domain is), frequency per domain (MHz);
+ *   - timestamps in microseconds after the run's start, on the one monotonic
+ *     clock every process of the run shares, so processes line up.
+ * Records of kinds this analyzer does not decode (GPU, type >= 16) are left
+ * out until their decoder lands; flows from a launch to its kernel need them. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ana.h"
+
+struct pthr { uint32_t depth; };              /* open regions of one thread */
+struct pproc {
+    const struct ana_proc *p;
+    uint32_t *depth; size_t nthreads;
+    uint64_t *last_t, *last_v; int *have;        /* per domain: the previous sample */
+};
+struct pctx {
+    FILE *o;
+    const struct ana_report *r;
+    double base_ns;                           /* the run's start */
+    struct pproc *procs; size_t nprocs;
+    struct pproc *cur;
+    uint64_t nevents;
+};
+
+static void jstr(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(o, "\\%c", *p);
+        else if (*p < 0x20) fprintf(o, "\\u%04x", *p);
+        else fputc(*p, o);
+    }
+    fputc('"', o);
+}
+
+static void ev_sep(struct pctx *c)
+{
+    fputs(c->nevents++ ? ",\n" : "\n", c->o);
+}
+
+static double us(const struct pctx *c, uint64_t t_ns)
+{
+    double v = ((double)t_ns - c->base_ns) * 1e-3;
+    return v > 0 ? v : 0;
+}
+
+static uint32_t tid_of(const struct ana_proc *p, uint32_t thread)
+{
+    return thread < p->nthreads ? p->threads[thread].tid : p->hdr.pid;
+}
+
+static void *begin(struct ana_run *run, FILE *out)
+{
+    struct pctx *c = calloc(1, sizeof *c);
+    c->o = out;
+    c->base_ns = 0;
+    for (size_t i = 0; i < run->nprocs; i++)
+        if (!c->base_ns || (double)run->procs[i]->hdr.start_mono_ns < c->base_ns)
+            c->base_ns = (double)run->procs[i]->hdr.start_mono_ns;
+    fputs("{\"displayTimeUnit\": \"ms\",\n \"otherData\": {\"generator\": \"greenshim-analyze export --perfetto\", "
+          "\"time\": \"microseconds after the run's start (monotonic clock)\"},\n \"traceEvents\": [", out);
+    c->procs = calloc(run->nprocs + 1, sizeof *c->procs);
+    return c;
+}
+
+void ana_perfetto_set_report(void *ctx, const struct ana_report *r)
+{
+    ((struct pctx *)ctx)->r = r;
+}
+
+static struct pproc *proc_of(struct pctx *c, const struct ana_proc *p)
+{
+    if (c->cur && c->cur->p == p)
+        return c->cur;
+    for (size_t i = 0; i < c->nprocs; i++)
+        if (c->procs[i].p == p)
+            return c->cur = &c->procs[i];
+    return NULL;
+}
+
+static void close_regions(struct pctx *c, struct pproc *pp)
+{
+    const struct ana_proc *p = pp->p;
+    for (size_t t = 0; t < pp->nthreads; t++)
+        for (; pp->depth[t]; pp->depth[t]--) {
+            ev_sep(c);
+            fprintf(c->o, "{\"ph\": \"E\", \"pid\": %u, \"tid\": %u, \"ts\": %.3f}", p->hdr.pid, tid_of(p, (uint32_t)t),
+                    us(c, p->t_end));
+        }
+}
+
+static void proc_start(struct pctx *c, const struct ana_proc *p)
+{
+    struct pproc *pp = &c->procs[c->nprocs++];
+    c->cur = pp;
+    pp->p = p;
+    pp->nthreads = p->nthreads;
+    pp->depth = calloc(p->nthreads + 1, sizeof *pp->depth);
+    pp->last_t = calloc((size_t)p->ndom + 1, sizeof *pp->last_t);
+    pp->last_v = calloc((size_t)p->ndom + 1, sizeof *pp->last_v);
+    pp->have = calloc((size_t)p->ndom + 1, sizeof *pp->have);
+    char name[1200];
+    snprintf(name, sizeof name, "%s%s%s (pid %u)", p->cmdline[0] ? p->cmdline : "process", p->rank[0] ? " rank " : "",
+             p->rank, p->hdr.pid);
+    ev_sep(c);
+    fprintf(c->o, "{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": %u, \"args\": {\"name\": ", p->hdr.pid);
+    jstr(c->o, name);
+    fputs("}}", c->o);
+    for (size_t t = 0; t < p->nthreads; t++) {
+        ev_sep(c);
+        fprintf(c->o, "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %u, \"tid\": %u, \"args\": {\"name\": \"%s %u\"}}",
+                p->hdr.pid, p->threads[t].tid, p->threads[t].stream == GS_STREAM_THREAD ? "thread" : "stream",
+                p->threads[t].tid);
+    }
+}
+
+static void sample(struct pctx *c, struct pproc *pp, const struct ana_event *ev)
+{
+    const struct ana_proc *p = pp->p;
+    int d = ev->domain;
+    if (d < 0 || d >= p->ndom)
+        return;
+    const struct ana_domain *dm = &p->dom[d];
+    if (!strcmp(dm->kind, "freq")) {
+        ev_sep(c);
+        fprintf(c->o, "{\"ph\": \"C\", \"name\": ");
+        char nm[96];
+        snprintf(nm, sizeof nm, "frequency %s (MHz)", dm->name);
+        jstr(c->o, nm);
+        fprintf(c->o, ", \"pid\": %u, \"ts\": %.3f, \"args\": {\"MHz\": %.6g}}", p->hdr.pid, us(c, ev->t0),
+                (double)ev->value * 1e-3);
+        return;
+    }
+    if (strcmp(dm->kind, "energy") && strcmp(dm->kind, "cpu"))
+        return;
+    if (pp->have[d] && ev->t0 > pp->last_t[d]) {
+        uint64_t a = pp->last_v[d], b = ev->value;
+        double dl = b >= a ? (double)(b - a) : dm->max_range && a <= dm->max_range ? (double)(dm->max_range - a + b) : (double)b;
+        double w = dl * ana_domain_scale(dm) / ((double)(ev->t0 - pp->last_t[d]) * 1e-9);
+        if (isfinite(w)) {
+            /* the mean power of the interval, drawn from its start */
+            char nm[128];
+            snprintf(nm, sizeof nm, "power %s (W, %s)", dm->name, dm->provenance[0] ? dm->provenance : "measured");
+            ev_sep(c);
+            fputs("{\"ph\": \"C\", \"name\": ", c->o);
+            jstr(c->o, nm);
+            fprintf(c->o, ", \"pid\": %u, \"ts\": %.3f, \"args\": {\"W\": %.6g}}", p->hdr.pid, us(c, pp->last_t[d]), w);
+        }
+    }
+    if (!pp->have[d] || ev->t0 >= pp->last_t[d]) {
+        pp->have[d] = 1;
+        pp->last_t[d] = ev->t0;
+        pp->last_v[d] = ev->value;
+    }
+}
+
+static void event(void *ctx, const struct ana_event *ev)
+{
+    struct pctx *c = ctx;
+    if (ev->kind == ANA_EV_PROC) {
+        if (c->cur)
+            close_regions(c, c->cur);
+        proc_start(c, ev->proc);
+        return;
+    }
+    struct pproc *pp = proc_of(c, ev->proc);
+    if (!pp)
+        return;
+    const struct ana_proc *p = pp->p;
+    FILE *o = c->o;
+    switch (ev->kind) {
+    case ANA_EV_SAMPLE:
+        sample(c, pp, ev);
+        break;
+    case ANA_EV_REGION:
+        if (ev->thread >= pp->nthreads)
+            break;
+        if (!ev->push && !pp->depth[ev->thread])
+            break;                      /* a pop with no push: nothing to close */
+        ev_sep(c);
+        if (ev->push) {
+            pp->depth[ev->thread]++;
+            fprintf(o, "{\"ph\": \"B\", \"cat\": \"region\", \"name\": ");
+            jstr(o, ev->name ? ev->name : "(unnamed region)");
+            fprintf(o, ", \"pid\": %u, \"tid\": %u, \"ts\": %.3f}", p->hdr.pid, tid_of(p, ev->thread), us(c, ev->t0));
+        } else {
+            pp->depth[ev->thread]--;
+            fprintf(o, "{\"ph\": \"E\", \"pid\": %u, \"tid\": %u, \"ts\": %.3f}", p->hdr.pid, tid_of(p, ev->thread),
+                    us(c, ev->t0));
+        }
+        break;
+    case ANA_EV_CALL: {
+        const struct ana_call *cl = ev->call;
+        static const char tr[] = "NTC?";
+        char op[16];
+        ev_sep(c);
+        fprintf(o, "{\"ph\": \"X\", \"cat\": \"blas\", \"name\": \"%s\", \"pid\": %u, \"tid\": %u, \"ts\": %.3f, "
+                   "\"dur\": %.3f, \"args\": {\"api\": \"%s\", \"tr\": \"%c%c\", \"m\": %u, \"n\": %u, \"k\": %u, "
+                   "\"flops\": %.9g, \"energy_j\": %.9g",
+                ana_op_name(cl->op, op), p->hdr.pid, tid_of(p, cl->thread), us(c, cl->t0),
+                cl->t1 > cl->t0 ? (double)(cl->t1 - cl->t0) * 1e-3 : 0, cl->flags & GS_F_FORTRAN ? "fortran" : "cblas",
+                tr[GS_F_TRANSA(cl->flags) & 3], tr[GS_F_TRANSB(cl->flags) & 3], cl->m, cl->n, cl->k, ana_flops(cl),
+                cl->energy_j);
+        if (cl->layer >= 0) {
+            if (c->r && (size_t)cl->layer < c->r->nlayers) {
+                fputs(", \"layer\": ", o);
+                jstr(o, c->r->layers[cl->layer].name);
+            } else {
+                fprintf(o, ", \"layer\": %d", cl->layer);
+            }
+        }
+        fputs("}}", o);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static int end(void *ctx, const struct ana_report *r)
+{
+    struct pctx *c = ctx;
+    for (size_t i = 0; i < c->nprocs; i++)
+        close_regions(c, &c->procs[i]);
+    fprintf(c->o, "\n ],\n \"metadata\": {\"energy_provenance\": ");
+    jstr(c->o, r ? r->provenance : "none");
+    fprintf(c->o, ", \"total_energy_j\": %.9g, \"calls\": %llu}\n}\n", r ? r->total_j : 0,
+            r ? (unsigned long long)r->total_calls : 0ull);
+    int rc = ferror(c->o) ? -1 : 0;
+    for (size_t i = 0; i < c->nprocs; i++) {
+        free(c->procs[i].depth);
+        free(c->procs[i].last_t);
+        free(c->procs[i].last_v);
+        free(c->procs[i].have);
+    }
+    free(c->procs);
+    free(c);
+    return rc;
+}
+
+const struct ana_exporter ana_export_perfetto = { "perfetto", begin, event, end };

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""compact.py - turn a real trace recorded under the shim into a small seed
+for the fuzz corpus: the same header (key: value text included) and a subset
+of the recorded records, unchanged, repacked into small chunks.
+
+    compact.py IN.gstrace OUT [--calls N] [--samples N] [--chunk-slots S]
+
+The recorder writes 1 MiB chunks behind a 16 KiB header, far beyond what a
+fuzzer should mutate; the reader takes header_size and chunk_size from the
+header, so a seed with a 256 + text header and S-slot chunks is still a valid
+trace.  Kept per thread, in order: every STRING (with its continuation
+slots), REGION push/pop, CLOCK, END and LOST record; the first N CALL records
+(each with its COUNTERS record); the first and last N/2 SAMPLE records.
+Chunks keep their thread id, stream and per-thread sequence; the END record
+stays last on its thread."""
+import struct
+import sys
+
+REC = 48
+CHUNK_MAGIC = 0x4B4E4843
+
+
+def groups(d, off, csize):
+    """record groups of one chunk: a STRING with its continuations is one"""
+    p, end = off + REC, off + csize
+    while p + REC <= min(end, len(d)):
+        t = d[p]
+        if t == 0:
+            return
+        n = 1
+        if t == 5:
+            ln = struct.unpack_from("<H", d, p + 2)[0]
+            if ln > 40:
+                n += (ln - 40 + REC - 1) // REC
+        if p + n * REC > end:
+            return
+        yield t, d[p:p + n * REC]
+        p += n * REC
+
+
+def main():
+    args = sys.argv[1:]
+    opts = {"--calls": 12, "--samples": 8, "--chunk-slots": 16}
+    pos = []
+    i = 0
+    while i < len(args):
+        if args[i] in opts:
+            opts[args[i]] = int(args[i + 1])
+            i += 2
+        else:
+            pos.append(args[i])
+            i += 1
+    src, dst = pos
+    d = open(src, "rb").read()
+    hs, cs, rs = struct.unpack_from("<III", d, 12)
+    text_len = struct.unpack_from("<I", d, 72)[0]
+    assert d[:7] == b"GRNSHIM" and rs == REC, src
+    threads = {}                       # tid -> [stream, [records]]
+    order = []
+    off = hs
+    chunks = []
+    while off + REC <= len(d):
+        magic, tid, seq, stream = struct.unpack_from("<IIII", d, off)
+        if magic == CHUNK_MAGIC:
+            chunks.append((tid, seq, stream, off))
+        off += cs
+    for tid, seq, stream, off in sorted(chunks):
+        if tid not in threads:
+            threads[tid] = [stream, []]
+            order.append(tid)
+        threads[tid][1].extend(groups(d, off, cs))
+    ncalls, nsamp = opts["--calls"], opts["--samples"]
+    slots = opts["--chunk-slots"]
+    out_chunks = []
+    for tid in order:
+        stream, recs = threads[tid]
+        samples = [i for i, (t, _) in enumerate(recs) if t == 7]
+        keep_s = set(samples[:nsamp // 2] + samples[-(nsamp - nsamp // 2):]) if nsamp else set()
+        kept, calls, last_call_kept = [], 0, False
+        for i, (t, r) in enumerate(recs):
+            if t == 1:
+                last_call_kept = calls < ncalls
+                calls += 1
+                if last_call_kept:
+                    kept.append(r)
+            elif t == 2:
+                if last_call_kept:
+                    kept.append(r)
+            elif t == 7:
+                if i in keep_s:
+                    kept.append(r)
+            else:
+                kept.append(r)
+        seq, cur = 0, b""
+        for r in kept:
+            if len(cur) + len(r) > (slots - 1) * REC:
+                out_chunks.append((tid, stream, seq, cur))
+                seq, cur = seq + 1, b""
+            cur += r
+        if cur or seq == 0:
+            out_chunks.append((tid, stream, seq, cur))
+    new_hs = 256 + text_len
+    new_hs += -new_hs % 8
+    hdr = bytearray(d[:256] + d[256:256 + text_len])
+    hdr += bytes(new_hs - len(hdr))
+    struct.pack_into("<II", hdr, 12, new_hs, slots * REC)
+    out = bytearray(hdr)
+    # chunks interleaved by sequence number, as concurrent threads write them
+    for tid, stream, seq, body in sorted(out_chunks, key=lambda c: (c[2], order.index(c[0]))):
+        ch = struct.pack("<IIII", CHUNK_MAGIC, tid, seq, stream) + bytes(REC - 16)
+        out += ch + body + bytes(slots * REC - REC - len(body))
+    open(dst, "wb").write(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# make_seeds.sh - (re)make the fuzz seed corpus tests/fuzz/corpus/ from REAL
+# traces: each scenario below runs a real program under libgreenshim.so, and
+# tests/fuzz/compact.py cuts every trace file it wrote down to a few KiB
+# (same header, a subset of the recorded records, small chunks).  Needs
+# `make all`.  The committed corpus was made with this script; rerun it when
+# the trace format changes (new record types), then `make check`.
+#   tests/fuzz/make_seeds.sh [OUTDIR]      (default tests/fuzz/corpus)
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+b=$root/build
+out=${1:-tests/fuzz/corpus}
+mkdir -p "$out"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gs-seeds.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+unset GREENSHIM GREENSHIM_OUT GREENSHIM_EVENTS GREENSHIM_CLOCK LD_PRELOAD RANK 2>/dev/null || true
+export GREENSHIM_QUIET=1 OPENBLAS_NUM_THREADS=1
+
+rec() {   # name [VAR=value...] -- cmd...
+    local name=$1
+    shift
+    local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    env ${envs[@]+"${envs[@]}"} LD_PRELOAD="$b/libgreenshim.so" GREENSHIM_OUT="$tmp/$name" "$@" >/dev/null
+}
+
+rec mlp_regions -- "$b/examples/mlp_train" --steps 3 --regions --quiet
+rec mlp_mono GREENSHIM_CLOCK=mono -- "$b/examples/mlp_train" --steps 2 --quiet
+rec mix_threads -- "$b/examples/blas_mix" --threads 3 --dgemm 8 --fgemm 4 --sgemv 4
+rec mix_nocounters GREENSHIM_EVENTS=none -- "$b/examples/blas_mix" --threads 1 --dgemm 6 --fgemm 3 --sgemv 3
+rec mix_fork -- "$b/examples/blas_mix" --fork
+# long region names (STRING continuation slots), nested regions, numpy BLAS
+rec py_regions -- /usr/bin/python3 -c '
+import sys; sys.path.insert(0, "python")
+import numpy as np, greenshim
+a = np.ones((64, 64))
+with greenshim.region("model"):
+    for i in range(3):
+        with greenshim.region("encoder.%d/attention/a-region-name-longer-than-forty-bytes-%s" % (i, "x" * 60)):
+            a = a @ a / 64
+'
+# measured energy through libpowercap on a synthetic RAPL tree (wrapping counter)
+if unshare -m true 2>/dev/null; then
+    for c in normal wrap; do
+        kept=$(GS_KEEP=1 GS_ENERGY_CASE=$c bash tests/e2e/test_energy_rapl.sh 2>/dev/null | sed -n 's/^kept //p')
+        if [ -n "$kept" ] && [ -d "$kept/out" ]; then
+            mkdir -p "$tmp/rapl_$c" && cp "$kept"/out/*.gstrace "$tmp/rapl_$c/" && rm -rf "$kept"
+        fi
+    done
+fi
+
+n=0
+for d in "$tmp"/*/; do
+    s=$(basename "$d")
+    i=0
+    for f in "$d"*.gstrace; do
+        [ -f "$f" ] || continue
+        /usr/bin/python3 tests/fuzz/compact.py "$f" "$out/$s-$i.trace" --samples 12
+        i=$((i + 1)); n=$((n + 1))
+    done
+done
+echo "make_seeds: $n seeds in $out ($(du -sh "$out" | cut -f1))"
