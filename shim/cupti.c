@@ -15,6 +15,7 @@
  * destroy and at exit; a fork child never touches it. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -71,7 +72,19 @@ static int gs_cupti_forked;             /* in a fork child: never touch CUPTI */
 static uint32_t gs_ext_next;
 static pthread_mutex_t gs_cupti_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* libcupti next to libcudart, in the loader path, or in the toolkit */
+static int gs_find_cudart(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    const char *n = info->dlpi_name;
+    if (n && strstr(n, "/libcudart.so")) {
+        snprintf(data, PATH_MAX, "%s", n);
+        return 1;
+    }
+    return 0;
+}
+
+/* libcupti already loaded, in the loader path, in the toolkit, or next to
+ * the libcudart the program loaded */
 static int gs_cupti_load(void)
 {
     pthread_mutex_lock(&gs_cupti_lock);
@@ -79,6 +92,7 @@ static int gs_cupti_load(void)
         pthread_mutex_unlock(&gs_cupti_lock);
         return gs_cupti_loaded > 0;
     }
+    /* the CUPTI that goes with the program's CUDA runtime first */
     static const char *names[] = {
         "libcupti.so.13", "libcupti.so.12", "libcupti.so",
         "/usr/local/cuda/extras/CUPTI/lib64/libcupti.so", "/usr/local/cuda/lib64/libcupti.so",
@@ -88,24 +102,29 @@ static int gs_cupti_load(void)
     void *h = NULL;
     for (size_t i = 0; i < sizeof names / sizeof *names && !h; i++)
         h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (!h) {
+        /* next to the CUDA runtime the program loaded: the toolkit's lib64,
+         * or pip wheels' .../nvidia/cuda_cupti/lib beside .../nvidia/cuda_runtime/lib */
+        char rt[PATH_MAX] = "";
+        dl_iterate_phdr(gs_find_cudart, rt);
+        char *slash = rt[0] ? strrchr(rt, '/') : NULL;
+        if (slash) {
+            *slash = 0;
+            static const char *rel[] = {
+                "libcupti.so.13", "libcupti.so.12", "libcupti.so", "../extras/CUPTI/lib64/libcupti.so",
+                "../../cuda_cupti/lib/libcupti.so.13", "../../cuda_cupti/lib/libcupti.so.12",
+            };
+            for (size_t i = 0; i < sizeof rel / sizeof *rel && !h; i++) {
+                snprintf(path, sizeof path, "%s/%s", rt, rel[i]);
+                h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+            }
+        }
+    }
     for (size_t i = 0; i < sizeof names / sizeof *names && !h; i++)
         h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
     if (!h && home) {
         snprintf(path, sizeof path, "%s/extras/CUPTI/lib64/libcupti.so", home);
         h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    }
-    if (!h) {
-        /* pip wheels: .../nvidia/cuda_cupti/lib next to .../nvidia/cuda_runtime/lib */
-        Dl_info di;
-        void *rt = dlsym(RTLD_DEFAULT, "cudaRuntimeGetVersion");
-        if (rt && dladdr(rt, &di) && di.dli_fname) {
-            snprintf(path, sizeof path, "%s", di.dli_fname);
-            char *s = strstr(path, "/cuda_runtime/lib/");
-            if (s) {
-                snprintf(s, sizeof path - (size_t)(s - path), "/cuda_cupti/lib/libcupti.so.12");
-                h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-            }
-        }
     }
     int ok = h != NULL;
 #define GS_LOAD(RT, name, P) if (ok && !(p_##name = (RT(*) P)dlsym(h, #name))) ok = 0;
@@ -142,9 +161,50 @@ static void gs_put(const void *rec, unsigned nslots)
     gs_rec_commit(s, *(const uint8_t *)rec);
 }
 
-/* The prefix every kernel record version (4..10) shares; checked against
- * the version this build's header has. */
-static void gs_kernel_rec(const CUpti_ActivityKernel10 *k)
+/* The prefixes every version of the kernel (4..10), memcpy (3..6) and
+ * memset (2..4) records share: CUPTI delivers the version of the library
+ * in the process, not of the headers we were built with.  Checked against
+ * the newest versions where the headers have them. */
+struct gs_kprefix {
+    uint32_t kind;
+    uint8_t  cache_config, shmem_config;
+    uint16_t registersPerThread;
+    uint32_t pgc_requested, pgc_executed;
+    uint64_t start, end, completed;
+    uint32_t deviceId, contextId, streamId;
+    int32_t  gridX, gridY, gridZ, blockX, blockY, blockZ;
+    int32_t  staticSharedMemory, dynamicSharedMemory;
+    uint32_t localMemoryPerThread, localMemoryTotal;
+    uint32_t correlationId;
+    int64_t  gridId;
+    const char *name;
+};
+struct gs_mprefix {               /* memcpy */
+    uint32_t kind;
+    uint8_t  copyKind, srcKind, dstKind, flags;
+    uint64_t bytes, start, end;
+    uint32_t deviceId, contextId, streamId, correlationId;
+};
+struct gs_sprefix {               /* memset */
+    uint32_t kind, value;
+    uint64_t bytes, start, end;
+    uint32_t deviceId, contextId, streamId, correlationId;
+};
+#if CUPTI_API_VERSION >= 130000
+#include <stddef.h>
+#define GS_SAME(A, B, f) _Static_assert(offsetof(A, f) == offsetof(B, f), #f)
+GS_SAME(struct gs_kprefix, CUpti_ActivityKernel10, start);
+GS_SAME(struct gs_kprefix, CUpti_ActivityKernel10, deviceId);
+GS_SAME(struct gs_kprefix, CUpti_ActivityKernel10, gridX);
+GS_SAME(struct gs_kprefix, CUpti_ActivityKernel10, correlationId);
+GS_SAME(struct gs_kprefix, CUpti_ActivityKernel10, name);
+GS_SAME(struct gs_mprefix, CUpti_ActivityMemcpy6, bytes);
+GS_SAME(struct gs_mprefix, CUpti_ActivityMemcpy6, correlationId);
+GS_SAME(struct gs_sprefix, CUpti_ActivityMemset4, bytes);
+GS_SAME(struct gs_sprefix, CUpti_ActivityMemset4, correlationId);
+#endif
+
+static void gs_kernel_rec(const struct gs_kprefix *k)
 {
     struct gs_rec_kernel r = { .type = GS_REC_KERNEL, .nslots = 2 };
     r.device = (uint16_t)k->deviceId;
@@ -175,11 +235,11 @@ GS_HIDDEN size_t gs_cupti_parse(uint8_t *buf, size_t valid)
         switch (a->kind) {
         case CUPTI_ACTIVITY_KIND_KERNEL:
         case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
-            gs_kernel_rec((const CUpti_ActivityKernel10 *)a);
+            gs_kernel_rec((const struct gs_kprefix *)a);
             n++;
             break;
         case CUPTI_ACTIVITY_KIND_MEMCPY: {
-            const CUpti_ActivityMemcpy6 *m = (const void *)a;
+            const struct gs_mprefix *m = (const void *)a;
             struct gs_rec_memcpy r = { .type = GS_REC_MEMCPY, .nslots = 1, .device = (uint16_t)m->deviceId,
                                        .kind = m->copyKind, .start = m->start, .end = m->end,
                                        .bytes = m->bytes, .corr = m->correlationId, .stream = m->streamId };
@@ -188,7 +248,7 @@ GS_HIDDEN size_t gs_cupti_parse(uint8_t *buf, size_t valid)
             break;
         }
         case CUPTI_ACTIVITY_KIND_MEMSET: {
-            const CUpti_ActivityMemset4 *m = (const void *)a;
+            const struct gs_sprefix *m = (const void *)a;
             struct gs_rec_memcpy r = { .type = GS_REC_MEMCPY, .nslots = 1, .device = (uint16_t)m->deviceId,
                                        .kind = 255, .start = m->start, .end = m->end,
                                        .bytes = m->bytes, .corr = m->correlationId, .stream = m->streamId };
@@ -274,7 +334,7 @@ static const CUpti_CallbackId gs_rt_cbids[] = {
     CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000,
     CUPTI_RUNTIME_TRACE_CBID_cudaGraphLaunch_v10000, CUPTI_RUNTIME_TRACE_CBID_cudaGraphLaunch_ptsz_v10000,
     CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060, CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060,
-    CUPTI_RUNTIME_TRACE_CBID___cudaLaunchKernel_v13000, CUPTI_RUNTIME_TRACE_CBID___cudaLaunchKernel_ptsz_v13000,
+    505, 506,                   /* __cudaLaunchKernel(_ptsz)_v13000: by number, CUDA 12 headers lack them */
     CUPTI_RUNTIME_TRACE_CBID_cudaMemcpy_v3020, CUPTI_RUNTIME_TRACE_CBID_cudaMemcpyAsync_v3020,
     CUPTI_RUNTIME_TRACE_CBID_cudaMemset_v3020, CUPTI_RUNTIME_TRACE_CBID_cudaMemsetAsync_v3020,
 };
