@@ -9,7 +9,7 @@ CPPFLAGS+= -Iinclude
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/include
 ANA_CFLAGS  := -std=gnu11
 
-SHIM_SRC := $(wildcard shim/*.c shim/energy/*.c shim/sources/*.c)
+SHIM_SRC := $(wildcard shim/*.c shim/sources/*.c)
 ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
@@ -46,7 +46,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 .PHONY: sanitize fuzz fuzz-build
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN)
 
-$(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/energy/*.h) include/greenshim/trace.h include/greenshim.h
+$(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/greenshim/trace.h include/greenshim.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -181,7 +181,8 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/greenshim \
-	    $(DESTDIR)$(PREFIX)/share/greenshim/scripts $(DESTDIR)$(PREFIX)/share/greenshim/python
+	    $(DESTDIR)$(PREFIX)/share/greenshim/scripts $(DESTDIR)$(PREFIX)/share/greenshim/python \
+	    $(DESTDIR)$(PREFIX)/share/greenshim/examples
 	install -m 755 $(BUILD)/libgreenshim.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/greenshim-analyze $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 scripts/greenshim $(DESTDIR)$(PREFIX)/bin/greenshim
@@ -189,6 +190,7 @@ install: all
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 644 python/greenshim.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
+	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
 
 clean:
 	rm -rf $(BUILD)

@@ -54,7 +54,9 @@ struct ana_proc {
     double idle_watts_hdr;        /* < 0: not given */
     unsigned sampler_hz;
     int clean_exit;
-    uint64_t lost;
+    uint64_t lost;                /* record slots the recorder could not write */
+    uint64_t lost_calls;          /* intercepted calls among them (version >= 2) */
+    int lost_reason;              /* enum gs_lost_reason of the first LOST, 0 none */
     size_t damage_off;            /* 0: none; else the offset of the damage */
     char *events[GS_MAX_EVENTS];
     int nevents;

@@ -271,7 +271,12 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
     }
     case GS_REC_LOST: {
         const struct gs_rec_lost *l = (const void *)rec;
-        printf("LOST count=%llu t=%llu\n", (unsigned long long)l->count, (unsigned long long)l->t);
+        if (p->hdr.version < 2)
+            printf("LOST records=%llu t=%llu\n", (unsigned long long)l->calls, (unsigned long long)l->t);
+        else
+            printf("LOST calls=%llu records=%llu reason=%u tid=%u t=%llu t_first=%llu\n",
+                   (unsigned long long)l->calls, (unsigned long long)l->records, l->reason, l->tid,
+                   (unsigned long long)l->t, (unsigned long long)l->t_first);
         break;
     }
     default:

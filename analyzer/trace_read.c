@@ -265,7 +265,12 @@ static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t 
         }
         case GS_REC_LOST: {
             const struct gs_rec_lost *l = (const void *)rec;
-            p->lost += l->count;
+            p->lost += p->hdr.version >= 2 ? l->records : l->calls;  /* v1: 'count' of records */
+            if (p->hdr.version >= 2) {
+                p->lost_calls += l->calls;
+                if (!p->lost_reason)
+                    p->lost_reason = l->reason;
+            }
             break;
         }
         default: {
@@ -312,7 +317,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     size_t at = 0;
     if (memcmp(h->magic, GS_TRACE_MAGIC, 8) != 0)
         snprintf(why, sizeof why, "bad magic (not a greenshim trace)");
-    else if (h->version != GS_TRACE_VERSION)
+    else if (h->version < 1 || h->version > GS_TRACE_VERSION)
         snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads %u)", h->version,
                  GS_TRACE_VERSION), at = 8;
     else if (h->rec_size != GS_REC_SIZE)
@@ -404,9 +409,13 @@ int ana_read_file(struct ana_run *run, const char *path)
     if (!p->clean_exit)
         ana_warn(run, "%s: process %u did not exit cleanly; trace complete up to its last record",
                  path, p->hdr.pid);
-    if (p->lost)
-        ana_warn(run, "%s: %llu records were lost by the recorder (disk full?)", path,
-                 (unsigned long long)p->lost);
+    if (p->lost) {
+        static const char *why[] = { "unknown reason", "no space left", "the size cap",
+                                     "an I/O error", "no memory" };
+        ana_warn(run, "%s: %llu calls (%llu records) could not be recorded (%s)", path,
+                 (unsigned long long)p->lost_calls, (unsigned long long)p->lost,
+                 why[p->lost_reason >= 0 && p->lost_reason <= 4 ? p->lost_reason : 0]);
+    }
     run->procs = realloc(run->procs, (run->nprocs + 1) * sizeof *run->procs);
     run->procs[run->nprocs++] = p;
     return 0;

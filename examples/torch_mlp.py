@@ -64,9 +64,12 @@ def main():
     model = MLP()
     handle = None
     if args.annotate:
-        here = os.path.dirname(os.path.abspath(__file__))
-        sys.path.insert(0, os.path.join(here, "..", "python"))
-        import greenshim
+        try:
+            import greenshim            # greenshim record puts it on PYTHONPATH
+        except ImportError:             # run straight from the source tree
+            here = os.path.dirname(os.path.abspath(__file__))
+            sys.path.insert(0, os.path.join(here, "..", "python"))
+            import greenshim
         handle = greenshim.annotate(model)
 
     # random but learnable: labels from a fixed random linear map of the input

@@ -67,12 +67,13 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
                              uint64_t t0, uint64_t t1, const uint64_t *c0)
 {
     uint64_t c1[GS_MAX_EVENTS];
+    t->ncalls++;
     if (c0) {
         gs_counters_end(t, c1);
         t->ctr_always[op] = (t1 - t0) >= gs_ctr_long_ticks;
         flags |= GS_F_COUNTERS;
     }
-    uint8_t *s = gs_rec_slot(t, c0 ? 2 : 1);
+    uint8_t *s = gs_call_slot(t, c0 ? 2 : 1);
     if (GS_UNLIKELY(!s))
         return;
     struct gs_rec_call *r = (struct gs_rec_call *)s;
@@ -86,7 +87,7 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
     if (c0) {
         struct gs_rec_counters *c = (struct gs_rec_counters *)(s + GS_REC_SIZE);
         c->nvals = (uint8_t)gs_nevents;
-        c->flags = 0;
+        c->flags = t->ctr_page[0] ? 1 : 0;   /* read with rdpmc */
         c->reserved = 0;
         for (int i = 0; i < GS_MAX_EVENTS; i++)
             c->delta[i] = i < gs_nevents ? c1[i] - c0[i] : 0;
@@ -102,7 +103,7 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
     if (GS_UNLIKELY(!fn_) && !(fn_ = (gs_fn_##name)gs_resolve(&real_, #name)))          \
         return;                                                                        \
     struct gs_thread *t_ = &gs_tls;                                                    \
-    if (GS_UNLIKELY(!gs_enabled || t_->busy)) {                                        \
+    if (GS_UNLIKELY(!gs_recording(t_))) {                                              \
         fn_ ARGS;                                                                      \
         return;                                                                        \
     }                                                                                  \

@@ -32,8 +32,8 @@ uint64_t gs_clock_slow(void)
 static int gs_tsc_invariant(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    const char *e = gs_getenv("GREENSHIM_CLOCK");
-    if (e && strcmp(e, "mono") == 0)
+    const char *e = gs_setting_str("GREENSHIM_CLOCK");
+    if (strcmp(e, "mono") == 0)
         return 0;
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)

@@ -25,8 +25,18 @@ int gs_nevents;
  * code to enable it), and closing it would make the next open pay again. */
 static int gs_probe_fds[GS_MAX_EVENTS];
 static uint32_t gs_probe_tid;
+static uint64_t gs_probe_id;
 uint64_t gs_ctr_long_ticks = UINT64_MAX;
 uint32_t gs_ctr_sample_every = 256;
+
+/* The program may have closed our descriptors and reused the numbers
+ * (close-all daemons, dup2 onto high numbers): then they are its own and
+ * we neither read nor close them. */
+static int gs_ctr_still_ours(int fd, uint64_t id)
+{
+    uint64_t now = 0;
+    return ioctl(fd, PERF_EVENT_IOC_ID, &now) == 0 && now == id;
+}
 
 static struct perf_event_attr gs_attr[GS_MAX_EVENTS];
 static char gs_names[GS_MAX_EVENTS][128];
@@ -75,7 +85,7 @@ static int gs_encode(int i, const char *ev)
         arg.size = sizeof arg;
         int r = gs_pfm_enc(ev, PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
         if (r != PFM_SUCCESS) {
-            gs_log("counter event '%s' not understood by libpfm4 (%s): left out; list events with showevtinfo",
+            gs_warn_once("bad-event", "counter event '%s' not understood by libpfm4 (%s): left out; list events with showevtinfo",
                    ev, gs_pfm_strerror ? gs_pfm_strerror(r) : "error");
             return -1;
         }
@@ -161,13 +171,9 @@ static uint64_t gs_cost_ticks(int *fds, int n, int gated)
 
 void gs_counters_init(void)
 {
-    const char *env = gs_getenv("GREENSHIM_EVENTS");
-    const char *every = gs_getenv("GREENSHIM_COUNTER_SAMPLE");
-    if (every && *every) {
-        long v = strtol(every, NULL, 10);
-        gs_ctr_sample_every = v > 0 ? (uint32_t)v : 256;
-    }
-    if (env && (strcmp(env, "none") == 0 || strcmp(env, "0") == 0)) {
+    const char *env = gs_setting_str("GREENSHIM_EVENTS");
+    gs_ctr_sample_every = (uint32_t)gs_setting_uint("GREENSHIM_COUNTER_SAMPLE");
+    if (strcmp(env, "none") == 0 || strcmp(env, "0") == 0) {
         gs_header_add("events.configured", "none");
         gs_header_add("events.live", "none");
         gs_header_add("events.kind", "none");
@@ -178,7 +184,7 @@ void gs_counters_init(void)
     const char *cfg[GS_MAX_EVENTS];
     char cfgbuf[1024];
     int ncfg = 0;
-    if (env && *env) {
+    if (*env) {
         snprintf(cfgbuf, sizeof cfgbuf, "%s", env);
         for (char *s = strtok(cfgbuf, ","); s && ncfg < GS_MAX_EVENTS; s = strtok(NULL, ","))
             cfg[ncfg++] = s;
@@ -190,7 +196,7 @@ void gs_counters_init(void)
     gs_join_names(names, sizeof names, cfg, ncfg);
     gs_header_add("events.configured", "%s", names);
     if (!have_pfm)
-        gs_log("libpfm4 (libpfm.so.4) not found: hardware events cannot be encoded; "
+        gs_warn_once("no-libpfm", "libpfm4 (libpfm.so.4) not found: hardware events cannot be encoded; "
                "using software events; install libpfm4 for hardware counters");
 
     int fds[GS_MAX_EVENTS];
@@ -200,7 +206,7 @@ void gs_counters_init(void)
     if (!ok) {
         int e = errno;
         if (n > 0)
-            gs_log("counter events %s cannot be opened (%s): falling back to software events "
+            gs_warn_once("no-hw-counters", "counter events %s cannot be opened (%s): falling back to software events "
                    "(task-clock, context-switches, page-faults); hardware counters need a PMU "
                    "visible to this machine and perf_event_paranoid <= 2", names, strerror(e));
         n = gs_encode_list(gs_default_sw, 3);
@@ -212,7 +218,7 @@ void gs_counters_init(void)
         }
     }
     if (!ok) {
-        gs_log("no perf events can be opened (%s): per-call counters are off", strerror(errno));
+        gs_warn_once("no-counters", "no perf events can be opened (%s): per-call counters are off", strerror(errno));
         gs_header_add("events.live", "none");
         gs_header_add("events.kind", "none");
         gs_header_add("counters.policy", "off (perf_event_open failed)");
@@ -233,6 +239,7 @@ void gs_counters_init(void)
     uint64_t cost = gs_cost_ticks(fds, n, gated);
     memcpy(gs_probe_fds, fds, sizeof(int) * n);
     gs_probe_tid = (uint32_t)syscall(SYS_gettid);
+    ioctl(fds[0], PERF_EVENT_IOC_ID, &gs_probe_id);
     /* "long" calls, counted every time, are those where counting costs
      * at most 2% */
     gs_ctr_long_ticks = cost * 50;
@@ -254,6 +261,8 @@ void gs_counters_init(void)
 int gs_counters_open_thread(struct gs_thread *t)
 {
     int fds[GS_MAX_EVENTS];
+    if (gs_probe_tid && !gs_ctr_still_ours(gs_probe_fds[0], gs_probe_id))
+        gs_probe_tid = 0;               /* closed by the program since: not ours any more */
     if (gs_probe_tid && gs_probe_tid == (uint32_t)syscall(SYS_gettid)) {
         /* the start-up thread keeps the group the probe opened */
         memcpy(fds, gs_probe_fds, sizeof fds);
@@ -264,6 +273,8 @@ int gs_counters_open_thread(struct gs_thread *t)
     }
     t->ctr_fd = fds[0];
     memcpy(t->ctr_fds, fds, sizeof(int) * gs_nevents);
+    t->ctr_id = 0;
+    ioctl(fds[0], PERF_EVENT_IOC_ID, &t->ctr_id);
     /* rdpmc where the kernel lets this thread read every event of the group
      * from user space (hardware events with cap_user_rdpmc); else read() */
     long pgsz = sysconf(_SC_PAGESIZE);
@@ -345,8 +356,16 @@ static void gs_counters_read_raw(struct gs_thread *t, uint64_t *vals)
         vals[i] = i < n ? buf[1 + i] : 0;
 }
 
+static void gs_ctr_lost(struct gs_thread *t)
+{
+    t->ctr_state = -1;                  /* the numbers are the program's now */
+    memset(t->ctr_page, 0, sizeof t->ctr_page);
+}
+
 void gs_counters_close_thread(struct gs_thread *t)
 {
+    if (t->ctr_state == 1 && !gs_ctr_still_ours(t->ctr_fd, t->ctr_id))
+        t->ctr_state = -1;
     if (t->ctr_state == 1) {
         for (int i = 0; i < gs_nevents; i++)
             if (t->ctr_page[i])
@@ -358,11 +377,14 @@ void gs_counters_close_thread(struct gs_thread *t)
     memset(t->ctr_page, 0, sizeof t->ctr_page);
 }
 
+/* Gated groups: an ioctl that fails means the descriptor is no longer a
+ * perf event (closed, or reused by the program): stop before any read. */
 void gs_counters_begin(struct gs_thread *t, uint64_t *vals)
 {
     if (t->ctr_gated) {
         memcpy(vals, t->ctr_base, sizeof(uint64_t) * gs_nevents);
-        ioctl(t->ctr_fd, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP);
+        if (ioctl(t->ctr_fd, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) != 0)
+            gs_ctr_lost(t);
         return;
     }
     gs_counters_read_raw(t, vals);
@@ -371,7 +393,11 @@ void gs_counters_begin(struct gs_thread *t, uint64_t *vals)
 void gs_counters_end(struct gs_thread *t, uint64_t *vals)
 {
     if (t->ctr_gated) {
-        ioctl(t->ctr_fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP);
+        if (t->ctr_state != 1 || ioctl(t->ctr_fd, PERF_EVENT_IOC_DISABLE, PERF_IOC_FLAG_GROUP) != 0) {
+            gs_ctr_lost(t);
+            memcpy(vals, t->ctr_base, sizeof(uint64_t) * gs_nevents);
+            return;
+        }
         gs_counters_read_raw(t, vals);
         memcpy(t->ctr_base, vals, sizeof(uint64_t) * gs_nevents);
         return;
@@ -382,9 +408,17 @@ void gs_counters_end(struct gs_thread *t, uint64_t *vals)
 /* In a fork child: an unclaimed probe group counts the parent's thread. */
 void gs_counters_atfork_child(void)
 {
-    if (gs_probe_tid) {
+    if (gs_probe_tid && gs_ctr_still_ours(gs_probe_fds[0], gs_probe_id)) {
         for (int i = gs_nevents - 1; i >= 0; i--)
             close(gs_probe_fds[i]);
         gs_probe_tid = 0;
     }
 }
+
+static void gs_counters_fork_child(void)
+{
+    gs_counters_close_thread(&gs_tls);  /* those fds count the parent's thread */
+    gs_counters_atfork_child();
+}
+
+GS_MODULE(counters, gs_counters_init, gs_counters_close_thread, gs_counters_fork_child, NULL);

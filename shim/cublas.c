@@ -48,7 +48,8 @@ static void gs_cb_emit(struct gs_thread *t, const struct gs_cb_args *a, uint64_t
         .stream = a->stream,
     };
     r.region = t->region_depth ? t->region_stack[t->region_depth - 1] : 0;
-    uint8_t *s = gs_rec_slot(t, 2);
+    t->ncalls++;
+    uint8_t *s = gs_call_slot(t, 2);
     if (GS_UNLIKELY(!s))
         return;
     memcpy(s + 1, (const uint8_t *)&r + 1, sizeof r - 1);
@@ -66,7 +67,7 @@ static void gs_cb_emit(struct gs_thread *t, const struct gs_cb_args *a, uint64_t
         if (GS_UNLIKELY(!fn_) && !(fn_ = (gs_fn_##name)gs_resolve(&real_, #name)))       \
             return GS_CUBLAS_INTERNAL_ERROR;                                            \
         struct gs_thread *t_ = &gs_tls;                                                 \
-        if (GS_UNLIKELY(!gs_enabled || t_->busy || gs_cublas_depth))                    \
+        if (GS_UNLIKELY(gs_cublas_depth || !gs_recording(t_)))                          \
             return fn_ ARGS;                                                            \
         if (GS_UNLIKELY(!gs_gpu_started))                                               \
             gs_gpu_first_call();                                                        \

@@ -17,7 +17,6 @@
 #include "gs.h"
 #include "gpu.h"
 
-GS_HIDDEN void gs_emit_string(int kind, uint32_t id, const char *s);
 
 /* ---- the CUDA ABI, declared locally ---- */
 typedef struct { unsigned x, y, z; } gs_dim3;
@@ -192,7 +191,8 @@ static inline void gs_api_emit(struct gs_thread *t, struct gs_rec_api *a, uint64
     a->dt = (uint32_t)dt;
     a->region = t->region_depth ? t->region_stack[t->region_depth - 1] : 0;
     a->corr = gs_gpu_corr;
-    uint8_t *s = gs_rec_slot(t, 1);
+    t->ncalls++;
+    uint8_t *s = gs_call_slot(t, 1);
     if (GS_UNLIKELY(!s))
         return;
     memcpy(s + 1, (const uint8_t *)a + 1, sizeof *a - 1);
@@ -220,7 +220,7 @@ void gs_gpu_first_call(void)
         if (GS_UNLIKELY(!fn_) && !(fn_ = (gs_fn_##name)gs_resolve(&real_, #name)))      \
             return (RT)GS_CUDA_ERR_UNKNOWN;                                            \
         struct gs_thread *t_ = &gs_tls;                                                \
-        if (GS_UNLIKELY(!gs_enabled || t_->busy))                                      \
+        if (GS_UNLIKELY(!gs_recording(t_)))                                            \
             return fn_ ARGS;                                                           \
         if (GS_UNLIKELY(!gs_gpu_started))                                              \
             gs_gpu_first_call();                                                       \

@@ -30,7 +30,7 @@ static char gs_self_path[PATH_MAX];
 __attribute__((constructor(102)))
 static void gs_gpu_inject_env(void)
 {
-    if (!gs_enabled)
+    if (!gs_armed && !gs_enabled)
         return;
     Dl_info di;
     if (!dladdr((void *)gs_gpu_inject_env, &di) || !di.dli_fname ||
@@ -277,7 +277,7 @@ GS_HIDDEN size_t gs_cupti_parse(uint8_t *buf, size_t valid)
  * structs, without a GPU.  Returns the records written, -1 without CUPTI. */
 GS_API long greenshim_cupti_buffer(uint8_t *buf, size_t valid)
 {
-    if (!gs_enabled || gs_cupti_forked || !gs_cupti_load())
+    if (!gs_recording(&gs_tls) || gs_cupti_forked || !gs_cupti_load())
         return -1;
     gs_gpu_first_call();                /* as InitializeInjection does */
     return (long)gs_cupti_parse(buf, valid);
@@ -348,6 +348,10 @@ static void gs_cupti_start(void)
     static int once;
     if (__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
         return;
+    if (!gs_setting_bool("GREENSHIM_CUPTI")) {
+        gs_dbg("GREENSHIM_CUPTI=0: no kernel timing");
+        return;
+    }
     if (!gs_cupti_load())
         return;
     CUpti_SubscriberHandle sub;
@@ -399,21 +403,17 @@ void gs_cupti_ext_pop(uint32_t id)
         p_cuptiActivityPopExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, &got);
 }
 
-static void gs_cupti_atfork_child(void)
+/* the GPU module: a fork child never touches CUPTI or NVML (CUDA itself
+ * cannot be used there); at exit CUPTI's last buffers, then NVML's last
+ * point, before the writer ends */
+static void gs_gpu_fork_child(void)
 {
     gs_cupti_forked = 1;
     gs_cupti_live = 0;
+    gs_nvml_fork_child();
 }
 
-__attribute__((constructor(103)))
-static void gs_cupti_init(void)
-{
-    pthread_atfork(NULL, NULL, gs_cupti_atfork_child);
-}
-
-/* before the trace closes (gs_fini is destructor 101, run after this one) */
-__attribute__((destructor(102)))
-static void gs_cupti_fini(void)
+static void gs_gpu_fini(void)
 {
     if (__atomic_load_n(&gs_cupti_live, __ATOMIC_ACQUIRE) && !gs_cupti_forked)
         p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
@@ -428,20 +428,30 @@ static void gs_cupti_start(void)
 }
 uint32_t gs_cupti_ext_push(void) { return 0; }
 void gs_cupti_ext_pop(uint32_t id) { (void)id; }
-__attribute__((destructor(102)))
-static void gs_cupti_fini(void)
+static void gs_gpu_fork_child(void)
+{
+    gs_nvml_fork_child();
+}
+static void gs_gpu_fini(void)
 {
     gs_nvml_stop();
 }
 
 #endif
 
-/* The CUDA driver calls this at cuInit when CUDA_INJECTION64_PATH names us. */
+GS_MODULE(gpu, NULL, NULL, gs_gpu_fork_child, gs_gpu_fini);
+
+/* The CUDA driver calls this at cuInit when CUDA_INJECTION64_PATH names us:
+ * it counts as an intercepted call (the recorder starts here if nothing
+ * started it before). */
 GS_API int InitializeInjection(void)
 {
-    if (!gs_enabled)
+    struct gs_thread *t = &gs_tls;
+    if (!gs_recording(t))
         return 1;
+    t->busy = 1;
     gs_gpu_first_call();
     gs_cupti_start();
+    t->busy = 0;
     return 1;
 }

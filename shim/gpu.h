@@ -25,5 +25,6 @@ GS_HIDDEN void gs_cupti_ext_pop(uint32_t id);
 /* sources/nvml.c */
 GS_HIDDEN void gs_nvml_start(void);           /* idempotent; from any thread */
 GS_HIDDEN void gs_nvml_stop(void);
+GS_HIDDEN void gs_nvml_fork_child(void);
 
 #endif

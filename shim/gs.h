@@ -14,6 +14,19 @@
 /* log.c: one "greenshim: " line on stderr; never stdout */
 GS_HIDDEN void gs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 GS_HIDDEN void gs_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning about the machine ("no RAPL", "no hardware counters"): printed by
+ * the first process of the run that has it, silent in the others (run.c). */
+GS_HIDDEN void gs_warn_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* settings.c: the one table of GREENSHIM_* variables, read once at load.
+ * An invalid value was already reported; the getters then give the default. */
+GS_HIDDEN void gs_settings_load(void);
+GS_HIDDEN void gs_settings_report(void);          /* the lines about invalid values */
+GS_HIDDEN int gs_setting_is_set(const char *name);   /* a valid value was given */
+GS_HIDDEN uint64_t gs_setting_uint(const char *name);
+GS_HIDDEN double gs_setting_double(const char *name);
+GS_HIDDEN int gs_setting_bool(const char *name);
+GS_HIDDEN const char *gs_setting_str(const char *name); /* the text ("" when unset, no default) */
 
 /* clock.c: the hot-path clock (rdtsc where invariant, else CLOCK_MONOTONIC) */
 GS_HIDDEN uint64_t gs_clock_slow(void);
@@ -35,6 +48,8 @@ struct gs_thread {
     uint8_t *cur, *end;           /* free space in the current chunk */
     int      busy;                /* re-entrancy guard */
     int      gen;                 /* process generation the chunk belongs to */
+    int      attached;            /* lifecycle: generation the thread was registered in */
+    uint64_t ncalls;              /* intercepted calls recorded by this thread */
     uint32_t tid;
     uint32_t seq;
     uint32_t stream;              /* enum gs_stream */
@@ -49,14 +64,50 @@ struct gs_thread {
     uint8_t  ctr_always[256];     /* per op: last call was long: read every time */
     int      ctr_gated;           /* enabled only around sampled calls */
     uint64_t ctr_base[GS_MAX_EVENTS]; /* gated: the values at the last disable */
+    uint64_t ctr_id;              /* perf id of the group leader: is the fd still ours? */
+    /* writer (writer.c) */
+    uint8_t *chunk;               /* base of the current chunk, or NULL */
+    void    *lost;                /* this thread's count of unrecorded calls */
 };
 extern __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
-extern int gs_enabled;            /* 0: recorder off, wrappers forward only */
+extern int gs_enabled;            /* 1: recording (started); 0: wrappers forward only */
+extern int gs_armed;              /* 1: not started yet, starts at the first intercepted call */
 extern int gs_gen;                /* bumped in a fork child */
 
-/* core.c: record output.  gs_rec_slot returns the next 48-byte slot of the
- * calling thread's stream (NULL when off or out of space); the caller fills
- * the payload and commits with gs_rec_commit, which stores the type byte. */
+/* lifecycle.c: start-up is lazy.  The constructor only reads the settings;
+ * the first intercepted call of a process (gs_recording) starts the writer
+ * and every module.  Modules join with GS_MODULE in their own file:
+ *   init         at that start (also in a fork child, at its first call)
+ *   thread_exit  when a thread that recorded ends (counters: close its fds)
+ *   fork_child   in a fork child, at once: drop what belongs to the parent
+ *   fini         at exit or before exec, in reverse order */
+struct gs_module {
+    const char *name;
+    void (*init)(void);
+    void (*thread_exit)(struct gs_thread *t);
+    void (*fork_child)(void);
+    void (*fini)(void);
+};
+#define GS_MODULE(nm, in, te, fc, fi)                                                   \
+    static const struct gs_module gs_module_##nm                                      \
+        __attribute__((used, section("gs_modules"), aligned(sizeof(void *)))) =        \
+        { #nm, in, te, fc, fi }
+GS_HIDDEN int gs_start_slow(struct gs_thread *t);
+/* Whether an intercepted call on this thread is recorded; starts the
+ * recorder at the process's first one. */
+static inline int gs_recording(struct gs_thread *t)
+{
+    if (GS_LIKELY(gs_enabled && !t->busy && t->attached == gs_gen))
+        return 1;
+    return !t->busy && (gs_enabled || gs_armed) && gs_start_slow(t);
+}
+
+/* writer.c: record output.  gs_rec_slot returns the next 48-byte slot(s) of
+ * the calling thread's stream (NULL when off or out of space: the slow path
+ * counts what was dropped); the caller fills the payload and commits with
+ * gs_rec_commit, which stores the type byte.  An intercepted call takes its
+ * slots with gs_call_slot, so that a dropped call is counted as a call. */
+#define GS_SLOT_CALL 0x10000u
 GS_HIDDEN uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots);
 static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
 {
@@ -67,19 +118,46 @@ static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
     }
     return gs_rec_slot_slow(t, nslots);
 }
+static inline uint8_t *gs_call_slot(struct gs_thread *t, unsigned nslots)
+{
+    if (GS_LIKELY(t->gen == gs_gen && t->cur + nslots * GS_REC_SIZE <= t->end)) {
+        uint8_t *p = t->cur;
+        t->cur += nslots * GS_REC_SIZE;
+        return p;
+    }
+    return gs_rec_slot_slow(t, nslots | GS_SLOT_CALL);
+}
 static inline void gs_rec_commit(uint8_t *slot, uint8_t type)
 {
     __atomic_store_n(slot, type, __ATOMIC_RELEASE);
 }
+/* The trace file (writer.c).  create: make the run's directory (run.c names
+ * it) and create this process's file; put_header: write the 16 KiB
+ * header; begin: accept records; end: every thread's LOST counts, then END,
+ * then nothing more is recorded.  fork_prepare/parent/child around fork();
+ * fork_child forgets the parent's file (create makes the child's).  All
+ * driven by lifecycle.c. */
+GS_HIDDEN int  gs_writer_create(void);
+GS_HIDDEN const char *gs_writer_path(void);
+GS_HIDDEN uint32_t gs_writer_chunk_size(void);
+GS_HIDDEN int  gs_writer_put_header(const void *buf, size_t len);
+GS_HIDDEN void gs_writer_begin(void);
+GS_HIDDEN void gs_writer_end(void);
+GS_HIDDEN void gs_writer_fork_prepare(void);
+GS_HIDDEN void gs_writer_fork_parent(void);
+GS_HIDDEN void gs_writer_fork_child(void);
 /* Convenience for non-hot paths: copy a whole 48-byte record (type in byte 0). */
 GS_HIDDEN void gs_emit(const void *rec);
-/* Intern a string; emits a STRING record the first time. Returns its id (>0). */
-GS_HIDDEN uint32_t gs_string_id(int kind, const char *s);
-/* Header text: add "key: value" lines during start-up (before the header is
- * written at the end of gs_init). */
+/* Header text: add "key: value" lines during start-up (module init); the
+ * header is written again once every module has started (lifecycle.c). */
 GS_HIDDEN void gs_header_add(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern uint32_t gs_sources;       /* GS_SRC_* bits for the header */
-GS_HIDDEN const char *gs_getenv(const char *name);  /* safe before libc init */
+GS_HIDDEN void gs_emit_string(int kind, uint32_t id, const char *s);
+GS_HIDDEN void gs_emit_clock_point(void);
+GS_HIDDEN uint64_t gs_writer_lost_calls(void);  /* calls not recorded, this process */
+/* core.c: this process's header (fixed fields + text), written through the writer */
+GS_HIDDEN void gs_header_begin(uint64_t tsc_hz);
+GS_HIDDEN void gs_header_write(void);
 
 /* counters.c */
 GS_HIDDEN void gs_counters_init(void);        /* encode events, probe, header lines */
@@ -96,16 +174,7 @@ extern int gs_nevents;
 extern uint64_t gs_ctr_long_ticks;            /* calls at least this long: always read */
 extern uint32_t gs_ctr_sample_every;          /* tiny calls: 1 in N */
 
-/* energy/: sources for the sampler thread (sampler.c drives them) */
-GS_HIDDEN void gs_energy_init(void);          /* discover sources, domain.N header lines */
-GS_HIDDEN void gs_energy_sample(void);        /* one tick: emit SAMPLE records */
-GS_HIDDEN void gs_energy_fini(void);
-
-/* sampler.c */
-GS_HIDDEN void gs_sampler_start(void);
-GS_HIDDEN void gs_sampler_stop(void);
-
-/* regions.c */
-GS_HIDDEN void gs_regions_reset_thread(struct gs_thread *t);
+/* sampler.c drives the energy sources (sources/source.h: GS_SOURCE); it
+ * is a module (GS_MODULE) like counters.c and regions.c. */
 
 #endif

@@ -24,8 +24,7 @@ static void gs_vlog(const char *fmt, va_list ap)
 
 void gs_log(const char *fmt, ...)
 {
-    const char *q = gs_getenv("GREENSHIM_QUIET");
-    if (q && *q == '1')
+    if (gs_setting_bool("GREENSHIM_QUIET"))
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -35,8 +34,7 @@ void gs_log(const char *fmt, ...)
 
 void gs_dbg(const char *fmt, ...)
 {
-    const char *d = gs_getenv("GREENSHIM_DEBUG");
-    if (!d || *d != '1')
+    if (!gs_setting_bool("GREENSHIM_DEBUG"))
         return;
     va_list ap;
     va_start(ap, fmt);

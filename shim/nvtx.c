@@ -153,7 +153,7 @@ static void gs_end(uint64_t id)
 static void gs_mark(const char *text)
 {
     struct gs_thread *t = &gs_tls;
-    if (!gs_enabled || t->busy)
+    if (!gs_recording(t))
         return;
     t->busy = 1;
     struct gs_rec_nvtx_mark m = { .type = GS_REC_NVTX_MARK, .nslots = 1 };
@@ -198,7 +198,7 @@ static void gs_nvtx_set(gs_nvtx_table t, unsigned size, unsigned id, gs_nvtx_fp 
 /* The NVTX library in the program calls this at its first NVTX call. */
 GS_API int InitializeInjectionNvtx2(gs_nvtx_get_export get)
 {
-    if (!gs_enabled || !get)
+    if (!(gs_enabled || gs_armed) || !get)
         return 0;
     const struct gs_nvtx_callbacks *cb = get(NVTX_ETID_CALLBACKS);
     if (!cb || cb->struct_size < sizeof *cb || !cb->get_module_table)

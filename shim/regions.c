@@ -10,7 +10,6 @@
 #include <string.h>
 #include "gs.h"
 
-GS_HIDDEN void gs_emit_string(int kind, uint32_t id, const char *s);
 
 struct gs_region { uint32_t parent; uint32_t id; char *name; char *path; };
 
@@ -102,7 +101,7 @@ static void gs_region_rec(uint8_t type, struct gs_thread *t, uint32_t id, uint32
 GS_API void greenshim_region_push(const char *name)
 {
     struct gs_thread *t = &gs_tls;
-    if (!gs_enabled || t->busy)
+    if (!gs_recording(t))
         return;
     if (!name)
         name = "(null)";
@@ -128,7 +127,7 @@ GS_API void greenshim_region_push(const char *name)
 GS_API void greenshim_region_pop(void)
 {
     struct gs_thread *t = &gs_tls;
-    if (!gs_enabled || t->busy)
+    if (!gs_recording(t))
         return;
     if (t->region_depth == 0) {
         static int warned;
@@ -149,18 +148,20 @@ GS_API void greenshim_region_pop(void)
 
 GS_API int greenshim_active(void)
 {
-    return gs_enabled;
+    return gs_enabled || gs_armed;
 }
 
-/* In a fork child: the new file needs every path the inherited stacks use. */
-void gs_regions_reemit(void)
+/* At a (fork child's) start: the new file needs every path the inherited
+ * stacks use. */
+static void gs_regions_init(void)
 {
-    pthread_mutex_init(&gs_reg_lock, NULL);
     for (uint32_t i = 0; i < gs_nregs; i++)
         gs_emit_string(GS_STR_REGION, gs_regs[i].id, gs_regs[i].path);
 }
 
-void gs_regions_reset_thread(struct gs_thread *t)
+static void gs_regions_fork_child(void)
 {
-    t->region_depth = 0;
+    pthread_mutex_init(&gs_reg_lock, NULL);
 }
+
+GS_MODULE(regions, gs_regions_init, NULL, gs_regions_fork_child, NULL);

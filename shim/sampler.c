@@ -1,18 +1,58 @@
-/* sampler.c - the recorder's one background thread: at GREENSHIM_SAMPLE_HZ
- * it reads the energy sources (energy/) into the trace as a time series,
- * and every 100 ms writes a clock correlation point so the analyzer can map
- * TSC to nanoseconds.  It also records its own CPU time, so its cost is
- * measured, not guessed. */
+/* sampler.c - the recorder's one background thread, and the driver of the
+ * energy-source registry (sources/: GS_SOURCE).  At start-up it probes every
+ * registered source and numbers their domains into the header's "domain.N"
+ * lines; then, at GREENSHIM_SAMPLE_HZ (or a rate it picks from its own
+ * measured tick cost), it reads them into the trace as a time series, each
+ * source at most every period_ms.  Every 100 ms it writes a clock
+ * correlation point, every second its own CPU time (its cost is measured).
+ *
+ * A run is one unit: machine-scope domains (RAPL, cpufreq, GPUs) are read
+ * by one process of the run at a time, the holder of the run's lock
+ * (run.c); the others try again every 100 ms and take over when it exits.
+ * Process-scope domains (the CPU-time model) are read by every process. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "gs.h"
+#include "run.h"
+#include "sources/source.h"
+
+extern const struct gs_esource *const __start_gs_sources[] __attribute__((weak, visibility("hidden")));
+extern const struct gs_esource *const __stop_gs_sources[] __attribute__((weak, visibility("hidden")));
 
 GS_HIDDEN void gs_emit_clock_point(void);
+
+#define GS_MAX_DOMAINS 512
+#define GS_MAX_SOURCES 16
+#define GS_HANDOVER    8192
+
+struct gs_live_src {
+    const struct gs_esource *src;
+    uint64_t next_ns;             /* period-limited: next mono ns it is read */
+    int      first, n;            /* its domains in gs_dom[] */
+    int      skip;                /* this tick */
+};
+
+struct gs_live_dom {
+    struct gs_domain d;
+    uint16_t id;                  /* header domain.N */
+    int      have_prev;
+    uint64_t prev;                /* last value read */
+    double   joules;              /* this process's tally */
+    uint64_t t0_ns, t1_ns;        /* mono span of the tally */
+};
+
+static struct gs_live_src gs_src[GS_MAX_SOURCES];
+static int gs_nsrc;
+static struct gs_live_dom gs_dom[GS_MAX_DOMAINS];
+static int gs_ndom;
+static int gs_machine_held;       /* this process samples the machine-scope domains */
+static int gs_have_machine;       /* some domain is machine-scope */
 
 static pthread_t gs_sampler;
 /* the sampler sleeps on this, so that stopping it at exit is immediate
@@ -23,6 +63,249 @@ static int gs_sampler_running;
 static volatile int gs_sampler_stop_flag;
 static unsigned gs_hz;
 
+static const char *gs_kind_name(int kind)
+{
+    switch (kind) {
+    case GS_SAMPLE_ENERGY_UJ: return "energy";
+    case GS_SAMPLE_CPU_NS:    return "cpu";
+    case GS_SAMPLE_FREQ_KHZ:  return "freq";
+    default:                  return "other";
+    }
+}
+
+static const char *gs_kind_unit(int kind)
+{
+    switch (kind) {
+    case GS_SAMPLE_ENERGY_UJ: return "uJ";
+    case GS_SAMPLE_CPU_NS:    return "ns";
+    case GS_SAMPLE_FREQ_KHZ:  return "kHz";
+    default:                  return "-";
+    }
+}
+
+static const char *gs_comp_name(int c)
+{
+    static const char *const names[] = { "other", "cpu", "dram", "gpu" };
+    return c >= 0 && c < 4 ? names[c] : "other";
+}
+
+/* ---- the registry ---- */
+
+static int gs_has_sum(int component)
+{
+    for (int i = 0; i < gs_ndom; i++)
+        if (gs_dom[i].d.sum && gs_dom[i].d.component == component &&
+            gs_dom[i].d.kind == GS_SAMPLE_ENERGY_UJ)
+            return 1;
+    return 0;
+}
+
+static void gs_add_source(const struct gs_esource *src)
+{
+    if (gs_nsrc >= GS_MAX_SOURCES || gs_ndom >= GS_MAX_DOMAINS)
+        return;
+    struct gs_domain tmp[64];
+    int max = GS_MAX_DOMAINS - gs_ndom < 64 ? GS_MAX_DOMAINS - gs_ndom : 64;
+    memset(tmp, 0, sizeof tmp);
+    int n = src->probe(tmp, max);
+    if (n <= 0)
+        return;
+    struct gs_live_src *s = &gs_src[gs_nsrc++];
+    s->src = src;
+    s->next_ns = 0;
+    s->first = gs_ndom;
+    s->n = n;
+    for (int i = 0; i < n; i++) {
+        struct gs_live_dom *l = &gs_dom[gs_ndom];
+        memset(l, 0, sizeof *l);
+        l->d = tmp[i];
+        l->id = (uint16_t)gs_ndom;
+        gs_have_machine |= l->d.scope == GS_SCOPE_MACHINE;
+        char key[24], range[40] = "";
+        snprintf(key, sizeof key, "domain.%d", gs_ndom);
+        if (l->d.max_range)
+            snprintf(range, sizeof range, " max_range=%llu", (unsigned long long)l->d.max_range);
+        gs_header_add(key, "name=%s kind=%s unit=%s component=%s scope=%s key=%s source=%s "
+                      "provenance=%s sum=%d%s%s%s",
+                      l->d.name, gs_kind_name(l->d.kind), gs_kind_unit(l->d.kind),
+                      gs_comp_name(l->d.component),
+                      l->d.scope == GS_SCOPE_MACHINE ? "machine" : "process",
+                      l->d.key[0] ? l->d.key : l->d.name, src->name, src->provenance, l->d.sum,
+                      range, l->d.extra[0] ? " " : "", l->d.extra);
+        gs_ndom++;
+    }
+}
+
+#define GS_FOR_SOURCES(p) \
+    for (const struct gs_esource *const *p = __start_gs_sources; p && p < __stop_gs_sources; p++)
+
+static void gs_sources_probe(void)
+{
+    gs_nsrc = 0;
+    gs_ndom = 0;
+    gs_have_machine = 0;
+    /* measured first; a fallback (the model) only for a component nothing
+     * measures, so the analyzer never mixes the two in one total */
+    GS_FOR_SOURCES(p)
+        if (!(*p)->fallback)
+            gs_add_source(*p);
+    GS_FOR_SOURCES(p)
+        if ((*p)->fallback && !gs_has_sum((*p)->fallback))
+            gs_add_source(*p);
+    char names[128] = "";
+    int meas = 0, model = 0;
+    for (int s = 0; s < gs_nsrc; s++) {
+        int sums = 0;
+        for (int i = 0; i < gs_src[s].n; i++)
+            sums |= gs_dom[gs_src[s].first + i].d.sum && gs_dom[gs_src[s].first + i].d.joules_per_unit > 0;
+        if (!sums)
+            continue;
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", l ? " " : "", gs_src[s].src->name);
+        if (strcmp(gs_src[s].src->provenance, "measured") == 0)
+            meas = 1;
+        else
+            model = 1;
+    }
+    if (meas)
+        gs_sources |= GS_SRC_ENERGY_MEAS;
+    if (model)
+        gs_sources |= GS_SRC_ENERGY_MODEL;
+    if (names[0])
+        gs_header_add("energy.sources", "%s", names);
+}
+
+/* ---- sampling ---- */
+
+static void gs_tally(struct gs_live_dom *l, uint64_t v, uint64_t now_ns)
+{
+    if (l->have_prev && l->d.joules_per_unit > 0) {
+        uint64_t d = v >= l->prev ? v - l->prev
+                     : l->d.max_range && l->prev <= l->d.max_range ? l->d.max_range - l->prev + v : 0;
+        l->joules += (double)d * l->d.joules_per_unit;
+    }
+    if (!l->have_prev && !l->t0_ns)
+        l->t0_ns = now_ns;
+    l->have_prev = 1;
+    l->prev = v;
+    l->t1_ns = now_ns;
+}
+
+/* The previous holder's last values: the series goes on from them. */
+static void gs_take_handover(const char *h)
+{
+    uint64_t now = gs_mono_ns();
+    for (const char *p = h; p && *p;) {
+        char key[64];
+        unsigned long long v, t;
+        if (sscanf(p, "%63s %llu %llu", key, &v, &t) == 3 && now >= t && now - t < 1000000000ull)
+            for (int i = 0; i < gs_ndom; i++) {
+                struct gs_live_dom *l = &gs_dom[i];
+                if (l->d.scope == GS_SCOPE_MACHINE && strcmp(l->d.key, key) == 0) {
+                    l->have_prev = 1;
+                    l->prev = v;
+                    if (!l->t0_ns)
+                        l->t0_ns = t;
+                }
+            }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+}
+
+static void gs_sample_all(void)
+{
+    uint64_t now = gs_mono_ns();
+    for (int s = 0; s < gs_nsrc; s++) {
+        struct gs_live_src *ls = &gs_src[s];
+        uint64_t p = (uint64_t)ls->src->period_ms * 1000000ull;
+        ls->skip = p && now < ls->next_ns;
+        if (p && !ls->skip)
+            ls->next_ns = now + p;
+        for (int i = 0; i < ls->n && !ls->skip; i++) {
+            struct gs_live_dom *l = &gs_dom[ls->first + i];
+            if (l->d.scope == GS_SCOPE_MACHINE && !gs_machine_held)
+                continue;
+            struct gs_rec_sample r = { .type = GS_REC_SAMPLE, .kind = l->d.kind, .domain = l->id };
+            r.t = gs_now();
+            if (ls->src->sample(i, &r.value) != 0)
+                continue;               /* a failed read is a missing point, not a zero */
+            r.t_read = gs_now();
+            gs_emit(&r);
+            gs_tally(l, r.value, now);
+        }
+    }
+}
+
+static void gs_try_machine(void)
+{
+    if (gs_machine_held || !gs_have_machine)
+        return;
+    char *h = malloc(GS_HANDOVER);
+    if (gs_run_machine_try(h, h ? GS_HANDOVER : 0)) {
+        gs_machine_held = 1;
+        if (h)
+            gs_take_handover(h);
+    }
+    free(h);
+}
+
+static void gs_release_machine(void)
+{
+    if (!gs_machine_held)
+        return;
+    char *h = malloc(GS_HANDOVER);
+    if (h) {
+        size_t o = 0;
+        h[0] = 0;
+        for (int i = 0; i < gs_ndom && o + 128 < GS_HANDOVER; i++) {
+            const struct gs_live_dom *l = &gs_dom[i];
+            if (l->d.scope == GS_SCOPE_MACHINE && l->have_prev)
+                o += (size_t)snprintf(h + o, GS_HANDOVER - o, "%s %llu %llu\n", l->d.key,
+                                      (unsigned long long)l->prev, (unsigned long long)l->t1_ns);
+        }
+    }
+    gs_run_machine_release(h);
+    free(h);
+    gs_machine_held = 0;
+}
+
+void gs_sampler_tally(struct gs_energy_tally *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < gs_ndom; i++) {
+        const struct gs_live_dom *l = &gs_dom[i];
+        if (!l->d.sum || l->d.joules_per_unit <= 0)
+            continue;
+        if (l->d.scope == GS_SCOPE_MACHINE) {
+            if (!l->t0_ns)
+                continue;
+            t->j_machine += l->joules;
+            if (!t->t0_ns || l->t0_ns < t->t0_ns)
+                t->t0_ns = l->t0_ns;
+            if (l->t1_ns > t->t1_ns)
+                t->t1_ns = l->t1_ns;
+        } else {
+            t->j_process += l->joules;
+        }
+    }
+    for (int s = 0; s < gs_nsrc; s++) {
+        int sums = 0;
+        for (int i = 0; i < gs_src[s].n; i++)
+            sums |= gs_dom[gs_src[s].first + i].d.sum && gs_dom[gs_src[s].first + i].d.joules_per_unit > 0;
+        if (!sums)
+            continue;
+        const char *prov = gs_src[s].src->provenance;
+        if (!t->provenance[0] || strcmp(prov, "measured") == 0)
+            snprintf(t->provenance, sizeof t->provenance, "%s", prov);
+        size_t l = strlen(t->sources);
+        snprintf(t->sources + l, sizeof t->sources - l, "%s%s", l ? "," : "", gs_src[s].src->name);
+    }
+}
+
+/* ---- the thread ---- */
+
 static uint64_t gs_thread_cpu_ns(void)
 {
     struct timespec ts;
@@ -32,11 +315,9 @@ static uint64_t gs_thread_cpu_ns(void)
 
 static void gs_emit_self_cpu(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     struct gs_rec_sample s = { .type = GS_REC_SAMPLE, .kind = GS_SAMPLE_SAMPLER_NS };
     s.t = s.t_read = gs_now();
-    s.value = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+    s.value = gs_thread_cpu_ns();
     gs_emit(&s);
 }
 
@@ -54,9 +335,10 @@ static void *gs_sampler_main(void *arg)
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     gs_emit_clock_point();
-    uint64_t since_clock = 0, since_self = 0;
+    gs_try_machine();
+    uint64_t since_clock = 0, since_self = 0, since_lock = 0;
     while (!gs_sampler_stop_flag) {
-        gs_energy_sample();
+        gs_sample_all();
         if (autorate && ++ticks == 20) {
             /* the default rate: the fastest of 1000..100 Hz whose measured
              * tick cost (wake-up + reads + records) stays within 0.5% of one
@@ -74,6 +356,7 @@ static void *gs_sampler_main(void *arg)
         }
         since_clock += period;
         since_self += period;
+        since_lock += period;
         if (since_clock >= 100000000ull) {
             gs_emit_clock_point();
             since_clock = 0;
@@ -81,6 +364,10 @@ static void *gs_sampler_main(void *arg)
         if (since_self >= 1000000000ull) {
             gs_emit_self_cpu();
             since_self = 0;
+        }
+        if (since_lock >= 100000000ull) {   /* not the holder: try again at 10 Hz */
+            gs_try_machine();
+            since_lock = 0;
         }
         next.tv_nsec += (long)period;
         while (next.tv_nsec >= 1000000000L) {
@@ -98,22 +385,30 @@ static void *gs_sampler_main(void *arg)
             ;
         pthread_mutex_unlock(&gs_sampler_mu);
     }
-    gs_energy_sample();                 /* closing point of the series */
+    gs_sample_all();                    /* closing point of the series */
+    gs_release_machine();
     gs_emit_clock_point();
     gs_emit_self_cpu();
     return NULL;
 }
 
-void gs_sampler_start(void)
+static void gs_sampler_init(void)
 {
-    const char *e = gs_getenv("GREENSHIM_SAMPLE_HZ");
-    gs_hz = e && *e ? (unsigned)strtoul(e, NULL, 10) : 0;  /* 0: the thread picks */
-    if (e && *e && gs_hz == 0) {
-        gs_sampler_running = 0;         /* GREENSHIM_SAMPLE_HZ=0: no sampler */
-        return;
+    gs_sources_probe();
+    if (gs_setting_is_set("GREENSHIM_IDLE_WATTS"))
+        gs_header_add("idle_watts", "%.6g", gs_setting_double("GREENSHIM_IDLE_WATTS"));
+    const char *hz = gs_setting_str("GREENSHIM_SAMPLE_HZ");
+    if (strcmp(hz, "auto") == 0) {
+        /* chosen by the sampler thread from its measured tick cost; the
+         * sample times in the trace give the rate */
+        gs_header_add("sampler.hz", "auto");
+        gs_hz = 0;
+    } else {
+        gs_hz = (unsigned)gs_setting_uint("GREENSHIM_SAMPLE_HZ");
+        gs_header_add("sampler.hz", "%u", gs_hz);
+        if (gs_hz == 0)
+            return;                     /* GREENSHIM_SAMPLE_HZ=0: no sampler */
     }
-    if (gs_hz > 10000)
-        gs_hz = 10000;
     gs_sampler_stop_flag = 0;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -135,14 +430,33 @@ void gs_sampler_start(void)
     gs_sources |= GS_SRC_SAMPLER;
 }
 
-void gs_sampler_stop(void)
+static void gs_sampler_fini(void)
 {
-    if (!gs_sampler_running)
-        return;
-    pthread_mutex_lock(&gs_sampler_mu);
-    gs_sampler_stop_flag = 1;
-    pthread_cond_signal(&gs_sampler_cv);
-    pthread_mutex_unlock(&gs_sampler_mu);
-    pthread_join(gs_sampler, NULL);
-    gs_sampler_running = 0;
+    if (gs_sampler_running) {
+        pthread_mutex_lock(&gs_sampler_mu);
+        gs_sampler_stop_flag = 1;
+        pthread_cond_signal(&gs_sampler_cv);
+        pthread_mutex_unlock(&gs_sampler_mu);
+        pthread_join(gs_sampler, NULL);
+        gs_sampler_running = 0;
+    }
+    for (int s = 0; s < gs_nsrc; s++)
+        if (gs_src[s].src->fini)
+            gs_src[s].src->fini();
+    /* gs_src/gs_dom stay for gs_sampler_tally (the exit entry) */
 }
+
+/* In a fork child: no thread; the sources' descriptors are copies of the
+ * parent's, closed here; a new probe at the child's first call. */
+static void gs_sampler_fork_child(void)
+{
+    gs_sampler_running = 0;
+    gs_machine_held = 0;
+    for (int s = 0; s < gs_nsrc; s++)   /* close the child's copies */
+        if (gs_src[s].src->fini)
+            gs_src[s].src->fini();
+    gs_nsrc = 0;
+    gs_ndom = 0;
+}
+
+GS_MODULE(sampler, gs_sampler_init, NULL, gs_sampler_fork_child, gs_sampler_fini);

@@ -19,10 +19,10 @@
 #include <stdint.h>
 
 #define GS_TRACE_MAGIC      "GRNSHIM"          /* 8 bytes with the NUL */
-#define GS_TRACE_VERSION    1u
+#define GS_TRACE_VERSION    2u                 /* readers accept 1 and 2 */
 #define GS_HEADER_SIZE      16384u
 #define GS_HEADER_TEXT_OFF  256u
-#define GS_CHUNK_SIZE       1048576u           /* default; readers use header.chunk_size */
+#define GS_CHUNK_SIZE       262144u            /* default; readers use header.chunk_size */
 #define GS_CHUNK_MAGIC      0x4b4e4843u        /* "CHNK" */
 #define GS_REC_SIZE         48u
 
@@ -215,13 +215,26 @@ struct gs_rec_sample {
     uint8_t  reserved[16];
 };
 
-/* Records the recorder had to drop (e.g. disk full); never silently. */
+/* Calls and records the recorder could not write (no space, the size cap,
+ * a lost file, no memory); never silently.  Counts are per thread and since
+ * the previous LOST of the same thread: readers sum them.  In version 1
+ * files the record had only a count of records at the offset of 'calls'. */
+enum gs_lost_reason {
+    GS_LOST_SPACE = 1,            /* no space (ENOSPC, EDQUOT) */
+    GS_LOST_CAP   = 2,            /* the size cap (GREENSHIM_MAX_MB) */
+    GS_LOST_IO    = 3,            /* I/O error, or the trace file is gone */
+    GS_LOST_MEM   = 4,            /* out of memory / mmap failed */
+};
 struct gs_rec_lost {
     uint8_t  type;                /* GS_REC_LOST */
-    uint8_t  reserved0[7];
-    uint64_t t;
-    uint64_t count;
-    uint8_t  reserved[24];
+    uint8_t  reason;              /* enum gs_lost_reason (of the first loss) */
+    uint16_t reserved0;
+    uint32_t tid;                 /* the thread whose records were dropped */
+    uint64_t t;                   /* when this record was written */
+    uint64_t calls;               /* intercepted calls not recorded */
+    uint64_t records;             /* 48-byte record slots not written (calls' included) */
+    uint64_t t_first;             /* clock of the first loss these counts cover */
+    uint8_t  reserved[8];
 };
 
 

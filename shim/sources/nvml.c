@@ -212,9 +212,7 @@ void gs_nvml_start(void)
         return;
     }
     gs_nvml_state = -1;
-    const char *ms = getenv("GREENSHIM_NVML_MS");
-    if (ms && atof(ms) > 0)
-        gs_nvml_period_ns = (uint64_t)(atof(ms) * 1e6);
+    gs_nvml_period_ns = (uint64_t)(gs_setting_double("GREENSHIM_NVML_MS") * 1e6);
     if (gs_nvml_load() != 0) {
         pthread_mutex_unlock(&gs_nvml_mu);
         return;
@@ -260,14 +258,8 @@ void gs_nvml_stop(void)
 
 /* A fork child has no sampling thread; the parent's series covers the
  * device (NVML energy is machine-wide). */
-static void gs_nvml_child(void)
+void gs_nvml_fork_child(void)
 {
     pthread_mutex_init(&gs_nvml_mu, NULL);
     gs_nvml_state = -1;
-}
-
-__attribute__((constructor(103)))
-static void gs_nvml_init(void)
-{
-    pthread_atfork(NULL, NULL, gs_nvml_child);
 }

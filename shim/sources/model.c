@@ -1,4 +1,4 @@
-/* energy/model.c - the modelled fallback when nothing is measurable: the
+/* sources/model.c - the modelled fallback when nothing is measurable: the
  * process's CPU time (CLOCK_PROCESS_CPUTIME_ID: all threads, BLAS workers
  * included) as a time series; the analyzer turns it into joules with the
  * per-core power written in the header.  Everything from here is labelled
@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "../gs.h"
-#include "energy.h"
+#include "source.h"
 
 /* Watts per busy core: TDP / cores of representative parts, rounded up.
  * First match wins, so the more specific names come first. */
@@ -28,7 +29,6 @@ static const struct { const char *match; double watts; } gs_model_table[] = {
 };
 #define GS_MODEL_DEFAULT_WATTS 10.0   /* unknown CPU: the upper end of the table */
 
-static struct gs_edomain gs_model_dom;
 
 static int gs_model_cpu_name(char *out, size_t size)
 {
@@ -53,7 +53,7 @@ static int gs_model_cpu_name(char *out, size_t size)
     return found;
 }
 
-static int gs_model_open(void)
+static int gs_model_probe(struct gs_domain *d, int max)
 {
     double w = GS_MODEL_DEFAULT_WATTS;
     const char *how = "default";
@@ -66,18 +66,9 @@ static int gs_model_open(void)
                 break;
             }
     }
-    const char *e = gs_getenv("GREENSHIM_CPU_WATTS_PER_CORE");
-    if (e && *e) {
-        char *end;
-        double v = strtod(e, &end);
-        if (end != e && *end == '\0' && v > 0 && v < 10000) {
-            w = v;
-            how = "env";
-        } else {
-            gs_log("GREENSHIM_CPU_WATTS_PER_CORE=%s is not a positive number of watts: "
-                   "using the %s value %.3g W per core; set e.g. GREENSHIM_CPU_WATTS_PER_CORE=6.5",
-                   e, how, w);
-        }
+    if (gs_setting_is_set("GREENSHIM_CPU_WATTS_PER_CORE")) {
+        w = gs_setting_double("GREENSHIM_CPU_WATTS_PER_CORE");
+        how = "env";
     }
     struct timespec ts;
     if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) {
@@ -85,19 +76,18 @@ static int gs_model_open(void)
                "nothing to do on Linux >= 2.6.12, report this");
         return 0;
     }
-    memset(&gs_model_dom, 0, sizeof gs_model_dom);
-    snprintf(gs_model_dom.name, sizeof gs_model_dom.name, "cpu-model");
-    gs_model_dom.kind = GS_SAMPLE_CPU_NS;
-    gs_model_dom.sum = 1;
-    snprintf(gs_model_dom.extra, sizeof gs_model_dom.extra,
-             "watts_per_core=%.6g watts_source=%s", w, how);
+    if (max < 1)
+        return 0;
+    memset(d, 0, sizeof *d);
+    snprintf(d->name, sizeof d->name, "cpu-model");
+    snprintf(d->key, sizeof d->key, "model:%d", (int)getpid());
+    d->kind = GS_SAMPLE_CPU_NS;
+    d->component = GS_COMP_CPU;
+    d->scope = GS_SCOPE_PROCESS;
+    d->sum = 1;
+    d->joules_per_unit = w * 1e-9;
+    snprintf(d->extra, sizeof d->extra, "watts_per_core=%.6g watts_source=%s", w, how);
     return 1;
-}
-
-static const struct gs_edomain *gs_model_domain(int i)
-{
-    (void)i;
-    return &gs_model_dom;
 }
 
 static int gs_model_read(int i, uint64_t *val)
@@ -110,9 +100,9 @@ static int gs_model_read(int i, uint64_t *val)
     return 0;
 }
 
-static void gs_model_close(void) {}
-
-const struct gs_esource gs_esrc_model = {
-    .name = "model", .provenance = "modelled", .period_ns = 0,
-    .open = gs_model_open, .domain = gs_model_domain, .read = gs_model_read, .close = gs_model_close,
+/* the fallback for the CPU: only when nothing measures it */
+static const struct gs_esource gs_src_model = {
+    .name = "model", .component = "cpu", .provenance = "modelled", .period_ms = 0,
+    .fallback = GS_COMP_CPU, .probe = gs_model_probe, .sample = gs_model_read, .fini = NULL,
 };
+GS_SOURCE(gs_src_model);

@@ -1,4 +1,4 @@
-/* energy/rapl.c - measured CPU energy: RAPL through libpowercap, loaded with
+/* sources/rapl.c - measured CPU energy: RAPL through libpowercap, loaded with
  * dlopen so that a host without it still gets a working shim (modelled).
  * Every top-level intel-rapl instance (Intel, and AMD kernels that expose
  * intel-rapl) and its zones: package, core, uncore, dram, psys.
@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <powercap/powercap-rapl.h>
 #include "../gs.h"
-#include "energy.h"
+#include "source.h"
 
 #define GS_RAPL_DIR      "/sys/class/powercap/intel-rapl"
 #define GS_RAPL_MAX_PKG  32
@@ -34,7 +34,6 @@ static __typeof__(powercap_rapl_get_energy_uj)          *gs_pc_energy;
 static __typeof__(powercap_rapl_get_max_energy_range_uj)*gs_pc_max_range;
 
 struct gs_rapl_dom {
-    struct gs_edomain d;
     int pkg;                      /* index into gs_rapl_pkgs */
     powercap_rapl_zone zone;
 };
@@ -124,7 +123,7 @@ static int gs_rapl_load(void)
     void *h = dlopen(GS_RAPL_LIB, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
-        gs_log("%s not loadable (%s): RAPL energy will be modelled; install it "
+        gs_warn_once("no-libpowercap", "%s not loadable (%s): RAPL energy will be modelled; install it "
                "(Debian/Ubuntu: apt-get install libpowercap0)", GS_RAPL_LIB, why ? why : "?");
         return -1;
     }
@@ -134,7 +133,7 @@ static int gs_rapl_load(void)
     gs_pc_energy = (__typeof__(gs_pc_energy))dlsym(h, "powercap_rapl_get_energy_uj");
     gs_pc_max_range = (__typeof__(gs_pc_max_range))dlsym(h, "powercap_rapl_get_max_energy_range_uj");
     if (!gs_pc_init || !gs_pc_destroy || !gs_pc_file_supported || !gs_pc_energy || !gs_pc_max_range) {
-        gs_log("%s lacks the RAPL functions greenshim needs (version older than 0.1?): "
+        gs_warn_once("old-libpowercap", "%s lacks the RAPL functions greenshim needs (version older than 0.1?): "
                "RAPL energy will be modelled; install libpowercap 0.6 or later", GS_RAPL_LIB);
         dlclose(h);
         return -1;
@@ -152,14 +151,14 @@ static void gs_rapl_cloexec(powercap_rapl_pkg *p)
             fcntl(fd[i], F_SETFD, FD_CLOEXEC);
 }
 
-static int gs_rapl_open(void)
+static int gs_rapl_probe_all(struct gs_domain *doms, int max)
 {
     gs_rapl_npkg = 0;
     gs_rapl_ndom = 0;
     char dir[256];
     snprintf(dir, sizeof dir, GS_RAPL_DIR "/intel-rapl:0");
     if (!gs_is_dir(dir)) {
-        gs_log("no RAPL energy counters (" GS_RAPL_DIR " absent: a VM, or the intel_rapl "
+        gs_warn_once("no-rapl", "no RAPL energy counters (" GS_RAPL_DIR " absent: a VM, or the intel_rapl "
                "module not loaded): energy will be modelled from CPU time; on bare metal run "
                "'modprobe intel_rapl_common' for measured energy");
         return 0;
@@ -176,15 +175,15 @@ static int gs_rapl_open(void)
     if (err) {
         /* a partial set of zones would give a partial total: all or nothing */
         if (err == EACCES || err == EPERM)
-            gs_log("RAPL energy_uj not readable (permission denied): energy will be modelled; "
+            gs_warn_once("rapl-perm", "RAPL energy_uj not readable (permission denied): energy will be modelled; "
                    "run as root or 'sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj'");
         else
-            gs_log("RAPL energy_uj not readable (%s): energy will be modelled; check "
+            gs_warn_once("rapl-read", "RAPL energy_uj not readable (%s): energy will be modelled; check "
                    GS_RAPL_DIR "/intel-rapl:*/energy_uj", strerror(err));
         return 0;
     }
     if (nids == 0) {
-        gs_log("no usable RAPL zone under " GS_RAPL_DIR " (unknown zone names): energy will "
+        gs_warn_once("rapl-zones", "no usable RAPL zone under " GS_RAPL_DIR " (unknown zone names): energy will "
                "be modelled; GREENSHIM_DEBUG=1 names the zones");
         return 0;
     }
@@ -197,7 +196,7 @@ static int gs_rapl_open(void)
         powercap_rapl_pkg *p = &gs_rapl_pkgs[gs_rapl_npkg];
         memset(p, 0, sizeof *p);
         if (gs_pc_init(ids[k], p, 1) != 0) {
-            gs_log("RAPL zone intel-rapl:%x not usable through libpowercap (%s): its energy "
+            gs_warn_once("rapl-zone", "RAPL zone intel-rapl:%x not usable through libpowercap (%s): its energy "
                    "is left out; check " GS_RAPL_DIR "/intel-rapl:%x", ids[k], strerror(errno), ids[k]);
             continue;
         }
@@ -214,17 +213,25 @@ static int gs_rapl_open(void)
             }
             if (gs_pc_max_range(p, z, &range) != 0)
                 range = 0;              /* the analyzer then treats a drop as a wrap of unknown range */
-            struct gs_rapl_dom *d = &gs_rapl_doms[gs_rapl_ndom++];
-            memset(d, 0, sizeof *d);
+            if (gs_rapl_ndom >= max || gs_rapl_ndom >= GS_RAPL_MAX_DOM)
+                break;
+            struct gs_rapl_dom *d = &gs_rapl_doms[gs_rapl_ndom];
+            struct gs_domain *o = &doms[gs_rapl_ndom++];
+            memset(o, 0, sizeof *o);
             d->pkg = gs_rapl_npkg;
             d->zone = z;
-            snprintf(d->d.name, sizeof d->d.name, "%s-%d", gs_rapl_zone_names[z], count[z]++);
-            d->d.kind = GS_SAMPLE_ENERGY_UJ;
+            snprintf(o->name, sizeof o->name, "%s-%d", gs_rapl_zone_names[z], count[z]++);
+            snprintf(o->key, sizeof o->key, "rapl:%x:%s", ids[k], gs_rapl_zone_names[z]);
+            o->kind = GS_SAMPLE_ENERGY_UJ;
+            o->component = z == POWERCAP_RAPL_ZONE_DRAM ? GS_COMP_DRAM
+                           : z == POWERCAP_RAPL_ZONE_PSYS ? GS_COMP_OTHER : GS_COMP_CPU;
+            o->scope = GS_SCOPE_MACHINE;
+            o->joules_per_unit = 1e-6;
             /* core/uncore lie inside package, psys contains it: only package
              * and dram add into the total */
-            d->d.sum = z == POWERCAP_RAPL_ZONE_PACKAGE || z == POWERCAP_RAPL_ZONE_DRAM;
-            d->d.max_range = range;
-            nsum += d->d.sum;
+            o->sum = z == POWERCAP_RAPL_ZONE_PACKAGE || z == POWERCAP_RAPL_ZONE_DRAM;
+            o->max_range = range;
+            nsum += o->sum;
             live++;
         }
         if (live)
@@ -235,16 +242,11 @@ static int gs_rapl_open(void)
     if (nsum == 0)                      /* psys alone: it is then the total */
         for (int i = 0; i < gs_rapl_ndom; i++)
             if (gs_rapl_doms[i].zone == POWERCAP_RAPL_ZONE_PSYS)
-                gs_rapl_doms[i].d.sum = 1;
+                doms[i].sum = 1;
     if (gs_rapl_ndom == 0)
-        gs_log("RAPL zones found but none has a readable energy_uj: energy will be modelled; "
+        gs_warn_once("rapl-none", "RAPL zones found but none has a readable energy_uj: energy will be modelled; "
                "check " GS_RAPL_DIR "/intel-rapl:*/energy_uj");
     return gs_rapl_ndom;
-}
-
-static const struct gs_edomain *gs_rapl_domain(int i)
-{
-    return &gs_rapl_doms[i].d;
 }
 
 static int gs_rapl_read(int i, uint64_t *val)
@@ -261,7 +263,8 @@ static void gs_rapl_close(void)
     gs_rapl_ndom = 0;
 }
 
-const struct gs_esource gs_esrc_rapl = {
-    .name = "rapl", .provenance = "measured", .period_ns = 0,
-    .open = gs_rapl_open, .domain = gs_rapl_domain, .read = gs_rapl_read, .close = gs_rapl_close,
+static const struct gs_esource gs_src_rapl = {
+    .name = "rapl", .component = "cpu dram", .provenance = "measured", .period_ms = 0,
+    .probe = gs_rapl_probe_all, .sample = gs_rapl_read, .fini = gs_rapl_close,
 };
+GS_SOURCE(gs_src_rapl);

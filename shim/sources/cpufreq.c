@@ -1,4 +1,4 @@
-/* energy/cpufreq.c - each CPU's current frequency where the kernel exposes
+/* sources/cpufreq.c - each CPU's current frequency where the kernel exposes
  * cpufreq (scaling_cur_freq, kHz), the input the DVFS model checks its
  * assumptions against.  Files are opened once and re-read with pread; read
  * every 10 ms at most, since a record per CPU per 1 ms tick would swamp the
@@ -10,17 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 #include "../gs.h"
-#include "energy.h"
+#include "source.h"
 
 #define GS_FREQ_MAX_CPU 256
 
-static struct { struct gs_edomain d; int fd; } gs_freq[GS_FREQ_MAX_CPU];
+static int gs_freq_fd[GS_FREQ_MAX_CPU];
 static int gs_nfreq;
 
 static int gs_freq_read(int i, uint64_t *val)
 {
     char buf[32];
-    ssize_t n = pread(gs_freq[i].fd, buf, sizeof buf - 1, 0);
+    ssize_t n = pread(gs_freq_fd[i], buf, sizeof buf - 1, 0);
     if (n <= 0)
         return -1;
     buf[n] = '\0';
@@ -32,28 +32,33 @@ static int gs_freq_read(int i, uint64_t *val)
     return 0;
 }
 
-static int gs_freq_open(void)
+static int gs_freq_probe(struct gs_domain *doms, int max)
 {
     gs_nfreq = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_CONF);
     if (ncpu > GS_FREQ_MAX_CPU)
         ncpu = GS_FREQ_MAX_CPU;
+    if (ncpu > max)
+        ncpu = max;
     for (long c = 0; c < ncpu; c++) {
         char path[96];
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%ld/cpufreq/scaling_cur_freq", c);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;                   /* offline CPU, or no cpufreq (VMs): nothing to say */
-        gs_freq[gs_nfreq].fd = fd;
+        gs_freq_fd[gs_nfreq] = fd;
         uint64_t v;
         if (gs_freq_read(gs_nfreq, &v) != 0) {
             close(fd);
             continue;
         }
-        struct gs_edomain *d = &gs_freq[gs_nfreq].d;
+        struct gs_domain *d = &doms[gs_nfreq];
         memset(d, 0, sizeof *d);
         snprintf(d->name, sizeof d->name, "cpu%ld-freq", c);
+        snprintf(d->key, sizeof d->key, "cpufreq:%ld", c);
         d->kind = GS_SAMPLE_FREQ_KHZ;
+        d->component = GS_COMP_CPU;
+        d->scope = GS_SCOPE_MACHINE;
         d->sum = 0;
         gs_nfreq++;
     }
@@ -62,19 +67,15 @@ static int gs_freq_open(void)
     return gs_nfreq;
 }
 
-static const struct gs_edomain *gs_freq_domain(int i)
-{
-    return &gs_freq[i].d;
-}
-
 static void gs_freq_close(void)
 {
     for (int i = 0; i < gs_nfreq; i++)
-        close(gs_freq[i].fd);
+        close(gs_freq_fd[i]);
     gs_nfreq = 0;
 }
 
-const struct gs_esource gs_esrc_cpufreq = {
-    .name = "cpufreq", .provenance = "measured", .period_ns = 10000000ull,
-    .open = gs_freq_open, .domain = gs_freq_domain, .read = gs_freq_read, .close = gs_freq_close,
+static const struct gs_esource gs_src_cpufreq = {
+    .name = "cpufreq", .component = "cpu", .provenance = "measured", .period_ms = 10,
+    .probe = gs_freq_probe, .sample = gs_freq_read, .fini = gs_freq_close,
 };
+GS_SOURCE(gs_src_cpufreq);

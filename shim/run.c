@@ -1,0 +1,332 @@
+/* run.c - a run is one unit.  The first traced process (no GREENSHIM_RUN_ID
+ * in its environment) is the run's leader: it picks the run id and the
+ * directory and exports them (GREENSHIM_RUN_ID, GREENSHIM_RUN_LEADER,
+ * GREENSHIM_OUT), so every process it starts, directly or not, joins the
+ * same run as a member.  Nothing here touches the disk before a process's
+ * first intercepted call.
+ *
+ * The run's own files sit in DIR/.greenshim-run/:
+ *   procs        one "start PID" and one "end PID ..." line per recording
+ *                process (O_APPEND, one write each): the leader's summary
+ *   machine.lock flock()ed by the one process that samples machine-scope
+ *                energy domains; others retry at 10 Hz and take over when it
+ *                exits.  Its text hands the last values to the next holder.
+ *   warn.KEY     O_EXCL markers: a warning about the machine once per run */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "gs.h"
+#include "run.h"
+
+#define GS_RUN_SUB "/.greenshim-run"
+
+static char gs_dir[PATH_MAX];
+static char gs_id[40];
+static char gs_rank_s[24];
+static int  gs_leader;
+static int  gs_started;                 /* this process wrote its "start" line */
+static int  gs_any_started;             /* this process recorded at some point (exec) */
+static int  gs_lock_fd = -1;
+static int  gs_lock_held;
+
+int gs_run_is_leader(void) { return gs_leader; }
+const char *gs_run_dir(void) { return gs_dir; }
+const char *gs_run_rank(void) { return gs_rank_s; }
+
+/* RANK and friends become part of a file name: letters, digits, . _ - only */
+static void gs_pick_rank(void)
+{
+    static const char *vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
+    gs_rank_s[0] = 0;
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (!v || !*v)
+            continue;
+        size_t o = 0;
+        for (; *v && o + 1 < sizeof gs_rank_s; v++) {
+            char c = *v;
+            gs_rank_s[o++] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                             (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-' ? c : '_';
+        }
+        gs_rank_s[o] = 0;
+        return;
+    }
+}
+
+int gs_run_setup(void)
+{
+    const char *id = gs_setting_str("GREENSHIM_RUN_ID");
+    pid_t pid = getpid();
+    if (!*id) {
+        /* the run's first process */
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+            r = gs_real_ns() ^ ((uint64_t)pid << 32);
+        snprintf(gs_id, sizeof gs_id, "%016llx", (unsigned long long)r);
+        char b[24];
+        snprintf(b, sizeof b, "%d", (int)pid);
+        setenv("GREENSHIM_RUN_ID", gs_id, 1);
+        setenv("GREENSHIM_RUN_LEADER", b, 1);
+        gs_leader = 1;
+    } else {
+        snprintf(gs_id, sizeof gs_id, "%s", id);
+        /* the leader keeps its role through exec (same pid) */
+        gs_leader = gs_setting_uint("GREENSHIM_RUN_LEADER") == (uint64_t)pid;
+    }
+    const char *out = gs_setting_str("GREENSHIM_OUT");
+    char dir[PATH_MAX];
+    if (*out) {
+        snprintf(dir, sizeof dir, "%s", out);
+    } else if (gs_setting_is_set("GREENSHIM_RUN_ID")) {
+        /* a member without a directory: GREENSHIM_OUT was taken away */
+        return -1;
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        char name[64];
+        strftime(name, sizeof name, "greenshim-%Y%m%d-%H%M%S", &tm);
+        snprintf(dir, sizeof dir, "%s-%d", name, (int)pid);
+        /* a new directory, never one that is there already (a planted
+         * symlink included); the writer checks it is ours when it makes it */
+        struct stat st;
+        for (int i = 1; i < 100 && lstat(dir, &st) == 0; i++)
+            snprintf(dir, sizeof dir, "%s-%d.%d", name, (int)pid, i);
+    }
+    /* absolute, so that children that chdir before exec still share it */
+    if (dir[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd) ||
+            snprintf(gs_dir, sizeof gs_dir, "%s/%s", cwd, dir) >= (int)sizeof gs_dir - 64) {
+            gs_log("the trace directory %s is too long a path from here: recording is off; "
+                   "set GREENSHIM_OUT to a shorter absolute path", dir);
+            return -1;
+        }
+    } else {
+        snprintf(gs_dir, sizeof gs_dir, "%s", dir);
+    }
+    if (strcmp(gs_dir, out) != 0)
+        setenv("GREENSHIM_OUT", gs_dir, 1);
+    gs_pick_rank();
+    return 0;
+}
+
+static void gs_sub(char *out, size_t n, const char *file)
+{
+    snprintf(out, n, "%s" GS_RUN_SUB "%s%s", gs_dir, file ? "/" : "", file ? file : "");
+}
+
+static void gs_append(const char *line)
+{
+    char p[PATH_MAX];
+    gs_sub(p, sizeof p, "procs");
+    int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    ssize_t w = write(fd, line, strlen(line));
+    (void)w;
+    close(fd);
+}
+
+void gs_run_start(void)
+{
+    gs_header_add("run.id", "%s", gs_id);
+    gs_header_add("run.role", "%s", gs_leader ? "leader" : "member");
+    char p[PATH_MAX];
+    gs_sub(p, sizeof p, NULL);
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        return;
+    char line[64];
+    snprintf(line, sizeof line, "start %d\n", (int)getpid());
+    gs_append(line);
+    gs_started = 1;
+    gs_any_started = 1;
+}
+
+void gs_run_stop(uint64_t calls, uint64_t lost)
+{
+    if (!gs_started)
+        return;
+    gs_started = 0;
+    struct gs_energy_tally e;
+    memset(&e, 0, sizeof e);
+    gs_sampler_tally(&e);
+    char line[512];
+    snprintf(line, sizeof line,
+             "end %d calls=%llu lost=%llu j_machine=%.6f j_process=%.6f t0=%llu t1=%llu prov=%s src=%s\n",
+             (int)getpid(), (unsigned long long)calls, (unsigned long long)lost, e.j_machine,
+             e.j_process, (unsigned long long)e.t0_ns, (unsigned long long)e.t1_ns,
+             e.provenance[0] ? e.provenance : "-", e.sources[0] ? e.sources : "-");
+    gs_append(line);
+}
+
+void gs_run_fork_child(void)
+{
+    /* the parent's lock stays the parent's: only drop our copy */
+    if (gs_lock_fd >= 0)
+        close(gs_lock_fd);
+    gs_lock_fd = -1;
+    gs_lock_held = 0;
+    gs_started = 0;
+    gs_any_started = 0;
+    gs_leader = 0;
+}
+
+void gs_warn_once(const char *key, const char *fmt, ...)
+{
+    if (gs_setting_bool("GREENSHIM_QUIET"))
+        return;
+    char p[PATH_MAX];
+    gs_sub(p, sizeof p, NULL);
+    mkdir(p, 0700);
+    char k[96];
+    snprintf(k, sizeof k, "warn.%s", key);
+    gs_sub(p, sizeof p, k);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return;                         /* another process of the run said it */
+    if (fd >= 0)
+        close(fd);
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    gs_log("%s", msg);
+}
+
+/* ---- machine-scope energy: one sampling process per run ---- */
+
+int gs_run_machine_try(char *handover, size_t n)
+{
+    if (gs_lock_held)
+        return 1;
+    if (handover && n)
+        handover[0] = 0;
+    if (gs_lock_fd < 0) {
+        char p[PATH_MAX];
+        gs_sub(p, sizeof p, "machine.lock");
+        gs_lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (gs_lock_fd < 0)
+            return 0;
+        int hi = fcntl(gs_lock_fd, F_DUPFD_CLOEXEC, 200);
+        if (hi >= 0) {
+            close(gs_lock_fd);
+            gs_lock_fd = hi;
+        }
+    }
+    if (flock(gs_lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return 0;
+    gs_lock_held = 1;
+    if (handover && n) {
+        ssize_t r = pread(gs_lock_fd, handover, n - 1, 0);
+        handover[r > 0 ? r : 0] = 0;
+    }
+    return 1;
+}
+
+void gs_run_machine_release(const char *handover)
+{
+    if (!gs_lock_held)
+        return;
+    if (handover) {
+        size_t l = strlen(handover);
+        if (ftruncate(gs_lock_fd, 0) == 0 && pwrite(gs_lock_fd, handover, l, 0) != (ssize_t)l)
+            gs_dbg("cannot hand the energy series over: the next holder starts afresh");
+    }
+    flock(gs_lock_fd, LOCK_UN);
+    gs_lock_held = 0;
+}
+
+/* ---- the leader's summary ---- */
+
+struct gs_sum {
+    unsigned started, ended;
+    uint64_t calls, lost;
+    double j_machine, j_process;
+    uint64_t t0, t1;
+    int measured, modelled;
+    char src[48];
+};
+
+static void gs_read_procs(struct gs_sum *s)
+{
+    char p[PATH_MAX];
+    gs_sub(p, sizeof p, "procs");
+    FILE *f = fopen(p, "re");
+    if (!f)
+        return;
+    char line[600];
+    while (fgets(line, sizeof line, f)) {
+        int pid;
+        unsigned long long calls, lost, t0, t1;
+        double jm, jp;
+        char prov[20], src[48];
+        if (strncmp(line, "start ", 6) == 0) {
+            s->started++;
+            continue;
+        }
+        if (sscanf(line, "end %d calls=%llu lost=%llu j_machine=%lf j_process=%lf t0=%llu t1=%llu "
+                         "prov=%19s src=%47s", &pid, &calls, &lost, &jm, &jp, &t0, &t1, prov, src) != 9)
+            continue;
+        s->ended++;
+        s->calls += calls;
+        s->lost += lost;
+        s->j_machine += jm;
+        s->j_process += jp;
+        if (t0 && (!s->t0 || t0 < s->t0))
+            s->t0 = t0;
+        if (t1 > s->t1)
+            s->t1 = t1;
+        if (strcmp(prov, "measured") == 0)
+            s->measured = 1;
+        else if (strcmp(prov, "modelled") == 0)
+            s->modelled = 1;
+        if (strcmp(src, "-") != 0 && !strstr(s->src, src))
+            snprintf(s->src + strlen(s->src), sizeof s->src - strlen(s->src), "%s%s",
+                     s->src[0] ? "," : "", src);
+    }
+    fclose(f);
+}
+
+void gs_run_exit(void)
+{
+    if (!gs_leader || gs_setting_bool("GREENSHIM_QUIET"))
+        return;
+    struct gs_sum s;
+    memset(&s, 0, sizeof s);
+    gs_read_procs(&s);
+    if (s.started == 0) {
+        gs_log("no intercepted call in this run: nothing recorded (greenshim traces BLAS calls%s)",
+               gs_any_started ? "" : "; no trace directory made");
+        return;
+    }
+    char energy[200] = "energy not sampled";
+    double j = s.j_machine + s.j_process;
+    if (s.measured || s.modelled) {
+        int n = snprintf(energy, sizeof energy, "energy %.3f J %s (%s)", j,
+                         s.measured && s.modelled ? "measured and modelled"
+                         : s.measured ? "measured" : "modelled", s.src);
+        if (s.t1 > s.t0 && s.j_machine > 0)
+            snprintf(energy + n, sizeof energy - n, ", %.3f W over %.3f s",
+                     s.j_machine / ((double)(s.t1 - s.t0) * 1e-9), (double)(s.t1 - s.t0) * 1e-9);
+    }
+    char lost[64] = "", running[64] = "";
+    if (s.lost)
+        snprintf(lost, sizeof lost, ", %llu records lost", (unsigned long long)s.lost);
+    if (s.started > s.ended)
+        snprintf(running, sizeof running, " (%u still running)", s.started - s.ended);
+    gs_log("traces in %s: %u process%s%s, %llu calls%s, %s; greenshim report %s",
+           gs_dir, s.started, s.started == 1 ? "" : "es", running,
+           (unsigned long long)s.calls, lost, energy, gs_dir);
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The front end tells the truth (issue 6 item 7): bad arguments get one
+# clear line and exit 2 and run nothing; -o refuses a directory that holds a
+# run unless --append; --version on every verb; each verb's --help names it;
+# -q silences every greenshim: line; `make install PREFIX=...` gives a copy
+# whose demo runs and whose Python helper imports under `greenshim record`
+# without editing sys.path.  Exit 0 pass, 1 fail.
+. "$(dirname "$0")/lib/common.sh"
+need "$lib" "$ana" "$build/greenshim" "$build/examples/blas_mix"
+unset GREENSHIM_QUIET
+gs=$build/greenshim
+mix=$build/examples/blas_mix
+
+bad() {   # WHAT-THE-LINE-SAYS ARGS...: exit 2, one line on stderr saying it, nothing run
+    local want=$1
+    shift
+    (cd "$tmp" && "$gs" "$@" >"$tmp/bad.out" 2>"$tmp/bad.err")
+    local rc=$?
+    [ $rc = 2 ] || fail "greenshim $*: exit $rc, want 2"
+    [ "$(wc -l <"$tmp/bad.err")" = 1 ] || fail "greenshim $*: want one line on stderr, got: $(cat "$tmp/bad.err")"
+    grep -q -- "$want" "$tmp/bad.err" || fail "greenshim $*: the line does not say '$want': $(cat "$tmp/bad.err")"
+    [ ! -s "$tmp/bad.out" ] || fail "greenshim $*: something ran: $(cat "$tmp/bad.out")"
+}
+bad "needs a value" record -o
+bad "needs a value" record --sample-hz
+bad "'abc' is not a rate" record --sample-hz abc -- "$mix"
+bad "'-5' is not a rate" record --sample-hz -5 -- "$mix"
+bad "is not a whole number" record --counter-sample 4294967296 -- "$mix"
+bad "is not a size" record --max-size lots -- "$mix"
+bad "command not found" record -o "$tmp/nx" -- /no/such/program
+[ ! -e "$tmp/nx" ] || fail "a command that does not exist left $tmp/nx"
+bad "no command given" record -o "$tmp/nx"
+bad "unknown option" record --bogus -- "$mix"
+ls "$tmp"/greenshim-* >/dev/null 2>&1 && fail "bad usage left a trace directory: $(ls -d "$tmp"/greenshim-*)"
+
+# -o DIR holding a run: refused; --append adds to it
+"$gs" record -q -o "$tmp/run" -- "$mix" >/dev/null || fail "first run failed"
+bad "already holds a run" record -o "$tmp/run" -- "$mix"
+[ "$(ls "$tmp/run"/*.gstrace | wc -l)" = 1 ] || fail "the refused run wrote into $tmp/run"
+"$gs" record -q --append -o "$tmp/run" -- "$mix" >/dev/null || fail "--append run failed"
+[ "$(ls "$tmp/run"/*.gstrace | wc -l)" = 2 ] || fail "--append: want 2 traces in $tmp/run"
+mkdir "$tmp/empty"
+"$gs" record -q -o "$tmp/empty" -- "$mix" >/dev/null || fail "an empty existing directory was refused"
+
+# -q and GREENSHIM_QUIET=1: no greenshim: line at all, warnings and summary included
+"$gs" record -q -o "$tmp/q1" -- sh -c '"$1" >/dev/null; "$1" >/dev/null' sh "$mix" 2>"$tmp/q1.err" || fail "-q run failed"
+GREENSHIM_QUIET=1 "$gs" record -o "$tmp/q2" -- "$mix" >/dev/null 2>"$tmp/q2.err" || fail "quiet run failed"
+GREENSHIM_QUIET=1 "$gs" record -o "$tmp/q3" -- true 2>>"$tmp/q2.err" || fail "quiet no-call run failed"
+[ ! -s "$tmp/q1.err" ] && [ ! -s "$tmp/q2.err" ] || fail "quiet runs printed: $(cat "$tmp/q1.err" "$tmp/q2.err")"
+# the exit status is the program's
+"$gs" record -q -o "$tmp/st" -- sh -c 'exit 7'
+[ $? = 7 ] || fail "the program's exit status is not passed through"
+
+# --version on every verb; --help names the verb
+for v in "" record report dump info; do
+    out=$("$gs" $v --version 2>&1) || fail "greenshim $v --version failed: $out"
+    echo "$out" | grep -q "[0-9]\.[0-9]" || fail "greenshim $v --version: no version: $out"
+done
+for v in record report dump info; do
+    "$gs" $v --help 2>&1 | head -3 | grep -q "usage: greenshim[-a-z]* $v" || fail "greenshim $v --help does not name $v"
+done
+
+# the installed copy: demo and Python helper, no sys.path editing
+if make -s -C "$root" install PREFIX="$tmp/inst" BUILD="$build" >"$tmp/inst.log" 2>&1; then
+    "$tmp/inst/share/greenshim/scripts/demo.sh" >"$tmp/demo.out" 2>&1 || fail "installed demo failed: $(tail -5 "$tmp/demo.out")"
+    grep -q "intercepted calls" "$tmp/demo.out" || fail "installed demo printed no report: $(tail -5 "$tmp/demo.out")"
+    "$tmp/inst/bin/greenshim" record -q -o "$tmp/py" -- "$py" -c 'import greenshim
+with greenshim.region("x"): pass
+print("helper from", greenshim.__file__)' >"$tmp/py.out" 2>&1 || fail "installed helper: $(cat "$tmp/py.out")"
+    grep -q "helper from $tmp/inst/share/greenshim/python/greenshim.py" "$tmp/py.out" ||
+        fail "the installed helper was not the one imported: $(cat "$tmp/py.out")"
+else
+    fail "make install PREFIX=$tmp/inst failed: $(tail -5 "$tmp/inst.log")"
+fi
+echo "front end: bad usage exit 2, refusal without --append, quiet, versions, installed copy"
