@@ -55,15 +55,18 @@ static void gs_gpu_inject_env(void)
     X(CUptiResult, cuptiEnableCallback, (uint32_t, CUpti_SubscriberHandle, CUpti_CallbackDomain, CUpti_CallbackId)) \
     X(CUptiResult, cuptiActivityEnable, (CUpti_ActivityKind))                           \
     X(CUptiResult, cuptiActivityRegisterCallbacks, (CUpti_BuffersCallbackRequestFunc, CUpti_BuffersCallbackCompleteFunc)) \
-    X(CUptiResult, cuptiActivityRegisterTimestampCallback, (CUpti_TimestampCallbackFunc)) \
     X(CUptiResult, cuptiActivityFlushAll, (uint32_t))                                  \
     X(CUptiResult, cuptiActivityGetNextRecord, (uint8_t *, size_t, CUpti_Activity **))  \
     X(CUptiResult, cuptiActivityGetNumDroppedRecords, (CUcontext, uint32_t, size_t *))  \
     X(CUptiResult, cuptiActivityPushExternalCorrelationId, (CUpti_ExternalCorrelationKind, uint64_t)) \
     X(CUptiResult, cuptiActivityPopExternalCorrelationId, (CUpti_ExternalCorrelationKind, uint64_t *)) \
-    X(CUptiResult, cuptiGetResultString, (CUptiResult, const char **))
+    X(CUptiResult, cuptiGetResultString, (CUptiResult, const char **))                  \
+    X(CUptiResult, cuptiGetTimestamp, (uint64_t *))
 #define GS_DECL(RT, name, P) static RT (*p_##name) P;
 GS_CUPTI_FNS(GS_DECL)
+/* optional (CUPTI 12.x without it: an offset from CUPTI's clock instead) */
+static CUptiResult (*p_cuptiActivityRegisterTimestampCallback)(CUpti_TimestampCallbackFunc);
+static int64_t gs_cupti_ts_offset;      /* added to CUPTI timestamps: 0 when they are ours */
 
 static void *gs_cupti_lib;
 static int gs_cupti_loaded;             /* 1 loaded, -1 not found */
@@ -129,6 +132,9 @@ static int gs_cupti_load(void)
     int ok = h != NULL;
 #define GS_LOAD(RT, name, P) if (ok && !(p_##name = (RT(*) P)dlsym(h, #name))) ok = 0;
     GS_CUPTI_FNS(GS_LOAD)
+    if (ok)
+        p_cuptiActivityRegisterTimestampCallback =
+            (CUptiResult(*)(CUpti_TimestampCallbackFunc))dlsym(h, "cuptiActivityRegisterTimestampCallback");
     if (!ok) {
         gs_log("libcupti not found (set CUDA_HOME or add the CUDA toolkit's CUPTI directory to "
                "LD_LIBRARY_PATH): GPU kernels will not be timed; CUDA calls and NVML energy still are");
@@ -209,8 +215,8 @@ static void gs_kernel_rec(const struct gs_kprefix *k)
     struct gs_rec_kernel r = { .type = GS_REC_KERNEL, .nslots = 2 };
     r.device = (uint16_t)k->deviceId;
     r.name = gs_gpu_string(GS_STR_KERNEL, k->name ? k->name : "(unnamed kernel)");
-    r.start = k->start;
-    r.end = k->end;
+    r.start = k->start + (uint64_t)gs_cupti_ts_offset;
+    r.end = k->end + (uint64_t)gs_cupti_ts_offset;
     r.corr = k->correlationId;
     r.stream = k->streamId;
     r.context = k->contextId;
@@ -241,7 +247,8 @@ GS_HIDDEN size_t gs_cupti_parse(uint8_t *buf, size_t valid)
         case CUPTI_ACTIVITY_KIND_MEMCPY: {
             const struct gs_mprefix *m = (const void *)a;
             struct gs_rec_memcpy r = { .type = GS_REC_MEMCPY, .nslots = 1, .device = (uint16_t)m->deviceId,
-                                       .kind = m->copyKind, .start = m->start, .end = m->end,
+                                       .kind = m->copyKind, .start = m->start + (uint64_t)gs_cupti_ts_offset,
+                                       .end = m->end + (uint64_t)gs_cupti_ts_offset,
                                        .bytes = m->bytes, .corr = m->correlationId, .stream = m->streamId };
             gs_put(&r, 1);
             n++;
@@ -250,7 +257,8 @@ GS_HIDDEN size_t gs_cupti_parse(uint8_t *buf, size_t valid)
         case CUPTI_ACTIVITY_KIND_MEMSET: {
             const struct gs_sprefix *m = (const void *)a;
             struct gs_rec_memcpy r = { .type = GS_REC_MEMCPY, .nslots = 1, .device = (uint16_t)m->deviceId,
-                                       .kind = 255, .start = m->start, .end = m->end,
+                                       .kind = 255, .start = m->start + (uint64_t)gs_cupti_ts_offset,
+                                       .end = m->end + (uint64_t)gs_cupti_ts_offset,
                                        .bytes = m->bytes, .corr = m->correlationId, .stream = m->streamId };
             gs_put(&r, 1);
             n++;
@@ -296,7 +304,7 @@ static void CUPTIAPI gs_buf_completed(CUcontext ctx, uint32_t stream, uint8_t *b
                                       size_t valid)
 {
     (void)size;
-    if (!gs_cupti_forked && gs_enabled) {
+    if (!gs_cupti_forked) {             /* also at exit, after gs_enabled went 0: the writer still takes them */
         gs_cupti_parse(buf, valid);
         size_t dropped = 0;
         if (p_cuptiActivityGetNumDroppedRecords(ctx, stream, &dropped) == CUPTI_SUCCESS && dropped) {
@@ -364,7 +372,15 @@ static void gs_cupti_start(void)
             gs_log("cuptiSubscribe failed (%s): GPU kernels will not be timed", gs_cupti_err(r));
         return;
     }
-    p_cuptiActivityRegisterTimestampCallback(gs_cupti_ts);
+    if (!p_cuptiActivityRegisterTimestampCallback ||
+        p_cuptiActivityRegisterTimestampCallback(gs_cupti_ts) != CUPTI_SUCCESS) {
+        /* CUPTI's own clock: the offset to ours, read back to back */
+        uint64_t c = 0, m0 = gs_mono_ns();
+        p_cuptiGetTimestamp(&c);
+        uint64_t m1 = gs_mono_ns();
+        gs_cupti_ts_offset = (int64_t)(m0 + (m1 - m0) / 2) - (int64_t)c;
+        gs_dbg("CUPTI timestamps offset by %lld ns to CLOCK_MONOTONIC", (long long)gs_cupti_ts_offset);
+    }
     if ((r = p_cuptiActivityRegisterCallbacks(gs_buf_requested, gs_buf_completed)) != CUPTI_SUCCESS) {
         gs_log("CUPTI activity buffers refused (%s): GPU kernels will not be timed", gs_cupti_err(r));
         return;
@@ -447,11 +463,14 @@ GS_MODULE(gpu, NULL, NULL, gs_gpu_fork_child, gs_gpu_fini);
 GS_API int InitializeInjection(void)
 {
     struct gs_thread *t = &gs_tls;
-    if (!gs_recording(t))
+    /* inside one of our wrappers (cuInit from the program's first CUDA
+     * call) the recorder is already started and the thread busy */
+    if (!gs_enabled && !gs_recording(t))
         return 1;
+    int was = t->busy;
     t->busy = 1;
     gs_gpu_first_call();
     gs_cupti_start();
-    t->busy = 0;
+    t->busy = was;
     return 1;
 }
