@@ -28,44 +28,79 @@ struct ana_call {
     int32_t  layer;               /* layers: index into report layers, -1 none */
 };
 
-struct ana_region_ev { uint64_t t; uint32_t id, thread; uint8_t push; };
-
 struct ana_domain {
     char name[64], kind[16], unit[16], source[32], provenance[16];
+    char component[16], scope[16], key[64];   /* run unit: scope machine|process, machine-wide key */
     int  sum;
     uint64_t max_range;
     double watts_per_core;
     char watts_source[32];
-    /* samples */
+    /* samples (bounded by the run's duration, not by calls) */
     size_t n, cap;
     uint64_t *t;                  /* raw clock, ns after timeline */
-    uint64_t *v;                  /* raw value (unwrapped after attribute) */
+    uint64_t *v;                  /* raw value */
 };
 
 struct ana_string { uint32_t id; char *text; };
-struct ana_thread { uint32_t tid; uint32_t stream; };
+/* where a report row first appeared in (process, thread, position) order:
+ * rows are sorted by it at the end, so the row order does not depend on
+ * the order in which the sweep meets the calls */
+struct ana_first { uint32_t a0, a1, a2; uint64_t b; };
+int ana_first_cmp(const struct ana_first *x, const struct ana_first *y);
+static inline void ana_first_min(struct ana_first *row, const struct ana_first *at)
+{
+    if (ana_first_cmp(at, row) < 0)
+        *row = *at;
+}
+
+/* map.c: u64 -> u32 and name -> index hash maps (O(1) row lookups) */
+struct ana_map { uint64_t *key; uint32_t *val; uint8_t *used; size_t cap, n; };
+uint32_t ana_map_get(const struct ana_map *m, uint64_t key, uint32_t dflt);
+void ana_map_put(struct ana_map *m, uint64_t key, uint32_t val);
+void ana_map_free(struct ana_map *m);
+struct ana_names {
+    uint64_t *hash; uint32_t *idx; size_t cap, n;
+    const char *(*name_of)(void *ctx, uint32_t index); void *ctx;
+};
+int  ana_names_find(const struct ana_names *nm, const char *name);
+void ana_names_add(struct ana_names *nm, const char *name, uint32_t index);
+void ana_names_free(struct ana_names *nm);
+uint64_t ana_hash_bytes(const void *p, size_t n);
+/* a chunk of one thread; len: bytes of records to read (up to damage) */
+struct ana_chunk { uint64_t off; uint32_t tid, seq, stream; uint32_t len; };
+struct ana_thread {
+    uint32_t tid; uint32_t stream;
+    uint64_t ncalls, nrev;        /* intercepted calls, region events */
+    size_t ch0, nch;              /* its chunks: proc->chunks[ch0 ...] (nch of them), in seq order */
+};
 
 struct ana_proc {
     char file[4096];
     struct gs_file_header hdr;
     char *text;                   /* header key: value text (owned) */
     char host[256], cmdline[1024], rank[64], events_live[512], events_kind[32], policy[512];
-    char energy_sources[64];
+    char energy_sources[64], run_id[128], run_role[16];
     double idle_watts_hdr;        /* < 0: not given */
     unsigned sampler_hz;
     int clean_exit;
-    uint64_t lost;                /* record slots the recorder could not write */
-    uint64_t lost_calls;          /* intercepted calls among them (version >= 2) */
-    int lost_reason;              /* enum gs_lost_reason of the first LOST, 0 none */
+    uint64_t lost;                /* records lost (sum of LOST records) */
+    uint64_t lost_calls;          /* calls lost (v2 LOST records) */
+    unsigned lost_reason;         /* first nonzero reason (GS LOST reason codes) */
     size_t damage_off;            /* 0: none; else the offset of the damage */
     char *events[GS_MAX_EVENTS];
     int nevents;
     int task_clock_idx;           /* index of task-clock in events, -1 */
 
-    struct ana_call *calls; size_t ncalls, capcalls;
-    struct ana_region_ev *rev; size_t nrev, caprev;
+    /* the mapped file (streamed again by the sweep) */
+    const uint8_t *map; size_t map_size;
+    struct ana_chunk *chunks; size_t nchunks;
+    size_t ncalls, nrev;          /* counted by the reader */
+    int any_call_region;          /* some call names a region */
+    uint64_t raw_t0_min, raw_t1_max, raw_rev_max; /* raw clock extremes of calls and regions */
     struct ana_string *strs; size_t nstrs, capstrs;
-    struct ana_thread *threads; size_t nthreads, capthreads;
+    uint32_t *shash; size_t shcap;               /* id -> index + 1 into strs */
+    struct ana_thread *threads; size_t nthreads;
+    uint32_t index;               /* in run->procs */
     struct ana_domain dom[ANA_MAX_DOMAINS]; int ndom;
     /* clock points (raw, mono ns) */
     uint64_t *ck_raw, *ck_ns; size_t nck, capck;
@@ -78,10 +113,9 @@ struct ana_proc {
     /* attribute */
     const char *provenance;       /* "measured" | "modelled" | "none" */
     const char *source;
-    double total_j, calls_j, outside_j, outside_s;
-    double *reg_j, *reg_s; uint32_t nreg_j;
-    double unattributed_s;            /* outside calls and regions */
-    struct ana_gpu *gpu;          /* GPU records (kernels.c), NULL: none */   /* energy between calls inside region id (innermost) */
+    int measured_own;             /* this process's own domains are measured */
+    size_t active_threads;        /* program threads with at least one call */
+    struct ana_gpu *gpu;          /* GPU records (kernels.c), NULL: none */
 };
 
 /* errors: damage in a file; records before it are kept */
@@ -102,12 +136,27 @@ struct ana_run {
 void ana_warn(struct ana_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* trace_read.c: 0 ok (possibly damaged: run->damaged), -1 unreadable */
+/* trace_read.c: 0 ok (possibly damaged: run->damaged), -1 unreadable.
+ * The file stays mapped until ana_run_free; the reader indexes its chunks
+ * per thread and keeps what is small (strings, samples, clock points). */
 int  ana_read_file(struct ana_run *run, const char *path);
+/* decode the next call of a thread from the position (ci, off) (counters attached);
+ * 1 found, 0 none left.  Start with *ci = 0, *off = 0. */
+int  ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
+                   struct ana_call *c);
+void ana_release(const struct ana_proc *p, size_t off, size_t len);   /* pages no pass needs now */
+void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t *next, const uint8_t *end,
+                     struct ana_call *c);
+/* checked allocation: exits with a message when memory is out */
+void *ana_xrealloc(void *p, size_t n, size_t size);
+#define ana_xmalloc(n, size) ana_xrealloc(NULL, (n), (size))
 int  ana_read_path(struct ana_run *run, const char *path);
 const char *ana_string(const struct ana_proc *p, uint32_t id);
 const char *ana_hdr_get(const struct ana_proc *p, const char *key, char *buf, size_t len);
 void ana_run_free(struct ana_run *run);
+/* traces of more than one run (header run.id): -1 with a message on stderr
+ * unless merge (then a warning in the report); 0 one run */
+int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
 
 /* timeline.c */
 void ana_timeline(struct ana_proc *p);
@@ -120,32 +169,43 @@ static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
 /* model.c: names and FLOPs */
 const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */
 double ana_flops(const struct ana_call *c);
+const char *ana_counter_unit(const char *ev);      /* "ns", "cycles", ... */
+/* control characters as \xNN (text output); out: 4 * max + 1 bytes */
+char *ana_text_escape(const char *in, char *out, size_t max);
 
-/* attribute.c */
+/* attribute.c: the run's energy curve and the sweep that streams every
+ * thread of every process in time order, sharing energy among the calls
+ * active in each interval and emitting the event stream */
 double ana_domain_scale(const struct ana_domain *d);              /* J per raw unit */
-void ana_attribute(struct ana_proc *p);
-double ana_energy_at(const struct ana_proc *p, double t_ns); /* cumulative J */
-double ana_idle_watts(const struct ana_proc *p, const char **how);
+int  ana_energy_setup(struct ana_report *r);
+void ana_sweep(struct ana_report *r);
+double ana_idle_watts(struct ana_report *r, const char **how);
+void ana_domain_totals(struct ana_report *r);
+const char *ana_lost_reason(unsigned code);     /* LOST reason code in words */
 
 /* report.c: every number the renderers print */
 struct ana_op_row {
     char op[48]; const char *api;
     uint64_t calls, errors;       /* errors: non-success returns (CUDA, cuBLAS) */ double flops, time_s, energy_j;
     uint64_t ctr_calls; double ctr[GS_MAX_EVENTS];
+    struct ana_first first; uint32_t idx0;
 };
 struct ana_shape_row {
     char op[48]; const char *api; int transa, transb;
     uint32_t m, n, k;
     uint64_t calls; double flops, time_s, energy_j;
+    struct ana_first first; uint32_t oi;   /* op row while the sweep runs */
 };
 struct ana_region_row {
     char *name; uint64_t calls; double time_s, blas_time_s, energy_j;
+    struct ana_first first;
 };
 struct ana_layer_row {
     char name[256]; uint64_t calls; double time_s, energy_j, flops;
     double gpu_time_s, gpu_energy_j;  /* kernels launched inside the layer (kernels.c) */
     /* detection keys */
     uint32_t dims[3]; int op; int inst;
+    struct ana_first first; uint32_t idx0;
 };
 struct ana_report {
     struct ana_run *run;
@@ -169,11 +229,27 @@ struct ana_report {
     double sampler_hz, sampler_cpu_s;
     struct ana_gpu_report *gpu;   /* kernels.c */
     /* stage results by name (ana_report_ext) */
-    struct { char name[32]; void *data; void (*free_fn)(void *); } ext[16];
+    struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];
     int next;
+    /* run as one unit */
+    char run_id[128]; int nruns;
+    uint64_t lost_calls, lost_records; unsigned lost_reason;
+    size_t threads_program, threads_sampler;
+    double gap_calls_s;           /* time with at least one call active */
+    /* row lookups (report.c) */
+    struct ana_names region_names, layer_names;
+    struct ana_map region_ids;    /* proc << 32 | region id -> region row */
+    uint32_t *shape_hash; size_t shape_cap;
+    int32_t op_idx[256][2];       /* op byte, api -> op row + 1 while the sweep runs */
+    int *op_remap, *layer_remap;  /* row index in the event stream -> row index after the sort */
+    int detected_thread_proc; uint32_t detected_thread;   /* layers: the busiest thread */
     /* report_more.c: what the people-facing renderers need beyond the tables */
     struct ana_more *more;
 };
+/* rows by key, created on first use (report.c) */
+int ana_region_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
+int ana_layer_add(struct ana_report *r, const char *name, const struct ana_first *at);
+int ana_layer_find(const struct ana_report *r, const char *name);
 int  ana_report_build(struct ana_run *run, struct ana_report *r);
 void ana_report_free(struct ana_report *r);
 
@@ -204,8 +280,12 @@ void ana_gpu_text(const struct ana_report *r, FILE *out);
 const char *ana_gpu_api_name(unsigned fn);
 void ana_gpu_cublas_name(unsigned routine, unsigned flags, char *buf, size_t len);
 
-/* layers.c */
-void ana_layers(struct ana_report *r);
+/* layers.c: plan before the sweep (the busiest thread's first calls),
+ * assign each call as it streams by, finish after the sweep */
+int  ana_layers_plan(struct ana_report *r);
+int  ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
+                       const struct ana_call *c, const struct ana_first *at);
+void ana_layers_finish(struct ana_report *r);
 
 /* ---- the event stream --------------------------------------------------
  * While the report is built, every stage's and exporter's event() sees the
@@ -225,7 +305,8 @@ struct ana_event {
     const struct ana_proc *proc;
     uint32_t thread;              /* index into proc->threads */
     uint64_t t0, t1;              /* ns (monotonic clock); t1 = t0 for instants */
-    const struct ana_call *call;  /* ANA_EV_CALL */
+    const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread; flops: ana_flops(call) */
+    uint64_t pos; double flops;
     uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
     int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
     const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */
@@ -316,7 +397,9 @@ struct ana_more_opts {
 };
 int  ana_filter_parse(struct ana_filter *f, int argc, char **argv, int *i, const char *verb); /* 1 consumed, 0 not, -1 bad */
 void ana_filter_procs(struct ana_run *run);      /* drop processes by --pid; set the run start */
-void ana_filter_proc(struct ana_run *run, struct ana_proc *p);  /* after attribute: drop calls */
+int  ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct ana_call *c);  /* 1 kept */
+int  ana_filter_region(struct ana_report *r, const struct ana_proc *p, uint32_t id);  /* 1 kept */
+int  ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][2]);
 void ana_report_more(struct ana_report *r, const struct ana_more_opts *o);
 void ana_report_more_free(struct ana_report *r);
 double ana_co2_g(const struct ana_report *r, double joules);  /* < 0: no intensity given */
@@ -340,6 +423,7 @@ struct ana_view {
     struct ana_more_opts mo;
     const char *dvfs_file;
     const char *perfetto;         /* export --perfetto FILE: written while the report is built */
+    int merge_runs;               /* --merge-runs: report processes of different runs together */
 };
 void ana_view_init(struct ana_view *v);
 /* one option at argv[*i]: 1 taken (path or option), 0 not this verb's, -1 bad (message printed) */

@@ -1,11 +1,20 @@
-/* attribute.c - energy to calls.  The cumulative energy curve E(t) of a
- * process is the sum of its measured domains (unwrapped), or the modelled
- * one (CPU time x watts per core) when nothing was measured.  An interval
- * costs E(end) - E(start), linearly interpolated between samples.  A sweep
- * over every call boundary splits the curve into elementary intervals; the
- * calls active in one share its energy in proportion to their CPU time
- * (task-clock when the call has counters, else equally); intervals with no
- * call are "outside".  Calls + outside must equal the total: checked. */
+/* attribute.c - energy to calls, streaming.  The run's energy curve is the
+ * sum of its series: measured domains (scope=machine series with the same
+ * key, from any process of the run, merged into ONE series and counted
+ * once; scope=process series add up) or, when nothing is measured, each
+ * process's modelled CPU-time curve.  An interval costs E(end) - E(start),
+ * linearly interpolated between samples.
+ *
+ * The sweep walks every thread of every process at once, merged by time with
+ * a small heap (each thread's chunks in (tid, seq) order are already in time
+ * order): every call boundary and region push/pop splits the curve into
+ * elementary intervals; the calls active in one share its energy in
+ * proportion to their CPU time (task-clock when the call has counters, else
+ * equally): machine energy among all calls of the run, a process's own
+ * energy among its calls.  An interval with no call belongs to the
+ * innermost region open on a thread then, else it is "outside".  Nothing
+ * per call is kept: a call's energy is known at its end, when it goes out
+ * in the event stream.  Calls + outside equal the total: checked. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,170 +34,247 @@ double ana_domain_scale(const struct ana_domain *d)
     return 1e-6;                        /* uJ, the RAPL unit */
 }
 
-/* per-domain cumulative joules, same length as d->t */
-static double *dom_joules(const struct ana_domain *d)
+/* one cumulative energy series */
+struct series {
+    const struct ana_domain *d;
+    int proc;                     /* -1: the machine's (the run's), else a process index */
+    size_t n, cap;
+    uint64_t *t, *v;              /* owned copies (merged) */
+    int nsrc;                     /* domains merged into it */
+    double *j;                    /* cumulative J */
+    size_t cur;                   /* interpolation cursor (times only grow in the sweep) */
+    double eprev;
+};
+
+struct energy {
+    struct series *s; int ns;
+    int measured;
+    double cs, ce;                /* the curve's own span */
+};
+
+static int is_measured(const struct ana_domain *d)
 {
-    double *j = calloc(d->n ? d->n : 1, sizeof *j);
-    double acc = 0;
-    for (size_t i = 1; i < d->n; i++) {
-        uint64_t a = d->v[i - 1], b = d->v[i], delta;
+    return d->n >= 2 && d->sum && strcmp(d->kind, "energy") == 0 && strcmp(d->provenance, "modelled") != 0;
+}
+static int is_modelled(const struct ana_domain *d)
+{
+    return d->n >= 2 && strcmp(d->kind, "cpu") == 0 && d->watts_per_core > 0;
+}
+
+static void series_add(struct series *s, const struct ana_domain *d)
+{
+    if (s->n + d->n > s->cap) {
+        s->cap = s->n + d->n;
+        s->t = ana_xrealloc(s->t, s->cap, sizeof *s->t);
+        s->v = ana_xrealloc(s->v, s->cap, sizeof *s->v);
+    }
+    /* merge two sorted runs (stable: earlier processes first on ties) */
+    size_t a = s->n, b = d->n, o = a + b;
+    while (b > 0) {
+        if (a > 0 && s->t[a - 1] > d->t[b - 1]) {
+            o--; a--;
+            s->t[o] = s->t[a]; s->v[o] = s->v[a];
+        } else {
+            o--; b--;
+            s->t[o] = d->t[b]; s->v[o] = d->v[b];
+        }
+    }
+    s->n += d->n;
+    s->nsrc++;
+}
+
+static void series_joules(struct series *s)
+{
+    const struct ana_domain *d = s->d;
+    double scale = ana_domain_scale(d), acc = 0;
+    s->j = ana_xmalloc(s->n ? s->n : 1, sizeof *s->j);
+    s->j[0] = 0;
+    for (size_t i = 1; i < s->n; i++) {
+        uint64_t a = s->v[i - 1], b = s->v[i], delta;
         if (b >= a)
             delta = b - a;
+        else if (s->nsrc > 1)
+            /* readings of one counter by several processes: a step back is
+             * the jitter of two reads, unless it is a wrap */
+            delta = d->max_range && a - b > d->max_range / 2 && a <= d->max_range ? d->max_range - a + b : 0;
         else if (d->max_range && a <= d->max_range)
             delta = d->max_range - a + b;  /* the counter wrapped */
         else
             delta = b;                      /* reset: count from zero */
-        acc += (double)delta * ana_domain_scale(d);
-        j[i] = acc;
+        acc += (double)delta * scale;
+        s->j[i] = acc;
     }
-    return j;
 }
 
-struct curve { int nd; const struct ana_domain *d[ANA_MAX_DOMAINS]; double *j[ANA_MAX_DOMAINS]; };
-static struct curve *cur_curve;
-
-static double interp(const struct ana_domain *d, const double *j, double t)
+static double interp_at(const struct series *s, size_t lo, double t)
 {
-    if (d->n == 0)
+    double t0 = (double)s->t[lo], t1 = (double)s->t[lo + 1];
+    return t1 > t0 ? s->j[lo] + (s->j[lo + 1] - s->j[lo]) * (t - t0) / (t1 - t0) : s->j[lo + 1];
+}
+
+/* E(t) by binary search (any t) */
+static double interp(const struct series *s, double t)
+{
+    if (s->n == 0)
         return 0;
-    if (t <= (double)d->t[0])
-        return j[0];
-    if (t >= (double)d->t[d->n - 1])
-        return j[d->n - 1];
-    size_t lo = 0, hi = d->n - 1;
+    if (t <= (double)s->t[0])
+        return s->j[0];
+    if (t >= (double)s->t[s->n - 1])
+        return s->j[s->n - 1];
+    size_t lo = 0, hi = s->n - 1;
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
-        if ((double)d->t[mid] <= t)
+        if ((double)s->t[mid] <= t)
             lo = mid;
         else
             hi = mid;
     }
-    double t0 = (double)d->t[lo], t1 = (double)d->t[hi];
-    return t1 > t0 ? j[lo] + (j[hi] - j[lo]) * (t - t0) / (t1 - t0) : j[hi];
+    return interp_at(s, lo, t);
 }
 
-static double curve_at(const struct curve *c, double t)
+/* E(t) with the cursor, for t that never decreases */
+static double interp_fwd(struct series *s, double t)
 {
-    double e = 0;
-    for (int i = 0; i < c->nd; i++)
-        e += interp(c->d[i], c->j[i], t);
-    return e;
+    if (t <= (double)s->t[0])
+        return s->j[0];
+    if (t >= (double)s->t[s->n - 1])
+        return s->j[s->n - 1];
+    while (s->cur + 2 < s->n && (double)s->t[s->cur + 1] <= t)
+        s->cur++;
+    return interp_at(s, s->cur, t);
 }
 
-double ana_energy_at(const struct ana_proc *p, double t)
+static double curve_at(const struct energy *e, double t)
 {
-    (void)p;
-    return cur_curve ? curve_at(cur_curve, t) : 0;
+    double v = 0;
+    for (int i = 0; i < e->ns; i++)
+        v += interp(&e->s[i], t);
+    return v;
 }
 
-static void build_curve(struct ana_proc *p, struct curve *c)
+static void energy_free(void *x)
 {
-    memset(c, 0, sizeof *c);
-    for (int pass = 0; pass < 2 && c->nd == 0; pass++) {
-        for (int i = 0; i < p->ndom; i++) {
-            struct ana_domain *d = &p->dom[i];
-            if (d->n < 2)
-                continue;
-            /* measured: energy counters marked sum=1 (package domains; a
-             * core domain inside a package is sum=0).  modelled: CPU time */
-            int measured = d->sum && strcmp(d->kind, "energy") == 0 && strcmp(d->provenance, "modelled") != 0;
-            int modelled = strcmp(d->kind, "cpu") == 0 && d->watts_per_core > 0;
-            if ((pass == 0 && measured) || (pass == 1 && modelled && !measured)) {
-                c->d[c->nd] = d;
-                c->j[c->nd++] = dom_joules(d);
-            }
-        }
-        if (c->nd) {
-            p->provenance = pass == 0 ? "measured" : "modelled";
-            p->source = c->d[0]->source[0] ? c->d[0]->source : (pass == 0 ? "rapl" : "model");
-        }
+    struct energy *e = x;
+    for (int i = 0; i < e->ns; i++) {
+        free(e->s[i].t); free(e->s[i].v); free(e->s[i].j);
     }
-    if (!c->nd) {
+    free(e->s);
+    free(e);
+}
+
+/* the run's curve; per-process provenance; total, domain totals */
+int ana_energy_setup(struct ana_report *r)
+{
+    struct ana_run *run = r->run;
+    struct energy *e = calloc(1, sizeof *e);
+    if (!e)
+        return -1;
+    for (size_t pi = 0; pi < run->nprocs; pi++)
+        for (int i = 0; i < run->procs[pi]->ndom; i++)
+            if (is_measured(&run->procs[pi]->dom[i]))
+                e->measured = 1;
+    int cap = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_proc *p = run->procs[pi];
         p->provenance = "none";
         p->source = NULL;
-    }
-}
-
-static void free_curve(struct curve *c)
-{
-    for (int i = 0; i < c->nd; i++)
-        free(c->j[i]);
-}
-
-struct ev { uint64_t t; uint32_t call; int8_t start; };
-
-/* Innermost-region segments of each thread, in time order. */
-struct seg { uint64_t t0, t1; uint32_t id, thread; };
-static int seg_cmp(const void *a, const void *b)
-{
-    const struct seg *x = a, *y = b;
-    if (x->thread != y->thread)
-        return x->thread < y->thread ? -1 : 1;
-    return x->t0 < y->t0 ? -1 : x->t0 > y->t0;
-}
-
-static struct seg *region_segments(const struct ana_proc *p, size_t *nseg)
-{
-    struct seg *sg = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t th = 0; th < p->nthreads; th++) {
-        uint32_t stack[256];
-        size_t depth = 0;
-        uint64_t last = 0;
-        for (size_t i = 0; i < p->nrev; i++) {
-            const struct ana_region_ev *e = &p->rev[i];
-            if (e->thread != th)
+        for (int i = 0; i < p->ndom; i++) {
+            const struct ana_domain *d = &p->dom[i];
+            if (e->measured ? !is_measured(d) : !is_modelled(d))
                 continue;
-            if (depth && e->t > last) {
-                if (n == cap) { cap = cap ? cap * 2 : 64; sg = realloc(sg, cap * sizeof *sg); }
-                sg[n++] = (struct seg){ last, e->t, stack[depth - 1], (uint32_t)th };
+            p->measured_own = e->measured;
+            int machine = e->measured && strcmp(d->scope, "process") != 0;
+            int k = -1;
+            if (machine)
+                for (int j = 0; j < e->ns && k < 0; j++)
+                    if (e->s[j].proc < 0 && strcmp(e->s[j].d->key, d->key) == 0)
+                        k = j;
+            if (k < 0) {
+                if (e->ns == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    e->s = ana_xrealloc(e->s, (size_t)cap, sizeof *e->s);
+                }
+                k = e->ns++;
+                memset(&e->s[k], 0, sizeof e->s[k]);
+                e->s[k].d = d;
+                e->s[k].proc = machine ? -1 : (int)pi;
             }
-            last = e->t;
-            if (e->push) {
-                if (depth < 256)
-                    stack[depth++] = e->id;
-            } else if (depth) {
-                depth--;
-            }
-        }
-        if (depth && p->t_end > last) {
-            if (n == cap) { cap = cap ? cap * 2 : 64; sg = realloc(sg, cap * sizeof *sg); }
-            sg[n++] = (struct seg){ last, p->t_end, stack[depth - 1], (uint32_t)th };
+            series_add(&e->s[k], d);
         }
     }
-    if (n)
-        qsort(sg, n, sizeof *sg, seg_cmp);
-    *nseg = n;
-    return sg;
-}
-
-/* The region open at time t on the first thread that has one, or 0. */
-static uint32_t region_at(const struct seg *sg, size_t n, double t)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint32_t th = sg[i].thread;
-        size_t lo = i, hi = i;
-        while (hi < n && sg[hi].thread == th)
-            hi++;
-        size_t a = lo, b = hi;          /* last segment with t0 <= t */
-        while (b - a > 1) {
-            size_t m = (a + b) / 2;
-            if ((double)sg[m].t0 <= t) a = m; else b = m;
+    for (int i = 0; i < e->ns; i++)
+        series_joules(&e->s[i]);
+    const char *prov = e->ns ? (e->measured ? "measured" : "modelled") : "none";
+    const char *src = e->ns ? (e->s[0].d->source[0] ? e->s[0].d->source : e->measured ? "rapl" : "model") : NULL;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_proc *p = run->procs[pi];
+        int has = e->measured;          /* machine energy is every process's to share */
+        for (int i = 0; i < e->ns && !has; i++)
+            has = e->s[i].proc == (int)pi;
+        if (has) {
+            p->provenance = prov;
+            p->source = src;
         }
-        if ((double)sg[a].t0 <= t && t < (double)sg[a].t1)
-            return sg[a].id;
-        i = hi;
     }
+    r->provenance = prov;
+    r->source = src;
+    e->cs = 1e300; e->ce = 0;
+    for (int i = 0; i < e->ns; i++) {
+        if ((double)e->s[i].t[0] < e->cs) e->cs = (double)e->s[i].t[0];
+        if ((double)e->s[i].t[e->s[i].n - 1] > e->ce) e->ce = (double)e->s[i].t[e->s[i].n - 1];
+    }
+    r->total_j = e->ns ? curve_at(e, e->ce) - curve_at(e, e->cs) : 0;
+    ana_report_ext_set(r, "attribute.energy", e, energy_free);
     return 0;
 }
-static int ev_cmp(const void *a, const void *b)
-{
-    const struct ev *x = a, *y = b;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return x->start - y->start;         /* ends before starts at the same time */
-}
+
+/* ---- the sweep ---- */
+#define MAXPEND 64
+#define RSTACK 256
+#define TSTACK 4096
+
+struct acall {
+    struct ana_call c;
+    double w;
+    uint64_t pos;
+    int on;                       /* in use */
+    uint32_t slot;                /* index in its process's active list */
+};
+
+struct cursor {
+    struct ana_proc *p;
+    uint32_t pi, ti;
+    const struct ana_thread *th;
+    size_t ci, off;               /* next record: chunk index, offset in it */
+    const uint8_t *rec;           /* the next CALL or REGION record, NULL at the end */
+    uint64_t rt;                  /* its time (ns) */
+    int rkind;                    /* -1 region, 1 call start */
+    struct acall pend[MAXPEND]; int npend;
+    uint64_t callpos, revpos;
+    uint32_t stk[RSTACK]; int depth;    /* innermost region, for gaps */
+    struct { uint32_t id; uint64_t t, pos; } *ts; size_t nts, capts;   /* region times */
+    int heap_i;
+};
+
+struct pstate {                   /* per process */
+    struct acall **act; size_t nact, capact;
+    double wsum;
+    struct cursor **cur; size_t ncur;   /* its cursors, in thread order */
+    size_t nopen;                 /* threads with an open region */
+};
+
+struct sweep {
+    struct ana_report *r;
+    struct energy *e;
+    struct cursor *cur; size_t ncur;
+    struct cursor **heap; size_t nheap;
+    struct pstate *ps; size_t nps;
+    size_t nact_total; double wsum_total;
+    double prev;
+    double outside_j, outside_s, calls_j, unattributed_s;
+    /* gap energy and time per (proc, region id) */
+    struct ana_map gap_idx; struct { uint32_t proc, id; double j, s; } *gap; size_t ngap, capgap;
+};
 
 static double call_weight(const struct ana_proc *p, const struct ana_call *c)
 {
@@ -199,143 +285,491 @@ static double call_weight(const struct ana_proc *p, const struct ana_call *c)
     return 1;
 }
 
-void ana_attribute(struct ana_proc *p)
+/* the cursor's next event: (t, kind) */
+static void cur_next(const struct cursor *c, uint64_t *t, int *kind)
 {
-    struct curve c;
-    build_curve(p, &c);
-    cur_curve = &c;
-    double cs = p->t_start, ce = p->t_end;
-    if (c.nd) {                          /* the curve's own span */
-        cs = 1e300; ce = 0;
-        for (int i = 0; i < c.nd; i++) {
-            if ((double)c.d[i]->t[0] < cs) cs = (double)c.d[i]->t[0];
-            if ((double)c.d[i]->t[c.d[i]->n - 1] > ce) ce = (double)c.d[i]->t[c.d[i]->n - 1];
+    *t = UINT64_MAX;
+    *kind = 2;
+    for (int i = 0; i < c->npend; i++)
+        if (c->pend[i].on && (c->pend[i].c.t1 < *t || (c->pend[i].c.t1 == *t && 0 < *kind))) {
+            *t = c->pend[i].c.t1;
+            *kind = 0;
         }
+    if (c->rec && (c->rt < *t || (c->rt == *t && c->rkind < *kind))) {
+        *t = c->rt;
+        *kind = c->rkind;
     }
-    p->total_j = c.nd ? curve_at(&c, ce) - curve_at(&c, cs) : 0;
-
-    /* boundaries: every call's ends, and every region push/pop (so that a
-     * gap between calls is split where the innermost region changes) */
-    size_t nev = p->ncalls * 2 + p->nrev;
-    struct ev *ev = malloc((nev + 1) * sizeof *ev);
-    for (size_t i = 0; i < p->ncalls; i++) {
-        p->calls[i].energy_j = 0;
-        ev[2 * i] = (struct ev){ p->calls[i].t0, (uint32_t)i, 1 };
-        ev[2 * i + 1] = (struct ev){ p->calls[i].t1, (uint32_t)i, 0 };
-    }
-    for (size_t i = 0; i < p->nrev; i++)
-        ev[p->ncalls * 2 + i] = (struct ev){ p->rev[i].t, UINT32_MAX, -1 };
-    /* one thread with back-to-back calls is already in order: skip the sort */
-    size_t unsorted = 0;
-    for (size_t i = 1; i < nev && !unsorted; i++)
-        unsorted = ev_cmp(&ev[i - 1], &ev[i]) > 0;
-    if (unsorted)
-        qsort(ev, nev, sizeof *ev, ev_cmp);
-
-    size_t nseg = 0;
-    struct seg *sg = region_segments(p, &nseg);
-    uint32_t maxid = 0;
-    for (size_t i = 0; i < p->nrev; i++)
-        if (p->rev[i].id > maxid)
-            maxid = p->rev[i].id;
-    free(p->reg_j);
-    p->nreg_j = maxid + 1;
-    p->reg_j = calloc(p->nreg_j, sizeof *p->reg_j);
-    free(p->reg_s);
-    p->reg_s = calloc(p->nreg_j, sizeof *p->reg_s);
-    p->unattributed_s = 0;
-    uint32_t *act = malloc((p->ncalls + 1) * sizeof *act);
-    size_t nact = 0;
-    double wsum = 0, prev = (double)p->t_start, eprev = c.nd ? curve_at(&c, prev) : 0;
-    double outside_j = 0, outside_s = 0, calls_j = 0;
-    /* energy before the first boundary is outside; so is after the last */
-    for (size_t i = 0; i <= nev; i++) {
-        double t = i < nev ? (double)ev[i].t : (double)p->t_end;
-        if (t < prev)
-            t = prev;
-        if (t > prev) {
-            double e = c.nd ? curve_at(&c, t) : 0, de = e - eprev;
-            if (nact == 0) {
-                /* between calls: the program's own work inside a region
-                 * belongs to that region; elsewhere it is outside */
-                uint32_t rid = nseg ? region_at(sg, nseg, (prev + t) / 2) : 0;
-                if (rid && rid < p->nreg_j) {
-                    p->reg_j[rid] += de;
-                    p->reg_s[rid] += (t - prev) * 1e-9;
-                } else {
-                    outside_j += de;
-                    p->unattributed_s += (t - prev) * 1e-9;
-                }
-                outside_s += (t - prev) * 1e-9;
-            } else {
-                for (size_t a = 0; a < nact; a++) {
-                    struct ana_call *cl = &p->calls[act[a]];
-                    double share = de * call_weight(p, cl) / wsum;
-                    cl->energy_j += share;
-                    calls_j += share;
-                }
-            }
-            prev = t;
-            eprev = e;
-        }
-        if (i == nev)
-            break;
-        if (ev[i].call == UINT32_MAX)
-            continue;                   /* a region boundary only */
-        struct ana_call *cl = &p->calls[ev[i].call];
-        if (ev[i].start) {
-            act[nact++] = ev[i].call;
-            wsum += call_weight(p, cl);
-        } else {
-            for (size_t a = 0; a < nact; a++)
-                if (act[a] == ev[i].call) {
-                    act[a] = act[--nact];
-                    wsum -= call_weight(p, cl);
-                    break;
-                }
-            if (nact == 0)
-                wsum = 0;               /* no drift from float sums */
-        }
-    }
-    /* the curve may extend beyond the process's records (last sample after
-     * the last call): that energy is outside as well */
-    if (c.nd) {
-        double e_lo = curve_at(&c, (double)p->t_start) - curve_at(&c, cs);
-        double e_hi = curve_at(&c, ce) - curve_at(&c, (double)p->t_end);
-        if (e_lo > 0) outside_j += e_lo;
-        if (e_hi > 0) outside_j += e_hi;
-    }
-    p->outside_j = outside_j;
-    p->outside_s = outside_s;
-    p->calls_j = calls_j;
-    free(act);
-    free(ev);
-    free(sg);
-    /* keep the curve for the idle baseline, then drop it */
-    cur_curve = NULL;
-    free_curve(&c);
 }
 
-/* Lowest sustained power: the smallest average over any window of at least
- * 100 ms (5 samples when the run is shorter), on the sampled curve. */
-double ana_idle_watts(const struct ana_proc *p, const char **how)
+static int cur_less(const struct cursor *a, const struct cursor *b)
 {
-    if (p->idle_watts_hdr >= 0) {
-        *how = "GREENSHIM_IDLE_WATTS";
-        return p->idle_watts_hdr;
+    uint64_t ta, tb;
+    int ka, kb;
+    cur_next(a, &ta, &ka);
+    cur_next(b, &tb, &kb);
+    if (ta != tb)
+        return ta < tb;
+    if (ka != kb)
+        return ka < kb;
+    if (a->pi != b->pi)
+        return a->pi < b->pi;
+    return a->ti < b->ti;
+}
+
+static void heap_fix(struct sweep *w, size_t i)
+{
+    struct cursor **h = w->heap;
+    for (;;) {                                  /* down */
+        size_t l = 2 * i + 1, m = i;
+        if (l < w->nheap && cur_less(h[l], h[m])) m = l;
+        if (l + 1 < w->nheap && cur_less(h[l + 1], h[m])) m = l + 1;
+        if (m == i) break;
+        struct cursor *x = h[i]; h[i] = h[m]; h[m] = x;
+        i = m;
     }
+    while (i > 0 && cur_less(h[i], h[(i - 1) / 2])) {   /* up */
+        struct cursor *x = h[i]; h[i] = h[(i - 1) / 2]; h[(i - 1) / 2] = x;
+        i = (i - 1) / 2;
+    }
+}
+
+/* advance to the next CALL or REGION record of the thread; raw records of
+ * unknown kinds go out as they pass */
+static void cur_fetch(struct sweep *w, struct cursor *c)
+{
+    const struct ana_proc *p = c->p;
+    c->rec = NULL;
+    for (; c->ci < c->th->nch; c->ci++, c->off = 0) {
+        const struct ana_chunk *ch = &p->chunks[c->th->ch0 + c->ci];
+        if (c->off == 0) {
+            if (c->ci)                  /* done with the chunk before */
+                ana_release(p, p->chunks[c->th->ch0 + c->ci - 1].off, p->chunks[c->th->ch0 + c->ci - 1].len);
+        }
+        const uint8_t *b = p->map + ch->off;
+        if (c->off < GS_REC_SIZE)
+            c->off = GS_REC_SIZE;
+        while (c->off + GS_REC_SIZE <= ch->len) {
+            const uint8_t *rec = b + c->off;
+            uint8_t type = rec[0];
+            size_t ns = 1;
+            if (type == GS_REC_STRING) {
+                size_t len = (size_t)rec[2] | (size_t)rec[3] << 8;
+                ns += len > GS_STRING_HEAD_TEXT ? (len - GS_STRING_HEAD_TEXT + GS_REC_SIZE - 1) / GS_REC_SIZE : 0;
+            } else if (type >= 16 && p->hdr.version >= 2 && rec[1]) {
+                ns = rec[1];
+            }
+            c->off += ns * GS_REC_SIZE;
+            if (type == GS_REC_CALL) {
+                uint64_t t0;
+                memcpy(&t0, rec + 8, 8);
+                c->rec = rec;
+                c->rt = ana_ns(p, t0);
+                c->rkind = 1;
+                return;
+            }
+            if (type == GS_REC_REGION_PUSH || type == GS_REC_REGION_POP) {
+                uint64_t t;
+                memcpy(&t, rec + 8, 8);
+                c->rec = rec;
+                c->rt = ana_ns(p, t);
+                c->rkind = -1;
+                return;
+            }
+            if (type >= 16) {
+                struct ana_event ev = { .kind = ANA_EV_RECORD, .proc = p, .thread = c->ti,
+                                        .t0 = (uint64_t)w->prev, .t1 = (uint64_t)w->prev,
+                                        .rec = rec, .nslots = (unsigned)ns };
+                ana_emit(w->r, &ev);
+            }
+        }
+    }
+}
+
+/* the thread (of process pi, or of any process when pi < 0) whose innermost
+ * region is open at t: the first in (process, thread) order */
+static int region_at(const struct sweep *w, int pi, double t, uint32_t *proc, uint32_t *id)
+{
+    size_t p0 = pi < 0 ? 0 : (size_t)pi, p1 = pi < 0 ? w->nps : (size_t)pi + 1;
+    for (size_t q = p0; q < p1; q++) {
+        const struct pstate *ps = &w->ps[q];
+        if (!ps->nopen || t >= (double)w->r->run->procs[q]->t_end)
+            continue;
+        for (size_t i = 0; i < ps->ncur; i++)
+            if (ps->cur[i]->depth) {
+                *proc = (uint32_t)q;
+                *id = ps->cur[i]->stk[ps->cur[i]->depth - 1];
+                return *id != 0;
+            }
+    }
+    return 0;
+}
+
+static size_t gap_slot(struct sweep *w, uint32_t proc, uint32_t id)
+{
+    uint64_t key = (uint64_t)proc << 32 | id;
+    uint32_t g = ana_map_get(&w->gap_idx, key, UINT32_MAX);
+    if (g != UINT32_MAX)
+        return g;
+    if (w->ngap == w->capgap) {
+        w->capgap = w->capgap ? w->capgap * 2 : 64;
+        w->gap = ana_xrealloc(w->gap, w->capgap, sizeof *w->gap);
+    }
+    w->gap[w->ngap].proc = proc; w->gap[w->ngap].id = id;
+    w->gap[w->ngap].j = 0; w->gap[w->ngap].s = 0;
+    ana_map_put(&w->gap_idx, key, (uint32_t)w->ngap);
+    return w->ngap++;
+}
+
+/* share [prev, t) */
+static void advance(struct sweep *w, double t)
+{
+    if (t < w->prev)
+        t = w->prev;
+    if (!(t > w->prev))
+        return;
+    double dt = (t - w->prev) * 1e-9, mid = (w->prev + t) / 2;
+    uint32_t gp = 0, gid = 0;
+    int gap_run = w->nact_total == 0 && region_at(w, -1, mid, &gp, &gid);
+    if (w->nact_total == 0) {
+        if (gap_run) {
+            size_t g = gap_slot(w, gp, gid);
+            w->gap[g].s += dt;
+        }
+        else
+            w->unattributed_s += dt;
+        w->outside_s += dt;
+    } else {
+        w->r->gap_calls_s += dt;
+    }
+    for (int i = 0; i < w->e->ns; i++) {
+        struct series *s = &w->e->s[i];
+        double e = interp_fwd(s, t), de = e - s->eprev;
+        s->eprev = e;
+        size_t nact = s->proc < 0 ? w->nact_total : w->ps[s->proc].nact;
+        if (nact == 0) {
+            uint32_t p2 = gp, id2 = gid;
+            int in = s->proc < 0 ? gap_run : region_at(w, s->proc, mid, &p2, &id2);
+            if (in) {
+                size_t g = gap_slot(w, p2, id2);
+                w->gap[g].j += de;
+            }
+            else
+                w->outside_j += de;
+            continue;
+        }
+        size_t q0 = s->proc < 0 ? 0 : (size_t)s->proc, q1 = s->proc < 0 ? w->nps : (size_t)s->proc + 1;
+        double wsum = s->proc < 0 ? w->wsum_total : w->ps[s->proc].wsum;
+        for (size_t q = q0; q < q1; q++) {
+            struct pstate *ps = &w->ps[q];
+            for (size_t a = 0; a < ps->nact; a++) {
+                double share = de * ps->act[a]->w / wsum;
+                ps->act[a]->c.energy_j += share;
+                w->calls_j += share;
+            }
+        }
+    }
+    w->prev = t;
+}
+
+static void call_start(struct sweep *w, struct cursor *c)
+{
+    struct ana_proc *p = c->p;
+    struct pstate *ps = &w->ps[c->pi];
+    const struct ana_chunk *ch = &p->chunks[c->th->ch0 + (c->ci < c->th->nch ? c->ci : c->th->nch - 1)];
+    int k;
+    for (k = 0; k < MAXPEND && c->pend[k].on; k++)
+        ;
+    struct acall tmp, *a = k < MAXPEND ? &c->pend[k] : &tmp;
+    ana_decode_call(p, c->rec, c->rec + GS_REC_SIZE, p->map + ch->off + ch->len, &a->c);
+    a->c.t0 = ana_ns(p, a->c.t0);
+    a->c.t1 = ana_ns(p, a->c.t1);
+    a->c.thread = c->ti;
+    a->pos = c->callpos++;
+    struct ana_first at = { c->pi, 0, c->ti, a->pos };
+    a->c.layer = ana_layers_assign(w->r, p, c->ti, a->pos, &a->c, &at);
+    if (a == &tmp) {                    /* too many overlapping calls on one thread: no energy */
+        struct ana_event ev = { .kind = ANA_EV_CALL, .proc = p, .thread = c->ti, .t0 = a->c.t0,
+                                .t1 = a->c.t1, .call = &a->c, .pos = a->pos, .flops = ana_flops(&a->c) };
+        ana_emit(w->r, &ev);
+        return;
+    }
+    a->on = 1;
+    if (k >= c->npend)
+        c->npend = k + 1;
+    a->w = call_weight(p, &a->c);
+    if (ps->nact == ps->capact) {
+        ps->capact = ps->capact ? ps->capact * 2 : 8;
+        ps->act = ana_xrealloc(ps->act, ps->capact, sizeof *ps->act);
+    }
+    a->slot = (uint32_t)ps->nact;
+    ps->act[ps->nact++] = a;
+    ps->wsum += a->w;
+    w->nact_total++;
+    w->wsum_total += a->w;
+}
+
+static void call_end(struct sweep *w, struct cursor *c, struct acall *a)
+{
+    struct pstate *ps = &w->ps[c->pi];
+    size_t s = a->slot;
+    ps->act[s] = ps->act[--ps->nact];
+    ps->act[s]->slot = (uint32_t)s;
+    ps->wsum -= a->w;
+    w->wsum_total -= a->w;
+    w->nact_total--;
+    if (ps->nact == 0)
+        ps->wsum = 0;                   /* no drift from float sums */
+    if (w->nact_total == 0)
+        w->wsum_total = 0;
+    struct ana_event ev = { .kind = ANA_EV_CALL, .proc = c->p, .thread = c->ti, .t0 = a->c.t0, .t1 = a->c.t1,
+                            .call = &a->c, .pos = a->pos, .flops = ana_flops(&a->c) };
+    ana_emit(w->r, &ev);
+    a->on = 0;
+    while (c->npend && !c->pend[c->npend - 1].on)
+        c->npend--;
+}
+
+static void region_time(struct sweep *w, struct cursor *c, uint32_t id, uint64_t t0, uint64_t t1, uint32_t phase,
+                        uint64_t pos)
+{
+    struct ana_first at = { c->pi, phase, c->ti, pos };
+    int k = ana_region_row(w->r, c->p, id, &at);
+    w->r->regions[k].time_s += t1 > t0 ? (double)(t1 - t0) * 1e-9 : 0;
+}
+
+static void region_event(struct sweep *w, struct cursor *c)
+{
+    struct gs_rec_region g;
+    memcpy(&g, c->rec, sizeof g);
+    int push = g.type == GS_REC_REGION_PUSH;
+    uint64_t t = c->rt, pos = c->revpos++;
+    struct pstate *ps = &w->ps[c->pi];
+    /* innermost region, for the gaps (depth beyond RSTACK is not followed) */
+    int was = c->depth > 0;
+    if (push) {
+        if (c->depth < RSTACK)
+            c->stk[c->depth++] = g.id;
+    } else if (c->depth) {
+        c->depth--;
+    }
+    if (!was && c->depth) ps->nopen++;
+    if (was && !c->depth) ps->nopen--;
+    /* inclusive time: a pop closes the innermost open push of its id */
+    if (push) {
+        if (c->nts < TSTACK) {
+            if (c->nts == c->capts) {
+                c->capts = c->capts ? c->capts * 2 : 16;
+                c->ts = ana_xrealloc(c->ts, c->capts, sizeof *c->ts);
+            }
+            c->ts[c->nts].id = g.id; c->ts[c->nts].t = t; c->ts[c->nts++].pos = pos;
+        }
+    } else {
+        for (size_t j = c->nts; j-- > 0;)
+            if (c->ts[j].id == g.id) {
+                region_time(w, c, g.id, c->ts[j].t, t, 1, pos);
+                memmove(&c->ts[j], &c->ts[j + 1], (c->nts - j - 1) * sizeof *c->ts);
+                c->nts--;
+                break;
+            }
+    }
+    struct ana_event ev = { .kind = ANA_EV_REGION, .proc = c->p, .thread = c->ti, .t0 = t, .t1 = t,
+                            .region = g.id, .push = push, .name = ana_string(c->p, g.id) };
+    ana_emit(w->r, &ev);
+}
+
+static int cmp64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+void ana_sweep(struct ana_report *r)
+{
+    struct ana_run *run = r->run;
+    struct sweep w = { .r = r, .e = ana_report_ext(r, "attribute.energy") };
+    struct energy none = { 0 };
+    if (!w.e)
+        w.e = &none;
+    uint64_t t_lo = UINT64_MAX, t_hi = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        if (run->procs[pi]->t_start < t_lo) t_lo = run->procs[pi]->t_start;
+        if (run->procs[pi]->t_end > t_hi) t_hi = run->procs[pi]->t_end;
+        w.ncur += run->procs[pi]->nthreads;
+    }
+    if (!run->nprocs)
+        t_lo = t_hi = 0;
+    w.cur = calloc(w.ncur + 1, sizeof *w.cur);
+    w.heap = calloc(w.ncur + 1, sizeof *w.heap);
+    w.ps = calloc(run->nprocs + 1, sizeof *w.ps);
+    if (!w.cur || !w.heap || !w.ps) {
+        fputs("greenshim-analyze: out of memory\n", stderr);
+        exit(3);
+    }
+    w.nps = run->nprocs;
+    size_t k = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_proc *p = run->procs[pi];
+        w.ps[pi].cur = ana_xmalloc(p->nthreads + 1, sizeof *w.ps[pi].cur);
+        for (size_t ti = 0; ti < p->nthreads; ti++, k++) {
+            struct cursor *c = &w.cur[k];
+            c->p = p; c->pi = (uint32_t)pi; c->ti = (uint32_t)ti; c->th = &p->threads[ti];
+            w.ps[pi].cur[w.ps[pi].ncur++] = c;
+        }
+    }
+    /* the process events and samples first */
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_proc *p = run->procs[pi];
+        struct ana_event ev = { .kind = ANA_EV_PROC, .proc = p, .t0 = p->t_start, .t1 = p->t_end };
+        ana_emit(r, &ev);
+        for (int d = 0; d < p->ndom; d++)
+            for (size_t i = 0; i < p->dom[d].n; i++) {
+                ev = (struct ana_event){ .kind = ANA_EV_SAMPLE, .proc = p, .t0 = p->dom[d].t[i],
+                                         .t1 = p->dom[d].t[i], .domain = d, .value = p->dom[d].v[i] };
+                ana_emit(r, &ev);
+            }
+    }
+    w.prev = (double)t_lo;
+    for (int i = 0; i < w.e->ns; i++)
+        w.e->s[i].eprev = interp(&w.e->s[i], w.prev);
+    for (size_t i = 0; i < w.ncur; i++) {
+        cur_fetch(&w, &w.cur[i]);
+        if (w.cur[i].rec)
+            w.heap[w.nheap++] = &w.cur[i];
+    }
+    for (size_t i = w.nheap; i-- > 0;)
+        heap_fix(&w, i);
+    while (w.nheap) {
+        struct cursor *c = w.heap[0];
+        uint64_t t;
+        int kind;
+        cur_next(c, &t, &kind);
+        advance(&w, (double)t);
+        if (kind == 0) {
+            for (int i = 0; i < c->npend; i++)
+                if (c->pend[i].on && c->pend[i].c.t1 == t) {
+                    call_end(&w, c, &c->pend[i]);
+                    break;
+                }
+        } else {
+            if (kind == 1)
+                call_start(&w, c);
+            else
+                region_event(&w, c);
+            cur_fetch(&w, c);
+        }
+        if (!c->rec && !c->npend) {
+            w.heap[0] = w.heap[--w.nheap];
+        }
+        if (w.nheap)
+            heap_fix(&w, 0);
+    }
+    advance(&w, (double)t_hi);
+    /* regions never popped: open until the end of their process */
+    for (size_t i = 0; i < w.ncur; i++) {
+        struct cursor *c = &w.cur[i];
+        for (size_t j = 0; j < c->nts; j++)
+            region_time(&w, c, c->ts[j].id, c->ts[j].t, c->p->t_end, 2, c->ts[j].pos);
+        free(c->ts);
+    }
+    /* the curve may extend beyond the records (last sample after the last
+     * call): that energy is outside as well */
+    if (w.e->ns) {
+        double e_lo = curve_at(w.e, (double)t_lo) - curve_at(w.e, w.e->cs);
+        double e_hi = curve_at(w.e, w.e->ce) - curve_at(w.e, (double)t_hi);
+        if (e_lo > 0) w.outside_j += e_lo;
+        if (e_hi > 0) w.outside_j += e_hi;
+    }
+    r->outside_j += w.outside_j;        /* (+=: a filter may have moved calls' energy here) */
+    r->outside_s = w.outside_s;
+    r->calls_j += w.calls_j;
+    r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
+    r->wall_sum_s = r->duration_s;      /* shares are of the run's wall */
+    /* gaps inside regions: to the region rows (energy) and, by name, to the
+     * layers when the layers are the regions; in (process, id) order */
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        size_t n = 0;
+        for (size_t g = 0; g < w.ngap; g++)
+            n += w.gap[g].proc == pi;
+        uint32_t *ids = ana_xmalloc(n + 1, sizeof *ids);
+        size_t m = 0;
+        for (size_t g = 0; g < w.ngap; g++)
+            if (w.gap[g].proc == pi)
+                ids[m++] = (uint32_t)g;
+        /* sort by id */
+        for (size_t a = 1; a < m; a++) {
+            uint32_t x = ids[a];
+            size_t b = a;
+            for (; b > 0 && w.gap[ids[b - 1]].id > w.gap[x].id; b--)
+                ids[b] = ids[b - 1];
+            ids[b] = x;
+            if (a > 64)
+                break;                  /* many: finish with qsort below */
+        }
+        if (m > 64) {
+            /* ids are unique per process: any sort gives the same order */
+            uint64_t *keys = ana_xmalloc(m, sizeof *keys);
+            for (size_t a = 0; a < m; a++)
+                keys[a] = (uint64_t)w.gap[ids[a]].id << 32 | ids[a];
+            qsort(keys, m, sizeof *keys, cmp64);
+            for (size_t a = 0; a < m; a++)
+                ids[a] = (uint32_t)keys[a];
+            free(keys);
+        }
+        for (size_t a = 0; a < m; a++) {
+            const struct ana_proc *p = run->procs[pi];
+            double j = w.gap[ids[a]].j, s = w.gap[ids[a]].s;
+            uint32_t id = w.gap[ids[a]].id;
+            if (run->filter && !ana_filter_region(r, p, id)) {
+                /* gaps inside other regions are no longer a region's: outside */
+                r->outside_j += j;
+                run->filter->dropped_j += j;
+                continue;
+            }
+            if (j != 0) {
+                struct ana_first at = { (uint32_t)pi, 3, id, 0 };
+                int g = ana_region_row(r, p, id, &at);
+                r->regions[g].energy_j += j;
+            }
+            if (r->layers_from_regions && (j != 0 || s != 0)) {
+                const char *nm = ana_string(p, id);
+                struct ana_first at = { 2, (uint32_t)pi, id, 0 };
+                int l = ana_layer_add(r, nm ? nm : "(unnamed)", &at);
+                r->layers[l].energy_j += j;
+                r->layers[l].time_s += s;
+            }
+        }
+        free(ids);
+    }
+    r->unattributed_s = w.unattributed_s;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        free(w.ps[pi].act);
+        free(w.ps[pi].cur);
+    }
+    ana_map_free(&w.gap_idx);
+    free(w.gap);
+    free(w.ps);
+    free(w.heap);
+    free(w.cur);
+}
+
+
+/* Lowest sustained power: the smallest average over any window of at least
+ * 100 ms (5 samples when the run is shorter), on the run's curve, with the
+ * windows on the first series' samples. */
+double ana_idle_watts(struct ana_report *r, const char **how)
+{
+    for (size_t pi = 0; pi < r->run->nprocs; pi++)
+        if (r->run->procs[pi]->idle_watts_hdr >= 0) {
+            *how = "GREENSHIM_IDLE_WATTS";
+            return r->run->procs[pi]->idle_watts_hdr;
+        }
     *how = "lowest sustained power";
-    struct ana_proc *q = (struct ana_proc *)p;
-    struct curve c;
-    const char *prov = q->provenance, *src = q->source;
-    build_curve(q, &c);
-    q->provenance = prov;
-    q->source = src;
-    if (!c.nd) {
+    const struct energy *e = ana_report_ext(r, "attribute.energy");
+    if (!e || !e->ns) {
         *how = "none (no energy source)";
         return 0;
     }
-    const struct ana_domain *d = c.d[0];
+    const struct series *d = &e->s[0];
     size_t n = d->n;
     double span = (double)(d->t[n - 1] - d->t[0]);
     double best = -1;
@@ -351,10 +785,62 @@ double ana_idle_watts(const struct ana_proc *p, const char **how)
         if (j >= n || j == i)
             break;
         double t0 = (double)d->t[i], t1 = (double)d->t[j];
-        double w = (curve_at(&c, t1) - curve_at(&c, t0)) / ((t1 - t0) * 1e-9);
-        if (best < 0 || w < best)
-            best = w;
+        double wv = (curve_at(e, t1) - curve_at(e, t0)) / ((t1 - t0) * 1e-9);
+        if (best < 0 || wv < best)
+            best = wv;
     }
-    free_curve(&c);
     return best < 0 ? 0 : best;
+}
+
+/* Per domain name: its energy over the run.  Machine domains (the same key
+ * in several processes) count once, from their merged samples; process
+ * domains add up. */
+void ana_domain_totals(struct ana_report *r)
+{
+    struct ana_run *run = r->run;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_proc *p = run->procs[pi];
+        for (int d = 0; d < p->ndom; d++) {
+            const struct ana_domain *dm = &p->dom[d];
+            if ((strcmp(dm->kind, "energy") != 0 && strcmp(dm->kind, "cpu") != 0) || dm->n < 2)
+                continue;
+            int machine = strcmp(dm->kind, "energy") == 0 && strcmp(dm->scope, "process") != 0;
+            if (machine) {              /* done already with an earlier process? */
+                int seen = 0;
+                for (size_t q = 0; q < pi && !seen; q++)
+                    for (int e = 0; e < run->procs[q]->ndom && !seen; e++) {
+                        const struct ana_domain *o = &run->procs[q]->dom[e];
+                        seen = o->n >= 2 && strcmp(o->kind, "energy") == 0 && strcmp(o->scope, "process") != 0 &&
+                               strcmp(o->key, dm->key) == 0;
+                    }
+                if (seen)
+                    continue;
+            }
+            int k;
+            for (k = 0; k < r->ndom; k++)
+                if (strcmp(r->dom[k].name, dm->name) == 0)
+                    break;
+            if (k == r->ndom) {
+                if (r->ndom >= ANA_MAX_DOMAINS)
+                    continue;
+                r->ndom++;
+                snprintf(r->dom[k].name, sizeof r->dom[k].name, "%s", dm->name);
+                snprintf(r->dom[k].source, sizeof r->dom[k].source, "%s", dm->source);
+                snprintf(r->dom[k].provenance, sizeof r->dom[k].provenance, "%s", dm->provenance);
+            }
+            struct series s = { .d = dm, .proc = -1 };
+            series_add(&s, dm);
+            if (machine)
+                for (size_t q = pi + 1; q < run->nprocs; q++)
+                    for (int e = 0; e < run->procs[q]->ndom; e++) {
+                        const struct ana_domain *o = &run->procs[q]->dom[e];
+                        if (o->n >= 2 && strcmp(o->kind, "energy") == 0 && strcmp(o->scope, "process") != 0 &&
+                            strcmp(o->key, dm->key) == 0)
+                            series_add(&s, o);
+                    }
+            series_joules(&s);
+            r->dom[k].energy_j += s.j[s.n - 1];
+            free(s.t); free(s.v); free(s.j);
+        }
+    }
 }

@@ -51,23 +51,19 @@ static void collect(const struct ana_report *r, struct dside *s)
         struct drow *d = find(s, "routine", nm, 1);
         d->present = 1; d->time_s = r->ops[i].time_s; d->energy_j = r->ops[i].energy_j; d->flops = r->ops[i].flops;
     }
-    /* halves, for the noise estimate */
-    const struct ana_run *run = r->run;
-    for (size_t pi = 0; pi < run->nprocs; pi++) {
-        const struct ana_proc *p = run->procs[pi];
-        double mid = ((double)p->t_start + (double)p->t_end) / 2;
-        for (size_t i = 0; i < p->ncalls; i++) {
-            const struct ana_call *c = &p->calls[i];
-            int h = (double)c->t0 >= mid;
-            double dt = (double)(c->t1 - c->t0) * 1e-9;
-            char op[16];
-            snprintf(nm, sizeof nm, "%s (%s)", ana_op_name(c->op, op), c->flags & GS_F_FORTRAN ? "fortran" : "cblas");
-            struct drow *d = find(s, "routine", nm, 0);
-            if (d) { d->h[h][0] += dt; d->h[h][1] += c->energy_j; }
-            if (c->layer >= 0 && (size_t)c->layer < r->nlayers && (d = find(s, "layer", r->layers[c->layer].name, 0))) {
-                d->h[h][0] += dt; d->h[h][1] += c->energy_j;
-            }
-        }
+    /* halves, for the noise estimate (gathered as the calls streamed by) */
+    for (size_t i = 0; i < r->nops; i++) {
+        snprintf(nm, sizeof nm, "%s (%s)", r->ops[i].op, r->ops[i].api);
+        struct drow *d = find(s, "routine", nm, 0);
+        double h[2][2];
+        if (d && ana_more_halves(r, 0, i, h))
+            for (int k = 0; k < 2; k++) { d->h[k][0] += h[k][0]; d->h[k][1] += h[k][1]; }
+    }
+    for (size_t i = 0; i < r->nlayers; i++) {
+        struct drow *d = find(s, "layer", r->layers[i].name, 0);
+        double h[2][2];
+        if (d && ana_more_halves(r, 1, i, h))
+            for (int k = 0; k < 2; k++) { d->h[k][0] += h[k][0]; d->h[k][1] += h[k][1]; }
     }
 }
 

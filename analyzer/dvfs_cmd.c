@@ -421,7 +421,7 @@ static void est_event(void *ctx, const struct ana_event *ev)
         a->last = i;
     }
     a->rows[i].t += (double)(c->t1 - c->t0) * 1e-9;
-    a->rows[i].flops += ana_flops(c);
+    a->rows[i].flops += ev->flops;
 }
 
 /* additive roofline: a call's time splits between compute (F / peak) and

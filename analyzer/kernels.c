@@ -108,11 +108,15 @@ static struct ana_gpu *gpu_of(struct ana_proc *p)
 
 /* One GPU record at rec with 'avail' slots left in the chunk.  Returns the
  * slots it takes, 0 when it is damaged (nslots 0 or past the chunk). */
-size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec, size_t avail)
+size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec_in, size_t avail)
 {
-    size_t ns = rec[1];
+    size_t ns = rec_in[1];
     if (ns == 0 || ns > avail)
         return 0;
+    /* chunks need not be aligned (damaged files): decode from a copy */
+    uint64_t slot[2 * GS_REC_SIZE / 8];
+    memcpy(slot, rec_in, (ns < 2 ? ns : 2) * GS_REC_SIZE);
+    const uint8_t *rec = (const uint8_t *)slot;
     struct ana_gpu *g;
     switch (rec[0]) {
     case GS_REC_API: {
@@ -198,9 +202,14 @@ void ana_gpu_free(struct ana_proc *p)
 }
 
 /* dump: one line per GPU record; 0 when rec is not one */
-int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec)
+int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec_in)
 {
     char nm[64];
+    /* the reader checked that the record's nslots fit in its chunk */
+    size_t ns = rec_in[0] >= 16 && rec_in[1] ? rec_in[1] : 1;
+    uint64_t slot[255 * GS_REC_SIZE / 8];
+    memcpy(slot, rec_in, ns * GS_REC_SIZE);
+    const uint8_t *rec = (const uint8_t *)slot;
     switch (rec[0]) {
     case GS_REC_API: {
         const struct gs_rec_api *a = (const void *)rec;
@@ -332,16 +341,25 @@ static int kernel_row(struct ana_gpu_report *G, const char *name)
     return (int)G->nkernels++;
 }
 
+/* after aggregate the name lookups are gone (the rows were sorted): a
+ * linear search, then a new row at the end */
 static int layer_row(struct ana_report *r, const char *name)
 {
+    static const struct ana_first none = { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX };
     for (size_t i = 0; i < r->nlayers; i++)
         if (strcmp(r->layers[i].name, name) == 0)
             return (int)i;
     r->layers = realloc(r->layers, (r->nlayers + 1) * sizeof *r->layers);
+    if (!r->layers) {
+        fprintf(stderr, "greenshim-analyze: out of memory\n");
+        exit(3);
+    }
     struct ana_layer_row *l = &r->layers[r->nlayers];
     memset(l, 0, sizeof *l);
     snprintf(l->name, sizeof l->name, "%s", name);
     l->op = -1;
+    l->first = none;
+    l->idx0 = (uint32_t)r->nlayers;
     return (int)r->nlayers++;
 }
 
@@ -937,26 +955,11 @@ void ana_gpu_report(struct ana_report *r)
     free(js);
 }
 
-static int op_cmp(const void *a, const void *b)
-{
-    const struct ana_op_row *x = a, *y = b;
-    return x->time_s < y->time_s ? 1 : x->time_s > y->time_s ? -1 : 0;
-}
-static int shape_cmp(const void *a, const void *b)
-{
-    const struct ana_shape_row *x = a, *y = b;
-    return x->time_s < y->time_s ? 1 : x->time_s > y->time_s ? -1 : 0;
-}
-
-/* the stage: after aggregate (its rows are in), before the renderers */
+/* the stage: after aggregate (its rows are in, sorted and remapped: the
+ * GPU rows go after them), before the renderers */
 static int gpu_stage_end(struct ana_report *r)
 {
-    size_t nops = r->nops, nshapes = r->nshapes;
     ana_gpu_report(r);
-    if (r->nops != nops)
-        qsort(r->ops, r->nops, sizeof *r->ops, op_cmp);
-    if (r->nshapes != nshapes)
-        qsort(r->shapes, r->nshapes, sizeof *r->shapes, shape_cmp);
     return 0;
 }
 const struct ana_stage ana_stage_gpu = { "gpu", NULL, NULL, gpu_stage_end };

@@ -19,6 +19,10 @@
 #include <string.h>
 #include "ana.h"
 
+/* The analyzer streams: detection sees the first DETECT_MAX calls of the
+ * busiest thread (read ahead of the sweep), then every call once, in its
+ * thread's order, through ana_layers_assign(). */
+
 #define DETECT_MAX 4096
 
 struct sig { uint8_t op; uint16_t tr; uint32_t m, n, k; };
@@ -60,14 +64,6 @@ static int key_eq(const struct key *a, const struct key *b)
     return a->gemv == b->gemv && a->d[0] == b->d[0] && a->d[1] == b->d[1] && a->d[2] == b->d[2];
 }
 
-static int find_layer(const struct ana_report *r, const char *name)
-{
-    for (size_t i = 0; i < r->nlayers; i++)
-        if (strcmp(r->layers[i].name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* "linear IN→OUT" from a layer's forward product: IN is its k, OUT the
  * dimension left when the batch and IN are taken out of the triple */
 static void layer_name(const struct ana_call *f, const struct key *k, uint32_t batch, char *name, size_t len)
@@ -96,92 +92,79 @@ static void layer_name(const struct ana_call *f, const struct key *k, uint32_t b
         snprintf(name, len, "linear %u\u2192%u", in, out);
 }
 
-static int add_layer(struct ana_report *r, const char *name)
+/* what the plan leaves for the calls as they stream by */
+struct lstate {
+    int regions;
+    uint32_t bp, bt; int have_bt; /* the detected thread: process, thread index */
+    uint64_t Lall;                /* its calls */
+    size_t P, W;                  /* period and warm-up; P = 0: no detection */
+    struct sig *s;                /* its first calls' signatures */
+    int *lay;                     /* layer of each position of the period */
+    struct key *uk; int *base; size_t nk;
+    int other;
+    /* iterations: whole periods matching the first */
+    long it; size_t match; uint64_t block;
+    int counting;
+};
+
+static void lstate_free(void *x)
 {
-    for (size_t i = 0; i < r->nlayers; i++)
-        if (strcmp(r->layers[i].name, name) == 0)
-            return (int)i;
-    r->layers = realloc(r->layers, (r->nlayers + 1) * sizeof *r->layers);
-    memset(&r->layers[r->nlayers], 0, sizeof r->layers[0]);
-    snprintf(r->layers[r->nlayers].name, sizeof r->layers[0].name, "%s", name);
-    return (int)r->nlayers++;
+    struct lstate *L = x;
+    free(L->s); free(L->lay); free(L->uk); free(L->base);
+    free(L);
 }
 
-static void from_regions(struct ana_report *r)
+int ana_layers_plan(struct ana_report *r)
 {
-    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
-        struct ana_proc *p = r->run->procs[pi];
-        uint32_t cached_id = UINT32_MAX;
-        int cached = -1;
-        for (size_t i = 0; i < p->ncalls; i++) {
-            struct ana_call *c = &p->calls[i];
-            if (c->region != cached_id) {
-                const char *nm = c->region ? ana_string(p, c->region) : NULL;
-                cached = add_layer(r, nm ? nm : "(no region)");
-                cached_id = c->region;
-            }
-            c->layer = cached;
-        }
-    }
-}
-
-/* energy between calls inside a region goes to that region's layer */
-static void region_gaps(struct ana_report *r)
-{
-    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
-        struct ana_proc *p = r->run->procs[pi];
-        for (uint32_t id = 1; id < p->nreg_j; id++) {
-            if (p->reg_j[id] == 0 && p->reg_s[id] == 0)
-                continue;
-            const char *nm = ana_string(p, id);
-            int l = add_layer(r, nm ? nm : "(unnamed)");
-            r->layers[l].energy_j += p->reg_j[id];
-            r->layers[l].time_s += p->reg_s[id];
-        }
-    }
-}
-
-/* Detection on the busiest thread of the busiest process. */
-static void detect(struct ana_report *r, int only_period)
-{
-    struct ana_proc *bp = NULL;
-    uint32_t bt = 0;
-    size_t best = 0;
-    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
-        struct ana_proc *p = r->run->procs[pi];
-        size_t *cnt = calloc(p->nthreads + 1, sizeof *cnt);
-        for (size_t i = 0; i < p->ncalls; i++)
-            cnt[p->calls[i].thread]++;
-        for (size_t t = 0; t < p->nthreads; t++)
-            if (cnt[t] > best) { best = cnt[t]; bp = p; bt = (uint32_t)t; }
-        free(cnt);
-    }
+    struct lstate *L = calloc(1, sizeof *L);
+    if (!L)
+        return -1;
+    L->other = -1;
+    ana_report_ext_set(r, "layers", L, lstate_free);
+    int regions = 0;
+    for (size_t pi = 0; pi < r->run->nprocs && !regions; pi++)
+        regions = r->run->procs[pi]->nrev || r->run->procs[pi]->any_call_region;
+    r->layers_from_regions = regions;
+    L->regions = regions;
     r->iterations = -1;
-    if (!bp)
-        return;
-    size_t L = 0, Lall = 0;
-    struct ana_call **seq = malloc(best * sizeof *seq);
-    for (size_t i = 0; i < bp->ncalls; i++)
-        if (bp->calls[i].thread == bt)
-            seq[Lall++] = &bp->calls[i];
-    L = Lall < DETECT_MAX ? Lall : DETECT_MAX;
-    struct sig *s = malloc((L + 1) * sizeof *s);
-    for (size_t i = 0; i < L; i++)
-        s[i] = sig_of(seq[i]);
+    /* the busiest thread of the busiest process */
+    uint64_t best = 0;
+    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
+        struct ana_proc *p = r->run->procs[pi];
+        for (size_t t = 0; t < p->nthreads; t++)
+            if (p->threads[t].ncalls > best) {
+                best = p->threads[t].ncalls;
+                L->bp = (uint32_t)pi; L->bt = (uint32_t)t; L->have_bt = 1;
+            }
+    }
+    if (!L->have_bt)
+        return 0;
+    const struct ana_proc *bp = r->run->procs[L->bp];
+    L->Lall = best;
+    size_t n = best < DETECT_MAX ? (size_t)best : DETECT_MAX;
+    struct ana_call *seq = ana_xmalloc(n + 1, sizeof *seq);
+    size_t ci = 0, off = 0, L0 = 0;
+    while (L0 < n && ana_next_call(bp, &bp->threads[L->bt], &ci, &off, &seq[L0]))
+        L0++;
+    n = L0;
+    struct sig *s = ana_xmalloc(n + 1, sizeof *s);
+    for (size_t i = 0; i < n; i++)
+        s[i] = sig_of(&seq[i]);
+    L->s = s;
 
     /* smallest period P with >= 90% of s[i] == s[i-P] after a warm-up W <= P
      * and at least two repetitions; per P, suffix sums of the matches give
      * every W at once.  W is the warm-up with the best match (the smallest
      * on ties) so that the period starts where an iteration starts. */
-    size_t P = 0, W = 0;
-    size_t *suf = malloc((L + 1) * sizeof *suf);
-    for (size_t p = 1; p * 2 <= L && !P; p++) {
-        suf[L] = 0;
-        for (size_t i = L; i-- > p;)
+    size_t P = 0, W = 0, Ln = n;
+    size_t *suf = ana_xmalloc(Ln + 1, sizeof *suf);
+    for (size_t p = 1; p * 2 <= Ln && !P; p++) {
+        suf[Ln] = 0;
+        for (size_t i = Ln; i-- > p;)
             suf[i] = suf[i + 1] + sig_eq(&s[i], &s[i - p]);
         double best_frac = -1;
-        for (size_t w = 0; w <= p && w + 2 * p <= L; w++) {
-            size_t tot = L - w - p, match = suf[w + p];
+        for (size_t w = 0; w <= p && w + 2 * p <= Ln; w++) {
+            size_t tot = Ln - w - p, match = suf[w + p];
             double frac = (double)match / (double)tot;
             if (match * 10 >= tot * 9 && frac > best_frac + 1e-12) {
                 best_frac = frac;
@@ -193,45 +176,39 @@ static void detect(struct ana_report *r, int only_period)
     free(suf);
     if (!P) {
         /* no repetition: every call of the stream is one step */
-        P = L;
+        P = Ln;
         W = 0;
     } else {
-        /* iterations: the whole periods of the entire stream that match the
-         * first one at >= 90% */
-        long it = 0;
-        for (size_t b = W; b + P <= Lall; b += P) {
-            size_t match = 0;
-            for (size_t j = 0; j < P; j++) {
-                struct sig x = sig_of(seq[b + j]);
-                match += sig_eq(&x, &s[W + j]);
-            }
-            it += match * 10 >= P * 9;
-        }
-        r->iterations = it;
+        L->counting = 1;                /* iterations counted as the calls stream by */
+        r->iterations = 0;
     }
-    if (only_period) {
-        free(s);
+    L->P = P;
+    L->W = W;
+    if (regions || !P) {
         free(seq);
-        return;
+        if (!P)
+            L->P = 0;
+        return 0;
     }
 
     /* group the calls of one period by key */
-    struct key *keys = malloc(P * sizeof *keys);
-    int *lay = malloc(P * sizeof *lay);
+    struct key *keys = ana_xmalloc(P, sizeof *keys);
+    int *lay = ana_xmalloc(P, sizeof *lay);
     size_t nk = 0;
-    struct key *uk = malloc(P * sizeof *uk);
-    size_t *ucount = calloc(P, sizeof *ucount), *ufirst = calloc(P, sizeof *ufirst);
+    struct key *uk = ana_xmalloc(P, sizeof *uk);
+    size_t *ucount = calloc(P, sizeof *ucount);
+    uint32_t *ufirst_hash = NULL;
+    (void)ufirst_hash;
+    if (!ucount)
+        exit(3);
     for (size_t i = 0; i < P; i++) {
-        keys[i] = key_of(seq[W + i]);
+        keys[i] = key_of(&seq[W + i]);
         size_t u;
         for (u = 0; u < nk; u++)
             if (key_eq(&uk[u], &keys[i]))
                 break;
-        if (u == nk) {
-            uk[nk] = keys[i];
-            ufirst[nk] = i;
-            nk++;
-        }
+        if (u == nk)
+            uk[nk++] = keys[i];
         ucount[u]++;
     }
     /* the batch: the gemm dimension shared by most groups */
@@ -251,8 +228,10 @@ static void detect(struct ana_report *r, int only_period)
     if (bestc < 2 && nk > 1)
         batch = 0;
     /* one or more layers per group, in order of first appearance */
-    int *base = malloc(nk * sizeof *base);
-    size_t *nl = malloc(nk * sizeof *nl), *seen = calloc(nk, sizeof *seen);
+    int *base = ana_xmalloc(nk + 1, sizeof *base);
+    size_t *nl = ana_xmalloc(nk + 1, sizeof *nl), *seen = calloc(nk + 1, sizeof *seen);
+    if (!seen)
+        exit(3);
     for (size_t u = 0; u < nk; u++) {
         nl[u] = ucount[u] > 3 && !uk[u].gemv ? (ucount[u] + 2) / 3 : 1;
         base[u] = (int)r->nlayers;
@@ -262,11 +241,12 @@ static void detect(struct ana_report *r, int only_period)
                 continue;
             /* the l-th occurrence is the forward product of layer l */
             char name[200], nm[256];
-            layer_name(seq[W + i], &uk[u], batch, name, sizeof name);
+            layer_name(&seq[W + i], &uk[u], batch, name, sizeof name);
             snprintf(nm, sizeof nm, "%s", name);
-            for (int dup = 2; find_layer(r, nm) >= 0; dup++)
+            for (int dup = 2; ana_layer_find(r, nm) >= 0; dup++)
                 snprintf(nm, sizeof nm, "%s #%d", name, dup);
-            add_layer(r, nm);
+            struct ana_first at = { 0, 0, 0, r->nlayers };
+            ana_layer_add(r, nm, &at);
             occ++;
         }
     }
@@ -275,77 +255,69 @@ static void detect(struct ana_report *r, int only_period)
         for (u = 0; u < nk; u++)
             if (key_eq(&uk[u], &keys[i]))
                 break;
-        size_t occ = seen[u]++, n = nl[u], l;
-        if (occ < n)
+        size_t occ = seen[u]++, nn = nl[u], l;
+        if (occ < nn)
             l = occ;                    /* forwards, in order */
         else {
-            size_t b = (occ - n) / 2;   /* backwards, two each, reversed */
-            l = b < n ? n - 1 - b : n - 1;
+            size_t b = (occ - nn) / 2;  /* backwards, two each, reversed */
+            l = b < nn ? nn - 1 - b : nn - 1;
         }
         lay[i] = base[u] + (int)l;
     }
-    /* every call: by position on the detected thread, else by key */
-    int other = -1;
-    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
-        struct ana_proc *p = r->run->procs[pi];
-        size_t pos = 0;
-        for (size_t i = 0; i < p->ncalls; i++) {
-            struct ana_call *c = &p->calls[i];
-            int l = -1;
-            if (p == bp && c->thread == bt) {
-                size_t k = pos++;
-                if (k >= W) {
-                    size_t j = (k - W) % P;
-                    struct sig sc = sig_of(c), sw = sig_of(seq[W + j]);
-                    if (sig_eq(&sc, &sw))
-                        l = lay[j];
-                }
-            }
-            if (l < 0) {
-                struct key kc = key_of(c);
-                for (size_t u = 0; u < nk; u++)
-                    if (key_eq(&uk[u], &kc)) { l = base[u]; break; }
-            }
-            if (l < 0) {
-                if (other < 0)
-                    other = add_layer(r, "other");
-                l = other;
-            }
-            c->layer = l;
-        }
-    }
-    free(base); free(nl); free(seen); free(keys); free(lay); free(uk); free(ucount); free(ufirst);
-    free(s); free(seq);
+    L->lay = lay;
+    L->uk = uk;
+    L->base = base;
+    L->nk = nk;
+    free(nl); free(seen); free(keys); free(ucount);
+    free(seq);
+    return 0;
 }
 
-void ana_layers(struct ana_report *r)
+/* the layer of one call (its position on its thread: pos) */
+int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
+                      const struct ana_call *c, const struct ana_first *at)
 {
-    int regions = 0;
-    for (size_t pi = 0; pi < r->run->nprocs && !regions; pi++) {
-        struct ana_proc *p = r->run->procs[pi];
-        if (p->nrev)
-            regions = 1;
-        for (size_t i = 0; i < p->ncalls && !regions; i++)
-            regions = p->calls[i].region != 0;
-    }
-    r->layers_from_regions = regions;
-    r->iterations = -1;
-    detect(r, regions);
-    if (regions) {
-        from_regions(r);
-        region_gaps(r);
-    }
-    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
-        struct ana_proc *p = r->run->procs[pi];
-        for (size_t i = 0; i < p->ncalls; i++) {
-            struct ana_call *c = &p->calls[i];
-            if (c->layer < 0)
-                continue;
-            struct ana_layer_row *l = &r->layers[c->layer];
-            l->calls++;
-            l->time_s += (double)(c->t1 - c->t0) * 1e-9;
-            l->energy_j += c->energy_j;
-            l->flops += ana_flops(c);
+    struct lstate *L = ana_report_ext(r, "layers");
+    if (!L)
+        return -1;
+    int on = L->have_bt && p->index == L->bp && thread == L->bt;
+    int l = -1;
+    if (on && L->P && pos >= L->W) {
+        size_t j = (size_t)((pos - L->W) % L->P);
+        struct sig sc = sig_of(c);
+        int eq = sig_eq(&sc, &L->s[L->W + j]);
+        if (L->counting) {
+            /* whole periods of the stream that match the first at >= 90% */
+            uint64_t b = (pos - L->W) / L->P;
+            if (b * L->P + L->W + L->P <= L->Lall) {
+                L->match += eq;
+                if (j == L->P - 1) {
+                    L->it += L->match * 10 >= L->P * 9;
+                    L->match = 0;
+                }
+            }
         }
+        if (!L->regions && L->lay && eq)
+            l = L->lay[j];
     }
+    struct ana_first at1 = { 1, at->a0, at->a2, at->b };
+    if (L->regions) {
+        const char *nm = c->region ? ana_string(p, c->region) : NULL;
+        return ana_layer_add(r, nm ? nm : "(no region)", &at1);
+    }
+    if (l < 0 && L->uk) {
+        struct key kc = key_of(c);
+        for (size_t u = 0; u < L->nk; u++)
+            if (key_eq(&L->uk[u], &kc)) { l = L->base[u]; break; }
+    }
+    if (l < 0)
+        l = ana_layer_add(r, "other", &at1);
+    return l;
+}
+
+void ana_layers_finish(struct ana_report *r)
+{
+    struct lstate *L = ana_report_ext(r, "layers");
+    if (L && L->counting)
+        r->iterations = L->it;
 }

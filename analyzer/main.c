@@ -115,6 +115,10 @@ static int cmd_report(int argc, char **argv)
         if (ana_read_path(&run, paths[i]) != 0)
             bad = 1;
     print_errors(&run);
+    if (ana_check_runs(&run, v.merge_runs, "report") != 0) {
+        ana_run_free(&run);
+        return 2;
+    }
     if (run.nprocs && v.filtering) {
         run.filter = &v.filter;
         ana_filter_procs(&run);
@@ -218,11 +222,14 @@ static int cmd_info(int argc, char **argv)
 }
 
 /* dump: one line per record as trace_read meets it (raw clock values) */
-static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec)
+static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec_in)
 {
     static const char tr[] = "NTC?";
     char op[16];
     (void)ctx;
+    uint64_t slot[GS_REC_SIZE / 8];      /* chunks need not be aligned: read the slot from a copy */
+    memcpy(slot, rec_in, GS_REC_SIZE);
+    const uint8_t *rec = (const uint8_t *)slot;
     printf("%10zu tid=%-7u ", off, tid);
     switch (rec[0]) {
     case GS_REC_CALL: {
@@ -280,7 +287,7 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
         break;
     }
     default:
-        if (!ana_gpu_dump(p, rec))
+        if (!ana_gpu_dump(p, rec_in))
             printf("UNKNOWN type=%u (skipped)\n", rec[0]);
     }
 }

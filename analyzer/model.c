@@ -2,6 +2,7 @@
  * floating-point operation counts (LAPACK working-note conventions; a
  * complex multiply-add is 4 real ones of each kind, so x4). */
 #include <stdio.h>
+#include <string.h>
 #include "ana.h"
 
 static const char *routine_names[GS_R_COUNT] = {
@@ -33,4 +34,40 @@ double ana_flops(const struct ana_call *c)
     default:         f = 0;
     }
     return GS_OP_DTYPE(c->op) >= GS_DT_C ? 4 * f : f;
+}
+
+/* the unit of a counter's total ("ns" for the clocks, else what it counts) */
+const char *ana_counter_unit(const char *ev)
+{
+    static const struct { const char *key, *unit; } u[] = {
+        { "TASK-CLOCK", "ns" }, { "CPU-CLOCK", "ns" }, { "CYCLES", "cycles" }, { "INSTRUCTIONS", "instructions" },
+        { "CACHE-MISSES", "misses" }, { "CACHE-REFERENCES", "references" }, { "CONTEXT-SWITCHES", "switches" },
+        { "PAGE-FAULTS", "faults" }, { "BRANCH-MISSES", "misses" }, { "MIGRATIONS", "migrations" },
+    };
+    char up[128];
+    size_t i = 0;
+    for (; ev[i] && i < sizeof up - 1; i++)
+        up[i] = (char)(ev[i] >= 'a' && ev[i] <= 'z' ? ev[i] - 32 : ev[i]);
+    up[i] = 0;
+    for (size_t k = 0; k < sizeof u / sizeof *u; k++)
+        if (strstr(up, u[k].key))
+            return u[k].unit;
+    return "events";
+}
+
+/* a name for a terminal: control characters (and DEL, and bytes that are
+ * not valid UTF-8 lead/continuation) as \xNN, at most max bytes of input
+ * shown; out holds 4 * max + 1 bytes */
+char *ana_text_escape(const char *in, char *out, size_t max)
+{
+    size_t o = 0;
+    for (size_t i = 0; in && in[i] && i < max; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)sprintf(out + o, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return out;
 }

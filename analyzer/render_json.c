@@ -93,15 +93,28 @@ static void render(const struct ana_report *r, FILE *o)
         jstr(o, p->host); fputs(", \"rank\": ", o); jstr(o, p->rank[0] ? p->rank : NULL);
         fputs(", \"cmdline\": ", o); jstr(o, p->cmdline);
         fputs(", \"file\": ", o); jstr(o, p->file);
-        fprintf(o, ", \"clean_exit\": %s, \"threads\": %zu, \"calls\": %zu, \"events_live\": ",
-                p->clean_exit ? "true" : "false", nprog, p->ncalls);
+        fprintf(o, ", \"clean_exit\": %s, \"threads\": %zu, \"sampler_threads\": %zu, \"calls\": %zu, "
+                "\"lost\": {\"calls\": %llu, \"records\": %llu, \"reason\": ",
+                p->clean_exit ? "true" : "false", nprog, p->nthreads - nprog, p->ncalls,
+                (unsigned long long)p->lost_calls, (unsigned long long)p->lost);
+        jstr(o, ana_lost_reason(p->lost_reason));
+        fputs("}, \"run_id\": ", o);
+        jstr(o, p->run_id[0] ? p->run_id : NULL);
+        fputs(", \"events_live\": ", o);
         jstr(o, p->events_live);
         fprintf(o, ", \"sources\": %u, \"duration_s\": ", p->hdr.sources);
         jnum(o, (double)(p->t_end - p->t_start) * 1e-9);
         fputs(", \"energy_provenance\": ", o); jstr(o, p->provenance);
         fputs("}", o);
     }
-    fputs("\n  ],\n  \"duration_s\": ", o); jnum(o, r->duration_s);
+    fprintf(o, "\n  ],\n  \"threads\": {\"program\": %zu, \"sampler\": %zu, \"counted\": \"program threads; the "
+            "recorder's sampler threads apart\"},\n  \"lost\": {\"calls\": %llu, \"records\": %llu, \"reason\": ",
+            r->threads_program, r->threads_sampler, (unsigned long long)r->lost_calls,
+            (unsigned long long)r->lost_records);
+    jstr(o, ana_lost_reason(r->lost_reason));
+    fputs("},\n  \"run_id\": ", o);
+    jstr(o, r->run_id[0] ? r->run_id : NULL);
+    fputs(",\n  \"duration_s\": ", o); jnum(o, r->duration_s);
     fprintf(o, ",\n  \"calls\": %llu,\n  \"ops\": [", (unsigned long long)r->total_calls);
     for (size_t i = 0; i < r->nops; i++) {
         const struct ana_op_row *x = &r->ops[i];
@@ -205,6 +218,11 @@ static void render(const struct ana_report *r, FILE *o)
     for (int e = 0; e < r->nctr; e++) {
         if (e) fputs(", ", o);
         jstr(o, r->ctr_names[e]); fputs(": ", o); jnum(o, r->ctr_tot[e]);
+    }
+    fputs("}, \"units\": {", o);
+    for (int e = 0; e < r->nctr; e++) {
+        if (e) fputs(", ", o);
+        jstr(o, r->ctr_names[e]); fputs(": ", o); jstr(o, ana_counter_unit(r->ctr_names[e]));
     }
     fputs("}},\n  \"sampler\": {\"hz\": ", o); jnum(o, r->sampler_hz);
     fputs(", \"cpu_s\": ", o); jnum(o, r->sampler_cpu_s);

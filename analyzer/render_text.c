@@ -42,7 +42,9 @@ static void tab_row(struct tab *t, ...)
     va_start(ap, t);
     for (int c = 0; c < t->nc; c++) {
         const char *s = va_arg(ap, const char *);
-        snprintf(t->cell[t->nr][c], sizeof t->cell[0][0], "%s", s ? s : "");
+        char esc[4 * 95 + 1];           /* names from the trace: control characters escaped */
+        ana_text_escape(s ? s : "", esc, sizeof t->cell[0][0] - 1);
+        snprintf(t->cell[t->nr][c], sizeof t->cell[0][0], "%s", esc);
     }
     va_end(ap);
     t->nr++;
@@ -77,6 +79,7 @@ static void tab_print(struct tab *t, FILE *o)
 static char bufs[32][64];
 static int nb;
 static char *B(void) { return bufs[nb++ % 32]; }
+static char *B256(void) { static char b[4][256]; static int i; return b[i++ % 4]; }
 static const char *S(double v) { return ana_sig(v, 3, B(), 64); }
 static const char *J(double v) { return ana_si(v, "J", B(), 64); }
 static const char *T(double v) { return ana_dur(v, B(), 64); }
@@ -122,7 +125,7 @@ static void headline(const struct ana_report *r, FILE *o)
     if (m->top_layer >= 0 || m->top_op >= 0) {
         fputs("  most went to", o);
         if (m->top_layer >= 0)
-            fprintf(o, " layer %s: %s (%s of energy)", r->layers[m->top_layer].name, J(r->layers[m->top_layer].energy_j),
+            fprintf(o, " layer %s: %s (%s of energy)", ana_text_escape(r->layers[m->top_layer].name, B256(), 63), J(r->layers[m->top_layer].energy_j),
                     P(m->top_layer_share_j));
         if (m->top_op >= 0)
             fprintf(o, "%s routine %s: %s (%s)", m->top_layer >= 0 ? ";" : "", r->ops[m->top_op].op,
@@ -151,11 +154,43 @@ static void render(const struct ana_report *r, FILE *o)
     int carbon = ana_co2_g(r, 1) >= 0;
     fprintf(o, "greenshim report: %zu process%s, %llu intercepted calls, %s wall\n", run->nprocs,
             run->nprocs == 1 ? "" : "es", (unsigned long long)r->total_calls, T(r->duration_s));
+    /* processes that made intercepted calls; the others in one line */
+    size_t nquiet = 0, nshown = 0;
+    char quiet[160] = "";
     for (size_t i = 0; i < run->nprocs; i++) {
         const struct ana_proc *p = run->procs[i];
-        fprintf(o, "  pid %u%s%s: %.60s  (%zu threads, %zu calls%s)\n", p->hdr.pid, p->rank[0] ? " rank " : "",
-                p->rank, p->cmdline, p->nthreads, p->ncalls, p->clean_exit ? "" : ", did not exit cleanly");
+        size_t nprog = 0, nsamp = 0;
+        for (size_t t = 0; t < p->nthreads; t++) {
+            nprog += p->threads[t].stream == GS_STREAM_THREAD;
+            nsamp += p->threads[t].stream == GS_STREAM_SAMPLER;
+        }
+        if (!p->ncalls && !p->lost_calls && !p->lost) {
+            size_t l = strlen(quiet);
+            if (l < sizeof quiet - 16)
+                snprintf(quiet + l, sizeof quiet - l, "%s%u", nquiet ? ", " : "", p->hdr.pid);
+            else if (quiet[l - 1] != '.')
+                snprintf(quiet + l, sizeof quiet - l, ", ...");
+            nquiet++;
+            continue;
+        }
+        nshown++;
+        char name[256], lost[200] = "";
+        ana_text_escape(p->cmdline, name, 60);
+        if (p->lost_calls || p->lost)
+            snprintf(lost, sizeof lost, ", lost %llu calls (%llu records): %s",
+                     (unsigned long long)p->lost_calls, (unsigned long long)p->lost,
+                     p->lost_reason ? ana_lost_reason(p->lost_reason) : "reason not recorded");
+        fprintf(o, "  pid %u%s%s: %s  (%zu thread%s%s, %zu calls%s%s)\n", p->hdr.pid, p->rank[0] ? " rank " : "",
+                p->rank, name, nprog, nprog == 1 ? "" : "s", nsamp ? " + sampler" : "", p->ncalls, lost,
+                p->clean_exit ? "" : ", did not exit cleanly");
     }
+    if (nquiet)
+        fprintf(o, "  %s%zu process%s made no intercepted call (pid %s)\n", nshown ? "+ " : "", nquiet,
+                nquiet == 1 ? "" : "es", quiet);
+    if (r->lost_calls || r->lost_records)
+        fprintf(o, "  the recorder lost %llu calls (%llu records) it could not write: %s; the figures below "
+                "leave them out\n", (unsigned long long)r->lost_calls, (unsigned long long)r->lost_records,
+                r->lost_reason ? ana_lost_reason(r->lost_reason) : "reason not recorded");
     if (m && m->filter_desc[0])
         fprintf(o, "  filter: %s: %llu calls left out; their %s count as outside the selected calls\n",
                 m->filter_desc, (unsigned long long)m->filtered_calls, J(m->filtered_j));
@@ -175,7 +210,7 @@ static void render(const struct ana_report *r, FILE *o)
         fprintf(o, "        idle baseline %s W (%s): idle %s, net of idle %s\n", S(r->idle_w), r->idle_source,
                 J(r->total_j - r->net_j), J(r->net_j));
         for (int d = 0; d < r->ndom; d++)
-            fprintf(o, "        domain %s: %s %s (%s)\n", r->dom[d].name, J(r->dom[d].energy_j), r->dom[d].provenance,
+            fprintf(o, "        domain %s: %s %s (%s)\n", ana_text_escape(r->dom[d].name, B256(), 63), J(r->dom[d].energy_j), r->dom[d].provenance,
                     r->dom[d].source);
     }
     fprintf(o, "time outside intercepted calls: %s (%s of wall time, summed over processes)\n\n", T(r->outside_s),
@@ -265,7 +300,10 @@ static void render(const struct ana_report *r, FILE *o)
                 S(m->carbon_g_kwh), m->carbon_src);
     ana_gpu_text(r, o);
     for (size_t i = 0; i < run->nwarn; i++)
-        fprintf(o, "warning: %s\n", run->warnings[i]);
+    {
+        char w[4 * 2048 + 1];
+        fprintf(o, "warning: %s\n", ana_text_escape(run->warnings[i], w, 2048));
+    }
 }
 
 const struct ana_renderer ana_render_text = { "text", render };

@@ -1,155 +1,189 @@
-/* report.c - run every stage over every process and aggregate into the
- * one struct the renderers print: ops, shapes, regions, layers, outside,
- * energy, counters. */
+/* report.c - the stages' glue and the one struct the renderers print:
+ * ops, shapes, regions, layers, outside, energy, counters.  Rows are found
+ * by hash (cost linear in calls, whatever the number of regions, layers or
+ * shapes) and ordered at the end by where they first appeared. */
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
 
-static int op_row(struct ana_report *r, const char *op, const char *api)
+int ana_first_cmp(const struct ana_first *x, const struct ana_first *y)
 {
-    for (size_t i = 0; i < r->nops; i++)
-        if (strcmp(r->ops[i].op, op) == 0 && r->ops[i].api == api)
-            return (int)i;
-    r->ops = realloc(r->ops, (r->nops + 1) * sizeof *r->ops);
-    memset(&r->ops[r->nops], 0, sizeof r->ops[0]);
-    snprintf(r->ops[r->nops].op, sizeof r->ops[0].op, "%s", op);
-    r->ops[r->nops].api = api;
-    return (int)r->nops++;
+    if (x->a0 != y->a0) return x->a0 < y->a0 ? -1 : 1;
+    if (x->a1 != y->a1) return x->a1 < y->a1 ? -1 : 1;
+    if (x->a2 != y->a2) return x->a2 < y->a2 ? -1 : 1;
+    return x->b < y->b ? -1 : x->b > y->b;
+}
+static const struct ana_first FIRST_NONE = { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX };
+
+static const char *region_name_of(void *ctx, uint32_t i) { return ((struct ana_report *)ctx)->regions[i].name; }
+static const char *layer_name_of(void *ctx, uint32_t i) { return ((struct ana_report *)ctx)->layers[i].name; }
+
+static int region_row_named(struct ana_report *r, const char *name, const struct ana_first *at)
+{
+    int i = ana_names_find(&r->region_names, name);
+    if (i < 0) {
+        r->regions = ana_xrealloc(r->regions, r->nregions + 1, sizeof *r->regions);
+        memset(&r->regions[r->nregions], 0, sizeof r->regions[0]);
+        r->regions[r->nregions].name = strdup(name);
+        if (!r->regions[r->nregions].name) {
+            fputs("greenshim-analyze: out of memory\n", stderr);
+            exit(3);
+        }
+        r->regions[r->nregions].first = FIRST_NONE;
+        i = (int)r->nregions++;
+        ana_names_add(&r->region_names, name, (uint32_t)i);
+    }
+    ana_first_min(&r->regions[i].first, at);
+    return i;
 }
 
-static int shape_row(struct ana_report *r, const char *op, const char *api, const struct ana_call *c)
+int ana_region_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at)
+{
+    uint64_t key = (uint64_t)p->index << 32 | id;
+    uint32_t i = ana_map_get(&r->region_ids, key, UINT32_MAX);
+    if (i == UINT32_MAX) {
+        const char *nm = ana_string(p, id);
+        i = (uint32_t)region_row_named(r, nm ? nm : "(unnamed)", at);
+        ana_map_put(&r->region_ids, key, i);
+    }
+    ana_first_min(&r->regions[i].first, at);
+    return (int)i;
+}
+
+int ana_layer_find(const struct ana_report *r, const char *name)
+{
+    return ana_names_find(&r->layer_names, name);
+}
+
+int ana_layer_add(struct ana_report *r, const char *name, const struct ana_first *at)
+{
+    int i = ana_names_find(&r->layer_names, name);
+    if (i < 0) {
+        r->layers = ana_xrealloc(r->layers, r->nlayers + 1, sizeof *r->layers);
+        memset(&r->layers[r->nlayers], 0, sizeof r->layers[0]);
+        snprintf(r->layers[r->nlayers].name, sizeof r->layers[0].name, "%s", name);
+        r->layers[r->nlayers].first = FIRST_NONE;
+        i = (int)r->nlayers++;
+        ana_names_add(&r->layer_names, r->layers[i].name, (uint32_t)i);
+    }
+    ana_first_min(&r->layers[i].first, at);
+    return i;
+}
+
+static int op_row(struct ana_report *r, const struct ana_call *c, const struct ana_first *at)
+{
+    int api = (c->flags & GS_F_FORTRAN) != 0;
+    int32_t i = r->op_idx[c->op][api] - 1;
+    if (i < 0) {
+        char op[16];
+        ana_op_name(c->op, op);
+        for (size_t k = 0; k < r->nops && i < 0; k++)   /* unknown routines share "unknown" names */
+            if (strcmp(r->ops[k].op, op) == 0 && !strcmp(r->ops[k].api, api ? "fortran" : "cblas"))
+                i = (int32_t)k;
+        if (i < 0) {
+            r->ops = ana_xrealloc(r->ops, r->nops + 1, sizeof *r->ops);
+            memset(&r->ops[r->nops], 0, sizeof r->ops[0]);
+            snprintf(r->ops[r->nops].op, sizeof r->ops[0].op, "%s", op);
+            r->ops[r->nops].api = api ? "fortran" : "cblas";
+            r->ops[r->nops].first = FIRST_NONE;
+            i = (int32_t)r->nops++;
+        }
+        r->op_idx[c->op][api] = i + 1;
+    }
+    ana_first_min(&r->ops[i].first, at);
+    return i;
+}
+
+/* shapes: (op row = op name and api, transposes, m, n, k) */
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+static inline uint64_t shape_hash(uint32_t oi, int ta, int tb, uint32_t m, uint32_t n, uint32_t k)
+{
+    return mix64(mix64((uint64_t)m << 32 | n) ^ ((uint64_t)k << 24 | (uint64_t)oi << 4 | (uint64_t)ta << 2 | (uint64_t)tb));
+}
+
+static int shape_row(struct ana_report *r, int oi, const struct ana_call *c, const struct ana_first *at)
 {
     int ta = GS_F_TRANSA(c->flags), tb = GS_F_TRANSB(c->flags);
-    for (size_t i = r->nshapes; i-- > 0;) {
-        struct ana_shape_row *s = &r->shapes[i];
-        if (s->m == c->m && s->n == c->n && s->k == c->k && s->transa == ta && s->transb == tb &&
-            s->api == api && strcmp(s->op, op) == 0)
-            return (int)i;
+    uint64_t h = shape_hash((uint32_t)oi, ta, tb, c->m, c->n, c->k);
+    if ((r->nshapes + 1) * 2 > r->shape_cap) {
+        size_t cap = r->shape_cap ? r->shape_cap * 2 : 256;
+        uint32_t *t = ana_xmalloc(cap, sizeof *t);
+        memset(t, 0, cap * sizeof *t);
+        for (size_t i = 0; i < r->nshapes; i++) {
+            const struct ana_shape_row *s = &r->shapes[i];
+            size_t j = shape_hash(s->oi, s->transa, s->transb, s->m, s->n, s->k) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = (uint32_t)i + 1;
+        }
+        free(r->shape_hash);
+        r->shape_hash = t;
+        r->shape_cap = cap;
     }
-    r->shapes = realloc(r->shapes, (r->nshapes + 1) * sizeof *r->shapes);
+    size_t j = h & (r->shape_cap - 1);
+    for (; r->shape_hash[j]; j = (j + 1) & (r->shape_cap - 1)) {
+        struct ana_shape_row *s = &r->shapes[r->shape_hash[j] - 1];
+        if (s->m == c->m && s->n == c->n && s->k == c->k && s->transa == ta && s->transb == tb &&
+            s->oi == (uint32_t)oi) {
+            ana_first_min(&s->first, at);
+            return (int)(r->shape_hash[j] - 1);
+        }
+    }
+    r->shapes = ana_xrealloc(r->shapes, r->nshapes + 1, sizeof *r->shapes);
     struct ana_shape_row *s = &r->shapes[r->nshapes];
     memset(s, 0, sizeof *s);
-    snprintf(s->op, sizeof s->op, "%s", op);
-    s->api = api; s->transa = ta; s->transb = tb; s->m = c->m; s->n = c->n; s->k = c->k;
-    return (int)r->nshapes++;
-}
-
-static int region_row(struct ana_report *r, const char *name)
-{
-    for (size_t i = 0; i < r->nregions; i++)
-        if (strcmp(r->regions[i].name, name) == 0)
-            return (int)i;
-    r->regions = realloc(r->regions, (r->nregions + 1) * sizeof *r->regions);
-    memset(&r->regions[r->nregions], 0, sizeof r->regions[0]);
-    r->regions[r->nregions].name = strdup(name);
-    return (int)r->nregions++;
-}
-
-static int cmp_shape(const void *a, const void *b)
-{
-    const struct ana_shape_row *x = a, *y = b;
-    return x->time_s < y->time_s ? 1 : x->time_s > y->time_s ? -1 : 0;
-}
-static int cmp_op(const void *a, const void *b)
-{
-    const struct ana_op_row *x = a, *y = b;
-    return x->time_s < y->time_s ? 1 : x->time_s > y->time_s ? -1 : 0;
-}
-
-/* region inclusive times from push/pop pairs, per thread */
-static void region_times(struct ana_report *r, struct ana_proc *p)
-{
-    struct fr { uint32_t id, thread; uint64_t t; } *st = NULL;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < p->nrev; i++) {
-        struct ana_region_ev *e = &p->rev[i];
-        if (e->push) {
-            if (n == cap) { cap = cap ? cap * 2 : 64; st = realloc(st, cap * sizeof *st); }
-            st[n++] = (struct fr){ e->id, e->thread, e->t };
-            continue;
-        }
-        for (size_t j = n; j-- > 0;)
-            if (st[j].thread == e->thread && st[j].id == e->id) {
-                const char *nm = ana_string(p, e->id);
-                int k = region_row(r, nm ? nm : "(unnamed)");
-                r->regions[k].time_s += e->t > st[j].t ? (double)(e->t - st[j].t) * 1e-9 : 0;
-                memmove(&st[j], &st[j + 1], (n - j - 1) * sizeof *st);
-                n--;
-                break;
-            }
-    }
-    for (size_t j = 0; j < n; j++) {   /* never popped: open until the end */
-        const char *nm = ana_string(p, st[j].id);
-        int k = region_row(r, nm ? nm : "(unnamed)");
-        r->regions[k].time_s += p->t_end > st[j].t ? (double)(p->t_end - st[j].t) * 1e-9 : 0;
-    }
-    free(st);
+    snprintf(s->op, sizeof s->op, "%s", r->ops[oi].op);
+    s->api = r->ops[oi].api; s->transa = ta; s->transb = tb; s->m = c->m; s->n = c->n; s->k = c->k;
+    s->oi = (uint32_t)oi;
+    s->first = *at;
+    r->shape_hash[j] = (uint32_t)++r->nshapes;
+    return (int)r->nshapes - 1;
 }
 
 /* ---- stages ---- */
 static int timeline_begin(struct ana_report *r)
 {
-    for (size_t pi = 0; pi < r->run->nprocs; pi++)
+    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
+        r->run->procs[pi]->index = (uint32_t)pi;
         ana_timeline(r->run->procs[pi]);
+    }
     return 0;
 }
 const struct ana_stage ana_stage_timeline = { "timeline", timeline_begin, NULL, NULL };
 
+static const char *lost_reason(unsigned code)
+{
+    switch (code) {
+    case 0: return "";
+    case 1: return "no space left on the file system";
+    case 2: return "size cap (GREENSHIM_MAX_MB) reached";
+    case 3: return "I/O or descriptor error";
+    case 4: return "out of memory";
+    default: return "unknown reason";
+    }
+}
+const char *ana_lost_reason(unsigned code) { return lost_reason(code); }
+
 static int energy_begin(struct ana_report *r)
 {
     struct ana_run *run = r->run;
-    uint64_t t_lo = UINT64_MAX, t_hi = 0;
-    r->provenance = "none";
     r->idle_source = "none (no energy source)";
-    int nmeas = 0, nmod = 0;
+    if (ana_energy_setup(r) != 0)
+        return -1;
+    ana_domain_totals(r);
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         struct ana_proc *p = run->procs[pi];
-        ana_attribute(p);
-        if (run->filter)
-            ana_filter_proc(run, p);
-        if (p->t_start < t_lo) t_lo = p->t_start;
-        if (p->t_end > t_hi) t_hi = p->t_end;
-        r->wall_sum_s += (double)(p->t_end - p->t_start) * 1e-9;
-        r->outside_s += p->outside_s;
-        r->unattributed_s += p->unattributed_s;
-        r->outside_j += p->outside_j;
-        r->total_j += p->total_j;
-        r->calls_j += p->calls_j;
-        if (strcmp(p->provenance, "measured") == 0) nmeas++;
-        if (strcmp(p->provenance, "modelled") == 0) nmod++;
-        if (p->source && !r->source) r->source = p->source;
-        const char *how;
-        double iw = ana_idle_watts(p, &how);
-        r->idle_w += iw;
-        r->idle_source = how;
-        r->net_j += p->total_j - iw * (double)(p->t_end - p->t_start) * 1e-9;
         for (int d = 0; d < p->ndom; d++) {
             struct ana_domain *dm = &p->dom[d];
             if (strcmp(dm->kind, "cpu") == 0 && !r->watts_per_core) {
                 r->watts_per_core = dm->watts_per_core;
                 snprintf(r->watts_source, sizeof r->watts_source, "%s", dm->watts_source);
             }
-            if ((strcmp(dm->kind, "energy") != 0 && strcmp(dm->kind, "cpu") != 0) || dm->n < 2 ||
-                r->ndom >= ANA_MAX_DOMAINS)
-                continue;
-            int k;
-            for (k = 0; k < r->ndom; k++)
-                if (strcmp(r->dom[k].name, dm->name) == 0)
-                    break;
-            if (k == r->ndom) {
-                r->ndom++;
-                snprintf(r->dom[k].name, sizeof r->dom[k].name, "%s", dm->name);
-                snprintf(r->dom[k].source, sizeof r->dom[k].source, "%s", dm->source);
-                snprintf(r->dom[k].provenance, sizeof r->dom[k].provenance, "%s", dm->provenance);
-            }
-            /* domain total, unwrapped */
-            double acc = 0;
-            for (size_t i = 1; i < dm->n; i++) {
-                uint64_t a = dm->v[i - 1], b = dm->v[i];
-                double dl = b >= a ? (double)(b - a) : dm->max_range ? (double)(dm->max_range - a + b) : (double)b;
-                acc += dl * ana_domain_scale(dm);
-            }
-            r->dom[k].energy_j += acc;
         }
         snprintf(r->events, sizeof r->events, "%s", p->events_live);
         snprintf(r->events_kind, sizeof r->events_kind, "%s", p->events_kind);
@@ -168,21 +202,52 @@ static int energy_begin(struct ana_report *r)
                      (double)(p->dom[d].t[p->dom[d].n - 2] - p->dom[d].t[0]); /* last is the exit point */
         if (hz > r->sampler_hz) r->sampler_hz = hz;
         r->sampler_cpu_s += (double)p->sampler_cpu_ns * 1e-9;
+        r->lost_calls += p->lost_calls;
+        r->lost_records += p->lost;
+        if (!r->lost_reason)
+            r->lost_reason = p->lost_reason;
+        for (size_t t = 0; t < p->nthreads; t++) {
+            r->threads_program += p->threads[t].stream == GS_STREAM_THREAD;
+            r->threads_sampler += p->threads[t].stream == GS_STREAM_SAMPLER;
+        }
+        if (p->run_id[0] && !r->run_id[0])
+            snprintf(r->run_id, sizeof r->run_id, "%s", p->run_id);
     }
-    r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
-    if (nmeas && !nmod) r->provenance = "measured";
-    else if (nmod && !nmeas) r->provenance = "modelled";
-    else if (nmeas && nmod) r->provenance = "mixed";
+    /* distinct run ids among the processes */
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const char *id = run->procs[pi]->run_id;
+        size_t j;
+        for (j = 0; j < pi; j++)
+            if (strcmp(run->procs[j]->run_id, id) == 0)
+                break;
+        if (j == pi && id[0])
+            r->nruns++;
+    }
     return 0;
 }
-const struct ana_stage ana_stage_energy = { "energy", energy_begin, NULL, NULL };
+
+static int energy_end(struct ana_report *r)
+{
+    const char *how;
+    r->idle_w = ana_idle_watts(r, &how);
+    r->idle_source = how;
+    if (strcmp(r->provenance, "none") == 0 && strcmp(how, "GREENSHIM_IDLE_WATTS") != 0)
+        r->idle_source = "none (no energy source)";
+    r->net_j = r->total_j - r->idle_w * r->duration_s;
+    return 0;
+}
+const struct ana_stage ana_stage_energy = { "energy", energy_begin, NULL, energy_end };
 
 static int layers_begin(struct ana_report *r)
 {
-    ana_layers(r);
+    return ana_layers_plan(r);
+}
+static int layers_end(struct ana_report *r)
+{
+    ana_layers_finish(r);
     return 0;
 }
-const struct ana_stage ana_stage_layers = { "layers", layers_begin, NULL, NULL };
+const struct ana_stage ana_stage_layers = { "layers", layers_begin, NULL, layers_end };
 
 static void aggregate_event(struct ana_report *r, const struct ana_event *ev)
 {
@@ -190,11 +255,17 @@ static void aggregate_event(struct ana_report *r, const struct ana_event *ev)
         return;
     const struct ana_proc *p = ev->proc;
     const struct ana_call *c = ev->call;
-    char op[16];
-    const char *api = c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
-    ana_op_name(c->op, op);
-    double t = (double)(c->t1 - c->t0) * 1e-9, f = ana_flops(c);
-    int oi = op_row(r, op, api);
+    if (r->run->filter && !ana_filter_call(r, p, c)) {
+        /* its energy stays in the run, outside the selected calls */
+        r->run->filter->dropped_calls++;
+        r->run->filter->dropped_j += c->energy_j;
+        r->outside_j += c->energy_j;
+        r->calls_j -= c->energy_j;
+        return;
+    }
+    struct ana_first at = { p->index, 0, ev->thread, ev->pos };
+    double t = (double)(c->t1 - c->t0) * 1e-9, f = ev->flops;
+    int oi = op_row(r, c, &at);
     struct ana_op_row *o = &r->ops[oi];
     o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j;
     if (c->has_ctr) {
@@ -205,36 +276,81 @@ static void aggregate_event(struct ana_report *r, const struct ana_event *ev)
             r->ctr_tot[e] += (double)c->ctr[e];
         }
     }
-    int si = shape_row(r, op, api, c);
+    int si = shape_row(r, oi, c, &at);
     struct ana_shape_row *s = &r->shapes[si];
     s->calls++; s->flops += f; s->time_s += t; s->energy_j += c->energy_j;
     r->total_calls++;
     if (c->region) {
-        const char *nm = ana_string(p, c->region);
-        int gi = region_row(r, nm ? nm : "(unnamed)");
+        int gi = ana_region_row(r, p, c->region, &at);
         struct ana_region_row *g = &r->regions[gi];
         g->calls++; g->blas_time_s += t; g->energy_j += c->energy_j;
     }
+    if (c->layer >= 0 && (size_t)c->layer < r->nlayers) {
+        struct ana_layer_row *l = &r->layers[c->layer];
+        l->calls++;
+        l->time_s += t;
+        l->energy_j += c->energy_j;
+        l->flops += f;
+    }
+}
+
+/* order: where a row first appeared, then (ops, shapes) by time, stably */
+#define SORT_BY_FIRST(arr, n, type)                                                 \
+    do {                                                                            \
+        for (size_t i_ = 1; i_ < (n); i_++) {                                       \
+            if (ana_first_cmp(&(arr)[i_ - 1].first, &(arr)[i_].first) <= 0)         \
+                continue;                                                           \
+            qsort((arr), (n), sizeof(type), cmp_first_##type);                      \
+            break;                                                                  \
+        }                                                                           \
+    } while (0)
+static int cmp_first_ana_region_row(const void *a, const void *b)
+{ return ana_first_cmp(&((const struct ana_region_row *)a)->first, &((const struct ana_region_row *)b)->first); }
+static int cmp_first_ana_layer_row(const void *a, const void *b)
+{ return ana_first_cmp(&((const struct ana_layer_row *)a)->first, &((const struct ana_layer_row *)b)->first); }
+static int cmp_shape(const void *a, const void *b)
+{
+    const struct ana_shape_row *x = a, *y = b;
+    if (x->time_s != y->time_s)
+        return x->time_s < y->time_s ? 1 : -1;
+    return ana_first_cmp(&x->first, &y->first);
+}
+static int cmp_op(const void *a, const void *b)
+{
+    const struct ana_op_row *x = a, *y = b;
+    if (x->time_s != y->time_s)
+        return x->time_s < y->time_s ? 1 : -1;
+    return ana_first_cmp(&x->first, &y->first);
 }
 
 static int aggregate_end(struct ana_report *r)
 {
-    struct ana_run *run = r->run;
-    for (size_t pi = 0; pi < run->nprocs; pi++) {
-        struct ana_proc *p = run->procs[pi];
-        region_times(r, p);
-        for (uint32_t id = 1; id < p->nreg_j; id++) {
-            if (p->reg_j[id] == 0)
-                continue;
-            const char *nm = ana_string(p, id);
-            int gi = region_row(r, nm ? nm : "(unnamed)");
-            r->regions[gi].energy_j += p->reg_j[id];
-        }
-    }
+    typedef struct ana_region_row ana_region_row;
+    typedef struct ana_layer_row ana_layer_row;
+    for (size_t i = 0; i < r->nops; i++)
+        r->ops[i].idx0 = (uint32_t)i;
+    for (size_t i = 0; i < r->nlayers; i++)
+        r->layers[i].idx0 = (uint32_t)i;
+    SORT_BY_FIRST(r->regions, r->nregions, ana_region_row);
+    SORT_BY_FIRST(r->layers, r->nlayers, ana_layer_row);
     if (r->nops)
         qsort(r->ops, r->nops, sizeof *r->ops, cmp_op);
+    /* indices the event stream gave (c->layer, op rows) -> rows now */
+    r->op_remap = ana_xmalloc(r->nops + 1, sizeof *r->op_remap);
+    r->layer_remap = ana_xmalloc(r->nlayers + 1, sizeof *r->layer_remap);
+    for (size_t i = 0; i < r->nops; i++)
+        r->op_remap[r->ops[i].idx0] = (int)i;
+    for (size_t i = 0; i < r->nlayers; i++)
+        r->layer_remap[r->layers[i].idx0] = (int)i;
     if (r->nshapes)
         qsort(r->shapes, r->nshapes, sizeof *r->shapes, cmp_shape);
+    /* the lookups are stale after the sorts */
+    ana_names_free(&r->region_names);
+    ana_names_free(&r->layer_names);
+    ana_map_free(&r->region_ids);
+    free(r->shape_hash);
+    r->shape_hash = NULL;
+    r->shape_cap = 0;
     double lsum = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lsum += r->layers[i].energy_j;
@@ -242,7 +358,7 @@ static int aggregate_end(struct ana_report *r)
     r->reconciled = diff < 0 ? -diff <= 1e-9 * (r->total_j > 1 ? r->total_j : 1) + 1e-9
                              : diff <= 1e-9 * (r->total_j > 1 ? r->total_j : 1) + 1e-9;
     if (!r->reconciled)
-        ana_warn(run, "energy does not reconcile: layers %.9f J + outside %.9f J != total %.9f J",
+        ana_warn(r->run, "energy does not reconcile: layers %.9f J + outside %.9f J != total %.9f J",
                  lsum, r->outside_j, r->total_j);
     return 0;
 }
@@ -275,6 +391,7 @@ void ana_report_ext_set(struct ana_report *r, const char *name, void *data, void
                 r->ext[i].free_fn(r->ext[i].data);
             r->ext[i].data = data;
             r->ext[i].free_fn = free_fn;
+            r->ext[i].key = name;
             return;
         }
     if (r->next >= (int)(sizeof r->ext / sizeof r->ext[0])) {
@@ -283,54 +400,38 @@ void ana_report_ext_set(struct ana_report *r, const char *name, void *data, void
         return;
     }
     snprintf(r->ext[r->next].name, sizeof r->ext[0].name, "%s", name);
+    r->ext[r->next].key = name;
     r->ext[r->next].data = data;
     r->ext[r->next++].free_fn = free_fn;
 }
 
 void *ana_report_ext(const struct ana_report *r, const char *name)
 {
+    for (int i = 0; i < r->next; i++)   /* per call in the sweep: the same literal first */
+        if (r->ext[i].key == name)
+            return r->ext[i].data;
     for (int i = 0; i < r->next; i++)
         if (strcmp(r->ext[i].name, name) == 0)
             return r->ext[i].data;
     return NULL;
 }
 
-static void sweep(struct ana_report *r)
-{
-    struct ana_run *run = r->run;
-    for (size_t pi = 0; pi < run->nprocs; pi++) {
-        struct ana_proc *p = run->procs[pi];
-        struct ana_event ev = { .kind = ANA_EV_PROC, .proc = p, .t0 = p->t_start, .t1 = p->t_end };
-        ana_emit(r, &ev);
-        for (int d = 0; d < p->ndom; d++)
-            for (size_t i = 0; i < p->dom[d].n; i++) {
-                ev = (struct ana_event){ .kind = ANA_EV_SAMPLE, .proc = p, .t0 = p->dom[d].t[i],
-                                         .t1 = p->dom[d].t[i], .domain = d, .value = p->dom[d].v[i] };
-                ana_emit(r, &ev);
-            }
-        for (size_t i = 0; i < p->nrev; i++) {
-            ev = (struct ana_event){ .kind = ANA_EV_REGION, .proc = p, .thread = p->rev[i].thread,
-                                     .t0 = p->rev[i].t, .t1 = p->rev[i].t, .region = p->rev[i].id,
-                                     .push = p->rev[i].push, .name = ana_string(p, p->rev[i].id) };
-            ana_emit(r, &ev);
-        }
-        for (size_t i = 0; i < p->ncalls; i++) {
-            ev = (struct ana_event){ .kind = ANA_EV_CALL, .proc = p, .thread = p->calls[i].thread,
-                                     .t0 = p->calls[i].t0, .t1 = p->calls[i].t1, .call = &p->calls[i] };
-            ana_emit(r, &ev);
-        }
-    }
-}
-
+/* begin() of every stage, the sweep (the event stream), end() of every stage */
 int ana_report_build(struct ana_run *run, struct ana_report *r)
 {
     memset(r, 0, sizeof *r);
     r->run = run;
+    r->provenance = "none";
+    r->iterations = -1;
+    r->region_names.name_of = region_name_of;
+    r->region_names.ctx = r;
+    r->layer_names.name_of = layer_name_of;
+    r->layer_names.ctx = r;
     int rc = 0;
     for (size_t i = 0; ana_stages[i]; i++)
         if (ana_stages[i]->begin && ana_stages[i]->begin(r) != 0)
             rc = -1;
-    sweep(r);
+    ana_sweep(r);
     for (size_t i = 0; ana_stages[i]; i++)
         if (ana_stages[i]->end && ana_stages[i]->end(r) != 0)
             rc = -1;
@@ -347,6 +448,12 @@ void ana_report_free(struct ana_report *r)
     free(r->regions);
     free(r->layers);
     ana_gpu_report_free(r);
+    ana_names_free(&r->region_names);
+    ana_names_free(&r->layer_names);
+    ana_map_free(&r->region_ids);
+    free(r->shape_hash);
+    free(r->op_remap);
+    free(r->layer_remap);
     for (int i = 0; i < r->next; i++)
         if (r->ext[i].free_fn)
             r->ext[i].free_fn(r->ext[i].data);

@@ -112,63 +112,185 @@ static int region_match(const char *path, const char *want)
     return path && strncmp(path, want, l) == 0 && (path[l] == 0 || path[l] == '/');
 }
 
-void ana_filter_proc(struct ana_run *run, struct ana_proc *p)
+static int filter_on(const struct ana_filter *f)
 {
-    struct ana_filter *f = run->filter;
-    if (!f || (!f->ntid && !f->region && f->from_s <= 0 && f->to_s <= 0))
-        return;
-    /* region ids that match, looked up once */
-    unsigned char *rok = NULL;
-    uint32_t maxid = 0;
-    if (f->region) {
-        for (size_t i = 0; i < p->nstrs; i++)
-            if (p->strs[i].id > maxid)
-                maxid = p->strs[i].id;
-        rok = calloc(maxid + 1, 1);
-        for (size_t i = 0; i < p->nstrs; i++)
-            rok[p->strs[i].id] = region_match(p->strs[i].text, f->region);
+    return f && (f->ntid || f->region || f->from_s > 0 || f->to_s > 0);
+}
+
+/* a region id of a process passes --region */
+int ana_filter_region(struct ana_report *r, const struct ana_proc *p, uint32_t id)
+{
+    const struct ana_filter *f = r->run->filter;
+    if (!f || !f->region)
+        return 1;
+    return region_match(ana_string(p, id), f->region);
+}
+
+/* one call passes --tid, --region, --from/--to (its energy is already known) */
+int ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct ana_call *c)
+{
+    const struct ana_filter *f = r->run->filter;
+    if (!filter_on(f))
+        return 1;
+    int ok = 1;
+    if (f->ntid) {
+        ok = 0;
+        for (int k = 0; k < f->ntid; k++)
+            ok |= c->thread < p->nthreads && p->threads[c->thread].tid == f->tid[k];
     }
+    if (ok && f->region)
+        ok = c->region && ana_filter_region(r, p, c->region);
     double lo = f->run_start_ns + f->from_s * 1e9, hi = f->to_s > 0 ? f->run_start_ns + f->to_s * 1e9 : 1e300;
-    size_t keep = 0;
-    for (size_t i = 0; i < p->ncalls; i++) {
-        struct ana_call *c = &p->calls[i];
-        int ok = 1;
-        if (f->ntid) {
-            ok = 0;
-            for (int k = 0; k < f->ntid; k++)
-                ok |= c->thread < p->nthreads && p->threads[c->thread].tid == f->tid[k];
-        }
-        if (ok && rok)
-            ok = c->region <= maxid && rok[c->region];
-        if (ok && ((double)c->t0 < lo || (double)c->t1 > hi))
-            ok = 0;
-        if (ok) {
-            p->calls[keep++] = *c;
-        } else {
-            /* its energy stays in the run, outside the selected calls */
-            f->dropped_calls++;
-            f->dropped_j += c->energy_j;
-            p->outside_j += c->energy_j;
-            p->calls_j -= c->energy_j;
-        }
+    if (ok && ((double)c->t0 < lo || (double)c->t1 > hi))
+        ok = 0;
+    return ok;
+}
+
+/* ---- what the people-facing view needs from each call, gathered as the
+ * calls stream by (nothing per call is kept) ---- */
+#define MORE_BINS 200
+#define MORE_MAXL 4096
+struct more_acc {
+    double lo, hi, bw;
+    size_t *tbase;                /* first thread row of each process */
+    struct ana_thread_row *threads; size_t nthreads;
+    double *tf, *tl;              /* first/last call time per thread row */
+    double *lbytes; size_t nlb;   /* per layer (stream index) */
+    double **lt;                  /* per layer (stream index < MORE_MAXL): call time per bin */
+    size_t nlt;
+    double s0, s1;                /* span of the detected loop's calls */
+    /* halves of each process's span, for diff: per op and layer (stream index) [half][time, energy] */
+    double (*oph)[2][2]; size_t noph;
+    double (*lyh)[2][2]; size_t nlyh;
+};
+
+static void more_acc_free(void *x)
+{
+    struct more_acc *a = x;
+    free(a->tbase); free(a->threads); free(a->tf); free(a->tl); free(a->lbytes);
+    for (size_t i = 0; i < a->nlt; i++) free(a->lt[i]);
+    free(a->lt); free(a->oph); free(a->lyh);
+    free(a);
+}
+
+static double call_bytes(const struct ana_call *c);
+
+static void *grow0(void *p, size_t *n, size_t want, size_t size)
+{
+    if (want <= *n)
+        return p;
+    size_t m = want * 2;
+    p = ana_xrealloc(p, m, size);
+    memset((char *)p + *n * size, 0, (m - *n) * size);
+    *n = m;
+    return p;
+}
+
+static int more_begin(struct ana_report *r)
+{
+    const struct ana_run *run = r->run;
+    struct more_acc *a = calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    a->lo = 1e300; a->hi = 0; a->s0 = 1e300; a->s1 = 0;
+    a->tbase = ana_xmalloc(run->nprocs + 1, sizeof *a->tbase);
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        if ((double)p->t_start < a->lo) a->lo = (double)p->t_start;
+        if ((double)p->t_end > a->hi) a->hi = (double)p->t_end;
+        a->tbase[pi] = a->nthreads;
+        a->nthreads += p->nthreads;
     }
-    p->ncalls = keep;
-    if (rok) {
-        /* gaps inside other regions are no longer a region's: outside */
-        for (uint32_t id = 1; id < p->nreg_j; id++)
-            if (id > maxid || !rok[id]) {
-                p->outside_j += p->reg_j[id];
-                f->dropped_j += p->reg_j[id];
-                p->reg_j[id] = 0;
-                p->reg_s[id] = 0;
+    if (!(a->hi > a->lo)) { a->lo = 0; a->hi = 1; }
+    a->bw = (a->hi - a->lo) / MORE_BINS;
+    a->threads = calloc(a->nthreads + 1, sizeof *a->threads);
+    a->tf = calloc(a->nthreads + 1, sizeof *a->tf);
+    a->tl = calloc(a->nthreads + 1, sizeof *a->tl);
+    if (!a->threads || !a->tf || !a->tl)
+        exit(3);
+    for (size_t pi = 0; pi < run->nprocs; pi++)
+        for (size_t t = 0; t < run->procs[pi]->nthreads; t++)
+            a->threads[a->tbase[pi] + t] = (struct ana_thread_row){ .pid = run->procs[pi]->hdr.pid,
+                                                                    .tid = run->procs[pi]->threads[t].tid };
+    ana_report_ext_set(r, "more.acc", a, more_acc_free);
+    return 0;
+}
+
+static void more_event(struct ana_report *r, const struct ana_event *ev)
+{
+    if (ev->kind != ANA_EV_CALL)
+        return;
+    struct more_acc *a = ana_report_ext(r, "more.acc");
+    const struct ana_proc *p = ev->proc;
+    const struct ana_call *c = ev->call;
+    if (!a || (r->run->filter && !ana_filter_call(r, p, c)))
+        return;
+    double dt = (double)(c->t1 - c->t0) * 1e-9;
+    if (c->thread < p->nthreads) {
+        size_t ti = a->tbase[p->index] + c->thread;
+        struct ana_thread_row *t = &a->threads[ti];
+        t->calls++; t->time_s += dt; t->energy_j += c->energy_j; t->flops += ev->flops;
+        if (!a->tf[ti] || (double)c->t0 < a->tf[ti]) a->tf[ti] = (double)c->t0;
+        if ((double)c->t1 > a->tl[ti]) a->tl[ti] = (double)c->t1;
+    }
+    int h = (double)c->t0 >= ((double)p->t_start + (double)p->t_end) / 2;
+    int oi = r->op_idx[c->op][(c->flags & GS_F_FORTRAN) != 0] - 1;
+    if (oi >= 0) {
+        a->oph = grow0(a->oph, &a->noph, (size_t)oi + 1, sizeof *a->oph);
+        a->oph[oi][h][0] += dt; a->oph[oi][h][1] += c->energy_j;
+    }
+    if (c->layer >= 0 && (size_t)c->layer < r->nlayers) {
+        size_t l = (size_t)c->layer;
+        a->lbytes = grow0(a->lbytes, &a->nlb, l + 1, sizeof *a->lbytes);
+        a->lbytes[l] += call_bytes(c);
+        a->lyh = grow0(a->lyh, &a->nlyh, l + 1, sizeof *a->lyh);
+        a->lyh[l][h][0] += dt; a->lyh[l][h][1] += c->energy_j;
+        if (r->layers[l].name[0] != 'o' || strcmp(r->layers[l].name, "other") != 0) {
+            if ((double)c->t0 < a->s0) a->s0 = (double)c->t0;
+            if ((double)c->t1 > a->s1) a->s1 = (double)c->t1;
+        }
+        if (l < MORE_MAXL) {
+            a->lt = grow0(a->lt, &a->nlt, l + 1, sizeof *a->lt);
+            if (!a->lt[l]) {
+                a->lt[l] = calloc(MORE_BINS, sizeof **a->lt);
+                if (!a->lt[l])
+                    exit(3);
             }
-        size_t k = 0;
-        for (size_t i = 0; i < p->nrev; i++)
-            if (p->rev[i].id <= maxid && rok[p->rev[i].id])
-                p->rev[k++] = p->rev[i];
-        p->nrev = k;
-        free(rok);
+            /* the call's time, split over the bins it spans */
+            double x = (double)c->t0, y = (double)c->t1;
+            size_t b0 = (size_t)((x - a->lo) / a->bw), b1 = (size_t)((y - a->lo) / a->bw);
+            if (x < a->lo) b0 = 0;
+            if (y < a->lo) b1 = 0;
+            if (b0 >= MORE_BINS) b0 = MORE_BINS - 1;
+            if (b1 >= MORE_BINS) b1 = MORE_BINS - 1;
+            for (size_t k = b0; k <= b1; k++) {
+                double e0 = a->lo + a->bw * (double)k, e1 = e0 + a->bw;
+                double ov = (y < e1 ? y : e1) - (x > e0 ? x : e0);
+                if (ov > 0 || b0 == b1)
+                    a->lt[l][k] += ov > 0 ? ov : 1;
+            }
+        }
     }
+}
+
+/* diff: time and energy of one op or layer row in each half of the run */
+int ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][2])
+{
+    const struct more_acc *a = ana_report_ext(r, "more.acc");
+    memset(out, 0, 4 * sizeof(double));
+    if (!a)
+        return 0;
+    size_t n = is_layer ? r->nlayers : r->nops;
+    const int *remap = is_layer ? r->layer_remap : r->op_remap;
+    for (size_t i = 0; i < n && remap; i++)
+        if ((size_t)remap[i] == row) {
+            if (is_layer && i < a->nlyh)
+                memcpy(out, a->lyh[i], 4 * sizeof(double));
+            if (!is_layer && i < a->noph)
+                memcpy(out, a->oph[i], 4 * sizeof(double));
+            return 1;
+        }
+    return 0;
 }
 
 /* ---- the cumulative energy curve of one process (as attribute.c builds it) ---- */
@@ -338,7 +460,9 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
         snprintf(m->filter_desc, sizeof m->filter_desc, "%s", run->filter->desc);
     }
 
-    /* run span, per-thread rows, steady-state span, layer bytes */
+    /* run span, per-thread rows, steady-state span, layer bytes: gathered
+     * from the event stream by the "more" stage (more_event) */
+    const struct more_acc *acc = ana_report_ext(r, "more.acc");
     double lo = 1e300, hi = 0;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
@@ -347,62 +471,26 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
     }
     if (!(hi > lo)) { lo = 0; hi = 1; }
     m->layer_bytes = calloc(r->nlayers + 1, sizeof *m->layer_bytes);
-    int other = -1;
-    for (size_t i = 0; i < r->nlayers; i++)
-        if (!strcmp(r->layers[i].name, "other"))
-            other = (int)i;
-    double s0 = 1e300, s1 = 0;
-    size_t nb = o && o->nbins ? o->nbins : 200;
+    double s0 = acc ? acc->s0 : 1e300, s1 = acc ? acc->s1 : 0;
+    size_t nb = MORE_BINS;
     m->nbins = nb;
     m->bin_s = (hi - lo) * 1e-9 / (double)nb;
     m->bin_w = calloc(nb, sizeof *m->bin_w);
     m->bin_layer = malloc(nb * sizeof *m->bin_layer);
     m->freq_mhz = calloc(nb, sizeof *m->freq_mhz);
-    size_t nl = r->nlayers <= 4096 ? r->nlayers : 0;
-    double *lt = calloc(nb * (nl + 1), sizeof *lt);      /* call time per bin and layer */
     double bw = (hi - lo) / (double)nb;
+    if (acc) {
+        m->threads = malloc((acc->nthreads + 1) * sizeof *m->threads);
+        for (size_t t = 0; t < acc->nthreads; t++) {
+            m->threads[t] = acc->threads[t];
+            m->threads[t].span_s = acc->tl[t] > acc->tf[t] ? (acc->tl[t] - acc->tf[t]) * 1e-9 : 0;
+        }
+        m->nthreads = acc->nthreads;
+        for (size_t l = 0; l < r->nlayers && l < acc->nlb; l++)
+            m->layer_bytes[r->layer_remap[l]] = acc->lbytes[l];
+    }
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
-        size_t first = m->nthreads;
-        for (size_t t = 0; t < p->nthreads; t++) {
-            m->threads = realloc(m->threads, (m->nthreads + 1) * sizeof *m->threads);
-            m->threads[m->nthreads++] = (struct ana_thread_row){ .pid = p->hdr.pid, .tid = p->threads[t].tid };
-        }
-        double *tf = calloc(p->nthreads + 1, sizeof *tf), *tl = calloc(p->nthreads + 1, sizeof *tl);
-        for (size_t i = 0; i < p->ncalls; i++) {
-            const struct ana_call *c = &p->calls[i];
-            double dt = (double)(c->t1 - c->t0) * 1e-9;
-            if (c->thread < p->nthreads) {
-                struct ana_thread_row *t = &m->threads[first + c->thread];
-                t->calls++; t->time_s += dt; t->energy_j += c->energy_j; t->flops += ana_flops(c);
-                if (!tf[c->thread] || (double)c->t0 < tf[c->thread]) tf[c->thread] = (double)c->t0;
-                if ((double)c->t1 > tl[c->thread]) tl[c->thread] = (double)c->t1;
-            }
-            if (c->layer >= 0 && (size_t)c->layer < r->nlayers) {
-                m->layer_bytes[c->layer] += call_bytes(c);
-                if (c->layer != other) {
-                    if ((double)c->t0 < s0) s0 = (double)c->t0;
-                    if ((double)c->t1 > s1) s1 = (double)c->t1;
-                }
-            }
-            if (nl && c->layer >= 0 && (size_t)c->layer < nl) {
-                /* the call's time, split over the bins it spans */
-                double a = (double)c->t0, b = (double)c->t1;
-                size_t b0 = (size_t)((a - lo) / bw), b1 = (size_t)((b - lo) / bw);
-                if (b0 >= nb) b0 = nb - 1;
-                if (b1 >= nb) b1 = nb - 1;
-                for (size_t k = b0; k <= b1; k++) {
-                    double e0 = lo + bw * (double)k, e1 = e0 + bw;
-                    double ov = (b < e1 ? b : e1) - (a > e0 ? a : e0);
-                    if (ov > 0 || b0 == b1)
-                        lt[k * nl + (size_t)c->layer] += ov > 0 ? ov : 1;
-                }
-            }
-        }
-        for (size_t t = 0; t < p->nthreads; t++)
-            m->threads[first + t].span_s = tl[t] > tf[t] ? (tl[t] - tf[t]) * 1e-9 : 0;
-        free(tf);
-        free(tl);
         /* power per bin: the process's curve at the bin edges */
         double *edge = malloc((nb + 1) * sizeof *edge), *e = calloc(nb + 1, sizeof *e);
         for (size_t k = 0; k <= nb; k++)
@@ -440,12 +528,14 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
     }
     for (size_t k = 0; k < nb; k++) {
         int best = -1;
-        for (size_t l = 0; l < nl; l++)
-            if (lt[k * nl + l] > 0 && (best < 0 || lt[k * nl + l] > lt[k * nl + (size_t)best]))
-                best = (int)l;
+        double bv = 0;
+        for (size_t l = 0; acc && l < acc->nlt && l < r->nlayers; l++)
+            if (acc->lt[l] && acc->lt[l][k] > 0 && (best < 0 || acc->lt[l][k] > bv)) {
+                best = r->layer_remap[l];
+                bv = acc->lt[l][k];
+            }
         m->bin_layer[k] = best;
     }
-    free(lt);
     if (m->nthreads > 1)
         qsort(m->threads, m->nthreads, sizeof *m->threads, cmp_thread);
 
@@ -484,7 +574,7 @@ static int more_end(struct ana_report *r)
     ana_report_more(r, NULL);   /* defaults; a verb with options rebuilds it */
     return 0;
 }
-const struct ana_stage ana_stage_more = { "more", NULL, NULL, more_end };
+const struct ana_stage ana_stage_more = { "more", more_begin, more_event, more_end };
 
 void ana_report_more_free(struct ana_report *r)
 {

@@ -1,25 +1,43 @@
 /* timeline.c - map the recorder's clock to nanoseconds: a least-squares
- * line through every (raw, monotonic ns) correlation point of the file,
- * then every timestamp in place. */
+ * line through every (raw, monotonic ns) correlation point of the file;
+ * samples to ns (in time order); the process's span.  Calls and region
+ * events are converted as the sweep streams them (ana_ns). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ana.h"
 
-/* samples in time order (the sampler writes them so; damaged input may not) */
+/* samples in time order (the sampler writes them so; damaged input may
+ * not): a stable merge sort, so equal times keep their order */
 static void sort_samples(struct ana_domain *d)
 {
-    for (size_t i = 1; i < d->n; i++) {
-        if (d->t[i] >= d->t[i - 1])
-            continue;
-        uint64_t t = d->t[i], v = d->v[i];
-        size_t j = i;
-        for (; j > 0 && d->t[j - 1] > t; j--) {
-            d->t[j] = d->t[j - 1];
-            d->v[j] = d->v[j - 1];
+    size_t n = d->n, i;
+    for (i = 1; i < n && d->t[i] >= d->t[i - 1]; i++)
+        ;
+    if (i >= n)
+        return;
+    uint64_t *t2 = ana_xmalloc(n, sizeof *t2), *v2 = ana_xmalloc(n, sizeof *v2);
+    uint64_t *st = d->t, *sv = d->v, *dt = t2, *dv = v2;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t a = lo, b = mid, o = lo;
+            while (a < mid && b < hi) {
+                if (st[b] < st[a]) { dt[o] = st[b]; dv[o++] = sv[b++]; }
+                else { dt[o] = st[a]; dv[o++] = sv[a++]; }
+            }
+            while (a < mid) { dt[o] = st[a]; dv[o++] = sv[a++]; }
+            while (b < hi) { dt[o] = st[b]; dv[o++] = sv[b++]; }
         }
-        d->t[j] = t;
-        d->v[j] = v;
+        uint64_t *x = st; st = dt; dt = x;
+        x = sv; sv = dv; dv = x;
     }
+    if (st != d->t) {
+        memcpy(d->t, st, n * sizeof *st);
+        memcpy(d->v, sv, n * sizeof *sv);
+    }
+    free(t2);
+    free(v2);
 }
 
 void ana_timeline(struct ana_proc *p)
@@ -48,20 +66,23 @@ void ana_timeline(struct ana_proc *p)
         /* one point only, or a nonsense fit: the start-up estimate */
         if (!(b > 0) || !isfinite(b))
             b = h->tsc_hz ? 1e9 / (double)h->tsc_hz : 1;
+        if (!(b > 0) || !isfinite(b))
+            b = 1;
         p->clk_b = b;
         p->clk_a = my - b * mx;
+        if (!isfinite(p->clk_a))
+            p->clk_a = 0;
     }
+    /* ns() is monotonic in raw, so the raw extremes give the span */
     uint64_t lo = ana_ns(p, h->start_tsc), hi = lo;
-    for (size_t i = 0; i < p->ncalls; i++) {
-        struct ana_call *c = &p->calls[i];
-        c->t0 = ana_ns(p, c->t0);
-        c->t1 = ana_ns(p, c->t1);
-        if (c->t1 > hi) hi = c->t1;
-        if (c->t0 < lo) lo = c->t0;
+    if (p->ncalls) {
+        uint64_t a = ana_ns(p, p->raw_t0_min), b = ana_ns(p, p->raw_t1_max);
+        if (a < lo) lo = a;
+        if (b > hi) hi = b;
     }
-    for (size_t i = 0; i < p->nrev; i++) {
-        p->rev[i].t = ana_ns(p, p->rev[i].t);
-        if (p->rev[i].t > hi) hi = p->rev[i].t;
+    if (p->nrev) {
+        uint64_t b = ana_ns(p, p->raw_rev_max);
+        if (b > hi) hi = b;
     }
     for (int d = 0; d < p->ndom; d++) {
         for (size_t i = 0; i < p->dom[d].n; i++) {

@@ -4,6 +4,7 @@
  * before it are kept, the run is marked damaged (exit 2). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,15 +15,24 @@
 #include <unistd.h>
 #include "ana.h"
 
+void *ana_xrealloc(void *p, size_t n, size_t size);
+
 static void add_msg(char ***arr, size_t *n, size_t *cap, const char *fmt, va_list ap)
 {
     char buf[2048];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    if (*n >= 10000)
+        return;                         /* a hostile file does not fill memory with warnings */
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
-        *arr = realloc(*arr, *cap * sizeof **arr);
+        *arr = ana_xrealloc(*arr, *cap, sizeof **arr);
     }
-    (*arr)[(*n)++] = strdup(buf);
+    char *d = strdup(buf);
+    if (!d) {
+        fputs("greenshim-analyze: out of memory\n", stderr);
+        exit(3);
+    }
+    (*arr)[(*n)++] = d;
 }
 
 void ana_warn(struct ana_run *run, const char *fmt, ...)
@@ -42,12 +52,25 @@ void ana_error(struct ana_run *run, const char *fmt, ...)
     va_end(ap);
 }
 
+void *ana_xrealloc(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size) {
+        fprintf(stderr, "greenshim-analyze: allocation of %zu x %zu bytes overflows\n", n, size);
+        exit(3);
+    }
+    void *q = realloc(p, n && size ? n * size : 1);
+    if (!q) {
+        fprintf(stderr, "greenshim-analyze: out of memory (%zu bytes)\n", n * size);
+        exit(3);
+    }
+    return q;
+}
+
 #define GROW(arr, n, cap)                                                   \
     do {                                                                    \
         if ((n) == (cap)) {                                                 \
-            (cap) = (cap) ? (cap) * 2 : 256;                                \
-            (arr) = realloc((arr), (cap) * sizeof *(arr));                  \
-            if (!(arr)) { fprintf(stderr, "greenshim-analyze: out of memory\n"); exit(3); } \
+            (cap) = (cap) ? (cap) * 2 : 16;                                 \
+            (arr) = ana_xrealloc((arr), (cap), sizeof *(arr));              \
         }                                                                   \
     } while (0)
 
@@ -102,6 +125,8 @@ static void parse_header_text(struct ana_proc *p)
     ana_hdr_get(p, "host", p->host, sizeof p->host) || (p->host[0] = 0);
     ana_hdr_get(p, "cmdline", p->cmdline, sizeof p->cmdline) || (p->cmdline[0] = 0);
     ana_hdr_get(p, "rank", p->rank, sizeof p->rank) || (p->rank[0] = 0);
+    ana_hdr_get(p, "run.id", p->run_id, sizeof p->run_id) || (p->run_id[0] = 0);
+    ana_hdr_get(p, "run.role", p->run_role, sizeof p->run_role) || (p->run_role[0] = 0);
     if (!ana_hdr_get(p, "events.live", p->events_live, sizeof p->events_live))
         strcpy(p->events_live, "none");
     if (!ana_hdr_get(p, "events.kind", p->events_kind, sizeof p->events_kind))
@@ -133,6 +158,12 @@ static void parse_header_text(struct ana_proc *p)
         kv(buf, "source", d->source, sizeof d->source);
         kv(buf, "provenance", d->provenance, sizeof d->provenance);
         kv(buf, "watts_source", d->watts_source, sizeof d->watts_source);
+        kv(buf, "component", d->component, sizeof d->component);
+        /* before scope/key existed: RAPL is the machine's, keyed by name */
+        if (!kv(buf, "scope", d->scope, sizeof d->scope))
+            snprintf(d->scope, sizeof d->scope, "%s", strcmp(d->kind, "energy") == 0 ? "machine" : "process");
+        if (!kv(buf, "key", d->key, sizeof d->key))
+            memcpy(d->key, d->name, sizeof d->key);      /* both 64 bytes, NUL-terminated */
         char v[64];
         d->sum = kv(buf, "sum", v, sizeof v) ? atoi(v) : 0;
         d->max_range = kv(buf, "max_range", v, sizeof v) ? strtoull(v, NULL, 10) : 0;
@@ -142,161 +173,267 @@ static void parse_header_text(struct ana_proc *p)
     }
 }
 
-static uint32_t thread_index(struct ana_proc *p, uint32_t tid, uint32_t stream)
-{
-    for (size_t i = 0; i < p->nthreads; i++)
-        if (p->threads[i].tid == tid)
-            return (uint32_t)i;
-    GROW(p->threads, p->nthreads, p->capthreads);
-    p->threads[p->nthreads].tid = tid;
-    p->threads[p->nthreads].stream = stream;
-    return (uint32_t)p->nthreads++;
-}
-
-struct chunk_ref { uint32_t tid, seq; size_t off; };
+/* ---- records: every field read with memcpy (chunks need not be aligned) ---- */
+static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static int chunk_cmp(const void *a, const void *b)
 {
-    const struct chunk_ref *x = a, *y = b;
+    const struct ana_chunk *x = a, *y = b;
     if (x->tid != y->tid)
         return x->tid < y->tid ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Decode one chunk; returns the offset of damage or 0 (*why: what, when
- * it is not an unknown record type).  max_id: the number of record slots in
- * the file, a bound on any region id the recorder can have given out (ids
- * count up from 1, each with its STRING record in the file). */
-static size_t read_chunk(struct ana_run *run, struct ana_proc *p, const uint8_t *base, size_t off, size_t csize,
-                         uint64_t max_id, const char **why)
+static void string_add(struct ana_proc *p, uint32_t id, char *text)
 {
-    const struct gs_chunk_header *ch = (const void *)(base + off);
-    uint32_t th = thread_index(p, ch->tid, ch->stream);
-    struct ana_call *last = NULL;
-    size_t end = off + csize;
-    for (size_t r = off + GS_REC_SIZE; r + GS_REC_SIZE <= end; r += GS_REC_SIZE) {
+    if (p->nstrs * 2 + 2 > p->shcap) {          /* rehash: id -> index + 1 */
+        size_t cap = p->shcap ? p->shcap * 2 : 64;
+        uint32_t *h = ana_xmalloc(cap, sizeof *h);
+        memset(h, 0, cap * sizeof *h);
+        for (size_t i = 0; i < p->nstrs; i++) {
+            size_t j = (p->strs[i].id * 2654435761u) & (cap - 1);
+            while (h[j])
+                j = (j + 1) & (cap - 1);
+            h[j] = (uint32_t)i + 1;
+        }
+        free(p->shash);
+        p->shash = h;
+        p->shcap = cap;
+    }
+    size_t j = (id * 2654435761u) & (p->shcap - 1);
+    for (; p->shash[j]; j = (j + 1) & (p->shcap - 1))
+        if (p->strs[p->shash[j] - 1].id == id) {
+            free(text);                           /* the first definition wins */
+            return;
+        }
+    GROW(p->strs, p->nstrs, p->capstrs);
+    p->strs[p->nstrs] = (struct ana_string){ id, text };
+    p->shash[j] = (uint32_t)++p->nstrs;
+}
+
+const char *ana_string(const struct ana_proc *p, uint32_t id)
+{
+    if (!p->shcap)
+        return NULL;
+    for (size_t j = (id * 2654435761u) & (p->shcap - 1); p->shash[j]; j = (j + 1) & (p->shcap - 1))
+        if (p->strs[p->shash[j] - 1].id == id)
+            return p->strs[p->shash[j] - 1].text;
+    return NULL;
+}
+
+/* Drop the pages of [off, off + len) of the mapping once a pass is done with
+ * them: the file stays in the page cache, but the process's resident size
+ * stays bounded by what it holds, not by the file (they fault back in from
+ * the cache when a later pass reads them). */
+void ana_release(const struct ana_proc *p, size_t off, size_t len)
+{
+    static size_t pg;
+    if (!pg)
+        pg = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p->map + off, b = a + len;
+    a = (a + pg - 1) & ~(uintptr_t)(pg - 1);
+    b &= ~(uintptr_t)(pg - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* slots a record takes (>= 1), or 0 when it is damage */
+static size_t rec_slots(const struct ana_proc *p, const uint8_t *rec, size_t left)
+{
+    uint8_t type = rec[0];
+    if (type == GS_REC_STRING) {
+        size_t len = (size_t)rec[2] | (size_t)rec[3] << 8;
+        size_t ncont = len > GS_STRING_HEAD_TEXT ? (len - GS_STRING_HEAD_TEXT + GS_REC_SIZE - 1) / GS_REC_SIZE : 0;
+        return 1 + ncont <= left ? 1 + ncont : 0;
+    }
+    if (type >= 16) {
+        if (p->hdr.version < 2)
+            return 1;                             /* version 1: one slot each */
+        size_t n = rec[1];
+        return n && n <= left ? n : 0;
+    }
+    return type <= GS_REC_END ? 1 : 0;
+}
+
+/* Pass over one chunk: counts, extremes, strings, clock points, samples,
+ * losses.  Returns the offset of damage or 0; ch->len is set to the bytes
+ * the sweep may read. */
+static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thread *th, struct ana_chunk *ch,
+                         size_t csize)
+{
+    const uint8_t *base = p->map;
+    size_t end = ch->off + csize;
+    for (size_t r = ch->off + GS_REC_SIZE; r + GS_REC_SIZE <= end;) {
         const uint8_t *rec = base + r;
-        if (run->visit && rec[0] != GS_REC_NONE && (rec[0] >= 16 || rec[0] <= GS_REC_END))
+        size_t left = (end - r) / GS_REC_SIZE;
+        if (rec[0] == GS_REC_NONE) {
+            ch->len = (uint32_t)(r - ch->off);
+            return 0;
+        }
+        size_t ns = rec_slots(p, rec, left);
+        if (!ns) {
+            ch->len = (uint32_t)(r - ch->off);
+            return r;
+        }
+        if (run->visit)
             run->visit(run->visit_ctx, p, ch->tid, r, rec);
         switch (rec[0]) {
-        case GS_REC_NONE:
-            return 0;
         case GS_REC_CALL: {
-            const struct gs_rec_call *c = (const void *)rec;
-            GROW(p->calls, p->ncalls, p->capcalls);
-            struct ana_call *a = &p->calls[p->ncalls++];
-            memset(a, 0, sizeof *a);
-            a->t0 = c->t0; a->t1 = c->t1 < c->t0 ? c->t0 : c->t1;
-            a->m = c->m; a->n = c->n; a->k = c->k;
-            a->lda = c->lda; a->ldb = c->ldb; a->ldc = c->ldc;
-            a->region = c->region; a->thread = th; a->flags = c->flags; a->op = c->op;
-            a->layer = -1;
-            last = a;
-            break;
-        }
-        case GS_REC_COUNTERS: {
-            const struct gs_rec_counters *c = (const void *)rec;
-            if (last && !last->has_ctr) {
-                last->has_ctr = 1;
-                for (int i = 0; i < GS_MAX_EVENTS && i < c->nvals; i++)
-                    last->ctr[i] = c->delta[i];
-            }
+            uint64_t t0 = ld64(rec + 8), t1 = ld64(rec + 16);
+            if (t1 < t0)
+                t1 = t0;
+            if (t0 < p->raw_t0_min) p->raw_t0_min = t0;
+            if (t1 > p->raw_t1_max) p->raw_t1_max = t1;
+            if (ld32(rec + 4))
+                p->any_call_region = 1;
+            p->ncalls++;
+            th->ncalls++;
             break;
         }
         case GS_REC_REGION_PUSH:
         case GS_REC_REGION_POP: {
-            const struct gs_rec_region *g = (const void *)rec;
-            if (g->id > max_id) {
-                *why = "region id out of range (more than the file's record slots)";
-                return r;
-            }
-            GROW(p->rev, p->nrev, p->caprev);
-            p->rev[p->nrev++] = (struct ana_region_ev){ g->t, g->id, th, rec[0] == GS_REC_REGION_PUSH };
+            uint64_t t = ld64(rec + 8);
+            if (t > p->raw_rev_max) p->raw_rev_max = t;
+            p->nrev++;
+            th->nrev++;
             break;
         }
         case GS_REC_STRING: {
-            const struct gs_rec_string *s = (const void *)rec;
-            size_t len = s->len;
-            size_t ncont = len > GS_STRING_HEAD_TEXT ? (len - GS_STRING_HEAD_TEXT + GS_REC_SIZE - 1) / GS_REC_SIZE : 0;
-            if (r + (1 + ncont) * GS_REC_SIZE > end)
-                return r;
-            char *t = malloc(len + 1);
-            memcpy(t, s->text, len < GS_STRING_HEAD_TEXT ? len : GS_STRING_HEAD_TEXT);
+            size_t len = (size_t)rec[2] | (size_t)rec[3] << 8;
+            char *t = ana_xmalloc(len + 1, 1);
+            memcpy(t, rec + 8, len < GS_STRING_HEAD_TEXT ? len : GS_STRING_HEAD_TEXT);
             if (len > GS_STRING_HEAD_TEXT)
                 memcpy(t + GS_STRING_HEAD_TEXT, rec + GS_REC_SIZE, len - GS_STRING_HEAD_TEXT);
             t[len] = 0;
-            GROW(p->strs, p->nstrs, p->capstrs);
-            p->strs[p->nstrs++] = (struct ana_string){ s->id, t };
-            r += ncont * GS_REC_SIZE;
+            string_add(p, ld32(rec + 4), t);
             break;
         }
         case GS_REC_CLOCK:
-        case GS_REC_END: {
-            const struct gs_rec_clock *c = (const void *)rec;
-            GROW(p->ck_raw, p->nck, p->capck);
-            p->ck_ns = realloc(p->ck_ns, p->capck * sizeof *p->ck_ns);
-            p->ck_raw[p->nck] = c->tsc;
-            p->ck_ns[p->nck++] = c->mono_ns;
+        case GS_REC_END:
+            if (p->nck == p->capck) {
+                p->capck = p->capck ? p->capck * 2 : 64;
+                p->ck_raw = ana_xrealloc(p->ck_raw, p->capck, sizeof *p->ck_raw);
+                p->ck_ns = ana_xrealloc(p->ck_ns, p->capck, sizeof *p->ck_ns);
+            }
+            p->ck_raw[p->nck] = ld64(rec + 8);
+            p->ck_ns[p->nck++] = ld64(rec + 16);
             if (rec[0] == GS_REC_END)
                 p->clean_exit = 1;
             break;
-        }
         case GS_REC_SAMPLE: {
-            const struct gs_rec_sample *s = (const void *)rec;
-            if (s->kind == GS_SAMPLE_SAMPLER_NS) {
-                if (s->value > p->sampler_cpu_ns)
-                    p->sampler_cpu_ns = s->value;
+            uint16_t dom = (uint16_t)(rec[2] | rec[3] << 8);
+            uint64_t t = ld64(rec + 8), v = ld64(rec + 16), tr = ld64(rec + 24);
+            if (rec[1] == GS_SAMPLE_SAMPLER_NS) {
+                if (v > p->sampler_cpu_ns)
+                    p->sampler_cpu_ns = v;
                 break;
             }
-            if (s->domain >= ANA_MAX_DOMAINS)
+            if (dom >= ANA_MAX_DOMAINS)
                 break;
-            struct ana_domain *d = &p->dom[s->domain];
+            struct ana_domain *d = &p->dom[dom];
             if (d->n == d->cap) {
                 d->cap = d->cap ? d->cap * 2 : 256;
-                d->t = realloc(d->t, d->cap * sizeof *d->t);
-                d->v = realloc(d->v, d->cap * sizeof *d->v);
+                d->t = ana_xrealloc(d->t, d->cap, sizeof *d->t);
+                d->v = ana_xrealloc(d->v, d->cap, sizeof *d->v);
             }
             /* the read happened between t and t_read: take the middle */
-            d->t[d->n] = s->t_read > s->t ? s->t + (s->t_read - s->t) / 2 : s->t;
-            d->v[d->n++] = s->value;
-            if (s->domain + 1 > p->ndom)
-                p->ndom = s->domain + 1;
+            d->t[d->n] = tr > t ? t + (tr - t) / 2 : t;
+            d->v[d->n++] = v;
+            if (dom + 1 > p->ndom)
+                p->ndom = dom + 1;
             break;
         }
-        case GS_REC_LOST: {
-            const struct gs_rec_lost *l = (const void *)rec;
-            p->lost += p->hdr.version >= 2 ? l->records : l->calls;  /* v1: 'count' of records */
+        case GS_REC_LOST:
             if (p->hdr.version >= 2) {
-                p->lost_calls += l->calls;
-                if (!p->lost_reason)
-                    p->lost_reason = l->reason;
+                /* {type, reason, reserved, tid, t, calls, records, t_first} */
+                uint64_t calls = ld64(rec + 16), recs = ld64(rec + 24);
+                p->lost_calls = calls > UINT64_MAX - p->lost_calls ? UINT64_MAX : p->lost_calls + calls;
+                p->lost = recs > UINT64_MAX - p->lost ? UINT64_MAX : p->lost + recs;
+                if (!p->lost_reason && rec[1])
+                    p->lost_reason = rec[1];
+            } else {
+                uint64_t n = ld64(rec + 16);
+                p->lost = n > UINT64_MAX - p->lost ? UINT64_MAX : p->lost + n;
             }
             break;
+        default:
+            if (rec[0] >= 16)                   /* the GPU path's kinds (kernels.c); others skipped */
+                ana_gpu_read(p, (uint32_t)(th - p->threads), rec, ns);
+            break;                              /* counters */
         }
-        default: {
-            if (rec[0] < 16)
-                return r;               /* unknown below 16: damage */
-            size_t ns = ana_gpu_read(p, th, rec, (end - r) / GS_REC_SIZE);
-            if (!ns)
-                return r;               /* nslots 0 or past the chunk: damage */
-            r += (ns - 1) * GS_REC_SIZE;    /* GPU and newer kinds: skipped by nslots */
-            break;
-        }
+        r += ns * GS_REC_SIZE;
+    }
+    ch->len = (uint32_t)((end - ch->off) - (end - ch->off - GS_REC_SIZE) % GS_REC_SIZE);
+    return 0;
+}
+
+int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
+                  struct ana_call *c)
+{
+    for (; *ci < th->nch; (*ci)++, *off = 0) {
+        const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
+        const uint8_t *b = p->map + ch->off;
+        if (*off < GS_REC_SIZE)
+            *off = GS_REC_SIZE;
+        while (*off + GS_REC_SIZE <= ch->len) {
+            const uint8_t *rec = b + *off;
+            size_t ns = rec_slots(p, rec, (ch->len - *off) / GS_REC_SIZE);
+            *off += (ns ? ns : 1) * GS_REC_SIZE;
+            if (rec[0] != GS_REC_CALL)
+                continue;
+            ana_decode_call(p, rec, b + *off, b + ch->len, c);
+            return 1;
         }
     }
     return 0;
 }
 
+/* one CALL record (and the COUNTERS record that follows it before the next
+ * call in the same chunk) into c; times stay raw */
+void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t *next, const uint8_t *end,
+                     struct ana_call *c)
+{
+    struct gs_rec_call r;
+    memcpy(&r, rec, sizeof r);
+    c->t0 = r.t0; c->t1 = r.t1 < r.t0 ? r.t0 : r.t1;
+    c->m = r.m; c->n = r.n; c->k = r.k;
+    c->lda = r.lda; c->ldb = r.ldb; c->ldc = r.ldc;
+    c->region = r.region; c->flags = r.flags; c->op = r.op;
+    c->has_ctr = 0;
+    c->energy_j = 0;
+    c->layer = -1;
+    for (const uint8_t *q = next; q + GS_REC_SIZE <= end;) {
+        if (q[0] == GS_REC_CALL || q[0] == GS_REC_NONE)
+            break;
+        if (q[0] == GS_REC_COUNTERS) {
+            int nv = q[1] < GS_MAX_EVENTS ? q[1] : GS_MAX_EVENTS;
+            memset(c->ctr, 0, sizeof c->ctr);
+            for (int i = 0; i < nv; i++)
+                c->ctr[i] = ld64(q + 8 + 8 * i);
+            c->has_ctr = 1;
+            break;
+        }
+        size_t ns = rec_slots(p, q, (size_t)(end - q) / GS_REC_SIZE);
+        if (!ns)
+            break;
+        q += ns * GS_REC_SIZE;
+    }
+}
+
 int ana_read_file(struct ana_run *run, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO (or a device) named *.gstrace must not block us */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         ana_error(run, "%s: cannot open (%s)", path, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ana_error(run, "%s: not a regular file", path);
+        ana_error(run, "%s: not a regular file (skipped)", path);
         close(fd);
         return -1;
     }
@@ -312,26 +449,25 @@ int ana_read_file(struct ana_run *run, const char *path)
         ana_error(run, "%s: cannot map (%s)", path, strerror(errno));
         return -1;
     }
-    const struct gs_file_header *h = (const void *)base;
-    char why[160] = "";
+    madvise((void *)base, size, MADV_SEQUENTIAL);
+    struct gs_file_header h;
+    memcpy(&h, base, sizeof h);
+    char why[200] = "";
     size_t at = 0;
-    if (memcmp(h->magic, GS_TRACE_MAGIC, 8) != 0)
+    if (memcmp(h.magic, GS_TRACE_MAGIC, 8) != 0)
         snprintf(why, sizeof why, "bad magic (not a greenshim trace)");
-    else if (h->version < 1 || h->version > GS_TRACE_VERSION)
-        snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads %u)", h->version,
-                 GS_TRACE_VERSION), at = 8;
-    else if (h->rec_size != GS_REC_SIZE)
-        snprintf(why, sizeof why, "record size %u, want %u", h->rec_size, GS_REC_SIZE), at = 20;
-    else if (h->chunk_size < 2 * GS_REC_SIZE)
-        snprintf(why, sizeof why, "chunk size %u too small", h->chunk_size), at = 16;
-    else if (h->chunk_size % 8 || h->header_size % 8)   /* records hold aligned u64s */
-        snprintf(why, sizeof why, "header size %u / chunk size %u not a multiple of 8", h->header_size,
-                 h->chunk_size), at = h->header_size % 8 ? 12 : 16;
-    else if (h->header_size < GS_HEADER_TEXT_OFF || h->text_len > h->header_size - GS_HEADER_TEXT_OFF)
-        snprintf(why, sizeof why, "header size %u / text length %u out of range", h->header_size, h->text_len),
+    else if (h.version < 1 || h.version > 2)
+        snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads 1 and 2)", h.version), at = 8;
+    else if (h.rec_size != GS_REC_SIZE)
+        snprintf(why, sizeof why, "record size %u, want %u", h.rec_size, GS_REC_SIZE), at = 20;
+    else if (h.chunk_size < 2 * GS_REC_SIZE || h.chunk_size > (1u << 30))
+        snprintf(why, sizeof why, "chunk size %u out of range (96 B to 1 GiB)", h.chunk_size), at = 16;
+    else if (h.header_size < GS_HEADER_TEXT_OFF || h.header_size > (64u << 20) ||
+             h.text_len > h.header_size - GS_HEADER_TEXT_OFF)
+        snprintf(why, sizeof why, "header size %u / text length %u out of range", h.header_size, h.text_len),
             at = 12;
-    else if (size < h->header_size)
-        snprintf(why, sizeof why, "header too short (file has %zu bytes, header %u)", size, h->header_size),
+    else if (size < h.header_size)
+        snprintf(why, sizeof why, "header too short (file has %zu bytes, header %u)", size, h.header_size),
             at = size;
     if (why[0]) {
         ana_error(run, "%s: %s at offset %zu", path, why, at);
@@ -339,67 +475,89 @@ int ana_read_file(struct ana_run *run, const char *path)
         return -1;
     }
     struct ana_proc *p = calloc(1, sizeof *p);
-    snprintf(p->file, sizeof p->file, "%s", path);
-    p->hdr = *h;
-    p->text = calloc(1, h->text_len + 1);
-    memcpy(p->text, base + GS_HEADER_TEXT_OFF, h->text_len);
-    parse_header_text(p);
-    /* room for every slot of the file as a call: untouched pages cost
-     * nothing, and no realloc copies a large array while streaming */
-    if (size > h->header_size) {
-        p->capcalls = (size - h->header_size) / GS_REC_SIZE + 1;
-        p->calls = malloc(p->capcalls * sizeof *p->calls);
-        if (!p->calls)
-            p->capcalls = 0;
+    if (!p) {
+        fputs("greenshim-analyze: out of memory\n", stderr);
+        exit(3);
     }
+    snprintf(p->file, sizeof p->file, "%s", path);
+    p->hdr = h;
+    p->map = base;
+    p->map_size = size;
+    p->raw_t0_min = UINT64_MAX;
+    p->text = ana_xmalloc(h.text_len + 1, 1);
+    memcpy(p->text, base + GS_HEADER_TEXT_OFF, h.text_len);
+    p->text[h.text_len] = 0;
+    parse_header_text(p);
 
     /* chunks in file order; a bad chunk magic stops the scan there, a
      * partial last chunk is read up to its last whole record */
-    size_t csize = h->chunk_size, nch = (size - h->header_size) / csize;
+    size_t csize = h.chunk_size, nch = (size - h.header_size) / csize;
     size_t damage = 0;
-    char dwhy[160] = "";
-    struct chunk_ref *refs = calloc(nch + 1, sizeof *refs);
+    char dwhy[200] = "";
+    struct ana_chunk *refs = ana_xmalloc(nch + 1, sizeof *refs);
     size_t nref = 0;
     for (size_t i = 0; i < nch; i++) {
-        size_t off = h->header_size + i * csize;
-        const struct gs_chunk_header *ch = (const void *)(base + off);
-        if (ch->magic == 0)
+        size_t off = h.header_size + i * csize;
+        struct gs_chunk_header ch;
+        memcpy(&ch, base + off, sizeof ch);
+        if (ch.magic == 0)
             continue;                   /* allocated, never written */
-        if (ch->magic != GS_CHUNK_MAGIC) {
+        if (ch.magic != GS_CHUNK_MAGIC) {
             damage = off;
-            snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: bad chunk magic 0x%08x", off, ch->magic);
+            snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: bad chunk magic 0x%08x", off, ch.magic);
             break;
         }
-        refs[nref++] = (struct chunk_ref){ ch->tid, ch->seq, off };
+        refs[nref++] = (struct ana_chunk){ off, ch.tid, ch.seq, ch.stream, (uint32_t)csize };
     }
-    size_t tail = (size - h->header_size) % csize;
+    size_t tail = (size - h.header_size) % csize;
     if (!damage && tail) {
-        size_t off = h->header_size + nch * csize;
-        const struct gs_chunk_header *ch = (const void *)(base + off);
-        if (tail >= GS_REC_SIZE && ch->magic == GS_CHUNK_MAGIC)
-            refs[nref++] = (struct chunk_ref){ ch->tid, ch->seq, off };
+        size_t off = h.header_size + nch * csize;
+        struct gs_chunk_header ch = { 0 };
+        if (tail >= GS_REC_SIZE)
+            memcpy(&ch, base + off, sizeof ch);
+        if (tail >= GS_REC_SIZE && ch.magic == GS_CHUNK_MAGIC)
+            refs[nref++] = (struct ana_chunk){ off, ch.tid, ch.seq, ch.stream, (uint32_t)tail };
         damage = off + tail - tail % GS_REC_SIZE;   /* the first cut-off record */
         snprintf(dwhy, sizeof dwhy,
                  "truncated at offset %zu: the file (%zu bytes) ends inside a chunk (chunks are %zu bytes)",
                  damage, size, csize);
     }
-    qsort(refs, nref, sizeof *refs, chunk_cmp);
+    if (nref)
+        qsort(refs, nref, sizeof *refs, chunk_cmp);
+    /* threads: runs of one tid, in tid order */
+    for (size_t i = 0; i < nref; i++)
+        if (i == 0 || refs[i].tid != refs[i - 1].tid)
+            p->nthreads++;
+    p->threads = ana_xmalloc(p->nthreads + 1, sizeof *p->threads);
+    memset(p->threads, 0, (p->nthreads + 1) * sizeof *p->threads);
+    p->chunks = refs;
+    p->nchunks = nref;
+    size_t ti = 0;
     for (size_t i = 0; i < nref; i++) {
-        size_t len = refs[i].off + csize <= size ? csize : size - refs[i].off;
-        len -= len % GS_REC_SIZE;
-        const char *why_bad = NULL;
-        size_t bad = read_chunk(run, p, base, refs[i].off, len, size / GS_REC_SIZE, &why_bad);
+        if (i > 0 && refs[i].tid != refs[i - 1].tid)
+            ti++;
+        struct ana_thread *th = &p->threads[ti];
+        if (!th->nch) {
+            th->tid = refs[i].tid;
+            th->stream = refs[i].stream;
+            th->ch0 = i;
+        }
+        th->nch++;
+        size_t bad = scan_chunk(run, p, th, &refs[i], refs[i].len);
+        ana_release(p, refs[i].off, refs[i].len);
         if (bad && (!damage || bad < damage)) {
             damage = bad;
-            if (why_bad)
-                snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: %s", bad, why_bad);
+            if (p->map[bad] >= 16)
+                snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: record type %u with slot count %u",
+                         bad, p->map[bad], p->map[bad + 1]);
             else
-                snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: unknown record type %u inside a chunk", bad,
-                         base[bad]);
+                snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: %s record type %u inside a chunk", bad,
+                         p->map[bad] == GS_REC_STRING ? "overlong string" : "unknown", p->map[bad]);
         }
     }
-    free(refs);
-    munmap((void *)base, size);
+    for (size_t t = 0; t < p->nthreads; t++)
+        if (p->threads[t].stream == GS_STREAM_THREAD && p->threads[t].ncalls)
+            p->active_threads++;
     if (dwhy[0]) {
         p->damage_off = damage;
         ana_error(run, "%s: %s; the %zu calls before it are reported", path, dwhy, p->ncalls);
@@ -409,14 +567,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     if (!p->clean_exit)
         ana_warn(run, "%s: process %u did not exit cleanly; trace complete up to its last record",
                  path, p->hdr.pid);
-    if (p->lost) {
-        static const char *why[] = { "unknown reason", "no space left", "the size cap",
-                                     "an I/O error", "no memory" };
-        ana_warn(run, "%s: %llu calls (%llu records) could not be recorded (%s)", path,
-                 (unsigned long long)p->lost_calls, (unsigned long long)p->lost,
-                 why[p->lost_reason >= 0 && p->lost_reason <= 4 ? p->lost_reason : 0]);
-    }
-    run->procs = realloc(run->procs, (run->nprocs + 1) * sizeof *run->procs);
+    run->procs = ana_xrealloc(run->procs, run->nprocs + 1, sizeof *run->procs);
     run->procs[run->nprocs++] = p;
     return 0;
 }
@@ -468,19 +619,13 @@ int ana_read_path(struct ana_run *run, const char *path)
     return rc;
 }
 
-const char *ana_string(const struct ana_proc *p, uint32_t id)
-{
-    for (size_t i = 0; i < p->nstrs; i++)
-        if (p->strs[i].id == id)
-            return p->strs[i].text;
-    return NULL;
-}
-
 void ana_run_free(struct ana_run *run)
 {
     for (size_t i = 0; i < run->nprocs; i++) {
         struct ana_proc *p = run->procs[i];
-        free(p->calls); free(p->rev); free(p->reg_j); free(p->reg_s); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text);
+        if (p->map)
+            munmap((void *)p->map, p->map_size);
+        free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
@@ -493,4 +638,36 @@ void ana_run_free(struct ana_run *run)
     free(run->warnings);
     for (size_t i = 0; i < run->nerr; i++) free(run->errors[i]);
     free(run->errors);
+}
+
+int ana_check_runs(struct ana_run *run, int merge, const char *verb)
+{
+    const char *first = NULL, *other = NULL;
+    size_t nids = 0, nnone = 0;
+    for (size_t i = 0; i < run->nprocs; i++) {
+        const char *id = run->procs[i]->run_id;
+        if (!id[0]) {
+            nnone++;
+            continue;
+        }
+        size_t j;
+        for (j = 0; j < i; j++)
+            if (strcmp(run->procs[j]->run_id, id) == 0)
+                break;
+        if (j < i)
+            continue;
+        nids++;
+        if (!first) first = id;
+        else if (!other) other = id;
+    }
+    if (nids <= 1)
+        return 0;
+    if (!merge) {
+        fprintf(stderr, "greenshim-analyze %s: these traces are from %zu different runs (run.id %s and %s%s): "
+                "a report covers one run; give one run's directory, or --merge-runs to report them together\n",
+                verb, nids, first, other, nids > 2 ? ", ..." : "");
+        return -1;
+    }
+    ana_warn(run, "%zu different runs merged (--merge-runs): energy of machine domains is merged across them", nids);
+    return 0;
 }

@@ -20,7 +20,8 @@ const char ana_view_help[] =
     "  --carbon-intensity G grid intensity in g CO2e per kWh: CO2e next to joules (also\n"
     "                       GREENSHIM_CARBON_INTENSITY); none given: no CO2e\n"
     "  --peak-gflops X, --peak-gbs X   roofline ceilings (default: the best of this run)\n"
-    "  --dvfs FILE          a DVFS recommendation (greenshim-analyze dvfs -o FILE) for the HTML\n";
+    "  --dvfs FILE          a DVFS recommendation (greenshim-analyze dvfs -o FILE) for the HTML\n"
+    "  --merge-runs         report traces of different runs (run.id) together (else refused)\n";
 
 void ana_view_init(struct ana_view *v)
 {
@@ -39,6 +40,10 @@ int ana_view_opt(struct ana_view *v, int argc, char **argv, int *i, const char *
     }
     if ((k = ana_carbon_opt(&v->mo, argc, argv, i, verb)) != 0)
         return k;
+    if (!strcmp(a, "--merge-runs")) {
+        v->merge_runs = 1;
+        return 1;
+    }
     if (!strcmp(a, "--per-thread")) {
         v->mo.per_thread = 1;
         return 1;
@@ -114,6 +119,10 @@ int ana_view_load(struct ana_view *v, struct ana_run *run, struct ana_report *r,
         fprintf(stderr, "greenshim-analyze: %s\n", run->errors[i]);
     if (!run->nprocs) {
         ana_progress("", 1, 1);
+        ana_run_free(run);
+        return -1;
+    }
+    if (ana_check_runs(run, v->merge_runs, verb) != 0) {
         ana_run_free(run);
         return -1;
     }

@@ -26,7 +26,7 @@ GS_HIDDEN int gs_setting_is_set(const char *name);   /* a valid value was given 
 GS_HIDDEN uint64_t gs_setting_uint(const char *name);
 GS_HIDDEN double gs_setting_double(const char *name);
 GS_HIDDEN int gs_setting_bool(const char *name);
-GS_HIDDEN const char *gs_setting_str(const char *name); /* the text ("" when unset, no default) */
+GS_HIDDEN const char *gs_setting_str(const char *name); /* the text, else the default ("" if none) */
 
 /* clock.c: the hot-path clock (rdtsc where invariant, else CLOCK_MONOTONIC) */
 GS_HIDDEN uint64_t gs_clock_slow(void);

@@ -121,6 +121,20 @@ int gs_run_setup(void)
     return 0;
 }
 
+/* DIR/.greenshim-run made if needed; 0 when it is a directory of ours
+ * (not a planted symlink or someone else's) */
+static int gs_sub_ready(void)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s" GS_RUN_SUB, gs_dir);
+    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (lstat(p, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        return -1;
+    return 0;
+}
+
 static void gs_sub(char *out, size_t n, const char *file)
 {
     snprintf(out, n, "%s" GS_RUN_SUB "%s%s", gs_dir, file ? "/" : "", file ? file : "");
@@ -142,10 +156,11 @@ void gs_run_start(void)
 {
     gs_header_add("run.id", "%s", gs_id);
     gs_header_add("run.role", "%s", gs_leader ? "leader" : "member");
-    char p[PATH_MAX];
-    gs_sub(p, sizeof p, NULL);
-    if (mkdir(p, 0700) != 0 && errno != EEXIST)
+    if (gs_sub_ready() != 0) {
+        gs_log("%s" GS_RUN_SUB " is not a directory of ours: this process is left out of the "
+               "run's summary and samples no machine-wide energy", gs_dir);
         return;
+    }
     char line[64];
     snprintf(line, sizeof line, "start %d\n", (int)getpid());
     gs_append(line);
@@ -187,13 +202,12 @@ void gs_warn_once(const char *key, const char *fmt, ...)
     if (gs_setting_bool("GREENSHIM_QUIET"))
         return;
     char p[PATH_MAX];
-    gs_sub(p, sizeof p, NULL);
-    mkdir(p, 0700);
+    int ok = gs_sub_ready() == 0;
     char k[96];
     snprintf(k, sizeof k, "warn.%s", key);
     gs_sub(p, sizeof p, k);
-    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno == EEXIST)
+    int fd = ok ? open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    if (fd < 0 && ok && errno == EEXIST)
         return;                         /* another process of the run said it */
     if (fd >= 0)
         close(fd);
@@ -214,6 +228,8 @@ int gs_run_machine_try(char *handover, size_t n)
     if (handover && n)
         handover[0] = 0;
     if (gs_lock_fd < 0) {
+        if (!gs_started)
+            return 0;                   /* no run directory of ours */
         char p[PATH_MAX];
         gs_sub(p, sizeof p, "machine.lock");
         gs_lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -323,7 +339,7 @@ void gs_run_exit(void)
     }
     char lost[64] = "", running[64] = "";
     if (s.lost)
-        snprintf(lost, sizeof lost, ", %llu records lost", (unsigned long long)s.lost);
+        snprintf(lost, sizeof lost, " (%llu of them not recorded)", (unsigned long long)s.lost);
     if (s.started > s.ended)
         snprintf(running, sizeof running, " (%u still running)", s.started - s.ended);
     gs_log("traces in %s: %u process%s%s, %llu calls%s, %s; greenshim report %s",

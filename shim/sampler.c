@@ -25,7 +25,6 @@
 extern const struct gs_esource *const __start_gs_sources[] __attribute__((weak, visibility("hidden")));
 extern const struct gs_esource *const __stop_gs_sources[] __attribute__((weak, visibility("hidden")));
 
-GS_HIDDEN void gs_emit_clock_point(void);
 
 #define GS_MAX_DOMAINS 512
 #define GS_MAX_SOURCES 16

@@ -13,7 +13,7 @@
 #  - a run with no intercepted call says so plainly and leaves no directory.
 # Exit 0 pass, 1 fail.
 . "$(dirname "$0")/lib/common.sh"
-need "$lib" "$ana" "$build/greenshim" "$build/examples/blas_mix"
+need "$lib" "$ana" "$build/greenshim" "$build/examples/blas_mix" "$build/bench/tiny_gemm"
 unset GREENSHIM_QUIET
 gs=$build/greenshim
 mix=$build/examples/blas_mix
@@ -84,4 +84,16 @@ roles=$(for f in "$tmp/f"/*.gstrace; do hdr "$f" run.role; done | sort | tr '\n'
 [ "$(grep -c '^greenshim:' "$tmp/none.err")" = 1 ] && grep -q "no intercepted call" "$tmp/none.err" ||
     fail "no-call run: want one 'no intercepted call' line, got: $(cat "$tmp/none.err")"
 [ ! -e "$tmp/none" ] || fail "no-call run made $tmp/none: $(ls -a "$tmp/none")"
+# 6. lost calls are in the summary
+GREENSHIM_MAX_MB=1 "$gs" record -o "$tmp/cap" -- "$build/bench/tiny_gemm" 60000 1 >/dev/null 2>"$tmp/cap.err" ||
+    fail "capped run failed"
+grep -Eq "^greenshim: traces in $tmp/cap: 1 process, 60000 calls \([1-9][0-9]* of them not recorded\)" "$tmp/cap.err" ||
+    fail "capped run: the summary does not count the calls not recorded: $(cat "$tmp/cap.err")"
+# 7. a planted .greenshim-run symlink is not followed
+mkdir -p "$tmp/pl" "$tmp/elsewhere"
+ln -s "$tmp/elsewhere" "$tmp/pl/.greenshim-run"
+"$gs" record --append -o "$tmp/pl" -- "$mix" >/dev/null 2>"$tmp/pl.err" || fail "planted-symlink run failed"
+[ -z "$(ls -A "$tmp/elsewhere")" ] || fail "wrote through the planted symlink: $(ls -A "$tmp/elsewhere")"
+grep -q "is not a directory of ours" "$tmp/pl.err" || fail "planted symlink: not said: $(cat "$tmp/pl.err")"
+ls "$tmp/pl"/*.gstrace >/dev/null 2>&1 || fail "planted symlink: the trace itself was not written"
 echo "run unit: one summary, warnings once, run ids shared, exec and fork clean"

@@ -1,10 +1,14 @@
 /* fuzz_analyze.c - the analyzer's fuzz target: one input is one trace file,
- * run through greenshim-analyze's own verbs (info, dump, report as text, JSON
- * and CSV) exactly as the command line runs them: analyzer/main.c is linked
+ * run through greenshim-analyze's own verbs (info, dump, and report as text,
+ * JSON or CSV by the input's length) exactly as the command line runs them: analyzer/main.c is linked
  * in with its main() renamed (-Dmain=gs_analyze_main), and the input is
  * written to a scratch file on tmpfs, so the target exercises the very code
  * path `greenshim-analyze report/dump/info` takes, whatever the reader's
- * internal API becomes.
+ * internal API becomes.  An input holding more than one trace (another
+ * "GRNSHIM\0" magic further on, as in the concatenated traces of one run's
+ * processes) is split there, up to FUZZ_MAX_FILES files: `report` then reads
+ * them all as one run (merged energy series, several processes); `info` and
+ * `dump` read the first.
  *
  * Built two ways (Makefile):
  *   make fuzz       clang -fsanitize=fuzzer,address,undefined: libFuzzer
@@ -27,30 +31,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * and libFuzzer's -max_len keeps mutants far below it anyway. */
 #define FUZZ_MAX_INPUT (4u << 20)
 
-static char scratch[256];
-static int scratch_fd = -1;
+#define FUZZ_MAX_FILES 4
+
+static char scratch[FUZZ_MAX_FILES][256];
+static int scratch_fd[FUZZ_MAX_FILES] = { -1, -1, -1, -1 };
 
 static void scratch_remove(void)
 {
-    if (scratch_fd >= 0)
-        unlink(scratch);
+    for (int i = 0; i < FUZZ_MAX_FILES; i++)
+        if (scratch_fd[i] >= 0)
+            unlink(scratch[i]);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     const char *dirs[] = { "/dev/shm", getenv("TMPDIR"), "/tmp" };
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs && scratch_fd < 0; i++) {
-        if (!dirs[i] || !*dirs[i])
-            continue;
-        snprintf(scratch, sizeof scratch, "%s/gs-fuzz.XXXXXX.gstrace", dirs[i]);
-        scratch_fd = mkstemps(scratch, 8);
-    }
-    if (scratch_fd < 0) {
-        perror("fuzz_analyze: cannot create a scratch file");
-        abort();
-    }
     atexit(scratch_remove);
+    for (int f = 0; f < FUZZ_MAX_FILES; f++) {
+        for (size_t i = 0; i < sizeof dirs / sizeof *dirs && scratch_fd[f] < 0; i++) {
+            if (!dirs[i] || !*dirs[i])
+                continue;
+            snprintf(scratch[f], sizeof scratch[f], "%s/gs-fuzz.XXXXXX.gstrace", dirs[i]);
+            scratch_fd[f] = mkstemps(scratch[f], 8);
+        }
+        if (scratch_fd[f] < 0) {
+            perror("fuzz_analyze: cannot create a scratch file");
+            abort();
+        }
+    }
     if (!getenv("GS_FUZZ_VERBOSE") || !*getenv("GS_FUZZ_VERBOSE")) {
         FILE *null = fopen("/dev/null", "w");
         if (!null || !freopen("/dev/null", "w", stdout)) {
@@ -62,14 +71,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void verb(const char *a1, const char *a2, const char *a3)
+/* greenshim-analyze a1 FILE... [a2 [a3]] */
+static void verb(int nfiles, const char *a1, const char *a2, const char *a3)
 {
-    char v0[] = "greenshim-analyze", v1[16], v2[16], v3[16], file[sizeof scratch];
-    char *argv[6] = { v0, v1, NULL, NULL, NULL, NULL };
+    char v0[] = "greenshim-analyze", v1[16], v2[16], v3[16], file[FUZZ_MAX_FILES][sizeof scratch[0]];
+    char *argv[5 + FUZZ_MAX_FILES] = { v0, v1 };
     int argc = 2;
     snprintf(v1, sizeof v1, "%s", a1);
-    snprintf(file, sizeof file, "%s", scratch);
-    argv[argc++] = file;
+    for (int f = 0; f < nfiles; f++) {
+        snprintf(file[f], sizeof file[f], "%s", scratch[f]);
+        argv[argc++] = file[f];
+    }
     if (a2) {
         snprintf(v2, sizeof v2, "%s", a2);
         argv[argc++] = v2;
@@ -91,14 +103,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > FUZZ_MAX_INPUT)
         return -1;                      /* not added to the corpus */
-    if (ftruncate(scratch_fd, 0) != 0 || pwrite(scratch_fd, data, size, 0) != (ssize_t)size) {
-        perror("fuzz_analyze: scratch file");
-        abort();
+    int nfiles = 0;
+    size_t at = 0;
+    while (nfiles < FUZZ_MAX_FILES) {
+        /* this part ends where the next trace's magic starts (8-aligned) */
+        size_t end = size;
+        if (nfiles + 1 < FUZZ_MAX_FILES)
+            for (size_t m = at + 256; m + 8 <= size; m += 8)
+                if (memcmp(data + m, "GRNSHIM", 8) == 0) {
+                    end = m;
+                    break;
+                }
+        if (ftruncate(scratch_fd[nfiles], 0) != 0 ||
+            pwrite(scratch_fd[nfiles], data + at, end - at, 0) != (ssize_t)(end - at)) {
+            perror("fuzz_analyze: scratch file");
+            abort();
+        }
+        nfiles++;
+        at = end;
+        if (at == size)
+            break;
     }
-    verb("info", NULL, NULL);
-    verb("dump", NULL, NULL);
-    verb("report", "--format", "text");
-    verb("report", "--format", "json");
-    verb("report", "--format", "csv");
+    verb(1, "info", NULL, NULL);
+    verb(1, "dump", NULL, NULL);
+    /* one renderer per input, by its length: each sees a third of the inputs,
+     * for a third of the cost of all three */
+    static const char *const fmt[] = { "text", "json", "csv" };
+    verb(nfiles, "report", "--format", fmt[size % 3]);
     return 0;
 }

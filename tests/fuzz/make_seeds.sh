@@ -60,5 +60,11 @@ for d in "$tmp"/*/; do
         /usr/bin/python3 tests/fuzz/compact.py "$f" "$out/$s-$i.trace" --samples 12
         i=$((i + 1)); n=$((n + 1))
     done
+    # the processes of one run in one input: the fuzz target splits it at
+    # each magic and reports the files together
+    if [ $i -gt 1 ]; then
+        cat "$out/$s"-[0-9]*.trace >"$out/$s-run.trace"
+        n=$((n + 1))
+    fi
 done
 echo "make_seeds: $n seeds in $out ($(du -sh "$out" | cut -f1))"

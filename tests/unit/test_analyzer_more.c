@@ -26,7 +26,7 @@ static void build(struct ana_run *run, struct ana_report *r, const char *path)
 {
     memset(run, 0, sizeof *run);
     ck_assert_int_eq(ana_read_path(run, path), 0);
-    ck_assert_int_eq(ana_report_build(run, r), 0);
+    ck_assert_int_eq(tg_build(run, r), 0);
 }
 
 /* overwrite bytes of a written file */
@@ -73,8 +73,8 @@ START_TEST(tsc_clock_fit)
     build(&run, &r, p);
     struct ana_proc *pr = run.procs[0];
     ck_assert_double_eq_tol(pr->clk_b, 0.4, 1e-9);
-    ck_assert_uint_eq(pr->calls[0].t0, 6000000000ull);
-    ck_assert_uint_eq(pr->calls[0].t1 - pr->calls[0].t0, 1000000);
+    ck_assert_uint_eq(tg_calls[0].t0, 6000000000ull);
+    ck_assert_uint_eq(tg_calls[0].t1 - tg_calls[0].t0, 1000000);
     ck_assert_double_eq_tol(r.duration_s, 4.0, 1e-6);
     ck_assert_double_eq_tol(r.ops[0].time_s, 1e-3, 1e-9);
     ck_assert_int_eq(pr->clean_exit, 1);
@@ -97,7 +97,7 @@ START_TEST(tsc_fallback_to_hz)
     patch(p, offsetof(struct gs_file_header, tsc_hz), &hz, 8);
     struct ana_run run; struct ana_report r;
     build(&run, &r, p);
-    ck_assert_uint_eq(run.procs[0]->calls[0].t1 - run.procs[0]->calls[0].t0, 1000);
+    ck_assert_uint_eq(tg_calls[0].t1 - tg_calls[0].t0, 1000);
     ana_report_free(&r); ana_run_free(&run);
 }
 END_TEST
@@ -124,7 +124,7 @@ START_TEST(task_clock_weights_and_counters)
     tg_close(&g);
     struct ana_run run; struct ana_report r;
     build(&run, &r, p);
-    const struct ana_call *a = &run.procs[0]->calls[0], *b = &run.procs[0]->calls[1];
+    const struct ana_call *a = &tg_calls[0], *b = &tg_calls[1];
     ck_assert_uint_eq(a->op, SGEMM);
     /* 0-0.1 alone: 1 J; 0.1-0.2 shared 1 : 0.25 -> 0.8 / 0.2; 0.2-0.3 b alone */
     ck_assert_double_eq_tol(a->energy_j, 1.8, 1e-9);
@@ -281,7 +281,7 @@ START_TEST(truncated_error_offset)
     char want[64];
     snprintf(want, sizeof want, "truncated at offset %zu", cut - 7);
     ck_assert_ptr_nonnull(strstr(run.errors[0], want));
-    ck_assert_int_eq(ana_report_build(&run, &r), 0);
+    ck_assert_int_eq(tg_build(&run, &r), 0);
     ck_assert_uint_eq(r.total_calls, 20);
     ana_report_free(&r); ana_run_free(&run);
 }

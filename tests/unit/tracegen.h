@@ -137,6 +137,41 @@ static inline void tg_end(struct tg *g, uint64_t t)
     tg_rec(g, &c);
 }
 
+/* ---- the analyzer side: every call of a report, caught from the event
+ * stream, in (process, thread, position) order ---- */
+#ifdef GS_ANA_H
+#define TG_MAXCALLS 4096
+static struct tg_call { uint32_t proc, thread; uint64_t pos; struct ana_call c; } tg_calls_buf[TG_MAXCALLS];
+static struct ana_call tg_calls[TG_MAXCALLS];
+static size_t tg_ncalls;
+static void tg_catch(void *ctx, const struct ana_event *ev)
+{
+    (void)ctx;
+    if (ev->kind != ANA_EV_CALL || tg_ncalls >= TG_MAXCALLS)
+        return;
+    tg_calls_buf[tg_ncalls++] = (struct tg_call){ ev->proc->index, ev->thread, ev->pos, *ev->call };
+}
+static int tg_call_cmp(const void *a, const void *b)
+{
+    const struct tg_call *x = a, *y = b;
+    if (x->proc != y->proc) return x->proc < y->proc ? -1 : 1;
+    if (x->thread != y->thread) return x->thread < y->thread ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+/* ana_report_build with the calls caught into tg_calls[] */
+static inline int tg_build(struct ana_run *run, struct ana_report *r)
+{
+    tg_ncalls = 0;
+    run->nsinks = 0;
+    ana_sink_add(run, tg_catch, NULL);
+    int rc = ana_report_build(run, r);
+    qsort(tg_calls_buf, tg_ncalls, sizeof *tg_calls_buf, tg_call_cmp);
+    for (size_t i = 0; i < tg_ncalls; i++)
+        tg_calls[i] = tg_calls_buf[i].c;
+    return rc;
+}
+#endif
+
 static inline void tg_close(struct tg *g)
 {
     tg_flush(g);
