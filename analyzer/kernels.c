@@ -561,6 +561,8 @@ static int edge_cmp(const void *a, const void *b)
     return x->on - y->on;         /* ends before starts at the same instant */
 }
 
+#define GS_MAXSIG 256              /* columns of the fit (signatures) at most */
+
 /* The least-squares system of one device, built while sweeping the
  * kernels' edges: one row per NVML interval (x: its time split between
  * idle, column 0, and the signatures).  The pieces of each row are kept
@@ -663,9 +665,25 @@ static void segment(struct sweep *w, double a, double b, const int *act, size_t 
 static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, const struct series *s,
                              struct jk *js, size_t nj)
 {
-    int K = (int)G->nkernels + 1;       /* column 0: idle */
     if (s->n < 2)
         return;
+    /* one column per signature, the busiest GS_MAXSIG - 1 of them; the
+     * rest share the last (the system stays small whatever the trace) */
+    size_t nrow = G->nkernels;
+    int *col = malloc((nrow + 1) * sizeof *col);
+    size_t *ord = malloc((nrow + 1) * sizeof *ord);
+    for (size_t i = 0; i < nrow; i++)
+        ord[i] = i;
+    for (size_t i = 1; i < nrow; i++)        /* by time, descending (insertion: rows are few) */
+        for (size_t j = i; j > 0 && G->kernels[ord[j - 1]].time_s < G->kernels[ord[j]].time_s; j--) {
+            size_t x = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = x;
+        }
+    for (size_t i = 0; i < nrow; i++)
+        col[ord[i]] = i < GS_MAXSIG - 1 ? (int)i + 1 : GS_MAXSIG;
+    free(ord);
+    int K = (nrow < GS_MAXSIG ? (int)nrow : GS_MAXSIG) + 1;   /* column 0: idle */
+    for (size_t i = 0; i < nj; i++)
+        js[i].sig = col[js[i].row];
     size_t N = s->n - 1;
     struct sys S = { K, calloc((size_t)K * K, sizeof(double)), calloc(K, sizeof(double)),
                      calloc(K, sizeof(double)), calloc(K, sizeof(int)), 0, 0, 0, NULL, 0, 0,
@@ -740,8 +758,10 @@ static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, c
         idle_t += S.idle_x[r];
     }
     /* per signature: d(energy)/d(own power), d/d(idle power), edge timing */
-    double *dself = calloc(K, sizeof *dself), *didle = calloc(K, sizeof *didle), *tim = calloc(K, sizeof *tim);
-    double *lin = calloc(K, sizeof *lin);   /* power path: correlated, summed linearly */
+    /* per kernel row: d(energy)/d(own power), d/d(idle power), edge timing */
+    double *dself = calloc(nrow + 1, sizeof *dself), *didle = calloc(nrow + 1, sizeof *didle);
+    double *tim = calloc(nrow + 1, sizeof *tim);
+    double *lin = calloc(nrow + 1, sizeof *lin);   /* power path: correlated, summed linearly */
     for (size_t i = 0; i < S.nent; i++) {
         const struct ent *en = &S.ent[i];
         struct jk *j = &js[en->inst];
@@ -751,13 +771,13 @@ static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, c
             continue;
         double ps = P[j->sig], part = y * en->x * ps / D[r];
         j->energy_j += part;
-        dself[j->sig] += y * en->x * (D[r] - en->x * ps) / (D[r] * D[r]);
-        didle[j->sig] -= y * en->x * ps * S.idle_x[r] / (D[r] * D[r]);
+        dself[j->row] += y * en->x * (D[r] - en->x * ps) / (D[r] * D[r]);
+        didle[j->row] -= y * en->x * ps * S.idle_x[r] / (D[r] * D[r]);
         double u = sqrt(s->u[r] * s->u[r] + s->u[r + 1] * s->u[r + 1]) * 1e-9;
         double et = y / len * (en->x / len) * u;
-        tim[j->sig] += et * et;
+        tim[j->row] += et * et;
         if (y > 0)
-            lin[j->sig] += s->ue[r] * part / y;
+            lin[j->row] += s->ue[r] * part / y;
     }
     gr->energy_j = etot;
     gr->window_s = S.ttot;
@@ -772,14 +792,15 @@ static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, c
         G->kernels[js[i].row].energy_j += js[i].energy_j;
         gr->kernels_energy_j += js[i].energy_j;
     }
-    for (int c = 1; c < K; c++) {
-        struct ana_kernel_row *kr = &G->kernels[c - 1];
-        double a = dself[c] * sd[c], b = didle[c] * sd[0];
-        double e2 = a * a + b * b + tim[c];
-        if (e2 > 0 || lin[c] > 0)
-            kr->energy_err_j = sqrt(kr->energy_err_j * kr->energy_err_j + e2) + lin[c];
+    for (size_t k = 0; k < nrow; k++) {
+        struct ana_kernel_row *kr = &G->kernels[k];
+        double a = dself[k] * sd[col[k]], b = didle[k] * sd[0];
+        double e2 = a * a + b * b + tim[k];
+        if (e2 > 0 || lin[k] > 0)
+            kr->energy_err_j = sqrt(kr->energy_err_j * kr->energy_err_j + e2) + lin[k];
     }
     free(lin);
+    free(col);
     free(dself); free(didle); free(tim); free(D); free(sd);
     free(A0); free(B0); free(P); free(inv); free(ev); free(act);
     free(S.A); free(S.B); free(S.x); free(S.used); free(S.ent); free(S.idle_x);
