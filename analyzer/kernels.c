@@ -26,6 +26,8 @@ struct g_api { uint64_t t0, t1; uint32_t corr, kernel, region, thread; int32_t r
 struct g_cublas {
     uint64_t t0, t1, m, n, k, batch;
     uint32_t ext, region; int32_t status; uint16_t routine, flags; uint8_t ta, tb;
+    /* report scratch: its rows, the CPU time counted there, its kernels' GPU time */
+    int oi, si; double cpu_s, gpu_s;
 };
 struct g_kernel { uint64_t start, end; uint32_t name, corr, stream; uint16_t device; };
 struct g_memcpy { uint64_t start, end, bytes; uint32_t corr; uint16_t device; uint8_t kind; };
@@ -135,7 +137,7 @@ size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec_in, 
         GROW(g->cb, g->ncb, g->capcb);
         g->cb[g->ncb++] = (struct g_cublas){ c->t0, c->t1 < c->t0 ? c->t0 : c->t1, c->m, c->n, c->k,
                                               c->batch ? c->batch : 1, c->ext, c->region, c->status,
-                                              c->routine, c->flags, c->transa, c->transb };
+                                              c->routine, c->flags, c->transa, c->transb, -1, -1, 0, 0 };
         break;
     }
     case GS_REC_KERNEL: {
@@ -835,7 +837,7 @@ void ana_gpu_report(struct ana_report *r)
             r->total_calls++;
         }
         for (size_t i = 0; i < g->ncb; i++) {
-            const struct g_cublas *c = &g->cb[i];
+            struct g_cublas *c = &g->cb[i];
             ana_gpu_cublas_name(c->routine, c->flags, nm, sizeof nm);
             const char *api = c->flags & GS_CB_F_LT ? "cublaslt" : "cublas";
             double fl = 2.0 * (double)c->m * (double)c->n * (double)c->k * (double)c->batch;
@@ -846,6 +848,7 @@ void ana_gpu_report(struct ana_report *r)
             int si = shape_row(r, nm, api, c->ta, c->tb, (uint32_t)c->m, (uint32_t)c->n, (uint32_t)c->k);
             struct ana_shape_row *s = &r->shapes[si];
             s->calls++; s->flops += fl; s->time_s += t;
+            c->oi = oi; c->si = si; c->cpu_s = t; c->gpu_s = 0;
             r->total_calls++;
         }
         total_k += g->nk;
@@ -903,12 +906,25 @@ void ana_gpu_report(struct ana_report *r)
                         have_region = 1;
                     }
                     kr->cublas++;
+                    g->cb[ci].gpu_s += (double)(k->end - k->start) * 1e-9;
                 }
             }
             if (have_region && r->layers_from_regions)
                 j->layer = layer_row(r, layer_of(p, region));
         }
         free(ac); free(ec); free(cc);
+    }
+    /* cuBLAS rows: the GPU time of the kernels a call launched, where they
+     * joined (a launch returns before its kernels run), else the call's */
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        struct ana_gpu *g = run->procs[pi]->gpu;
+        for (size_t i = 0; g && i < g->ncb; i++) {
+            const struct g_cublas *c = &g->cb[i];
+            if (c->gpu_s > 0) {
+                r->ops[c->oi].time_s += c->gpu_s - c->cpu_s;
+                r->shapes[c->si].time_s += c->gpu_s - c->cpu_s;
+            }
+        }
     }
     /* devices: one series per uuid, the longest */
     for (size_t pi = 0; pi < run->nprocs; pi++) {

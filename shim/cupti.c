@@ -300,11 +300,18 @@ static void CUPTIAPI gs_buf_requested(uint8_t **buf, size_t *size, size_t *maxre
     *maxrec = 0;
 }
 
+/* buffers parsed under this lock; after the module's fini (the writer
+ * ends next) a late buffer from CUPTI's thread is dropped, never written */
+static pthread_mutex_t gs_parse_mu = PTHREAD_MUTEX_INITIALIZER;
+static int gs_cupti_closed;
+
 static void CUPTIAPI gs_buf_completed(CUcontext ctx, uint32_t stream, uint8_t *buf, size_t size,
                                       size_t valid)
 {
     (void)size;
-    if (!gs_cupti_forked) {             /* also at exit, after gs_enabled went 0: the writer still takes them */
+    pthread_mutex_lock(&gs_parse_mu);
+    /* also at exit, after gs_enabled went 0: the writer still takes them until fini is done */
+    if (!gs_cupti_forked && !gs_cupti_closed) {
         gs_cupti_parse(buf, valid);
         size_t dropped = 0;
         if (p_cuptiActivityGetNumDroppedRecords(ctx, stream, &dropped) == CUPTI_SUCCESS && dropped) {
@@ -313,6 +320,7 @@ static void CUPTIAPI gs_buf_completed(CUcontext ctx, uint32_t stream, uint8_t *b
             gs_put(&l, 1);
         }
     }
+    pthread_mutex_unlock(&gs_parse_mu);
     free(buf);
 }
 
@@ -426,6 +434,7 @@ static void gs_gpu_fork_child(void)
 {
     gs_cupti_forked = 1;
     gs_cupti_live = 0;
+    pthread_mutex_init(&gs_parse_mu, NULL);
     gs_nvml_fork_child();
 }
 
@@ -433,6 +442,9 @@ static void gs_gpu_fini(void)
 {
     if (__atomic_load_n(&gs_cupti_live, __ATOMIC_ACQUIRE) && !gs_cupti_forked)
         p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+    pthread_mutex_lock(&gs_parse_mu);
+    gs_cupti_closed = 1;
+    pthread_mutex_unlock(&gs_parse_mu);
     gs_nvml_stop();
 }
 
