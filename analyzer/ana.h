@@ -262,6 +262,7 @@ struct ana_gpu_row {
     int index; char name[96], uuid[96]; const char *energy_source;
     double energy_j, window_s, kernels_energy_j, idle_s, idle_energy_j, idle_power_w;
     double idle_gap_s, idle_gap_energy_j, fit_residual;
+    double kernels_outside_j;     /* estimated: kernels' time outside the NVML window x fitted power */
     double power_limit_w, power_min_w, power_max_w, power_default_w;
     double *series_t, *series_e, *series_u, *series_ue; size_t series_n;
 };

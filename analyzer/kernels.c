@@ -390,8 +390,8 @@ struct jk {
     int row;                      /* kernel_row */
     int sig;                      /* column in the fit: row + 1 */
     int layer;                    /* -1 none */
-    double share_s;               /* its time, overlaps shared by count */
-    double share_in_s;            /* ... inside the NVML window */
+    double share_s;               /* its time, overlaps shared by count (ns) */
+    double share_in_s;            /* ... of it inside the NVML window (s) */
     double energy_j;
 };
 
@@ -778,8 +778,11 @@ static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, c
         double u = sqrt(s->u[r] * s->u[r] + s->u[r + 1] * s->u[r + 1]) * 1e-9;
         double et = y / len * (en->x / len) * u;
         tim[j->row] += et * et;
-        if (y > 0)
-            lin[j->row] += s->ue[r] * part / y;
+        /* power path: where the kernel covers only part of the interval,
+         * where between the readings the power changed is unknown: the
+         * interval's whole uncertainty (a bound, not a standard error) */
+        if (s->ue[r] > 0)
+            lin[j->row] += en->x < 0.999 * len ? s->ue[r] : y > 0 ? s->ue[r] * part / y : 0;
     }
     gr->energy_j = etot;
     gr->window_s = S.ttot;
@@ -790,17 +793,35 @@ static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, c
     gr->idle_gap_s = w.idle_gap;
     gr->idle_gap_energy_j = gr->idle_power_w * w.idle_gap;
     gr->kernels_energy_j = 0;
+    gr->kernels_outside_j = 0;
+    /* time a kernel ran outside the NVML window (NVML starts a little after
+     * the first CUDA call): its signature's fitted power x that time,
+     * estimated, not part of the measured total */
+    double *out_s = calloc(nrow + 1, sizeof *out_s);
     for (size_t i = 0; i < nj; i++) {
-        G->kernels[js[i].row].energy_j += js[i].energy_j;
-        gr->kernels_energy_j += js[i].energy_j;
+        struct jk *j = &js[i];
+        double o = j->share_s * 1e-9 - j->share_in_s;
+        double eo = o > 0 ? P[j->sig] * o : 0;
+        G->kernels[j->row].energy_j += j->energy_j + eo;
+        gr->kernels_energy_j += j->energy_j;
+        gr->kernels_outside_j += eo;
+        if (o > 0)
+            out_s[j->row] += o;
+        j->energy_j += eo;
     }
     for (size_t k = 0; k < nrow; k++) {
         struct ana_kernel_row *kr = &G->kernels[k];
         double a = dself[k] * sd[col[k]], b = didle[k] * sd[0];
         double e2 = a * a + b * b + tim[k];
-        if (e2 > 0 || lin[k] > 0)
-            kr->energy_err_j = sqrt(kr->energy_err_j * kr->energy_err_j + e2) + lin[k];
+        /* outside the window: the power's two standard errors, and no less
+         * than a quarter of the estimate (the power there is not measured) */
+        double po = P[col[k]] * out_s[k], eo = sd[col[k]] * out_s[k];
+        if (eo < 0.25 * po)
+            eo = 0.25 * po;
+        if (e2 > 0 || lin[k] > 0 || eo > 0)
+            kr->energy_err_j = sqrt(kr->energy_err_j * kr->energy_err_j + e2) + lin[k] + eo;
     }
+    free(out_s);
     free(lin);
     free(col);
     free(dself); free(didle); free(tim); free(D); free(sd);
@@ -1056,6 +1077,7 @@ void ana_gpu_json(const struct ana_report *r, FILE *o)
         fputs(", \"provenance\": \"measured\", \"energy_source\": ", o); jstr(o, g->energy_source);
         fputs(", \"window_s\": ", o); jnum(o, g->window_s);
         fputs(", \"kernels_energy_j\": ", o); jnum(o, g->kernels_energy_j);
+        fputs(", \"kernels_outside_j\": ", o); jnum(o, g->kernels_outside_j);
         fputs(", \"idle_s\": ", o); jnum(o, g->idle_s);
         fputs(", \"idle_energy_j\": ", o); jnum(o, g->idle_energy_j);
         fputs(", \"idle_power_w\": ", o); jnum(o, g->idle_power_w);

@@ -64,7 +64,13 @@ static void gpu_info(struct tg *g)
     tg_rec(g, raw + GS_REC_SIZE);
 }
 
+static void write_run_from(const char *path, int with_series, uint64_t series_from);
 static void write_run(const char *path, int with_series)
+{
+    write_run_from(path, with_series, 0);
+}
+
+static void write_run_from(const char *path, int with_series, uint64_t series_from)
 {
     struct tg g;
     tg_open(&g, path, "host: unit\n");
@@ -100,7 +106,7 @@ static void write_run(const char *path, int with_series)
     tg_thread(&g, 3, GS_STREAM_SAMPLER);
     gpu_info(&g);
     if (with_series)
-        nvml_series(&g, 0, 1000 * MS);
+        nvml_series(&g, series_from, 1000 * MS);
     else
         nvml_series(&g, 400 * MS, 600 * MS);   /* a member process: a shorter series of the same GPU */
     tg_close(&g);
@@ -212,6 +218,27 @@ START_TEST(one_device_across_processes)
 }
 END_TEST
 
+/* NVML starts after the first kernel began (150 ms, the kernel ran from
+ * 100 ms): the part outside the window is estimated from the fitted power,
+ * reported apart, and the measured closure still holds */
+START_TEST(kernel_before_the_window)
+{
+    write_run_from(tg_path("w.gstrace"), 1, 150 * MS);
+    struct ana_run run = { 0 };
+    struct ana_report r;
+    ck_assert_int_eq(ana_read_path(&run, tg_path("w.gstrace")), 0);
+    ck_assert_int_eq(ana_report_build(&run, &r), 0);
+    const struct ana_gpu_row *gr = &r.gpu->gpus[0];
+    ck_assert_double_eq_tol(gr->kernels_outside_j, 15.0, 0.5);       /* 50 ms at 300 W */
+    ck_assert_double_eq_tol(gr->kernels_energy_j + gr->idle_energy_j, gr->energy_j, 1e-6);
+    const struct ana_kernel_row *kl = krow(&r, "k_lin");
+    ck_assert_double_eq_tol(kl->energy_j, 60.0, 1.0);
+    ck_assert(kl->energy_err_j >= 0.25 * 15.0);
+    ana_report_free(&r);
+    ana_run_free(&run);
+}
+END_TEST
+
 /* an unknown kind >= 16 is skipped whole by nslots (its later slots may
  * look like anything); nslots 0 is damage */
 START_TEST(nslots_rules)
@@ -257,6 +284,7 @@ int main(void)
     tcase_add_test(tc, kernels_layers_energy);
     tcase_add_test(tc, one_device_across_processes);
     tcase_add_test(tc, nslots_rules);
+    tcase_add_test(tc, kernel_before_the_window);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

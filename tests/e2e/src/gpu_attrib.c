@@ -76,7 +76,9 @@ int main(int argc, char **argv)
         fprintf(f, "seg %g %g %g\n", ks[i].a, ks[i].b, ks[i].w);
     fclose(f);
 
-    double t0 = now_ns() + 20e6;        /* the script starts 20 ms from now */
+    /* the script starts 50 ms from now, so that the NVML sampler (started
+     * next) covers it; a kernel it misses the start of is estimated */
+    double t0 = now_ns() + 50e6;
     char v[64];
     snprintf(v, sizeof v, "%.0f", t0);
     setenv("FAKE_NVML_T0_NS", v, 1);
