@@ -26,6 +26,22 @@ struct ana_call {
     uint64_t ctr[GS_MAX_EVENTS];
     double   energy_j;            /* attribute */
     int32_t  layer;               /* layers: index into report layers, -1 none */
+    uint32_t prim;                /* oneDNN: index + 1 into proc->dnnl, 0 for BLAS */
+};
+
+/* oneDNN primitives (dnnl.c).  A DNNL call's op is ANA_OP_DNNL(kind), its
+ * m, n, k the implicit GEMM (m = output channels/features, n = batch x
+ * output pixels, k = input channels x kernel), so FLOPs and shapes work
+ * as for BLAS; its flags hold the propagation (ANA_DNNL_PROP); the details
+ * live in its primitive (ana_dnnl_of). */
+#define ANA_OP_DNNL_BASE 0x80u
+#define ANA_OP_DNNL(kind) ((uint8_t)(ANA_OP_DNNL_BASE | (kind)))
+#define ANA_OP_IS_DNNL(op) (((op) & ANA_OP_DNNL_BASE) != 0)
+#define ANA_DNNL_PROP(flags) ((unsigned)(flags) >> 12)   /* a DNNL call's enum gs_dnnl_prop */
+struct ana_dnnl {
+    uint32_t id;
+    uint8_t kind, prop, ndims[3];
+    uint32_t src[GS_DNNL_MAXDIMS], wei[GS_DNNL_MAXDIMS], dst[GS_DNNL_MAXDIMS];
 };
 
 struct ana_domain {
@@ -105,6 +121,7 @@ struct ana_proc {
     /* clock points (raw, mono ns) */
     uint64_t *ck_raw, *ck_ns; size_t nck, capck;
     uint64_t sampler_cpu_ns;
+    struct ana_dnnl *dnnl; size_t ndnnl, capdnnl;   /* oneDNN primitives (dnnl.c), one per description */
 
     /* timeline */
     double clk_a, clk_b;          /* ns = a + b * raw */
@@ -166,6 +183,19 @@ static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
     return !(v > 0) ? 0 : v >= 1.8e19 ? (uint64_t)1.8e19 : (uint64_t)v;
 }
 
+/* dnnl.c: oneDNN records (type 21).  ana_dnnl_prim keeps a PRIM record
+ * (reader's scan); ana_rec_is_call says whether a record is a call (CALL,
+ * or a DNNL EXEC); ana_dnnl_decode turns an EXEC into a call (raw times). */
+void ana_dnnl_prim(struct ana_proc *p, const uint8_t *rec);
+static inline int ana_rec_is_call(const uint8_t *rec)
+{
+    return rec[0] == GS_REC_CALL || (rec[0] == GS_REC_DNNL && rec[2] == GS_DNNL_EXEC);
+}
+void ana_dnnl_decode(const struct ana_proc *p, const uint8_t *rec, struct ana_call *c);
+const struct ana_dnnl *ana_dnnl_of(const struct ana_proc *p, const struct ana_call *c);
+const char *ana_dnnl_kind_name(unsigned kind);
+const char *ana_call_api(const struct ana_call *c);    /* "cblas", "fortran", "dnnl" */
+
 /* model.c: names and FLOPs */
 const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */
 double ana_flops(const struct ana_call *c);
@@ -206,6 +236,7 @@ struct ana_layer_row {
     /* detection keys */
     uint32_t dims[3]; int op; int inst;
     struct ana_first first; uint32_t idx0;
+    long iterations;              /* this layer's own (its model's) iterations, 0: none */
 };
 struct ana_report {
     struct ana_run *run;
@@ -287,6 +318,8 @@ int  ana_layers_plan(struct ana_report *r);
 int  ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
                        const struct ana_call *c, const struct ana_first *at);
 void ana_layers_finish(struct ana_report *r);
+/* the layer row that holds the energy between calls inside region id */
+int  ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
 
 /* ---- the event stream --------------------------------------------------
  * While the report is built, every stage's and exporter's event() sees the
@@ -370,7 +403,7 @@ struct ana_more {
     /* headline */
     int top_layer, top_op;        /* index or -1 */
     double top_layer_share_j, top_op_share_j;   /* of total energy */
-    double outside_share_s, outside_share_j;    /* of wall (summed over processes) / of total energy */
+    double outside_share_s, outside_share_j;    /* of the run's wall (no call of any process) / of total energy */
     /* steady state: the detected loop, apart from start-up and tail */
     long steady_iters;            /* <= 0: none */
     double steady_t0_s, steady_t1_s, steady_j;  /* seconds after the run's start */

@@ -209,7 +209,7 @@ static void event(void *ctx, const struct ana_event *ev)
                    "\"dur\": %.3f, \"args\": {\"api\": \"%s\", \"tr\": \"%c%c\", \"m\": %u, \"n\": %u, \"k\": %u, "
                    "\"flops\": %.9g, \"energy_j\": %.9g",
                 ana_op_name(cl->op, op), p->hdr.pid, tid_of(p, cl->thread), us(c, cl->t0),
-                cl->t1 > cl->t0 ? (double)(cl->t1 - cl->t0) * 1e-3 : 0, cl->flags & GS_F_FORTRAN ? "fortran" : "cblas",
+                cl->t1 > cl->t0 ? (double)(cl->t1 - cl->t0) * 1e-3 : 0, ana_call_api(cl),
                 tr[GS_F_TRANSA(cl->flags) & 3], tr[GS_F_TRANSB(cl->flags) & 3], cl->m, cl->n, cl->k, ana_flops(cl),
                 cl->energy_j);
         if (cl->layer >= 0) {

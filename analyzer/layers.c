@@ -1,323 +1,786 @@
-/* layers.c - calls to layers.  Region names win when the program gave
- * any.  Otherwise the layers come from the call stream itself:
- *   1. the training iteration is the smallest period P of the (routine,
- *      transposes, m, n, k) signatures of the busiest thread that repeats
- *      with >= 90% matches at least twice, after a warm-up of at most P
- *      (looked for in the first DETECT_MAX calls); iterations = the whole
- *      periods of the stream that match the first at >= 90%;
- *   2. a fully connected layer's forward product and its two backward
- *      products use the same three dimensions, so the calls of one period
- *      group by their sorted (m, n, k); the batch is the dimension common
- *      to most groups; the layer is named "linear IN→OUT" with IN = k of
- *      its first (forward) product;
- *   3. a group with more than 3 calls per period holds ceil(c/3) layers
- *      whose dimensions are the same set (64→128 and 128→64, or two
- *      128→128): its first ceil(c/3) calls are their forwards in order,
- *      each naming its layer, the rest their backwards, two each, in
- *      reverse order; equal names get " #2", " #3". */
+/* layers.c - calls to layers, from the call stream alone; region names
+ * (greenshim.annotate, a `with region(...)`) only add to the names.
+ *
+ * A fully connected layer is its weight matrix {in, out}: fixed while the
+ * batch changes from call to call.  Its three products carry the pair in
+ * different places: forward X.W (inner dimension in), weight gradient
+ * X^T.delta (inner dimension = the batch) and input gradient delta.W^T
+ * (inner dimension out).  Which of m, n, k is the batch follows from the
+ * layout alone, because the batch is the outer (slowest) dimension of every
+ * activation matrix and never a leading dimension:
+ *   row-major (cblas):            transa N -> m;  transa T, transb N -> k
+ *   column-major (Fortran, torch): transb N -> n;  transb T, transa N -> k
+ *   (both transposed: no batch).
+ * A call with the batch in k is a weight gradient (W); otherwise it is a
+ * forward (F) or an input gradient (I): per unordered pair, the transposes
+ * of its first such call (a forward runs before its backward) are the
+ * forward's, the others input gradients.  F names the layer IN->OUT by its
+ * inner dimension, I by its other.  A pair is a linear layer when its calls
+ * show two different batches (ragged last batch, evaluation) or both a
+ * weight gradient and a forward/input gradient; otherwise (a threaded a@a,
+ * a lone GEMM) its calls keep a name that says what they are.
+ *
+ * oneDNN primitives name themselves: convolutions "conv IN->OUT KxK" (all
+ * propagations), inner products "linear IN->OUT" (the same layer as the
+ * BLAS path's), reorders join the convolution whose weights or
+ * activations they convert, the rest by kind and per-sample dims.
+ *
+ * Layers with the same dimensions (two 128->128) are told apart by their
+ * order inside one pass: the i-th forward of a shape in a forward pass is
+ * instance i, and backward calls count down.  A forward pass starts after
+ * any backward call, or where a forward's input does not match the output
+ * of the forward before it.
+ *
+ * Iterations: per layer, its weight-gradient calls (training steps), else
+ * its calls' forward passes; two models in one process keep their own.
+ * The report's count is the largest.
+ *
+ * Streaming: the plan reads every thread's calls twice before the sweep
+ * (ana_next_call; what each pair shows, then every call placed), keeping
+ * state bounded by the number of pairs, layers, regions and threads; the
+ * sweep places each call again from a fresh per-thread state, which gives
+ * the same layer, and names its row. */
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
 
-/* The analyzer streams: detection sees the first DETECT_MAX calls of the
- * busiest thread (read ahead of the sweep), then every call once, in its
- * thread's order, through ana_layers_assign(). */
+#define ARROW "\u2192"
 
-#define DETECT_MAX 4096
+/* ---- small open-addressing map: fixed-size keys -> index ---- */
+struct lkey { uint32_t w[8]; };
+struct map { struct lkey *k; int *v; size_t cap, n; };
 
-struct sig { uint8_t op; uint16_t tr; uint32_t m, n, k; };
-
-static int sig_eq(const struct sig *a, const struct sig *b)
+static uint64_t key_hash(const struct lkey *k)
 {
-    return a->op == b->op && a->tr == b->tr && a->m == b->m && a->n == b->n && a->k == b->k;
-}
-
-static struct sig sig_of(const struct ana_call *c)
-{
-    struct sig s = { c->op, (uint16_t)(GS_F_TRANSA(c->flags) | GS_F_TRANSB(c->flags) << 2), c->m, c->n, c->k };
-    return s;
-}
-
-/* the grouping key: routine kind + sorted dims */
-struct key { int gemv; uint32_t d[3]; };
-static struct key key_of(const struct ana_call *c)
-{
-    struct key k = { 0, { 0, 0, 0 } };
-    if (GS_OP_ROUTINE(c->op) == GS_R_GEMV) {
-        k.gemv = 1 + c->op;
-        k.d[0] = c->m;
-        k.d[1] = c->n;
-        return k;
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < 8; i++) {
+        h ^= k->w[i];
+        h *= 1099511628211ull;
     }
-    uint32_t a = c->m, b = c->n, d = c->k, t;
-    if (GS_OP_ROUTINE(c->op) != GS_R_GEMM) {
-        k.gemv = 1000 + c->op;          /* other routines: by routine and dims */
-    }
-    if (a > b) { t = a; a = b; b = t; }
-    if (b > d) { t = b; b = d; d = t; }
-    if (a > b) { t = a; a = b; b = t; }
-    k.d[0] = a; k.d[1] = b; k.d[2] = d;
-    return k;
+    return h ^ (h >> 29);
 }
-static int key_eq(const struct key *a, const struct key *b)
+static int map_get(const struct map *m, const struct lkey *k)
 {
-    return a->gemv == b->gemv && a->d[0] == b->d[0] && a->d[1] == b->d[1] && a->d[2] == b->d[2];
+    if (!m->cap)
+        return -1;
+    for (size_t i = key_hash(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->v[i] < 0)
+            return -1;
+        if (!memcmp(&m->k[i], k, sizeof *k))
+            return m->v[i];
+    }
+}
+static void map_put(struct map *m, const struct lkey *k, int v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        struct map n = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
+        n.k = ana_xmalloc(n.cap, sizeof *n.k);
+        n.v = ana_xmalloc(n.cap, sizeof *n.v);
+        for (size_t i = 0; i < n.cap; i++)
+            n.v[i] = -1;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->v[i] >= 0)
+                map_put(&n, &m->k[i], m->v[i]);
+        free(m->k);
+        free(m->v);
+        *m = n;
+    }
+    size_t i = key_hash(k) & (m->cap - 1);
+    while (m->v[i] >= 0 && memcmp(&m->k[i], k, sizeof *k))
+        i = (i + 1) & (m->cap - 1);
+    if (m->v[i] < 0)
+        m->n++;
+    m->k[i] = *k;
+    m->v[i] = v;
+}
+static void map_free(struct map *m)
+{
+    free(m->k);
+    free(m->v);
 }
 
-/* "linear IN→OUT" from a layer's forward product: IN is its k, OUT the
- * dimension left when the batch and IN are taken out of the triple */
-static void layer_name(const struct ana_call *f, const struct key *k, uint32_t batch, char *name, size_t len)
-{
-    char op[16];
-    if (k->gemv >= 1000) {
-        snprintf(name, len, "%s %ux%ux%u", ana_op_name(f->op, op), f->m, f->n, f->k);
-        return;
-    }
-    if (k->gemv) {
-        snprintf(name, len, "%s %ux%u", ana_op_name(f->op, op), f->m, f->n);
-        return;
-    }
-    uint32_t in = f->k, rest[3] = { k->d[0], k->d[1], k->d[2] };
-    int used[3] = { 0, 0, 0 }, bi = -1;
-    for (int j = 0; j < 3; j++)
-        if (rest[j] == in) { used[j] = 1; break; }
-    for (int j = 0; j < 3; j++)
-        if (!used[j] && batch && rest[j] == batch) { used[j] = 1; bi = j; break; }
-    uint32_t out = 0;
-    for (int j = 0; j < 3; j++)
-        if (!used[j]) { out = rest[j]; break; }
-    if (bi < 0 || out == 0)
-        snprintf(name, len, "gemm %ux%ux%u", f->m, f->n, f->k);
-    else
-        snprintf(name, len, "linear %u\u2192%u", in, out);
-}
+/* ---- what one call says about its layer ---- */
+enum role { R_NONE, R_F, R_I, R_W, R_FI, R_AUX };   /* R_FI: F or I, decided per pair */
+enum ltype { L_LINEAR = 1, L_CONV, L_DNNL, L_BLAS, L_AUX };
 
-/* what the plan leaves for the calls as they stream by */
-struct lstate {
-    int regions;
-    uint32_t bp, bt; int have_bt; /* the detected thread: process, thread index */
-    uint64_t Lall;                /* its calls */
-    size_t P, W;                  /* period and warm-up; P = 0: no detection */
-    struct sig *s;                /* its first calls' signatures */
-    int *lay;                     /* layer of each position of the period */
-    struct key *uk; int *base; size_t nk;
-    int other;
-    /* iterations: whole periods matching the first */
-    long it; size_t match; uint64_t block;
-    int counting;
+struct sig {
+    int role;                     /* R_FI: forward or input gradient, decided per unit */
+    uint32_t batch, inner, other; /* R_FI: inner/other of the pair; R_W: other = m, inner = n */
+    uint16_t pat;                 /* layout and transposes */
+    struct lkey unit;             /* R_FI/R_W: the unordered pair; else the layer itself */
+    uint32_t in, out;             /* conv/ip: channels or features (for the pass chain) */
+    int dnnl;                     /* from a oneDNN primitive */
+    struct lkey call;             /* BLAS: the call itself, for a pair that is no layer */
 };
 
-static void lstate_free(void *x)
+struct unit {                     /* one unordered pair {lo, hi} of BLAS GEMMs */
+    uint32_t b0, b1;              /* two distinct batches seen (0: none) */
+    int has_w, has_fi, fpat_set, dir_lohi, dir_hilo;
+    uint16_t fpat;
+};
+
+static struct lkey mk(uint32_t t, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e, uint32_t f, uint32_t g)
 {
-    struct lstate *L = x;
-    free(L->s); free(L->lay); free(L->uk); free(L->base);
-    free(L);
+    struct lkey k = { { t, a, b, c, d, e, f, g } };
+    return k;
 }
 
+static int conv_like(unsigned kind)
+{
+    return kind == GS_DNNL_K_CONV || kind == GS_DNNL_K_DECONV;
+}
+
+/* oneDNN: conv and ip name a layer; other kinds are aux */
+static void sig_dnnl(const struct ana_dnnl *x, struct sig *s)
+{
+    int ns = x->ndims[0], nw = x->ndims[1];
+    if (conv_like(x->kind) && ns >= 3 && nw >= ns) {
+        int g = nw > ns;
+        uint32_t groups = g ? x->wei[0] : 1, kh = nw - g - 2 >= 2 ? x->wei[nw - 2] : 1, kw = x->wei[nw - 1];
+        s->in = x->wei[g + 1] * groups;
+        s->out = x->wei[g] * groups;
+        s->role = x->prop == GS_DNNL_P_FWD_TRAIN || x->prop == GS_DNNL_P_FWD_INFER ? R_F :
+                  x->prop == GS_DNNL_P_BWD_DATA ? R_I : R_W;
+        s->unit = mk(L_CONV, x->kind, s->in, s->out, kh, kw, groups, (uint32_t)(nw - g - 2));
+        return;
+    }
+    if (x->kind == GS_DNNL_K_IP && nw >= 2) {
+        uint64_t in = 1;
+        for (int i = 1; i < nw; i++)
+            in *= x->wei[i] ? x->wei[i] : 1;
+        s->in = in > UINT32_MAX ? UINT32_MAX : (uint32_t)in;
+        s->out = x->wei[0];
+        s->role = x->prop == GS_DNNL_P_FWD_TRAIN || x->prop == GS_DNNL_P_FWD_INFER ? R_F :
+                  x->prop == GS_DNNL_P_BWD_DATA ? R_I : R_W;
+        s->unit = mk(L_LINEAR, s->in, s->out, 0, 0, 0, 0, 0);
+        return;
+    }
+    /* per-sample dims (the batch left out) name the rest */
+    const uint32_t *d = x->ndims[0] ? x->src : x->dst;
+    int nd = x->ndims[0] ? x->ndims[0] : x->ndims[2];
+    uint32_t v[5] = { 0, 0, 0, 0, 0 };
+    for (int i = 1; i < nd && i < 6; i++)
+        v[i - 1] = d[i];
+    if (nd == 1)
+        v[0] = d[0];                    /* a vector (bias): its length */
+    s->role = R_AUX;
+    s->unit = mk(L_DNNL, x->kind, (uint32_t)nd, v[0], v[1], v[2], v[3], v[4]);
+}
+
+static void sig_of(const struct ana_proc *p, const struct ana_call *c, struct sig *s)
+{
+    memset(s, 0, sizeof *s);
+    if (ANA_OP_IS_DNNL(c->op)) {
+        const struct ana_dnnl *x = ana_dnnl_of(p, c);
+        s->dnnl = 1;
+        if (x) {
+            sig_dnnl(x, s);
+            return;
+        }
+        s->role = R_NONE;
+        s->unit = mk(L_BLAS, c->op, 0, 0, 0, 0, 0, 0);
+        return;
+    }
+    s->pat = (uint16_t)(c->flags & (GS_F_FORTRAN | GS_F_ROWMAJOR | 0x3c));
+    s->call = mk(L_BLAS, c->op, s->pat, c->m, c->n, c->k, 0, 0);
+    if (GS_OP_ROUTINE(c->op) == GS_R_GEMM) {
+        int ta = GS_F_TRANSA(c->flags) != 0, tb = GS_F_TRANSB(c->flags) != 0, pos;
+        if (c->flags & GS_F_ROWMAJOR)
+            pos = !ta ? 0 : !tb ? 2 : -1;
+        else
+            pos = !tb ? 1 : !ta ? 2 : -1;
+        uint32_t dim[3] = { c->m, c->n, c->k };
+        if (pos >= 0) {
+            s->batch = dim[pos];
+            if (pos == 2) {
+                s->role = R_W;
+                s->other = c->m;
+                s->inner = c->n;
+            } else {
+                s->role = R_FI;
+                s->inner = c->k;
+                s->other = dim[1 - pos];
+            }
+            uint32_t a = s->role == R_W ? c->m : s->inner, b = s->role == R_W ? c->n : s->other;
+            s->unit = mk(L_LINEAR, a < b ? a : b, a < b ? b : a, 0, 0, 0, 0, 0);
+            return;
+        }
+    }
+    s->role = R_NONE;
+    s->unit = s->call;
+}
+
+/* ---- the layers being built ---- */
+struct lay {
+    struct lkey key;              /* L_LINEAR {in, out}; L_CONV ...; L_BLAS/L_DNNL: the call */
+    int inst;                     /* 0, 1, ...: same key, another layer */
+    int row;                      /* report row, -1 until used */
+    int linear;                   /* a real layer (not descriptive) */
+    uint32_t in, out;
+    /* per forward pass (gen-checked) */
+    long pgen; int nf, nw, ni;
+    long iters;                   /* weight gradients, else forward passes */
+    long passes_seen; long last_pass;
+    /* region naming */
+    uint32_t rid_proc; int rbase;     /* region base index, -1 none, -2 mixed */
+    uint64_t calls, in_region;
+    int named;                    /* named after the region it owns */
+    int model;                    /* union-find parent: layers of one forward pass are one model */
+};
+
+struct tstate {
+    long pass; int phase; uint32_t last_out;
+    int pass_first;               /* the first layer placed in this pass */
+    long pass_first_gen;
+};
+
+struct det {
+    struct ana_report *r;
+    struct map units; struct unit *u; size_t nu, capu;
+    struct map lays; struct lay *l; size_t nl, capl;    /* key+inst -> lay */
+    struct map aux;               /* dnnl dims -> conv lay index */
+    long pass;                    /* pass ids, unique across threads */
+    int planning;                 /* the plan's passes gather statistics; the sweep only places */
+    /* per thread (process << 32 | thread -> index) pass state */
+    struct map tmap; struct tstate *ts; size_t nts;
+    long *miters;                 /* per model root: its iterations */
+    struct map rit;               /* (process, region id) -> iterations of its models */
+    char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
+    /* region bases: names -> index; per base: the one layer (or -2) */
+    char **rb_name; int *rb_layer; size_t nrb, caprb;
+    struct ana_map rb_map;        /* hash of a region base name -> index + 1 */
+};
+
+static int unit_of(struct det *d, const struct lkey *k, int create)
+{
+    int i = map_get(&d->units, k);
+    if (i >= 0 || !create)
+        return i;
+    if (d->nu == d->capu) {
+        d->capu = d->capu ? d->capu * 2 : 64;
+        d->u = ana_xrealloc(d->u, d->capu, sizeof *d->u);
+    }
+    memset(&d->u[d->nu], 0, sizeof d->u[0]);
+    map_put(&d->units, k, (int)d->nu);
+    return (int)d->nu++;
+}
+
+static int lay_of(struct det *d, const struct lkey *k, int inst, int create)
+{
+    struct lkey kk = *k;
+    kk.w[7] ^= (uint32_t)inst * 0x9e3779b9u;   /* instances: distinct keys */
+    kk.w[0] |= (uint32_t)(inst != 0) << 16;
+    int i = map_get(&d->lays, &kk);
+    if (i >= 0 || !create)
+        return i;
+    if (d->nl == d->capl) {
+        d->capl = d->capl ? d->capl * 2 : 64;
+        d->l = ana_xrealloc(d->l, d->capl, sizeof *d->l);
+    }
+    struct lay *l = &d->l[d->nl];
+    memset(l, 0, sizeof *l);
+    l->key = *k;
+    l->inst = inst;
+    l->row = -1;
+    l->rbase = -1;
+    l->model = (int)d->nl;
+    l->pgen = -1;
+    l->last_pass = -1;
+    map_put(&d->lays, &kk, (int)d->nl);
+    return (int)d->nl++;
+}
+
+/* pass 1: what every unordered pair shows */
+static void learn(struct det *d, const struct sig *s)
+{
+    if (s->dnnl || (s->role != R_FI && s->role != R_W))
+        return;
+    int ui = unit_of(d, &s->unit, 1);   /* may move d->u */
+    struct unit *u = &d->u[ui];
+    if (s->batch && s->batch != u->b0) {
+        if (!u->b0) u->b0 = s->batch;
+        else if (!u->b1) u->b1 = s->batch;
+    }
+    if (s->role == R_W) {
+        u->has_w = 1;
+        return;
+    }
+    u->has_fi = 1;
+    if (!u->fpat_set) {
+        u->fpat_set = 1;
+        u->fpat = s->pat;
+    }
+    if (s->pat == u->fpat) {            /* a forward: inner -> other */
+        if (s->inner <= s->other) u->dir_lohi = 1;
+        if (s->inner >= s->other) u->dir_hilo = 1;
+    }
+}
+
+static int unit_linear(const struct unit *u)
+{
+    return u->b1 != 0 || (u->has_w && u->has_fi);
+}
+
+static int model_of(struct det *d, int i)
+{
+    while (d->l[i].model != i) {
+        d->l[i].model = d->l[d->l[i].model].model;
+        i = d->l[i].model;
+    }
+    return i;
+}
+
+static void same_model(struct det *d, int a, int b)
+{
+    a = model_of(d, a);
+    b = model_of(d, b);
+    if (a != b)
+        d->l[a < b ? b : a].model = a < b ? a : b;
+}
+
+/* The layer of one call (creating it); the pass state advances.
+ * *wgrad: the call is a weight gradient (one per training step). */
+static int place(struct det *d, struct tstate *t, const struct sig *s0, int *wgrad)
+{
+    struct sig s = *s0;
+    int fwd, ui;
+    struct lkey key;
+    *wgrad = 0;
+    if (s.dnnl) {
+        if (s.role == R_AUX) {
+            int ci = map_get(&d->aux, &s.unit);
+            if (ci >= 0)
+                return ci;              /* a reorder of a convolution's tensors */
+            key = s.unit;
+            key.w[0] = L_AUX;
+            return lay_of(d, &key, 0, 1);
+        }
+        if (s.role == R_NONE)
+            return lay_of(d, &s.unit, 0, 1);
+        fwd = s.role == R_F;            /* conv, inner product: by propagation */
+        key = s.unit;
+    } else if ((s.role == R_FI || s.role == R_W) && (ui = unit_of(d, &s.unit, 0)) >= 0 &&
+               unit_linear(&d->u[ui])) {
+        const struct unit *u = &d->u[ui];
+        uint32_t lo = s.unit.w[1], hi = s.unit.w[2];
+        if (s.role == R_FI) {
+            fwd = s.pat == u->fpat;
+            s.in = fwd ? s.inner : s.other;
+            s.out = fwd ? s.other : s.inner;
+            s.role = fwd ? R_F : R_I;
+        } else {                        /* weight gradient: (m, n) when both directions exist */
+            fwd = 0;
+            if (u->dir_lohi && u->dir_hilo) { s.in = s.other; s.out = s.inner; }
+            else if (u->dir_hilo) { s.in = hi; s.out = lo; }
+            else { s.in = lo; s.out = hi; }
+        }
+        key = mk(L_LINEAR, s.in, s.out, 0, 0, 0, 0, 0);
+    } else {
+        key = s.unit;                   /* no layer pattern: the call names itself */
+        if (s.role == R_FI || s.role == R_W)
+            key = s.call;
+        return lay_of(d, &key, 0, 1);
+    }
+    /* a linear or conv layer: its instance from the pass state */
+    if (fwd && (t->phase == 1 || (t->last_out && t->last_out != s.in) || !t->pass)) {
+        t->pass = ++d->pass;
+        t->phase = 0;
+    }
+    if (!fwd)
+        t->phase = 1;
+    int base = lay_of(d, &key, 0, 1);
+    struct lay *b = &d->l[base];
+    if (b->pgen != t->pass) {
+        b->pgen = t->pass;
+        b->nf = b->nw = b->ni = 0;
+    }
+    int inst;
+    if (fwd) {
+        inst = b->nf++;
+        t->last_out = s.out;
+    } else {                            /* backward: the last forward first */
+        int *cnt = s.role == R_I ? &b->ni : &b->nw;
+        inst = (b->nf > 0 ? b->nf - 1 : 0) - (*cnt)++;
+        if (inst < 0)
+            inst = 0;
+    }
+    int li = inst ? lay_of(d, &key, inst, 1) : base;
+    struct lay *l = &d->l[li];
+    l->linear = 1;
+    *wgrad = s.role == R_W;
+    if (!d->planning)
+        return li;
+    if (t->pass_first_gen != t->pass) {
+        t->pass_first_gen = t->pass;
+        t->pass_first = li;
+    } else {
+        same_model(d, t->pass_first, li);
+    }
+    if (l->last_pass != t->pass) {
+        l->last_pass = t->pass;
+        l->passes_seen++;
+    }
+    return li;
+}
+
+static void name_of(const struct det *d, const struct lay *l, char *out, size_t len)
+{
+    const uint32_t *w = l->key.w;
+    char op[16];
+    switch (w[0]) {
+    case L_LINEAR:
+        snprintf(out, len, "linear %u" ARROW "%u", w[1], w[2]);
+        break;
+    case L_CONV:
+        if (w[7] >= 2)
+            snprintf(out, len, "%s %u" ARROW "%u %ux%u%s", w[1] == GS_DNNL_K_DECONV ? "deconv" : "conv", w[2], w[3],
+                     w[4], w[5], w[6] > 1 ? " grouped" : "");
+        else
+            snprintf(out, len, "%s %u" ARROW "%u k%u", w[1] == GS_DNNL_K_DECONV ? "deconv" : "conv", w[2], w[3], w[5]);
+        break;
+    case L_AUX: {
+        int n = snprintf(out, len, "%s", ana_dnnl_kind_name(w[1]));
+        for (uint32_t i = 0; i + 1 < w[2] && i < 5 && (size_t)n < len; i++)
+            n += snprintf(out + n, len - (size_t)n, "%s%u", i ? "x" : " ", w[3 + i]);
+        break;
+    }
+    default: {                          /* L_BLAS: the call itself */
+        uint8_t o = (uint8_t)w[1];
+        ana_op_name(o, op);
+        if (ANA_OP_IS_DNNL(o))
+            snprintf(out, len, "%s", op);
+        else if (GS_OP_ROUTINE(o) == GS_R_GEMM)
+            snprintf(out, len, "%s %ux%ux%u", op, w[3], w[4], w[5]);
+        else if (GS_OP_ROUTINE(o) == GS_R_SYRK || GS_OP_ROUTINE(o) == GS_R_HERK ||
+                 GS_OP_ROUTINE(o) == GS_R_SYR2K || GS_OP_ROUTINE(o) == GS_R_HER2K)
+            snprintf(out, len, "%s %ux%u", op, w[4], w[5]);
+        else
+            snprintf(out, len, "%s %ux%u", op, w[3], w[4]);
+    }
+    }
+    (void)d;
+}
+
+/* "0:Conv2d.backward" and "train/0:Conv2d" -> "0:Conv2d" */
+static void region_base(const char *path, char *out, size_t len)
+{
+    const char *s = strrchr(path, '/');
+    s = s ? s + 1 : path;
+    snprintf(out, len, "%s", s);
+    size_t n = strlen(out);
+    if (n > 9 && strcmp(out + n - 9, ".backward") == 0)
+        out[n - 9] = 0;
+}
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* index of a region base name; hashed, so 40k regions stay linear */
+static int rbase_index(struct det *d, const char *name)
+{
+    uint64_t h = name_hash(name);
+    uint32_t at = ana_map_get(&d->rb_map, h, 0);
+    if (at && !strcmp(d->rb_name[at - 1], name))
+        return (int)(at - 1);
+    if (at)                                   /* a hash collision: look the slow way */
+        for (size_t i = 0; i < d->nrb; i++)
+            if (!strcmp(d->rb_name[i], name))
+                return (int)i;
+    if (d->nrb == d->caprb) {
+        d->caprb = d->caprb ? d->caprb * 2 : 64;
+        d->rb_name = ana_xrealloc(d->rb_name, d->caprb, sizeof *d->rb_name);
+        d->rb_layer = ana_xrealloc(d->rb_layer, d->caprb, sizeof *d->rb_layer);
+    }
+    size_t len = strlen(name) + 1;
+    d->rb_name[d->nrb] = ana_xmalloc(len, 1);
+    memcpy(d->rb_name[d->nrb], name, len);
+    d->rb_layer[d->nrb] = -1;
+    if (!at)
+        ana_map_put(&d->rb_map, h, (uint32_t)d->nrb + 1);
+    return (int)d->nrb++;
+}
+
+/* the aux map: every convolution's weights and per-sample activations */
+static void aux_index(struct det *d, const struct ana_proc *p)
+{
+    for (size_t i = 0; i < p->ndnnl; i++) {
+        const struct ana_dnnl *x = &p->dnnl[i];
+        if (!conv_like(x->kind))
+            continue;
+        struct sig s;
+        memset(&s, 0, sizeof s);
+        sig_dnnl(x, &s);
+        if (s.unit.w[0] != L_CONV)
+            continue;
+        int li = lay_of(d, &s.unit, 0, 1);
+        const uint32_t *t[3] = { x->src, x->dst, x->wei };
+        int nt[3] = { x->ndims[0], x->ndims[2], x->ndims[1] };
+        /* its bias: a vector of the output channels */
+        struct lkey bk = mk(L_DNNL, GS_DNNL_K_REORDER, 1, s.out, 0, 0, 0, 0);
+        if (map_get(&d->aux, &bk) < 0)
+            map_put(&d->aux, &bk, li);
+        for (int j = 0; j < 3; j++) {
+            if (nt[j] < 2)
+                continue;
+            /* as sig_dnnl keys a reorder: the dims after the first */
+            uint32_t v[5] = { 0, 0, 0, 0, 0 };
+            for (int q = 1; q < nt[j] && q < 6; q++)
+                v[q - 1] = t[j][q];
+            struct lkey k = mk(L_DNNL, GS_DNNL_K_REORDER, (uint32_t)nt[j], v[0], v[1], v[2], v[3], v[4]);
+            if (map_get(&d->aux, &k) < 0)
+                map_put(&d->aux, &k, li);
+        }
+    }
+}
+
+static struct tstate *tstate_of(struct det *d, uint32_t proc, uint32_t thread)
+{
+    struct lkey k = mk(proc, thread, 0, 0, 0, 0, 0, 0);
+    int i = map_get(&d->tmap, &k);
+    if (i < 0) {
+        d->ts = ana_xrealloc(d->ts, d->nts + 1, sizeof *d->ts);
+        memset(&d->ts[d->nts], 0, sizeof d->ts[0]);
+        d->ts[d->nts].pass_first_gen = -1;
+        map_put(&d->tmap, &k, (int)d->nts);
+        i = (int)d->nts++;
+    }
+    return &d->ts[i];
+}
+
+static void det_free(void *x)
+{
+    struct det *d = x;
+    for (size_t i = 0; i < d->nrb; i++)
+        free(d->rb_name[i]);
+    for (size_t i = 0; d->names && i < d->nl; i++)
+        free(d->names[i]);
+    free(d->names);
+    free(d->rb_name);
+    free(d->rb_layer);
+    ana_map_free(&d->rb_map);
+    map_free(&d->units);
+    map_free(&d->lays);
+    map_free(&d->aux);
+    map_free(&d->tmap);
+    map_free(&d->rit);
+    free(d->ts);
+    free(d->u);
+    free(d->l);
+    free(d->miters);
+    free(d);
+}
+
+/* the base of a region's path as an index (-1: none) */
+static int rbase_of(struct det *d, const struct ana_proc *p, uint32_t region)
+{
+    if (!region)
+        return -1;
+    const char *nm = ana_string(p, region);
+    char base[256];
+    region_base(nm ? nm : "", base, sizeof base);
+    return rbase_index(d, base);
+}
+
+/* the row name of a lay, made when first asked */
+static const char *lay_name(struct det *d, int li)
+{
+    if (li < 0)
+        return "other";
+    if ((size_t)li >= d->nl)
+        return "other";
+    d->names = ana_xrealloc(d->names, d->nl + 1, sizeof *d->names);
+    for (size_t i = d->nnamed; i < d->nl; i++)
+        d->names[i] = NULL;
+    if (d->nl > d->nnamed)
+        d->nnamed = d->nl;
+    if (!d->names[li]) {
+        const struct lay *l = &d->l[li];
+        char nm[200], full[256];
+        name_of(d, l, nm, sizeof nm);
+        if (l->inst)
+            snprintf(nm + strlen(nm), sizeof nm - strlen(nm), " #%d", l->inst + 1);
+        if (l->named)
+            snprintf(full, sizeof full, "%s %s", d->rb_name[l->rbase], nm);
+        else
+            snprintf(full, sizeof full, "%s", nm);
+        d->names[li] = ana_xmalloc(strlen(full) + 1, 1);
+        memcpy(d->names[li], full, strlen(full) + 1);
+    }
+    return d->names[li];
+}
+
+/* Before the sweep: two passes over every thread's calls (what each pair
+ * shows; then every call placed), so that names, owners of module regions,
+ * models and their iterations are known when the calls stream by. */
 int ana_layers_plan(struct ana_report *r)
 {
-    struct lstate *L = calloc(1, sizeof *L);
-    if (!L)
+    struct det *d = calloc(1, sizeof *d);
+    if (!d)
         return -1;
-    L->other = -1;
-    ana_report_ext_set(r, "layers", L, lstate_free);
+    d->r = r;
+    ana_report_ext_set(r, "layers", d, det_free);
+    struct ana_run *run = r->run;
     int regions = 0;
-    for (size_t pi = 0; pi < r->run->nprocs && !regions; pi++)
-        regions = r->run->procs[pi]->nrev || r->run->procs[pi]->any_call_region;
-    r->layers_from_regions = regions;
-    L->regions = regions;
     r->iterations = -1;
-    /* the busiest thread of the busiest process */
-    uint64_t best = 0;
-    for (size_t pi = 0; pi < r->run->nprocs; pi++) {
-        struct ana_proc *p = r->run->procs[pi];
-        for (size_t t = 0; t < p->nthreads; t++)
-            if (p->threads[t].ncalls > best) {
-                best = p->threads[t].ncalls;
-                L->bp = (uint32_t)pi; L->bt = (uint32_t)t; L->have_bt = 1;
-            }
-    }
-    if (!L->have_bt)
-        return 0;
-    const struct ana_proc *bp = r->run->procs[L->bp];
-    L->Lall = best;
-    size_t n = best < DETECT_MAX ? (size_t)best : DETECT_MAX;
-    struct ana_call *seq = ana_xmalloc(n + 1, sizeof *seq);
-    size_t ci = 0, off = 0, L0 = 0;
-    while (L0 < n && ana_next_call(bp, &bp->threads[L->bt], &ci, &off, &seq[L0]))
-        L0++;
-    n = L0;
-    struct sig *s = ana_xmalloc(n + 1, sizeof *s);
-    for (size_t i = 0; i < n; i++)
-        s[i] = sig_of(&seq[i]);
-    L->s = s;
+    struct ana_call c;
 
-    /* smallest period P with >= 90% of s[i] == s[i-P] after a warm-up W <= P
-     * and at least two repetitions; per P, suffix sums of the matches give
-     * every W at once.  W is the warm-up with the best match (the smallest
-     * on ties) so that the period starts where an iteration starts. */
-    size_t P = 0, W = 0, Ln = n;
-    size_t *suf = ana_xmalloc(Ln + 1, sizeof *suf);
-    for (size_t p = 1; p * 2 <= Ln && !P; p++) {
-        suf[Ln] = 0;
-        for (size_t i = Ln; i-- > p;)
-            suf[i] = suf[i + 1] + sig_eq(&s[i], &s[i - p]);
-        double best_frac = -1;
-        for (size_t w = 0; w <= p && w + 2 * p <= Ln; w++) {
-            size_t tot = Ln - w - p, match = suf[w + p];
-            double frac = (double)match / (double)tot;
-            if (match * 10 >= tot * 9 && frac > best_frac + 1e-12) {
-                best_frac = frac;
-                P = p;
-                W = w;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        regions |= p->nrev || p->any_call_region;
+        for (size_t t = 0; t < p->nthreads; t++) {
+            size_t ci = 0, off = 0;
+            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
+                struct sig s;
+                sig_of(p, &c, &s);
+                learn(d, &s);
             }
         }
     }
-    free(suf);
-    if (!P) {
-        /* no repetition: every call of the stream is one step */
-        P = Ln;
-        W = 0;
-    } else {
-        L->counting = 1;                /* iterations counted as the calls stream by */
-        r->iterations = 0;
-    }
-    L->P = P;
-    L->W = W;
-    if (regions || !P) {
-        free(seq);
-        if (!P)
-            L->P = 0;
-        return 0;
-    }
+    r->layers_from_regions = regions;
 
-    /* group the calls of one period by key */
-    struct key *keys = ana_xmalloc(P, sizeof *keys);
-    int *lay = ana_xmalloc(P, sizeof *lay);
-    size_t nk = 0;
-    struct key *uk = ana_xmalloc(P, sizeof *uk);
-    size_t *ucount = calloc(P, sizeof *ucount);
-    uint32_t *ufirst_hash = NULL;
-    (void)ufirst_hash;
-    if (!ucount)
-        exit(3);
-    for (size_t i = 0; i < P; i++) {
-        keys[i] = key_of(&seq[W + i]);
-        size_t u;
-        for (u = 0; u < nk; u++)
-            if (key_eq(&uk[u], &keys[i]))
-                break;
-        if (u == nk)
-            uk[nk++] = keys[i];
-        ucount[u]++;
-    }
-    /* the batch: the gemm dimension shared by most groups */
-    uint32_t batch = 0;
-    size_t bestc = 0;
-    for (size_t u = 0; u < nk; u++)
-        for (int j = 0; j < 3; j++) {
-            uint32_t v = uk[u].d[j];
-            if (uk[u].gemv || !v)
-                continue;
-            size_t c = 0;
-            for (size_t x = 0; x < nk; x++)
-                if (!uk[x].gemv && (uk[x].d[0] == v || uk[x].d[1] == v || uk[x].d[2] == v))
-                    c++;
-            if (c > bestc) { bestc = c; batch = v; }
-        }
-    if (bestc < 2 && nk > 1)
-        batch = 0;
-    /* one or more layers per group, in order of first appearance */
-    int *base = ana_xmalloc(nk + 1, sizeof *base);
-    size_t *nl = ana_xmalloc(nk + 1, sizeof *nl), *seen = calloc(nk + 1, sizeof *seen);
-    if (!seen)
-        exit(3);
-    for (size_t u = 0; u < nk; u++) {
-        nl[u] = ucount[u] > 3 && !uk[u].gemv ? (ucount[u] + 2) / 3 : 1;
-        base[u] = (int)r->nlayers;
-        size_t occ = 0;
-        for (size_t i = 0; i < P && occ < nl[u]; i++) {
-            if (!key_eq(&keys[i], &uk[u]))
-                continue;
-            /* the l-th occurrence is the forward product of layer l */
-            char name[200], nm[256];
-            layer_name(&seq[W + i], &uk[u], batch, name, sizeof name);
-            snprintf(nm, sizeof nm, "%s", name);
-            for (int dup = 2; ana_layer_find(r, nm) >= 0; dup++)
-                snprintf(nm, sizeof nm, "%s #%d", name, dup);
-            struct ana_first at = { 0, 0, 0, r->nlayers };
-            ana_layer_add(r, nm, &at);
-            occ++;
-        }
-    }
-    for (size_t i = 0; i < P; i++) {
-        size_t u;
-        for (u = 0; u < nk; u++)
-            if (key_eq(&uk[u], &keys[i]))
-                break;
-        size_t occ = seen[u]++, nn = nl[u], l;
-        if (occ < nn)
-            l = occ;                    /* forwards, in order */
-        else {
-            size_t b = (occ - nn) / 2;  /* backwards, two each, reversed */
-            l = b < nn ? nn - 1 - b : nn - 1;
-        }
-        lay[i] = base[u] + (int)l;
-    }
-    L->lay = lay;
-    L->uk = uk;
-    L->base = base;
-    L->nk = nk;
-    free(nl); free(seen); free(keys); free(ucount);
-    free(seq);
-    return 0;
-}
-
-/* the layer of one call (its position on its thread: pos) */
-int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
-                      const struct ana_call *c, const struct ana_first *at)
-{
-    struct lstate *L = ana_report_ext(r, "layers");
-    if (!L)
-        return -1;
-    int on = L->have_bt && p->index == L->bp && thread == L->bt;
-    int l = -1;
-    if (on && L->P && pos >= L->W) {
-        size_t j = (size_t)((pos - L->W) % L->P);
-        struct sig sc = sig_of(c);
-        int eq = sig_eq(&sc, &L->s[L->W + j]);
-        if (L->counting) {
-            /* whole periods of the stream that match the first at >= 90% */
-            uint64_t b = (pos - L->W) / L->P;
-            if (b * L->P + L->W + L->P <= L->Lall) {
-                L->match += eq;
-                if (j == L->P - 1) {
-                    L->it += L->match * 10 >= L->P * 9;
-                    L->match = 0;
+    d->planning = 1;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        aux_index(d, p);
+        for (size_t t = 0; t < p->nthreads; t++) {
+            struct tstate ts0;
+            memset(&ts0, 0, sizeof ts0);
+            ts0.pass_first_gen = -1;
+            size_t ci = 0, off = 0;
+            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
+                struct sig s;
+                sig_of(p, &c, &s);
+                int wgrad;
+                int li = place(d, &ts0, &s, &wgrad);
+                struct lay *l = &d->l[li];
+                l->calls++;
+                if (wgrad)
+                    l->iters++;
+                if (c.region && l->linear) {    /* helpers (reorders) do not decide names */
+                    int rb = rbase_of(d, p, c.region);
+                    l->in_region++;
+                    if (l->rbase == -1) l->rbase = rb;
+                    else if (l->rbase != rb) l->rbase = -2;
+                    if (d->rb_layer[rb] == -1) d->rb_layer[rb] = li;
+                    else if (d->rb_layer[rb] != li) d->rb_layer[rb] = -2;
                 }
             }
         }
-        if (!L->regions && L->lay && eq)
-            l = L->lay[j];
     }
-    struct ana_first at1 = { 1, at->a0, at->a2, at->b };
-    if (L->regions) {
-        const char *nm = c->region ? ana_string(p, c->region) : NULL;
-        return ana_layer_add(r, nm ? nm : "(no region)", &at1);
+    d->planning = 0;
+
+    /* a model's iterations: its layers' weight gradients (the most of any) */
+    d->miters = ana_xmalloc(d->nl + 1, sizeof *d->miters);
+    memset(d->miters, 0, (d->nl + 1) * sizeof *d->miters);
+    for (size_t i = 0; i < d->nl; i++) {
+        struct lay *l = &d->l[i];
+        int m = model_of(d, (int)i);
+        long it = l->iters > 0 ? l->iters : l->linear ? l->passes_seen : 0;
+        if (it > d->miters[m])
+            d->miters[m] = it;
+        if (l->iters > 0 && l->iters > r->iterations)
+            r->iterations = l->iters;
+        l->named = l->rbase >= 0 && d->rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
     }
-    if (l < 0 && L->uk) {
-        struct key kc = key_of(c);
-        for (size_t u = 0; u < L->nk; u++)
-            if (key_eq(&L->uk[u], &kc)) { l = L->base[u]; break; }
+    /* program regions: per iteration of the loops of the models that run in them */
+    for (size_t pi = 0; pi < run->nprocs && regions; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        struct map seen = { NULL, NULL, 0, 0 };
+        for (size_t t = 0; t < p->nthreads; t++) {
+            struct tstate ts0;
+            memset(&ts0, 0, sizeof ts0);
+            ts0.pass_first_gen = -1;
+            size_t ci = 0, off = 0;
+            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
+                struct sig s;
+                int wgrad;
+                sig_of(p, &c, &s);
+                int li = place(d, &ts0, &s, &wgrad);
+                if (!c.region || !d->l[li].linear)
+                    continue;
+                int m = model_of(d, li);
+                struct lkey k = mk((uint32_t)pi, c.region, (uint32_t)m, 0, 0, 0, 0, 1);
+                if (map_get(&seen, &k) >= 0)
+                    continue;
+                map_put(&seen, &k, 1);
+                struct lkey rk = mk((uint32_t)pi, c.region, 0, 0, 0, 0, 0, 2);
+                int have = map_get(&d->rit, &rk);
+                map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(d->miters[m] > INT32_MAX / 4 ? INT32_MAX / 4 : d->miters[m]));
+            }
+        }
+        map_free(&seen);
     }
-    if (l < 0)
-        l = ana_layer_add(r, "other", &at1);
-    return l;
+    /* the sweep places again from a fresh state per thread */
+    d->pass = 0;
+    return 0;
 }
 
+/* the layer row of one call, as it streams by in its thread's order */
+int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
+                      const struct ana_call *c, const struct ana_first *at)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    if (!d)
+        return -1;
+    (void)pos;
+    struct sig s;
+    int wgrad;
+    sig_of(p, c, &s);
+    int li = place(d, tstate_of(d, p->index, thread), &s, &wgrad);
+    if (c->region && !d->l[li].linear) {
+        /* a helper call (reorder, eltwise) inside a module's region: that module's */
+        int rb = rbase_of(d, p, c->region);
+        if (rb >= 0 && d->rb_layer[rb] >= 0 && d->l[d->rb_layer[rb]].named)
+            li = d->rb_layer[rb];
+    }
+    /* real layers first, in order of first use; then the rest */
+    struct ana_first at1 = { d->l[li].linear ? 1u : 2u, at->a0, at->a2, at->b };
+    return ana_layer_add(r, lay_name(d, li), &at1);
+}
+
+/* energy between calls inside region id: the layer that owns the region
+ * (annotate), else a row of the region's own, per iteration of the loops
+ * of the models that run inside it */
+int ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    const char *nm = ana_string(p, id);
+    if (d) {
+        int rb = rbase_of(d, p, id);
+        if (rb >= 0 && d->rb_layer[rb] >= 0 && d->l[d->rb_layer[rb]].named) {
+            int li = d->rb_layer[rb];
+            struct ana_first at1 = { 1, at->a0, at->a2, at->b };
+            return ana_layer_add(r, lay_name(d, li), &at1);
+        }
+    }
+    int row = ana_layer_add(r, nm ? nm : "(unnamed region)", at);
+    if (d) {
+        struct lkey rk = mk(p->index, id, 0, 0, 0, 0, 0, 2);
+        int it = map_get(&d->rit, &rk);
+        long v = it > 0 ? it : r->iterations;
+        if (v > r->layers[row].iterations)
+            r->layers[row].iterations = v;
+    }
+    return row;
+}
+
+/* each layer row: its model's iterations */
 void ana_layers_finish(struct ana_report *r)
 {
-    struct lstate *L = ana_report_ext(r, "layers");
-    if (L && L->counting)
-        r->iterations = L->it;
+    struct det *d = ana_report_ext(r, "layers");
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->nl; i++) {
+        if (!d->l[i].linear || !d->names || i >= d->nnamed || !d->names[i])
+            continue;
+        int row = ana_layer_find(r, d->names[i]);
+        long it = d->miters[model_of(d, (int)i)];
+        if (row >= 0 && it > r->layers[row].iterations)
+            r->layers[row].iterations = it;
+    }
 }

@@ -257,9 +257,12 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
     }
     case GS_REC_STRING: {
         const struct gs_rec_string *s = (const void *)rec;
-        printf("STRING kind=%u id=%u len=%u text=\"%.*s%s\"\n", s->kind, s->id, s->len,
-               s->len < GS_STRING_HEAD_TEXT ? s->len : GS_STRING_HEAD_TEXT, s->text,
-               s->len > GS_STRING_HEAD_TEXT ? "..." : "");
+        char head[GS_STRING_HEAD_TEXT + 1], esc[4 * GS_STRING_HEAD_TEXT + 1];
+        size_t hl = s->len < GS_STRING_HEAD_TEXT ? s->len : GS_STRING_HEAD_TEXT;
+        memcpy(head, s->text, hl);
+        head[hl] = 0;
+        printf("STRING kind=%u id=%u len=%u text=\"%s%s\"\n", s->kind, s->id, s->len,
+               ana_text_escape(head, esc, GS_STRING_HEAD_TEXT), s->len > GS_STRING_HEAD_TEXT ? "..." : "");
         break;
     }
     case GS_REC_CLOCK:
@@ -286,6 +289,26 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
                    (unsigned long long)l->t, (unsigned long long)l->t_first);
         break;
     }
+    case GS_REC_DNNL:
+        if (rec[2] == GS_DNNL_EXEC) {
+            const struct gs_rec_dnnl_exec *e = (const void *)rec;
+            printf("DNNL exec prim=%u status=%u region=%u t0=%llu t1=%llu\n", e->prim, e->status, e->region,
+                   (unsigned long long)e->t0, (unsigned long long)e->t1);
+        } else if (rec[2] == GS_DNNL_PRIM && rec[1] >= 2) {
+            struct gs_rec_dnnl_prim d;   /* two slots: the reader checked both are in the chunk */
+            memcpy(&d, rec_in, sizeof d);
+            printf("DNNL prim=%u kind=%s prop=%u", d.prim, ana_dnnl_kind_name(d.kind), d.prop);
+            const uint32_t *t[3] = { d.src, d.wei, d.dst };
+            for (int j = 0; j < 3; j++) {
+                printf(" %s=", j == 0 ? "src" : j == 1 ? "wei" : "dst");
+                for (int i = 0; i < d.ndims[j] && i < GS_DNNL_MAXDIMS; i++)
+                    printf("%s%u", i ? "x" : "", t[j][i]);
+            }
+            printf("\n");
+        } else {
+            printf("DNNL what=%u nslots=%u (skipped)\n", rec[2], rec[1]);
+        }
+        break;
     default:
         if (!ana_gpu_dump(p, rec_in))
             printf("UNKNOWN type=%u (skipped)\n", rec[0]);

@@ -12,6 +12,10 @@ static const char *routine_names[GS_R_COUNT] = {
 const char *ana_op_name(uint8_t op, char *buf)
 {
     unsigned r = GS_OP_ROUTINE(op);
+    if (ANA_OP_IS_DNNL(op)) {
+        snprintf(buf, 16, "%s", ana_dnnl_kind_name(op & ~ANA_OP_DNNL_BASE));
+        return buf;
+    }
     snprintf(buf, 16, "%c%s", "sdcz"[GS_OP_DTYPE(op)], r < GS_R_COUNT ? routine_names[r] : "unknown");
     return buf;
 }
@@ -20,6 +24,11 @@ double ana_flops(const struct ana_call *c)
 {
     double m = c->m, n = c->n, k = c->k, f;
     int right = (c->flags & GS_F_SIDE_R) != 0;
+    if (ANA_OP_IS_DNNL(c->op)) {        /* m, n, k: the implicit GEMM (dnnl.c) */
+        unsigned kd = c->op & ~ANA_OP_DNNL_BASE;
+        return kd == GS_DNNL_K_CONV || kd == GS_DNNL_K_DECONV || kd == GS_DNNL_K_IP ||
+               kd == GS_DNNL_K_MATMUL ? 2 * m * n * k : 0;
+    }
     switch (GS_OP_ROUTINE(c->op)) {
     case GS_R_GEMM:  f = 2 * m * n * k; break;
     case GS_R_SYMM:

@@ -192,7 +192,10 @@ static void render(const struct ana_report *r, FILE *o)
         fprintf(o, ", \"calls\": %llu, \"time_s\": ", (unsigned long long)l->calls); jnum(o, l->time_s);
         fputs(", \"energy_j\": ", o); jnum(o, l->energy_j);
         fputs(", \"energy_j_per_iter\": ", o);
-        if (r->iterations > 0) jnum(o, l->energy_j / (double)r->iterations); else fputs("null", o);
+        if (l->iterations > 0) jnum(o, l->energy_j / (double)l->iterations);
+        else if (r->iterations > 0) jnum(o, l->energy_j / (double)r->iterations); else fputs("null", o);
+        fputs(", \"iterations\": ", o);
+        if (l->iterations > 0) fprintf(o, "%ld", l->iterations); else fputs("null", o);
         fputs(", \"power_w\": ", o); jnum(o, DIV(l->energy_j, l->time_s));
         fputs(", \"flops\": ", o); jnum(o, l->flops);
         fputs(", \"gflops\": ", o); jnum(o, DIV(l->flops * 1e-9, l->time_s));

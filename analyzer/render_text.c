@@ -213,8 +213,8 @@ static void render(const struct ana_report *r, FILE *o)
             fprintf(o, "        domain %s: %s %s (%s)\n", ana_text_escape(r->dom[d].name, B256(), 63), J(r->dom[d].energy_j), r->dom[d].provenance,
                     r->dom[d].source);
     }
-    fprintf(o, "time outside intercepted calls: %s (%s of wall time, summed over processes)\n\n", T(r->outside_s),
-            P(DIV(r->outside_s, r->wall_sum_s)));
+    fprintf(o, "time outside intercepted calls: %s (%s of wall time: no call of any process active)\n\n",
+            T(r->outside_s), P(DIV(r->outside_s, r->duration_s)));
 
     fputs("routines  (%wall: of the wall time summed over processes; %energy: of the total energy)\n", o);
     tab_cols(&t, carbon ? "<op|<api|calls|GFLOP|time|mean|GFLOP/s|%wall|energy|%energy|CO2e"
@@ -253,7 +253,7 @@ static void render(const struct ana_report *r, FILE *o)
     double lt = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lt += r->layers[i].time_s;
-    fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "from regions" : "detected from the call stream");
+    fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "detected from the call stream, named by regions" : "detected from the call stream");
     if (r->iterations > 0)
         fprintf(o, "%ld iterations", r->iterations);
     else
@@ -265,6 +265,7 @@ static void render(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
         tab_row(&t, l->name, U(l->calls), T(l->time_s), P(DIV(l->time_s, lt)),
+                l->iterations > 0 ? J(l->energy_j / (double)l->iterations) :
                 r->iterations > 0 ? J(l->energy_j / (double)r->iterations) : "-", J(l->energy_j),
                 P(DIV(l->energy_j, r->total_j)), J(l->energy_j - r->idle_w * l->time_s), S(DIV(l->energy_j, l->time_s)),
                 S(DIV(l->flops * 1e-9, l->time_s)), S(DIV(l->flops * 1e-9, l->energy_j)), CO2(r, l->energy_j));

@@ -136,6 +136,8 @@ static void parse_header_text(struct ana_proc *p)
     if (!ana_hdr_get(p, "energy.sources", p->energy_sources, sizeof p->energy_sources))
         p->energy_sources[0] = 0;
     p->idle_watts_hdr = ana_hdr_get(p, "idle_watts", buf, sizeof buf) ? atof(buf) : -1;
+    if (!(p->idle_watts_hdr >= 0 && p->idle_watts_hdr < 1e9))
+        p->idle_watts_hdr = -1;         /* NaN, infinite, negative: not given */
     p->sampler_hz = ana_hdr_get(p, "sampler.hz", buf, sizeof buf) ? (unsigned)atoi(buf) : 0;
     p->task_clock_idx = -1;
     if (strcmp(p->events_live, "none") != 0) {
@@ -168,6 +170,8 @@ static void parse_header_text(struct ana_proc *p)
         d->sum = kv(buf, "sum", v, sizeof v) ? atoi(v) : 0;
         d->max_range = kv(buf, "max_range", v, sizeof v) ? strtoull(v, NULL, 10) : 0;
         d->watts_per_core = kv(buf, "watts_per_core", v, sizeof v) ? atof(v) : 0;
+        if (!(d->watts_per_core >= 0 && d->watts_per_core < 1e6))
+            d->watts_per_core = 0;
         if (i + 1 > p->ndom)
             p->ndom = i + 1;
     }
@@ -250,8 +254,8 @@ static size_t rec_slots(const struct ana_proc *p, const uint8_t *rec, size_t lef
         return 1 + ncont <= left ? 1 + ncont : 0;
     }
     if (type >= 16) {
-        if (p->hdr.version < 2)
-            return 1;                             /* version 1: one slot each */
+        if (p->hdr.version < 2 && type != GS_REC_DNNL)
+            return 1;                             /* version 1: one slot each (DNNL always says) */
         size_t n = rec[1];
         return n && n <= left ? n : 0;
     }
@@ -281,13 +285,22 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
         if (run->visit)
             run->visit(run->visit_ctx, p, ch->tid, r, rec);
         switch (rec[0]) {
+        case GS_REC_DNNL:
+            if (rec[2] == GS_DNNL_PRIM) {
+                ana_dnnl_prim(p, rec);
+                break;
+            }
+            if (rec[2] != GS_DNNL_EXEC)
+                break;
+            /* an EXEC counts as a call (t0, t1 at the CALL's offsets) */
+            /* fall through */
         case GS_REC_CALL: {
             uint64_t t0 = ld64(rec + 8), t1 = ld64(rec + 16);
             if (t1 < t0)
                 t1 = t0;
             if (t0 < p->raw_t0_min) p->raw_t0_min = t0;
             if (t1 > p->raw_t1_max) p->raw_t1_max = t1;
-            if (ld32(rec + 4))
+            if (rec[0] == GS_REC_CALL ? ld32(rec + 4) : ld32(rec + 24))
                 p->any_call_region = 1;
             p->ncalls++;
             th->ncalls++;
@@ -382,7 +395,7 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
             const uint8_t *rec = b + *off;
             size_t ns = rec_slots(p, rec, (ch->len - *off) / GS_REC_SIZE);
             *off += (ns ? ns : 1) * GS_REC_SIZE;
-            if (rec[0] != GS_REC_CALL)
+            if (!ana_rec_is_call(rec))
                 continue;
             ana_decode_call(p, rec, b + *off, b + ch->len, c);
             return 1;
@@ -397,7 +410,12 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
                      struct ana_call *c)
 {
     struct gs_rec_call r;
+    if (rec[0] == GS_REC_DNNL) {
+        ana_dnnl_decode(p, rec, c);
+        return;
+    }
     memcpy(&r, rec, sizeof r);
+    c->prim = 0;
     c->t0 = r.t0; c->t1 = r.t1 < r.t0 ? r.t0 : r.t1;
     c->m = r.m; c->n = r.n; c->k = r.k;
     c->lda = r.lda; c->ldb = r.ldb; c->ldc = r.ldc;
@@ -406,7 +424,7 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
     c->energy_j = 0;
     c->layer = -1;
     for (const uint8_t *q = next; q + GS_REC_SIZE <= end;) {
-        if (q[0] == GS_REC_CALL || q[0] == GS_REC_NONE)
+        if (ana_rec_is_call(q) || q[0] == GS_REC_NONE)
             break;
         if (q[0] == GS_REC_COUNTERS) {
             int nv = q[1] < GS_MAX_EVENTS ? q[1] : GS_MAX_EVENTS;
@@ -567,6 +585,13 @@ int ana_read_file(struct ana_run *run, const char *path)
     if (!p->clean_exit)
         ana_warn(run, "%s: process %u did not exit cleanly; trace complete up to its last record",
                  path, p->hdr.pid);
+    if (p->lost || p->lost_calls) {
+        static const char *const why[] = { "reason not recorded", "no space left", "the size cap",
+                                           "an I/O or descriptor error", "out of memory" };
+        ana_warn(run, "%s: process %u: %llu calls (%llu records) could not be recorded (%s); the report leaves "
+                 "them out", path, p->hdr.pid, (unsigned long long)p->lost_calls, (unsigned long long)p->lost,
+                 p->lost_reason < 5 ? why[p->lost_reason] : "unknown reason");
+    }
     run->procs = ana_xrealloc(run->procs, run->nprocs + 1, sizeof *run->procs);
     run->procs[run->nprocs++] = p;
     return 0;
@@ -625,7 +650,7 @@ void ana_run_free(struct ana_run *run)
         struct ana_proc *p = run->procs[i];
         if (p->map)
             munmap((void *)p->map, p->map_size);
-        free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->shash);
+        free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->dnnl); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);

@@ -27,8 +27,11 @@ them.
 
 annotate(model) naming convention
 ---------------------------------
-For each module (its qualified name from ``model.named_modules()``, e.g.
-"encoder.layers.0.fc1"):
+For each module, ``<name>`` is its qualified name from
+``model.named_modules()`` and its class, "<qualified>:<Class>" (e.g.
+"encoder.layers.0.fc1:Linear", "0:Conv2d" in an ``nn.Sequential``), so that
+the report says what the module is; the analyzer keeps what its layer
+detection found after it ("0:Conv2d conv 1→8 3x3"):
 
 * forward:  region ``<name>`` from just before ``forward`` to just after it
   (a forward pre-hook pushes, a forward hook pops);
@@ -353,8 +356,8 @@ def _open_backward(st, node):
 
 
 def annotate(model, all=False, backward=True, root_name=None):
-    """Name every leaf submodule's forward ("<name>") and backward
-    ("<name>.backward") after its qualified name; all=True names containers
+    """Name every leaf submodule's forward ("<name>:<Class>") and backward
+    ("<name>:<Class>.backward") after its qualified name and class; all=True names containers
     too.  Returns a handle whose remove() takes the hooks away (also a context
     manager).  A no-op returning an empty handle without the recorder."""
     handle = _Handle()
@@ -369,6 +372,8 @@ def annotate(model, all=False, backward=True, root_name=None):
         depth = 0 if qname == "" else qname.count(".") + 1
         if qname == "":
             qname = root_name or type(mod).__name__
+        else:
+            qname = "%s:%s" % (qname, type(mod).__name__)
         handle.hooks.extend(_hook_module(torch, mod, qname, depth, backward, is_leaf))
     return handle
 

@@ -6,13 +6,19 @@ set -eu
 
 # build: gcc make pkg-config; counters: libpfm4; energy: libpowercap;
 # BLAS: OpenBLAS; tests: check (C unit tests), numpy, PyTorch (end-to-end),
-# util-linux (unshare, for the synthetic powercap tree).
+# util-linux (unshare, for the synthetic powercap tree); oneDNN headers
+# (libdnnl-dev: the dnnl_primitive_execute interposer); scikit-learn
+# (layer-detection tests on a real third-party trainer).
 # fuzzing (`make fuzz`, docs/fuzzing.md): clang with libFuzzer and the sanitizer
 # runtimes; `make check` itself needs only gcc's (libasan8, libubsan1, with gcc).
 # reports: chromium and a font (the HTML report checked in a real headless browser).
 PKGS="gcc make pkg-config libc6-dev libpfm4 libpfm4-dev libpowercap0 libpowercap-dev
 libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux
-clang libclang-rt-14-dev libfuzzer-14-dev chromium fonts-dejavu-core"
+clang libclang-rt-14-dev libfuzzer-14-dev chromium fonts-dejavu-core
+libdnnl-dev python3-sklearn"
+# optional, for `make bench` only (install-deps.sh --bench): uftrace, measured
+# side by side with the recorder; bench/run.sh skips its row without it.
+[ "${1:-}" = --bench ] && PKGS="$PKGS uftrace"
 
 missing=""
 for p in $PKGS; do

@@ -99,6 +99,7 @@ enum gs_rec_type {
     GS_REC_API         = 18,      /* struct gs_rec_api: CUDA runtime/driver call */
     GS_REC_CUBLAS      = 19,      /* struct gs_rec_cublas: cuBLAS / cuBLASLt call */
     GS_REC_NVTX_MARK   = 20,      /* struct gs_rec_nvtx_mark */
+    GS_REC_DNNL        = 21,      /* oneDNN primitive: struct gs_rec_dnnl_prim / _exec */
     GS_REC_GPU_INFO    = 22,      /* struct gs_rec_gpu_info: one per NVML device */
     GS_REC_NVML        = 23,      /* struct gs_rec_nvml: one NVML sample of a device */
     GS_REC_EXTCORR     = 24,      /* struct gs_rec_extcorr: external id -> CUPTI correlation */
@@ -433,7 +434,54 @@ struct gs_rec_gpu_lost {
     uint8_t  reserved[24];
 };
 
+
+/* oneDNN (type 21; byte 1 = nslots, byte 2 = what).  The first time a
+ * process executes a primitive it writes a PRIM record (2 slots) naming it
+ * by a per-process id, then one EXEC record (1 slot) per
+ * dnnl_primitive_execute.  Kinds and propagations are greenshim's own
+ * numbers (stable across oneDNN versions).  Dims as oneDNN gives them:
+ * data {N, C, [[D,] H,] W}, weights {[G,] O, I, [[D,] H,] W}; for backward
+ * primitives the diff_* descriptor stands in when the plain one is absent. */
+enum gs_dnnl_what { GS_DNNL_EXEC = 1, GS_DNNL_PRIM = 2 };
+enum gs_dnnl_kind {
+    GS_DNNL_K_OTHER = 0, GS_DNNL_K_CONV = 1, GS_DNNL_K_DECONV = 2, GS_DNNL_K_IP = 3,
+    GS_DNNL_K_MATMUL = 4, GS_DNNL_K_POOL = 5, GS_DNNL_K_BNORM = 6, GS_DNNL_K_LNORM = 7,
+    GS_DNNL_K_ELTWISE = 8, GS_DNNL_K_SOFTMAX = 9, GS_DNNL_K_REORDER = 10, GS_DNNL_K_BINARY = 11,
+    GS_DNNL_K_SUM = 12, GS_DNNL_K_CONCAT = 13, GS_DNNL_K_LRN = 14, GS_DNNL_K_RNN = 15,
+    GS_DNNL_K_REDUCTION = 16, GS_DNNL_K_RESAMPLING = 17, GS_DNNL_K_PRELU = 18, GS_DNNL_K_SHUFFLE = 19,
+    GS_DNNL_K_COUNT
+};
+enum gs_dnnl_prop {
+    GS_DNNL_P_NONE = 0, GS_DNNL_P_FWD_TRAIN = 1, GS_DNNL_P_FWD_INFER = 2,
+    GS_DNNL_P_BWD = 3, GS_DNNL_P_BWD_DATA = 4, GS_DNNL_P_BWD_WEIGHTS = 5,
+};
+#define GS_DNNL_MAXDIMS 6
+struct gs_rec_dnnl_exec {
+    uint8_t  type;                /* GS_REC_DNNL */
+    uint8_t  nslots;              /* 1 */
+    uint8_t  what;                /* GS_DNNL_EXEC */
+    uint8_t  status;              /* 0: dnnl_success, else 1 */
+    uint32_t prim;                /* id of a PRIM record written before */
+    uint64_t t0, t1;              /* begin, end (header clock) */
+    uint32_t region;              /* innermost region path id, 0 = none */
+    uint8_t  reserved[20];
+};
+struct gs_rec_dnnl_prim {         /* two slots */
+    uint8_t  type;                /* GS_REC_DNNL */
+    uint8_t  nslots;              /* 2 */
+    uint8_t  what;                /* GS_DNNL_PRIM */
+    uint8_t  kind;                /* enum gs_dnnl_kind */
+    uint32_t prim;                /* per-process id, from 1 */
+    uint8_t  prop;                /* enum gs_dnnl_prop */
+    uint8_t  ndims[3];            /* src, weights, dst (0: none) */
+    uint32_t reserved0;
+    uint32_t src[GS_DNNL_MAXDIMS], wei[GS_DNNL_MAXDIMS], dst[GS_DNNL_MAXDIMS];
+    uint8_t  reserved[8];
+};
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct gs_rec_dnnl_exec) == GS_REC_SIZE, "dnnl exec record");
+_Static_assert(sizeof(struct gs_rec_dnnl_prim) == 2 * GS_REC_SIZE, "dnnl prim record");
 _Static_assert(sizeof(struct gs_file_header) == 256, "header size");
 _Static_assert(sizeof(struct gs_chunk_header) == GS_REC_SIZE, "chunk header");
 _Static_assert(sizeof(struct gs_rec_call) == GS_REC_SIZE, "call record");

@@ -36,10 +36,14 @@ report_json "$tmp/a" "$tmp/a.json" || fail "analyzer exit $? (--annotate): $(tai
 pycheck "$tmp/a.json" $N <<'PY' || exit 1
 r = load(sys.argv[1]); N = int(sys.argv[2])
 eq("calls per (op, api)", ops(r), {("sgemm", "fortran"): 8 * N})
-want = {"fc1": N, "fc1.backward": N, "fc2": N, "fc2.backward": 2 * N, "fc3": N, "fc3.backward": 2 * N}
+want = {"fc1:Linear": N, "fc1:Linear.backward": N, "fc2:Linear": N, "fc2:Linear.backward": 2 * N,
+        "fc3:Linear": N, "fc3:Linear.backward": 2 * N}
 got = {x["name"]: x["calls"] for x in r["regions"] if x["calls"]}
 eq("region calls", got, want)
+# layers: the module's name, then what detection found in it
 lay = {x["name"]: x["calls"] for x in r["layers"] if x["calls"]}
-eq("layer calls", lay, want)
+eq("layer calls", lay, {"fc1:Linear linear 64\u2192128": 2 * N, "fc2:Linear linear 128\u219264": 3 * N,
+                        "fc3:Linear linear 64\u219210": 3 * N})
+eq("iterations with regions", r["iterations"], N)
 PY
-echo "torch: 8 sgemm_ a step exact; annotate names fc1..fc3 forward and backward with their calls"
+echo "torch: 8 sgemm_ a step exact; annotate names fc1:Linear..fc3:Linear forward and backward; layers keep detection"

@@ -224,9 +224,10 @@ START_TEST(layers_same_dims)
     for (int s = 0; s < 3; s++) {
         tg_call(&g, op, RM, t, t + 1, 32, 128, 64, 0); t += 2;    /* fwd 64->128 */
         tg_call(&g, op, RM, t, t + 1, 32, 64, 128, 0); t += 2;    /* fwd 128->64 */
-        tg_call(&g, op, RM, t, t + 1, 64, 128, 32, 0); t += 2;    /* dW 2 */
-        tg_call(&g, op, RM, t, t + 1, 32, 128, 64, 0); t += 2;    /* dX 2 */
-        tg_call(&g, op, RM, t, t + 1, 128, 64, 32, 0); t += 2;    /* dW 1 */
+        /* backward as numpy writes it: dW = X^T.delta (T,N), dX = delta.W^T (N,T) */
+        tg_call(&g, op, RM | GS_F_MK_TRANSA(1), t, t + 1, 128, 64, 32, 0); t += 2;    /* dW 2 */
+        tg_call(&g, op, RM | GS_F_MK_TRANSB(1), t, t + 1, 32, 128, 64, 0); t += 2;    /* dX 2 */
+        tg_call(&g, op, RM | GS_F_MK_TRANSA(1), t, t + 1, 64, 128, 32, 0); t += 2;    /* dW 1 */
     }
     tg_end(&g, t);
     tg_close(&g);
