@@ -247,8 +247,9 @@ struct det {
     struct map rit;               /* (process, region id) -> iterations of its models */
     char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
     /* region bases: names -> index; per base: the one layer (or -2) */
-    char **rb_name; int *rb_layer; size_t nrb, caprb;
-    struct ana_map rb_map;        /* hash of a region base name -> index + 1 */
+    char **rb_name; int *rb_layer; size_t nrb;
+    struct ana_names rb_names;    /* rb_name -> index (a linear search per call was quadratic in regions) */
+    struct ana_map rb_ids;        /* proc << 32 | region id -> index + 1 */
 };
 
 static int unit_of(struct det *d, const struct lkey *k, int create)
@@ -472,36 +473,23 @@ static void region_base(const char *path, char *out, size_t len)
         out[n - 9] = 0;
 }
 
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
+static const char *rb_name_of(void *ctx, uint32_t i) { return ((struct det *)ctx)->rb_name[i]; }
 
-/* index of a region base name; hashed, so 40k regions stay linear */
 static int rbase_index(struct det *d, const char *name)
 {
-    uint64_t h = name_hash(name);
-    uint32_t at = ana_map_get(&d->rb_map, h, 0);
-    if (at && !strcmp(d->rb_name[at - 1], name))
-        return (int)(at - 1);
-    if (at)                                   /* a hash collision: look the slow way */
-        for (size_t i = 0; i < d->nrb; i++)
-            if (!strcmp(d->rb_name[i], name))
-                return (int)i;
-    if (d->nrb == d->caprb) {
-        d->caprb = d->caprb ? d->caprb * 2 : 64;
-        d->rb_name = ana_xrealloc(d->rb_name, d->caprb, sizeof *d->rb_name);
-        d->rb_layer = ana_xrealloc(d->rb_layer, d->caprb, sizeof *d->rb_layer);
+    d->rb_names.name_of = rb_name_of;
+    d->rb_names.ctx = d;
+    int i = ana_names_find(&d->rb_names, name);
+    if (i >= 0)
+        return i;
+    if (!d->nrb || !(d->nrb & (d->nrb - 1))) {      /* doubling */
+        d->rb_name = ana_xrealloc(d->rb_name, d->nrb ? 2 * d->nrb : 8, sizeof *d->rb_name);
+        d->rb_layer = ana_xrealloc(d->rb_layer, d->nrb ? 2 * d->nrb : 8, sizeof *d->rb_layer);
     }
-    size_t len = strlen(name) + 1;
-    d->rb_name[d->nrb] = ana_xmalloc(len, 1);
-    memcpy(d->rb_name[d->nrb], name, len);
+    ana_names_add(&d->rb_names, name, (uint32_t)d->nrb);
+    d->rb_name[d->nrb] = ana_xmalloc(strlen(name) + 1, 1);
+    memcpy(d->rb_name[d->nrb], name, strlen(name) + 1);
     d->rb_layer[d->nrb] = -1;
-    if (!at)
-        ana_map_put(&d->rb_map, h, (uint32_t)d->nrb + 1);
     return (int)d->nrb++;
 }
 
@@ -562,7 +550,8 @@ static void det_free(void *x)
     free(d->names);
     free(d->rb_name);
     free(d->rb_layer);
-    ana_map_free(&d->rb_map);
+    ana_names_free(&d->rb_names);
+    ana_map_free(&d->rb_ids);
     map_free(&d->units);
     map_free(&d->lays);
     map_free(&d->aux);
@@ -580,10 +569,16 @@ static int rbase_of(struct det *d, const struct ana_proc *p, uint32_t region)
 {
     if (!region)
         return -1;
+    uint64_t key = (uint64_t)p->index << 32 | region;
+    uint32_t v = ana_map_get(&d->rb_ids, key, 0);
+    if (v)
+        return (int)v - 1;
     const char *nm = ana_string(p, region);
     char base[256];
     region_base(nm ? nm : "", base, sizeof base);
-    return rbase_index(d, base);
+    int i = rbase_index(d, base);
+    ana_map_put(&d->rb_ids, key, (uint32_t)i + 1);
+    return i;
 }
 
 /* the row name of a lay, made when first asked */
