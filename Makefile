@@ -113,7 +113,7 @@ $(BUILD)/gpu/gpu_launch_cu: tests/e2e/src/gpu_launch_cu.cu
 # tests/fuzz/corpus).  `make fuzz SECONDS=N` runs libFuzzer (clang).
 # (gcc's "undefined" leaves out float-cast-overflow, which clang's includes)
 SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
-             -fno-omit-frame-pointer -O1 -g
+             -fno-omit-frame-pointer -O2 -g
 SAN_ANA_OBJ := $(ANA_LIB:%.c=$(BUILD)/san/obj/%.o)
 SAN_BIN := $(UNIT_SRC:tests/unit/test_%.c=$(BUILD)/tests/san_%) $(BUILD)/tests/san_fuzz_replay \
            $(BUILD)/san/greenshim-analyze

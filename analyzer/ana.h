@@ -163,8 +163,10 @@ void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(
  * The file stays mapped until ana_run_free; the reader indexes its chunks
  * per thread and keeps what is small (strings, samples, clock points). */
 int  ana_read_file(struct ana_run *run, const char *path);
-/* decode the next call of a thread from the position (ci, off) (counters attached);
- * 1 found, 0 none left.  Start with *ci = 0, *off = 0. */
+/* decode the next call of a thread from the position (ci, off) (for passes
+ * ahead of the sweep: counters are not attached, has_ctr = 0; the pages of
+ * chunks left behind are released); 1 found, 0 none left.  Start with
+ * *ci = 0, *off = 0. */
 int  ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
                    struct ana_call *c);
 void ana_release(const struct ana_proc *p, size_t off, size_t len);   /* pages no pass needs now */

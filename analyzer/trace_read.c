@@ -388,6 +388,8 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
 {
     for (; *ci < th->nch; (*ci)++, *off = 0) {
         const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
+        if (*ci && *off == 0)           /* done with the chunk before: its pages go */
+            ana_release(p, p->chunks[th->ch0 + *ci - 1].off, p->chunks[th->ch0 + *ci - 1].len);
         const uint8_t *b = p->map + ch->off;
         if (*off < GS_REC_SIZE)
             *off = GS_REC_SIZE;
@@ -397,7 +399,7 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
             *off += (ns ? ns : 1) * GS_REC_SIZE;
             if (!ana_rec_is_call(rec))
                 continue;
-            ana_decode_call(p, rec, b + *off, b + ch->len, c);
+            ana_decode_call(p, rec, b + *off, b + *off, c);    /* no counters: a pass ahead of the sweep */
             return 1;
         }
     }
