@@ -25,6 +25,9 @@
 #include <unistd.h>
 
 int gs_analyze_main(int argc, char **argv);
+/* replay.c sets it: every verb on every input (a regression input must meet
+ * the verb it crashed, whatever its length) */
+int gs_fuzz_all_verbs;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -146,6 +149,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         { "dvfs", "@all", NULL },
         { "diff", "@1", "@last", NULL },
     };
-    verb(nfiles, verbs[size % 9]);
+    if (gs_fuzz_all_verbs)
+        for (int v = 0; v < 9; v++)
+            verb(nfiles, verbs[v]);
+    else
+        verb(nfiles, verbs[size % 9]);
     return 0;
 }
