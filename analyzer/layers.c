@@ -249,6 +249,7 @@ struct det {
     /* region bases: names -> index; per base: the one layer (or -2) */
     char **rb_name; int *rb_layer; size_t nrb;
     struct ana_names rb_names;    /* rb_name -> index (a linear search per call was quadratic in regions) */
+    int *row; size_t nrow;        /* lay -> report layer row (-1: not yet) */
     struct ana_map rb_ids;        /* proc << 32 | region id -> index + 1 */
 };
 
@@ -551,6 +552,7 @@ static void det_free(void *x)
     free(d->rb_name);
     free(d->rb_layer);
     ana_names_free(&d->rb_names);
+    free(d->row);
     ana_map_free(&d->rb_ids);
     map_free(&d->units);
     map_free(&d->lays);
@@ -588,11 +590,12 @@ static const char *lay_name(struct det *d, int li)
         return "other";
     if ((size_t)li >= d->nl)
         return "other";
-    d->names = ana_xrealloc(d->names, d->nl + 1, sizeof *d->names);
-    for (size_t i = d->nnamed; i < d->nl; i++)
-        d->names[i] = NULL;
-    if (d->nl > d->nnamed)
+    if (d->nl > d->nnamed || !d->names) {  /* (not a realloc per call: that cost ~5% of a report) */
+        d->names = ana_xrealloc(d->names, d->nl + 1, sizeof *d->names);
+        for (size_t i = d->nnamed; i < d->nl; i++)
+            d->names[i] = NULL;
         d->nnamed = d->nl;
+    }
     if (!d->names[li]) {
         const struct lay *l = &d->l[li];
         char nm[200], full[256];
@@ -737,7 +740,21 @@ int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t t
     }
     /* real layers first, in order of first use; then the rest */
     struct ana_first at1 = { d->l[li].linear ? 1u : 2u, at->a0, at->a2, at->b };
-    return ana_layer_add(r, lay_name(d, li), &at1);
+    /* the report row of a lay, found by name once (rows keep their index
+     * until the aggregate stage sorts them, after the sweep) */
+    if ((size_t)li >= d->nrow) {
+        size_t n = d->nl + 1 > (size_t)li + 1 ? d->nl + 1 : (size_t)li + 1;
+        d->row = ana_xrealloc(d->row, n, sizeof *d->row);
+        for (size_t i = d->nrow; i < n; i++)
+            d->row[i] = -1;
+        d->nrow = n;
+    }
+    if (d->row[li] >= 0 && (size_t)d->row[li] < r->nlayers) {
+        ana_first_min(&r->layers[d->row[li]].first, &at1);
+        return d->row[li];
+    }
+    d->row[li] = ana_layer_add(r, lay_name(d, li), &at1);
+    return d->row[li];
 }
 
 /* energy between calls inside region id: the layer that owns the region
