@@ -453,6 +453,7 @@ double ana_proc_energy_at(const struct ana_proc *p, double t_ns);  /* cumulative
 const char *ana_sig(double v, int sig, char *b, size_t len);        /* 3 sig: 0.00372 -> "0.00372" */
 const char *ana_si(double v, const char *unit, char *b, size_t len);  /* 0.00372 J -> "3.72 mJ" */
 const char *ana_dur(double s, char *b, size_t len);                 /* "84.2 us" */
+const char *ana_pct(double frac, char *b, size_t len);              /* 0.385 -> "38.5%", 0.00037 -> "0.037%" */
 size_t ana_width(const char *s);                                     /* display columns of UTF-8 */
 void ana_pad(FILE *o, const char *s, int width, int right);          /* pad to display width */
 
@@ -488,6 +489,7 @@ struct ana_dvfs_rec {
     int device;                   /* -1: none (CPU) */
     double baseline, recommended, time_s, energy_j, saving_pct, slowdown_pct, uncertainty_pct;
     int npts; double pt_set[64], pt_time[64], pt_energy[64];   /* optional curve */
+    int curve_from_fit;           /* the curve was computed from the recommendation's fit */
 };
 struct ana_dvfs {
     char file[512], objective[32];
