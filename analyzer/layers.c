@@ -243,7 +243,7 @@ struct det {
     int planning;                 /* the plan's passes gather statistics; the sweep only places */
     /* per thread (process << 32 | thread -> index) pass state */
     struct map tmap; struct tstate *ts; size_t nts;
-    long *miters;                 /* per model root: its iterations */
+    long *miters; size_t nmiters; /* per model root (of the plan's lays): its iterations */
     struct map rit;               /* (process, region id) -> iterations of its models */
     char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
     /* region bases: names -> index; per base: the one layer (or -2) */
@@ -673,8 +673,9 @@ int ana_layers_plan(struct ana_report *r)
     d->planning = 0;
 
     /* a model's iterations: its layers' weight gradients (the most of any) */
-    d->miters = ana_xmalloc(d->nl + 1, sizeof *d->miters);
-    memset(d->miters, 0, (d->nl + 1) * sizeof *d->miters);
+    d->nmiters = d->nl + 1;
+    d->miters = ana_xmalloc(d->nmiters, sizeof *d->miters);
+    memset(d->miters, 0, d->nmiters * sizeof *d->miters);
     for (size_t i = 0; i < d->nl; i++) {
         struct lay *l = &d->l[i];
         int m = model_of(d, (int)i);
@@ -708,7 +709,8 @@ int ana_layers_plan(struct ana_report *r)
                 map_put(&seen, &k, 1);
                 struct lkey rk = mk((uint32_t)pi, c.region, 0, 0, 0, 0, 0, 2);
                 int have = map_get(&d->rit, &rk);
-                map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(d->miters[m] > INT32_MAX / 4 ? INT32_MAX / 4 : d->miters[m]));
+                long mi = (size_t)m < d->nmiters ? d->miters[m] : 0;   /* a lay new since the plan: none */
+                map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(mi > INT32_MAX / 4 ? INT32_MAX / 4 : mi));
             }
         }
         map_free(&seen);
@@ -791,7 +793,9 @@ void ana_layers_finish(struct ana_report *r)
         if (!d->l[i].linear || !d->names || i >= d->nnamed || !d->names[i])
             continue;
         int row = ana_layer_find(r, d->names[i]);
-        long it = d->miters[model_of(d, (int)i)];
+        /* lays first met by the sweep (after the plan) have no model entry */
+        size_t m = (size_t)model_of(d, (int)i);
+        long it = m < d->nmiters ? d->miters[m] : 0;
         if (row >= 0 && it > r->layers[row].iterations)
             r->layers[row].iterations = it;
     }

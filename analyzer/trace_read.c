@@ -373,7 +373,9 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
             }
             break;
         default:
-            break;                              /* counters; kinds >= 16 are skipped */
+            if (rec[0] >= 16)                   /* the GPU path's kinds (kernels.c); others skipped */
+                ana_gpu_read(p, (uint32_t)(th - p->threads), rec, ns);
+            break;                              /* counters */
         }
         r += ns * GS_REC_SIZE;
     }
@@ -655,6 +657,7 @@ void ana_run_free(struct ana_run *run)
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
         for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); }
+        ana_gpu_free(p);
         free(p);
     }
     free(run->procs);
