@@ -129,7 +129,9 @@ else:
         rel = (g["energy_j"] - ref) / ref
         print("%-7s %5.1f ms  truth %.4f J  report %.4f J  %+.2f%%" %
               (t["name"], t["time_s"] * 1e3, t["energy_j"], g["energy_j"], rel * 100))
-        if t["phase_s"] >= 0.010:             # the profile's phase, not the woken-late region
+        # phases of 10 ms or more; a region that a starved trainer entered
+        # after most of its phase was over (a busy machine) is no such phase
+        if t["phase_s"] >= 0.010 and t["time_s"] >= 0.5 * t["phase_s"]:
             check(abs(rel) <= 0.02, "%s energy off by %+.2f%%" % (t["name"], rel * 100))
 check(e.get("reconciled") is True, "energy not reconciled")
 parts = sum(x["energy_j"] for x in r["regions"]) + r["outside"]["energy_j"]
