@@ -71,7 +71,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(ANA_OBJ) $(wildcard tests/unit/*.h)
 # tests/e2e/test_sanitized_analyzer.sh) and the fuzz target's replay driver
 # (build/tests/san_fuzz_replay: every input under tests/fuzz/regressions and
 # tests/fuzz/corpus).  `make fuzz SECONDS=N` runs libFuzzer (clang).
-SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g
+# (gcc's "undefined" leaves out float-cast-overflow, which clang's includes)
+SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer -O1 -g
 SAN_ANA_OBJ := $(ANA_LIB:%.c=$(BUILD)/san/obj/%.o)
 SAN_BIN := $(UNIT_SRC:tests/unit/test_%.c=$(BUILD)/tests/san_%) $(BUILD)/tests/san_fuzz_replay \
            $(BUILD)/san/greenshim-analyze
@@ -138,6 +140,7 @@ demo: deps
 
 bench: all
 	@bench/run.sh
+	@bench/analyzer.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/greenshim \
@@ -149,6 +152,7 @@ install: all
 	install -m 644 include/greenshim.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
+	install -m 755 scripts/apply-caps scripts/restore-caps scripts/greenshim-sweep $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 644 python/greenshim.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
 	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
 

@@ -372,7 +372,7 @@ struct ana_more {
     /* headline */
     int top_layer, top_op;        /* index or -1 */
     double top_layer_share_j, top_op_share_j;   /* of total energy */
-    double outside_share_s, outside_share_j;    /* of wall (summed over processes) / of total energy */
+    double outside_share_s, outside_share_j;    /* of the run's wall (no call of any process) / of total energy */
     /* steady state: the detected loop, apart from start-up and tail */
     long steady_iters;            /* <= 0: none */
     double steady_t0_s, steady_t1_s, steady_j;  /* seconds after the run's start */

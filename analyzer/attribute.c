@@ -384,7 +384,7 @@ int ana_energy_setup(struct ana_report *r)
 /* ---- the sweep ---- */
 #define MAXPEND 64
 #define RSTACK 256
-#define TSTACK 4096
+#define TSTACK 256
 
 struct acall {
     struct ana_call c;
@@ -414,6 +414,8 @@ struct pstate {                   /* per process */
     double wsum;
     struct cursor **cur; size_t ncur;   /* its cursors, in thread order */
     size_t nopen;                 /* threads with an open region */
+    uint32_t *oh; size_t noh, capoh;    /* min-heap of thread indices that opened one (lazy: closed ones
+                                         * leave when they reach the top) */
 };
 
 struct sweep {
@@ -423,6 +425,7 @@ struct sweep {
     struct cursor **heap; size_t nheap;
     struct pstate *ps; size_t nps;
     size_t nact_total; double wsum_total;
+    size_t nopen_procs;           /* processes with a thread in a region */
     double prev;
     double outside_j, outside_s, calls_j, unattributed_s;
     /* gap energy and time per (proc, region id) */
@@ -538,21 +541,52 @@ static void cur_fetch(struct sweep *w, struct cursor *c)
     }
 }
 
-/* the thread (of process pi, or of any process when pi < 0) whose innermost
- * region is open at t: the first in (process, thread) order */
-static int region_at(const struct sweep *w, int pi, double t, uint32_t *proc, uint32_t *id)
+static void oh_push(struct pstate *ps, uint32_t ti)
 {
+    if (ps->noh == ps->capoh) {
+        ps->capoh = ps->capoh ? ps->capoh * 2 : 16;
+        ps->oh = ana_xrealloc(ps->oh, ps->capoh, sizeof *ps->oh);
+    }
+    size_t i = ps->noh++;
+    ps->oh[i] = ti;
+    while (i > 0 && ps->oh[(i - 1) / 2] > ps->oh[i]) {
+        uint32_t x = ps->oh[i]; ps->oh[i] = ps->oh[(i - 1) / 2]; ps->oh[(i - 1) / 2] = x;
+        i = (i - 1) / 2;
+    }
+}
+
+static void oh_pop(struct pstate *ps)
+{
+    ps->oh[0] = ps->oh[--ps->noh];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < ps->noh && ps->oh[l] < ps->oh[m]) m = l;
+        if (l + 1 < ps->noh && ps->oh[l + 1] < ps->oh[m]) m = l + 1;
+        if (m == i) break;
+        uint32_t x = ps->oh[i]; ps->oh[i] = ps->oh[m]; ps->oh[m] = x;
+        i = m;
+    }
+}
+
+/* the thread (of process pi, or of any process when pi < 0) whose innermost
+ * region is open at t: the first in (process, thread) order; O(log threads) */
+static int region_at(struct sweep *w, int pi, double t, uint32_t *proc, uint32_t *id)
+{
+    if (!w->nopen_procs)
+        return 0;
     size_t p0 = pi < 0 ? 0 : (size_t)pi, p1 = pi < 0 ? w->nps : (size_t)pi + 1;
     for (size_t q = p0; q < p1; q++) {
-        const struct pstate *ps = &w->ps[q];
+        struct pstate *ps = &w->ps[q];
         if (!ps->nopen || t >= (double)w->r->run->procs[q]->t_end)
             continue;
-        for (size_t i = 0; i < ps->ncur; i++)
-            if (ps->cur[i]->depth) {
-                *proc = (uint32_t)q;
-                *id = ps->cur[i]->stk[ps->cur[i]->depth - 1];
-                return *id != 0;
-            }
+        while (ps->noh && !ps->cur[ps->oh[0]]->depth)
+            oh_pop(ps);                 /* closed since it opened */
+        if (ps->noh) {
+            const struct cursor *c = ps->cur[ps->oh[0]];
+            *proc = (uint32_t)q;
+            *id = c->stk[c->depth - 1];
+            return *id != 0;
+        }
     }
     return 0;
 }
@@ -612,6 +646,16 @@ static void advance(struct sweep *w, double t)
         }
         size_t q0 = s->proc < 0 ? 0 : (size_t)s->proc, q1 = s->proc < 0 ? w->nps : (size_t)s->proc + 1;
         double wsum = s->proc < 0 ? w->wsum_total : w->ps[s->proc].wsum;
+        if (nact == 1 && wsum == 1) {
+            /* one call of weight 1 (no counters): de * 1 / 1 == de exactly */
+            for (size_t q = q0; q < q1; q++)
+                if (w->ps[q].nact) {
+                    w->ps[q].act[0]->c.energy_j += de;
+                    w->calls_j += de;
+                    break;
+                }
+            continue;
+        }
         for (size_t q = q0; q < q1; q++) {
             struct pstate *ps = &w->ps[q];
             for (size_t a = 0; a < ps->nact; a++) {
@@ -705,8 +749,15 @@ static void region_event(struct sweep *w, struct cursor *c)
     } else if (c->depth) {
         c->depth--;
     }
-    if (!was && c->depth) ps->nopen++;
-    if (was && !c->depth) ps->nopen--;
+    if (!was && c->depth) {
+        if (!ps->nopen++)
+            w->nopen_procs++;
+        oh_push(ps, c->ti);
+    }
+    if (was && !c->depth) {
+        if (!--ps->nopen)
+            w->nopen_procs--;
+    }
     /* inclusive time: a pop closes the innermost open push of its id */
     if (push) {
         if (c->nts < TSTACK) {
@@ -836,7 +887,11 @@ void ana_sweep(struct ana_report *r)
     r->outside_s = w.outside_s;
     r->calls_j += w.calls_j;
     r->duration_s = run->nprocs && t_hi > t_lo ? (double)(t_hi - t_lo) * 1e-9 : 0;
-    r->wall_sum_s = r->duration_s;      /* shares are of the run's wall */
+    /* wall_sum_s (shares of call time): the processes' spans added up;
+     * outside time is a share of the run's wall (duration_s) */
+    r->wall_sum_s = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++)
+        r->wall_sum_s += (double)(run->procs[pi]->t_end - run->procs[pi]->t_start) * 1e-9;
     /* gaps inside regions: to the region rows (energy) and, by name, to the
      * layers when the layers are the regions; in (process, id) order */
     for (size_t pi = 0; pi < run->nprocs; pi++) {
@@ -895,6 +950,7 @@ void ana_sweep(struct ana_report *r)
     r->unattributed_s = w.unattributed_s;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         free(w.ps[pi].act);
+        free(w.ps[pi].oh);
         free(w.ps[pi].cur);
     }
     ana_map_free(&w.gap_idx);

@@ -90,8 +90,10 @@ static void ls2(const double *u, const double *y, const double *w, size_t n, dou
 
 static double model_x(const struct dvfs_model *m, double setting)
 {
-    if (m->knob != DVFS_GPU_POWER)
-        return setting / m->f_ref;
+    if (m->knob != DVFS_GPU_POWER) {
+        double x = setting / m->f_ref;
+        return m->x_cap > 0 && x > m->x_cap ? m->x_cap : x;
+    }
     /* a power cap: the clock where the natural power meets the cap */
     double cap = setting;
     if (cap >= m->p_nat)
@@ -107,7 +109,8 @@ void dvfs_predict(const struct dvfs_model *m, double setting, double *time_s, do
     double x = model_x(m, setting);
     if (!(x > 0))
         x = 1e-6;
-    double t = m->t_scaling / x + m->t_fixed;
+    double xt = m->x_knee > 0 && x > m->x_knee ? m->x_knee : x;
+    double t = m->t_scaling / xt + m->t_fixed;
     double p = m->p_static + m->p_dyn * pow(x, m->alpha);
     *time_s = t;
     *energy_j = p * t;
@@ -128,27 +131,15 @@ static void in_sample(const struct dvfs_series *s, struct dvfs_model *m)
 
 #define DVFS_MAXPTS 512
 
-/* frequency knobs: time on 1/x, then power on x^alpha over a grid of alpha */
-static int fit_freq(const struct dvfs_series *s, double f_ref, struct dvfs_model *m)
+/* power on x^alpha over a grid of alpha (points with w[i] > 0); returns the
+ * weighted relative SSE */
+static double fit_pow(const double *x, const double *p, const double *w, size_t n, int fixed,
+                      struct dvfs_model *m)
 {
-    size_t n = s->n;
-    double u[DVFS_MAXPTS] = { 0 }, y[DVFS_MAXPTS] = { 0 }, w[DVFS_MAXPTS] = { 0 }, x[DVFS_MAXPTS] = { 0 }, p[DVFS_MAXPTS] = { 0 };
-    for (size_t i = 0; i < n; i++) {
-        x[i] = s->pts[i].setting / f_ref;
-        u[i] = 1 / x[i];
-        y[i] = s->pts[i].time_s;
-        w[i] = 1 / (y[i] * y[i]);             /* relative errors */
-        p[i] = s->pts[i].energy_j / s->pts[i].time_s;
-    }
-    ls2(u, y, w, n, &m->t_scaling, &m->t_fixed);
-    for (size_t i = 0; i < n; i++)
-        w[i] = 1 / (p[i] * p[i]);
-    /* two settings cannot tell the exponent: V ~ f gives f * V^2 ~ f^3,
-     * a flat voltage f^1; take the middle */
-    double lo = 0.25, hi = 6, step = 0.05;
-    if (n < 3)
+    double u[DVFS_MAXPTS] = { 0 };
+    double lo = 0.25, hi = 6, step = 0.05, best = INFINITY;
+    if (fixed)
         lo = hi = 2;
-    double best = INFINITY;
     for (double a = lo; a <= hi + 1e-9; a += step) {
         double ps, pd, r = 0;
         for (size_t i = 0; i < n; i++)
@@ -161,7 +152,93 @@ static int fit_freq(const struct dvfs_series *s, double f_ref, struct dvfs_model
             m->alpha = a; m->p_static = ps; m->p_dyn = pd;
         }
     }
-    m->p_nat = m->p_static + m->p_dyn;
+    return best;
+}
+
+/* time on 1/x_eff; returns the weighted relative SSE */
+static double fit_time(const double *xe, const double *y, size_t n, struct dvfs_model *m)
+{
+    double u[DVFS_MAXPTS] = { 0 }, w[DVFS_MAXPTS] = { 0 }, r = 0;
+    for (size_t i = 0; i < n; i++) {
+        u[i] = 1 / xe[i];
+        w[i] = 1 / (y[i] * y[i]);
+    }
+    ls2(u, y, w, n, &m->t_scaling, &m->t_fixed);
+    for (size_t i = 0; i < n; i++)
+        r += w[i] * pow(y[i] - m->t_scaling * u[i] - m->t_fixed, 2);
+    return r;
+}
+
+/* frequency knobs: time on 1/x, power on x^alpha.  Then the same with the
+ * top k settings held by the board's power limit (their clock in effect is
+ * where the power fitted on the others reaches their measured draw); that
+ * model is kept only when it explains the data much better */
+static int fit_freq(const struct dvfs_series *s, double f_ref, struct dvfs_model *m)
+{
+    size_t n = s->n;
+    double y[DVFS_MAXPTS] = { 0 }, w[DVFS_MAXPTS] = { 0 }, x[DVFS_MAXPTS] = { 0 }, p[DVFS_MAXPTS] = { 0 };
+    double xe[DVFS_MAXPTS] = { 0 };
+    size_t order[DVFS_MAXPTS];
+    for (size_t i = 0; i < n; i++) {
+        x[i] = s->pts[i].setting / f_ref;
+        y[i] = s->pts[i].time_s;
+        p[i] = s->pts[i].energy_j / s->pts[i].time_s;
+        w[i] = 1 / (p[i] * p[i]);
+        order[i] = i;
+    }
+    for (size_t i = 1; i < n; i++)         /* by setting, descending */
+        for (size_t j = i; j > 0 && x[order[j]] > x[order[j - 1]]; j--) {
+            size_t t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+        }
+    double best = fit_pow(x, p, w, n, n < 3, m) + fit_time(x, y, n, m);
+    m->x_cap = 0;
+    for (size_t k = 1; k + 2 <= n; k++) {
+        struct dvfs_model c = *m;
+        double wu[DVFS_MAXPTS] = { 0 }, plim = 0;
+        for (size_t i = 0; i < n; i++)
+            wu[i] = w[i];
+        for (size_t j = 0; j < k; j++) {
+            wu[order[j]] = 0;
+            plim += p[order[j]] / (double)k;
+        }
+        fit_pow(x, p, wu, n, n - k < 3, &c);
+        if (!(c.p_dyn > 0) || plim <= c.p_static)
+            continue;
+        double xc = pow((plim - c.p_static) / c.p_dyn, 1 / c.alpha);
+        /* the limit must fall between the highest free and the lowest held setting */
+        if (!(xc >= x[order[k]]) || !(xc <= x[order[k - 1]]))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            xe[i] = x[i] > xc ? xc : x[i];
+        double r = 0;
+        for (size_t i = 0; i < n; i++) {
+            double pi = c.p_static + c.p_dyn * pow(xe[i], c.alpha);
+            r += w[i] * (p[i] - pi) * (p[i] - pi);
+        }
+        r += fit_time(xe, y, n, &c);
+        if (r < 0.5 * best) {
+            best = r;
+            *m = c;
+            m->x_cap = m->x_knee = xc;
+        }
+    }
+    /* a knee in time alone: the top k settings no faster, power still rising */
+    struct dvfs_model base = *m;
+    if (m->x_cap == 0)
+        for (size_t k = 1; k + 2 <= n; k++)
+            for (int g = 0; g <= 20; g++) {
+                double xk = x[order[k]] + (x[order[k - 1]] - x[order[k]]) * g / 20.0;
+                struct dvfs_model c = base;
+                for (size_t i = 0; i < n; i++)
+                    xe[i] = x[i] > xk ? xk : x[i];
+                double r = fit_pow(x, p, w, n, n < 3, &c) + fit_time(xe, y, n, &c);
+                if (r < 0.5 * best) {
+                    best = r;
+                    *m = c;
+                    m->x_knee = xk;
+                }
+            }
+    m->p_nat = m->p_static + m->p_dyn * pow(m->x_cap > 0 ? m->x_cap : 1, m->alpha);
     return 0;
 }
 

@@ -8,7 +8,12 @@
  *   power(x) = p_static + p_dyn * x^alpha          (alpha ~ 1 + 2 for V ~ f)
  *   energy   = power * time
  * A power limit C acts through the clock: C >= power(1) changes nothing;
- * below it the clock drops to the x where power(x) = C.  docs/dvfs-model.md. */
+ * below it the clock drops to the x where power(x) = C.  The board's own
+ * power limit does the same to a requested clock: when the highest settings
+ * draw the same power and run no faster, the fit finds x_cap and the clock
+ * in effect is min(x, x_cap).  When the highest settings run no faster but
+ * draw more (memory bound), time uses min(x, x_knee) and power x.
+ * docs/dvfs-model.md. */
 #ifndef GS_DVFS_H
 #define GS_DVFS_H
 
@@ -42,6 +47,10 @@ struct dvfs_model {
     double p_static, p_dyn, alpha;/* W */
     double p_nat;                 /* power knob: natural draw at x = 1 */
     double x_min;                 /* lowest clock fraction a power cap can force */
+    double x_cap;                 /* frequency knobs: the board's own power limit holds the
+                                   * clock at x_cap (0: no limit seen) */
+    double x_knee;                /* frequency knobs: time stops falling above x_knee (memory
+                                   * or power bound; 0: none seen); power still follows x */
     int n_used;                   /* points the fit used */
     double rms_time_pct, rms_energy_pct;   /* in-sample */
 };

@@ -243,8 +243,8 @@ static int read_tag(const char *dir, struct tag *t, char *err, size_t errlen)
     return 0;
 }
 
-/* supported values the recorder wrote into a trace header (cpufreq; the NVML
- * source's gpu.N.* keys) */
+/* supported CPU frequencies, where the recorder wrote them into a trace
+ * header (a GPU sweep records the GPU's in its dvfs-setting files) */
 static void hw_from_header(struct state *st, const struct ana_proc *p)
 {
     char buf[4096];
@@ -255,14 +255,6 @@ static void hw_from_header(struct state *st, const struct ana_proc *p)
         hw_merge(&st->hw[DVFS_CPU_FREQ], a, 0);
     if (ana_hdr_get(p, "cpufreq.max_khz", buf, sizeof buf) && !parse_num(buf, &b))
         hw_merge(&st->hw[DVFS_CPU_FREQ], 0, b);
-    if (ana_hdr_get(p, "gpu.0.sm_clocks_mhz", buf, sizeof buf))
-        hw_avail(&st->hw[DVFS_GPU_CLOCK], buf);
-    if (ana_hdr_get(p, "gpu.0.sm_clock_max_mhz", buf, sizeof buf) && !parse_num(buf, &b))
-        hw_merge(&st->hw[DVFS_GPU_CLOCK], 0, b);
-    if (ana_hdr_get(p, "gpu.0.power_limit_min_w", buf, sizeof buf) && !parse_num(buf, &a))
-        hw_merge(&st->hw[DVFS_GPU_POWER], a, 0);
-    if (ana_hdr_get(p, "gpu.0.power_limit_max_w", buf, sizeof buf) && !parse_num(buf, &b))
-        hw_merge(&st->hw[DVFS_GPU_POWER], 0, b);
 }
 
 static void print_run_errors(const struct ana_run *run)
@@ -487,6 +479,7 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
         fprintf(stderr, "greenshim-analyze dvfs: the trace records no supported CPU frequencies "
                 "(no cpufreq on the machine it ran on): give --candidates LIST or MIN:MAX:STEP "
                 "in kHz, the highest being the uncapped clock\n");
+        free(acc.rows);
         ana_report_free(&r);
         ana_run_free(&run);
         return -1;
@@ -768,6 +761,12 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
         fputs(", \"p_static_w\": ", f); jnum(f, r->m.p_static);
         fputs(", \"p_dynamic_w\": ", f); jnum(f, r->m.p_dyn);
         fputs(", \"alpha\": ", f); jnum(f, r->m.alpha);
+        /* the clock (as a setting) where the board's power limit holds it, and
+         * above which time stops falling; null: none seen */
+        fputs(", \"power_held_above\": ", f);
+        if (r->m.x_cap > 0) jnum(f, r->m.x_cap * r->m.f_ref); else fputs("null", f);
+        fputs(", \"time_flat_above\": ", f);
+        if (r->m.x_knee > 0) jnum(f, r->m.x_knee * r->m.f_ref); else fputs("null", f);
         fputs(", \"loo_energy_error_pct\": ", f);
         if (r->loo_e < 0) fputs("null", f); else jnum(f, r->loo_e);
         fputs(", \"loo_time_error_pct\": ", f);
@@ -810,6 +809,10 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
                 "P_dyn %.4g W, alpha %.2f", dvfs_knob_name(r->knob), r->whole ? "(whole job)" : r->layer,
                 r->provenance, r->npts, r->npts == 1 ? "" : "s", r->m.t_scaling, r->m.t_fixed,
                 r->m.p_static, r->m.p_dyn, r->m.alpha);
+        if (r->m.x_cap > 0)
+            fprintf(f, "; the board's power limit holds the clock above %.6g", r->m.x_cap * r->m.f_ref);
+        else if (r->m.x_knee > 0)
+            fprintf(f, "; time flat above %.6g", r->m.x_knee * r->m.f_ref);
         if (r->loo_e >= 0)
             fprintf(f, "; leave-one-out error: energy %.2f%%, time %.2f%%", r->loo_e, r->loo_t);
         fputc('\n', f);
@@ -852,6 +855,8 @@ static int bad_arg(const char *fmt, const char *a)
     return 2;
 }
 
+#define BAD(...) do { free(o.cand); return bad_arg(__VA_ARGS__); } while (0)
+
 int ana_cmd_dvfs(int argc, char **argv)
 {
     struct opts o = { .max_slowdown = 5, .objective = DVFS_ENERGY, .knob = -1 };
@@ -872,7 +877,7 @@ int ana_cmd_dvfs(int argc, char **argv)
                     !strcmp(a, "--knob") || !strcmp(a, "--peak-gflops") || !strcmp(a, "--mem-gbs");
         if (needs && !v) {
             if (i + 1 >= argc)
-                return bad_arg("%s needs a value (try --help)", a);
+                BAD("%s needs a value (try --help)", a);
             v = argv[++i];
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -884,36 +889,37 @@ int ana_cmd_dvfs(int argc, char **argv)
             char *e;
             o.max_slowdown = strtod(v, &e);
             if (e == v || *e || !isfinite(o.max_slowdown) || o.max_slowdown < 0)
-                return bad_arg("--max-slowdown wants a percentage >= 0, not '%s'", v);
+                BAD("--max-slowdown wants a percentage >= 0, not '%s'", v);
         } else if (!strcmp(a, "--objective")) {
             if ((o.objective = dvfs_objective_parse(v)) < 0)
-                return bad_arg("unknown objective '%s' (energy, edp or ed2p)", v);
+                BAD("unknown objective '%s' (energy, edp or ed2p)", v);
         } else if (!strcmp(a, "--knob")) {
             if ((o.knob = dvfs_knob_parse(v)) < 0)
-                return bad_arg("unknown knob '%s' (cpu_freq_khz, gpu_sm_clock_mhz or gpu_power_limit_w)", v);
+                BAD("unknown knob '%s' (cpu_freq_khz, gpu_sm_clock_mhz or gpu_power_limit_w)", v);
         } else if (!strcmp(a, "--candidates")) {
             char err[256];
             free(o.cand);
+            o.cand = NULL;
             if (dvfs_parse_candidates(v, &o.cand, &o.ncand, err, sizeof err) != 0)
-                return bad_arg("--candidates: %s", err);
+                BAD("--candidates: %s", err);
         } else if (!strcmp(a, "--peak-gflops") || !strcmp(a, "--mem-gbs")) {
             char *e;
             double d = strtod(v, &e);
             if (e == v || *e || !isfinite(d) || !(d > 0))
-                return bad_arg("wants a positive number, not '%s'", v);
+                BAD("--peak-gflops and --mem-gbs want a positive number, not '%s'", v);
             if (a[2] == 'p') o.peak_gflops = d; else o.mem_gbs = d;
         } else if (!strcmp(a, "--format")) {
             if (!strcmp(v, "json")) o.json = 1;
             else if (!strcmp(v, "text")) o.json = 0;
-            else return bad_arg("unknown format '%s' (text or json)", v);
+            else BAD("unknown format '%s' (text or json)", v);
         } else if (!strcmp(a, "-o")) {
             o.out = v;
         } else if (a[0] == '-' && a[1]) {
-            return bad_arg("unknown option '%s' (try --help)", a);
+            BAD("unknown option '%s' (try --help)", a);
         } else if (np < 256) {
             paths[np++] = a;
         } else {
-            return bad_arg("too many paths (at most 256): '%s'", a);
+            BAD("too many paths (at most 256): '%s'", a);
         }
     }
     if (!np && !o.profile) {

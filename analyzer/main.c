@@ -257,9 +257,12 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
     }
     case GS_REC_STRING: {
         const struct gs_rec_string *s = (const void *)rec;
-        printf("STRING kind=%u id=%u len=%u text=\"%.*s%s\"\n", s->kind, s->id, s->len,
-               s->len < GS_STRING_HEAD_TEXT ? s->len : GS_STRING_HEAD_TEXT, s->text,
-               s->len > GS_STRING_HEAD_TEXT ? "..." : "");
+        char head[GS_STRING_HEAD_TEXT + 1], esc[4 * GS_STRING_HEAD_TEXT + 1];
+        size_t hl = s->len < GS_STRING_HEAD_TEXT ? s->len : GS_STRING_HEAD_TEXT;
+        memcpy(head, s->text, hl);
+        head[hl] = 0;
+        printf("STRING kind=%u id=%u len=%u text=\"%s%s\"\n", s->kind, s->id, s->len,
+               ana_text_escape(head, esc, GS_STRING_HEAD_TEXT), s->len > GS_STRING_HEAD_TEXT ? "..." : "");
         break;
     }
     case GS_REC_CLOCK:

@@ -213,8 +213,8 @@ static void render(const struct ana_report *r, FILE *o)
             fprintf(o, "        domain %s: %s %s (%s)\n", ana_text_escape(r->dom[d].name, B256(), 63), J(r->dom[d].energy_j), r->dom[d].provenance,
                     r->dom[d].source);
     }
-    fprintf(o, "time outside intercepted calls: %s (%s of wall time, summed over processes)\n\n", T(r->outside_s),
-            P(DIV(r->outside_s, r->wall_sum_s)));
+    fprintf(o, "time outside intercepted calls: %s (%s of wall time: no call of any process active)\n\n",
+            T(r->outside_s), P(DIV(r->outside_s, r->duration_s)));
 
     fputs("routines  (%wall: of the wall time summed over processes; %energy: of the total energy)\n", o);
     tab_cols(&t, carbon ? "<op|<api|calls|GFLOP|time|mean|GFLOP/s|%wall|energy|%energy|CO2e"

@@ -13,6 +13,15 @@ int ana_first_cmp(const struct ana_first *x, const struct ana_first *y)
     if (x->a2 != y->a2) return x->a2 < y->a2 ? -1 : 1;
     return x->b < y->b ? -1 : x->b > y->b;
 }
+/* rows grow by doubling (capacity: the power of two >= n), so adding
+ * n rows costs O(n) copies, not O(n^2) */
+static void *row_grow(void *rows, size_t n, size_t size)
+{
+    if (n && (n & (n - 1)))
+        return rows;                    /* room left below the next power of two */
+    return ana_xrealloc(rows, n ? 2 * n : 8, size);
+}
+
 static const struct ana_first FIRST_NONE = { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX };
 
 static const char *region_name_of(void *ctx, uint32_t i) { return ((struct ana_report *)ctx)->regions[i].name; }
@@ -22,7 +31,7 @@ static int region_row_named(struct ana_report *r, const char *name, const struct
 {
     int i = ana_names_find(&r->region_names, name);
     if (i < 0) {
-        r->regions = ana_xrealloc(r->regions, r->nregions + 1, sizeof *r->regions);
+        r->regions = row_grow(r->regions, r->nregions, sizeof *r->regions);
         memset(&r->regions[r->nregions], 0, sizeof r->regions[0]);
         r->regions[r->nregions].name = strdup(name);
         if (!r->regions[r->nregions].name) {
@@ -59,7 +68,7 @@ int ana_layer_add(struct ana_report *r, const char *name, const struct ana_first
 {
     int i = ana_names_find(&r->layer_names, name);
     if (i < 0) {
-        r->layers = ana_xrealloc(r->layers, r->nlayers + 1, sizeof *r->layers);
+        r->layers = row_grow(r->layers, r->nlayers, sizeof *r->layers);
         memset(&r->layers[r->nlayers], 0, sizeof r->layers[0]);
         snprintf(r->layers[r->nlayers].name, sizeof r->layers[0].name, "%s", name);
         r->layers[r->nlayers].first = FIRST_NONE;
@@ -83,7 +92,7 @@ static int op_row(struct ana_report *r, const struct ana_call *c, const struct a
             if (strcmp(r->ops[k].op, op) == 0 && !strcmp(r->ops[k].api, ana_call_api(c)))
                 i = (int32_t)k;
         if (i < 0) {
-            r->ops = ana_xrealloc(r->ops, r->nops + 1, sizeof *r->ops);
+            r->ops = row_grow(r->ops, r->nops, sizeof *r->ops);
             memset(&r->ops[r->nops], 0, sizeof r->ops[0]);
             snprintf(r->ops[r->nops].op, sizeof r->ops[0].op, "%s", op);
             r->ops[r->nops].api = ana_call_api(c);
@@ -136,7 +145,7 @@ static int shape_row(struct ana_report *r, int oi, const struct ana_call *c, con
             return (int)(r->shape_hash[j] - 1);
         }
     }
-    r->shapes = ana_xrealloc(r->shapes, r->nshapes + 1, sizeof *r->shapes);
+    r->shapes = row_grow(r->shapes, r->nshapes, sizeof *r->shapes);
     struct ana_shape_row *s = &r->shapes[r->nshapes];
     memset(s, 0, sizeof *s);
     snprintf(s->op, sizeof s->op, "%s", r->ops[oi].op);

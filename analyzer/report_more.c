@@ -151,7 +151,8 @@ int ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct
 #define MORE_BINS 200
 #define MORE_MAXL 4096
 struct more_acc {
-    double lo, hi, bw;
+    double lo, hi, bw, inv_bw;
+    double *mid;                  /* middle of each process's span (halves) */
     size_t *tbase;                /* first thread row of each process */
     struct ana_thread_row *threads; size_t nthreads;
     double *tf, *tl;              /* first/last call time per thread row */
@@ -167,7 +168,7 @@ struct more_acc {
 static void more_acc_free(void *x)
 {
     struct more_acc *a = x;
-    free(a->tbase); free(a->threads); free(a->tf); free(a->tl); free(a->lbytes);
+    free(a->tbase); free(a->mid); free(a->threads); free(a->tf); free(a->tl); free(a->lbytes);
     for (size_t i = 0; i < a->nlt; i++) free(a->lt[i]);
     free(a->lt); free(a->oph); free(a->lyh);
     free(a);
@@ -194,8 +195,10 @@ static int more_begin(struct ana_report *r)
         return -1;
     a->lo = 1e300; a->hi = 0; a->s0 = 1e300; a->s1 = 0;
     a->tbase = ana_xmalloc(run->nprocs + 1, sizeof *a->tbase);
+    a->mid = ana_xmalloc(run->nprocs + 1, sizeof *a->mid);
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
+        a->mid[pi] = ((double)p->t_start + (double)p->t_end) / 2;
         if ((double)p->t_start < a->lo) a->lo = (double)p->t_start;
         if ((double)p->t_end > a->hi) a->hi = (double)p->t_end;
         a->tbase[pi] = a->nthreads;
@@ -203,6 +206,7 @@ static int more_begin(struct ana_report *r)
     }
     if (!(a->hi > a->lo)) { a->lo = 0; a->hi = 1; }
     a->bw = (a->hi - a->lo) / MORE_BINS;
+    a->inv_bw = 1 / a->bw;
     a->threads = calloc(a->nthreads + 1, sizeof *a->threads);
     a->tf = calloc(a->nthreads + 1, sizeof *a->tf);
     a->tl = calloc(a->nthreads + 1, sizeof *a->tl);
@@ -233,24 +237,28 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
         if (!a->tf[ti] || (double)c->t0 < a->tf[ti]) a->tf[ti] = (double)c->t0;
         if ((double)c->t1 > a->tl[ti]) a->tl[ti] = (double)c->t1;
     }
-    int h = (double)c->t0 >= ((double)p->t_start + (double)p->t_end) / 2;
+    int h = (double)c->t0 >= a->mid[p->index];
     int oi = r->op_idx[c->op][(c->flags & GS_F_FORTRAN) != 0] - 1;
     if (oi >= 0) {
-        a->oph = grow0(a->oph, &a->noph, (size_t)oi + 1, sizeof *a->oph);
+        if ((size_t)oi >= a->noph)
+            a->oph = grow0(a->oph, &a->noph, (size_t)oi + 1, sizeof *a->oph);
         a->oph[oi][h][0] += dt; a->oph[oi][h][1] += c->energy_j;
     }
     if (c->layer >= 0 && (size_t)c->layer < r->nlayers) {
         size_t l = (size_t)c->layer;
-        a->lbytes = grow0(a->lbytes, &a->nlb, l + 1, sizeof *a->lbytes);
+        if (l >= a->nlb)
+            a->lbytes = grow0(a->lbytes, &a->nlb, l + 1, sizeof *a->lbytes);
         a->lbytes[l] += call_bytes(c);
-        a->lyh = grow0(a->lyh, &a->nlyh, l + 1, sizeof *a->lyh);
+        if (l >= a->nlyh)
+            a->lyh = grow0(a->lyh, &a->nlyh, l + 1, sizeof *a->lyh);
         a->lyh[l][h][0] += dt; a->lyh[l][h][1] += c->energy_j;
         if (r->layers[l].name[0] != 'o' || strcmp(r->layers[l].name, "other") != 0) {
             if ((double)c->t0 < a->s0) a->s0 = (double)c->t0;
             if ((double)c->t1 > a->s1) a->s1 = (double)c->t1;
         }
         if (l < MORE_MAXL) {
-            a->lt = grow0(a->lt, &a->nlt, l + 1, sizeof *a->lt);
+            if (l >= a->nlt)
+                a->lt = grow0(a->lt, &a->nlt, l + 1, sizeof *a->lt);
             if (!a->lt[l]) {
                 a->lt[l] = calloc(MORE_BINS, sizeof **a->lt);
                 if (!a->lt[l])
@@ -258,11 +266,11 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
             }
             /* the call's time, split over the bins it spans */
             double x = (double)c->t0, y = (double)c->t1;
-            size_t b0 = (size_t)((x - a->lo) / a->bw), b1 = (size_t)((y - a->lo) / a->bw);
-            if (x < a->lo) b0 = 0;
-            if (y < a->lo) b1 = 0;
-            if (b0 >= MORE_BINS) b0 = MORE_BINS - 1;
-            if (b1 >= MORE_BINS) b1 = MORE_BINS - 1;
+            double fx = (x - a->lo) * a->inv_bw, fy = (y - a->lo) * a->inv_bw;
+            /* clamped before the conversion: a time far outside the run (damaged
+             * file) must not overflow size_t (UB) */
+            size_t b0 = fx > 0 ? (fx < MORE_BINS - 1 ? (size_t)fx : MORE_BINS - 1) : 0;
+            size_t b1 = fy > 0 ? (fy < MORE_BINS - 1 ? (size_t)fy : MORE_BINS - 1) : 0;
             for (size_t k = b0; k <= b1; k++) {
                 double e0 = a->lo + a->bw * (double)k, e1 = e0 + a->bw;
                 double ov = (y < e1 ? y : e1) - (x > e0 ? x : e0);
@@ -435,7 +443,7 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
         if (m->top_op >= 0) m->top_op_share_j = r->ops[m->top_op].energy_j / r->total_j;
         m->outside_share_j = r->outside_j / r->total_j;
     }
-    m->outside_share_s = r->wall_sum_s > 0 ? r->outside_s / r->wall_sum_s : 0;
+    m->outside_share_s = r->duration_s > 0 ? r->outside_s / r->duration_s : 0;   /* no call of any process */
 
     /* carbon: the option, else the environment; never a guessed grid */
     m->carbon_g_kwh = -1;

@@ -136,6 +136,8 @@ static void parse_header_text(struct ana_proc *p)
     if (!ana_hdr_get(p, "energy.sources", p->energy_sources, sizeof p->energy_sources))
         p->energy_sources[0] = 0;
     p->idle_watts_hdr = ana_hdr_get(p, "idle_watts", buf, sizeof buf) ? atof(buf) : -1;
+    if (!(p->idle_watts_hdr >= 0 && p->idle_watts_hdr < 1e9))
+        p->idle_watts_hdr = -1;         /* NaN, infinite, negative: not given */
     p->sampler_hz = ana_hdr_get(p, "sampler.hz", buf, sizeof buf) ? (unsigned)atoi(buf) : 0;
     p->task_clock_idx = -1;
     if (strcmp(p->events_live, "none") != 0) {
@@ -168,6 +170,8 @@ static void parse_header_text(struct ana_proc *p)
         d->sum = kv(buf, "sum", v, sizeof v) ? atoi(v) : 0;
         d->max_range = kv(buf, "max_range", v, sizeof v) ? strtoull(v, NULL, 10) : 0;
         d->watts_per_core = kv(buf, "watts_per_core", v, sizeof v) ? atof(v) : 0;
+        if (!(d->watts_per_core >= 0 && d->watts_per_core < 1e6))
+            d->watts_per_core = 0;
         if (i + 1 > p->ndom)
             p->ndom = i + 1;
     }
@@ -625,6 +629,13 @@ int ana_read_file(struct ana_run *run, const char *path)
     if (!p->clean_exit)
         ana_warn(run, "%s: process %u did not exit cleanly; trace complete up to its last record",
                  path, p->hdr.pid);
+    if (p->lost || p->lost_calls) {
+        static const char *const why[] = { "reason not recorded", "no space left", "the size cap",
+                                           "an I/O or descriptor error", "out of memory" };
+        ana_warn(run, "%s: process %u: %llu calls (%llu records) could not be recorded (%s); the report leaves "
+                 "them out", path, p->hdr.pid, (unsigned long long)p->lost_calls, (unsigned long long)p->lost,
+                 p->lost_reason < 5 ? why[p->lost_reason] : "unknown reason");
+    }
     run->procs = ana_xrealloc(run->procs, run->nprocs + 1, sizeof *run->procs);
     run->procs[run->nprocs++] = p;
     return 0;

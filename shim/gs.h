@@ -21,7 +21,7 @@ GS_HIDDEN void gs_warn_once(const char *key, const char *fmt, ...) __attribute__
 /* settings.c: the one table of GREENSHIM_* variables, read once at load.
  * An invalid value was already reported; the getters then give the default. */
 GS_HIDDEN void gs_settings_load(void);
-GS_HIDDEN void gs_settings_report(void);          /* the lines about invalid values */
+GS_HIDDEN void gs_settings_report(void);          /* the lines about invalid values, once per run */
 GS_HIDDEN int gs_setting_is_set(const char *name);   /* a valid value was given */
 GS_HIDDEN uint64_t gs_setting_uint(const char *name);
 GS_HIDDEN double gs_setting_double(const char *name);

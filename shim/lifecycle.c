@@ -32,6 +32,7 @@ static pthread_mutex_t gs_start_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t gs_lc_key;
 static pid_t gs_started_pid;           /* the process whose recorder runs */
 static pid_t gs_self_pid;              /* the process the constructor (or fork) ran in */
+static void gs_resolve_next(void);
 
 /* Threads that recorded, so the exit summary counts every call. */
 #define GS_MAX_THREADS 4096
@@ -118,6 +119,7 @@ static void gs_start_locked(void)
     gs_header_begin(tsc_hz);
     gs_describe_process();
     gs_run_start();                     /* run.id, run.role; the run directory's own files */
+    gs_settings_report();               /* bad values: once per run */
     gs_sources |= GS_SRC_CBLAS | GS_SRC_FORTRAN | GS_SRC_REGIONS;
     gs_header_write();                  /* readable even if killed during start-up */
     gs_writer_begin();
@@ -212,6 +214,7 @@ static void gs_atfork_child(void)
 __attribute__((constructor(101)))
 static void gs_init(void)
 {
+    gs_resolve_next();
     gs_settings_load();
     if (!gs_setting_bool("GREENSHIM"))
         return;
@@ -219,8 +222,6 @@ static void gs_init(void)
         return;
     if (gs_run_setup() != 0)
         return;
-    if (gs_run_is_leader())             /* the children inherit the same values */
-        gs_settings_report();
     pthread_key_create(&gs_lc_key, gs_thread_gone);
     pthread_atfork(gs_atfork_prepare, gs_atfork_parent, gs_atfork_child);
     gs_self_pid = getpid();
@@ -236,19 +237,22 @@ static void gs_fini(void)
         return;
     gs_stop();
     gs_armed = 0;
+    if (gs_run_is_leader())
+        gs_settings_report();           /* if no process of the run said it */
     gs_run_exit();                      /* the run's first process: the summary line */
 }
 
 /* _exit skips the destructors: shells (dash) and Python's os._exit (fork
  * workers) leave with it.  Their trace ends cleanly all the same. */
+static void (*real__exit)(int);
+
 GS_API __attribute__((noreturn)) void _exit(int status)
 {
-    static void (*real)(int);
-    if (!real)
-        real = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+    if (!real__exit)
+        real__exit = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
     gs_fini();
-    if (real)
-        real(status);
+    if (real__exit)
+        real__exit(status);
     syscall(SYS_exit_group, status);
     __builtin_unreachable();
 }
@@ -273,14 +277,16 @@ static void gs_before_exec(void)
     }
 }
 
+/* The real functions are found in the constructor: a vfork child (Python's
+ * subprocess) must not be the first to call dlsym. */
 #define GS_EXEC_FWD(name, proto, args)                                         \
+    static int (*real_##name) proto;                                           \
     GS_API int name proto                                                      \
     {                                                                          \
-        static int (*real) proto;                                              \
-        if (!real)                                                             \
-            real = (int (*) proto)gs_next(#name);                              \
+        if (!real_##name)                                                      \
+            real_##name = (int (*) proto)gs_next(#name);                       \
         gs_before_exec();                                                      \
-        return real args;                                                      \
+        return real_##name args;                                               \
     }
 
 GS_EXEC_FWD(execve, (const char *p, char *const a[], char *const e[]), (p, a, e))
@@ -288,6 +294,16 @@ GS_EXEC_FWD(execv, (const char *p, char *const a[]), (p, a))
 GS_EXEC_FWD(execvp, (const char *p, char *const a[]), (p, a))
 GS_EXEC_FWD(execvpe, (const char *p, char *const a[], char *const e[]), (p, a, e))
 GS_EXEC_FWD(fexecve, (int fd, char *const a[], char *const e[]), (fd, a, e))
+
+static void gs_resolve_next(void)
+{
+    real_execve = (__typeof__(real_execve))gs_next("execve");
+    real_execv = (__typeof__(real_execv))gs_next("execv");
+    real_execvp = (__typeof__(real_execvp))gs_next("execvp");
+    real_execvpe = (__typeof__(real_execvpe))gs_next("execvpe");
+    real_fexecve = (__typeof__(real_fexecve))gs_next("fexecve");
+    real__exit = (void (*)(int))gs_next("_exit");
+}
 
 /* execl, execlp, execle: the list into an array, then the v form above */
 #define GS_EXECL_ARGV(first, ap, argv)                                         \

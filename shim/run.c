@@ -6,12 +6,13 @@
  * first intercepted call.
  *
  * The run's own files sit in DIR/.greenshim-run/:
- *   procs        one "start PID" and one "end PID ..." line per recording
- *                process (O_APPEND, one write each): the leader's summary
- *   machine.lock flock()ed by the one process that samples machine-scope
+ *   procs.ID     one "start PID" and one "end PID ..." line per recording
+ *                process of run ID (O_APPEND, one write each): the leader's
+ *                summary (runs appended to one directory keep apart)
+ *   machine.ID.lock  flock()ed by the one process of run ID that samples machine-scope
  *                energy domains; others retry at 10 Hz and take over when it
  *                exits.  Its text hands the last values to the next holder.
- *   warn.KEY     O_EXCL markers: a warning about the machine once per run */
+ *   warn.ID.KEY  O_EXCL markers: a warning about the machine once per run */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@ static int  gs_started;                 /* this process wrote its "start" line *
 static int  gs_any_started;             /* this process recorded at some point (exec) */
 static int  gs_lock_fd = -1;
 static int  gs_lock_held;
+static int  gs_lock_fd_ok(void);
 
 int gs_run_is_leader(void) { return gs_leader; }
 const char *gs_run_dir(void) { return gs_dir; }
@@ -143,7 +145,9 @@ static void gs_sub(char *out, size_t n, const char *file)
 static void gs_append(const char *line)
 {
     char p[PATH_MAX];
-    gs_sub(p, sizeof p, "procs");
+    char name[64];
+    snprintf(name, sizeof name, "procs.%s", gs_id);
+    gs_sub(p, sizeof p, name);
     int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return;
@@ -188,7 +192,7 @@ void gs_run_stop(uint64_t calls, uint64_t lost)
 void gs_run_fork_child(void)
 {
     /* the parent's lock stays the parent's: only drop our copy */
-    if (gs_lock_fd >= 0)
+    if (gs_lock_fd_ok())
         close(gs_lock_fd);
     gs_lock_fd = -1;
     gs_lock_held = 0;
@@ -204,7 +208,7 @@ void gs_warn_once(const char *key, const char *fmt, ...)
     char p[PATH_MAX];
     int ok = gs_sub_ready() == 0;
     char k[96];
-    snprintf(k, sizeof k, "warn.%s", key);
+    snprintf(k, sizeof k, "warn.%s.%s", gs_id, key);
     gs_sub(p, sizeof p, k);
     int fd = ok ? open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
     if (fd < 0 && ok && errno == EEXIST)
@@ -221,25 +225,54 @@ void gs_warn_once(const char *key, const char *fmt, ...)
 
 /* ---- machine-scope energy: one sampling process per run ---- */
 
+/* The lock's descriptor is still ours: a program that closes every
+ * descriptor (daemons) may have reused the number for a file of its own,
+ * which must never be written, truncated or unlocked through it. */
+static dev_t gs_lock_dev;
+static ino_t gs_lock_ino;
+
+static int gs_lock_fd_ok(void)
+{
+    struct stat st;
+    return gs_lock_fd >= 0 && fstat(gs_lock_fd, &st) == 0 && st.st_dev == gs_lock_dev &&
+           st.st_ino == gs_lock_ino;
+}
+
+/* 1 when this process holds the machine lock (taken now or before); the
+ * hand-over text of the previous holder in handover when taken now. */
 int gs_run_machine_try(char *handover, size_t n)
 {
-    if (gs_lock_held)
-        return 1;
     if (handover && n)
         handover[0] = 0;
+    if (gs_lock_fd >= 0 && !gs_lock_fd_ok()) {
+        gs_dbg("the machine-energy lock's descriptor was closed by the program: reopened");
+        gs_lock_fd = -1;                /* not ours any more: never touched again */
+        gs_lock_held = 0;
+    }
+    if (gs_lock_held)
+        return 1;
     if (gs_lock_fd < 0) {
         if (!gs_started)
             return 0;                   /* no run directory of ours */
-        char p[PATH_MAX];
-        gs_sub(p, sizeof p, "machine.lock");
-        gs_lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (gs_lock_fd < 0)
+        char p[PATH_MAX], name[64];
+        snprintf(name, sizeof name, "machine.%s.lock", gs_id);
+        gs_sub(p, sizeof p, name);
+        int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
             return 0;
-        int hi = fcntl(gs_lock_fd, F_DUPFD_CLOEXEC, 200);
+        int hi = fcntl(fd, F_DUPFD_CLOEXEC, 200);
         if (hi >= 0) {
-            close(gs_lock_fd);
-            gs_lock_fd = hi;
+            close(fd);
+            fd = hi;
         }
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            return 0;
+        }
+        gs_lock_fd = fd;
+        gs_lock_dev = st.st_dev;
+        gs_lock_ino = st.st_ino;
     }
     if (flock(gs_lock_fd, LOCK_EX | LOCK_NB) != 0)
         return 0;
@@ -253,11 +286,13 @@ int gs_run_machine_try(char *handover, size_t n)
 
 void gs_run_machine_release(const char *handover)
 {
-    if (!gs_lock_held)
+    if (!gs_lock_held || !gs_lock_fd_ok()) {
+        gs_lock_held = 0;
         return;
+    }
     if (handover) {
         size_t l = strlen(handover);
-        if (ftruncate(gs_lock_fd, 0) == 0 && pwrite(gs_lock_fd, handover, l, 0) != (ssize_t)l)
+        if (ftruncate(gs_lock_fd, 0) != 0 || pwrite(gs_lock_fd, handover, l, 0) != (ssize_t)l)
             gs_dbg("cannot hand the energy series over: the next holder starts afresh");
     }
     flock(gs_lock_fd, LOCK_UN);
@@ -278,7 +313,9 @@ struct gs_sum {
 static void gs_read_procs(struct gs_sum *s)
 {
     char p[PATH_MAX];
-    gs_sub(p, sizeof p, "procs");
+    char name[64];
+    snprintf(name, sizeof name, "procs.%s", gs_id);
+    gs_sub(p, sizeof p, name);
     FILE *f = fopen(p, "re");
     if (!f)
         return;

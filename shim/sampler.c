@@ -295,16 +295,21 @@ void gs_sampler_boundary(void)
     __atomic_sub_fetch(&gs_boundary_busy, 1, __ATOMIC_ACQ_REL);
 }
 
+/* Not the holder: try to take the machine lock (10 Hz).  The holder: check
+ * it still is (the program may have closed the descriptor). */
 static void gs_try_machine(void)
 {
-    if (gs_machine_held || !gs_have_machine)
+    if (!gs_have_machine)
         return;
-    char *h = malloc(GS_HANDOVER);
-    if (gs_run_machine_try(h, h ? GS_HANDOVER : 0)) {
-        gs_machine_held = 1;
-        if (h)
-            gs_take_handover(h);
-    }
+    char *h = gs_machine_held ? NULL : malloc(GS_HANDOVER);
+    int held = gs_run_machine_try(h, h ? GS_HANDOVER : 0);
+    if (held && !gs_machine_held && h)
+        gs_take_handover(h);
+    if (!held && gs_machine_held)       /* lost: a fresh series when taken again */
+        for (int i = 0; i < gs_ndom; i++)
+            if (gs_dom[i].d.scope == GS_SCOPE_MACHINE)
+                gs_dom[i].have_prev = 0;
+    gs_machine_held = held;
     free(h);
 }
 
@@ -422,7 +427,7 @@ static void *gs_sampler_main(void *arg)
             gs_emit_self_cpu();
             since_self = 0;
         }
-        if (since_lock >= 100000000ull) {   /* not the holder: try again at 10 Hz */
+        if (since_lock >= 100000000ull) {   /* take, or check, the machine lock at 10 Hz */
             gs_try_machine();
             since_lock = 0;
         }

@@ -258,11 +258,18 @@ void gs_settings_load(void)
     }
 }
 
+/* Once per run and setting (the processes of a run share their
+ * environment): the first process that starts recording says it, or the
+ * run's first process at its exit if none did. */
 void gs_settings_report(void)
 {
+    static int done;
+    if (done)
+        return;
+    done = 1;
     for (size_t i = 0; i < GS_NROWS; i++)
         if (gs_bad[i][0])
-            gs_log("%s; see docs/settings.md", gs_bad[i]);
+            gs_warn_once(gs_rows[i].name, "%s; see docs/settings.md", gs_bad[i]);
 }
 
 static const struct gs_setting_val *gs_val(const char *name)

@@ -13,12 +13,15 @@
  * in the host), maps them and pre-faults them (MADV_POPULATE_WRITE); a
  * thread whose chunk is full takes a prepared one from a small pool under a
  * mutex and hands the full one back to be unmapped.  Only when the pool is
- * empty does the thread prepare a chunk itself.
+ * empty does the thread prepare a chunk itself (by path, the file's
+ * identity checked before each use).
  *
- * Guest manners: no descriptor is kept.  The file is reopened by path
- * (O_NOFOLLOW) for each chunk and its identity checked (device, inode), so
- * a program that closes every descriptor or reuses numbers never gets our
- * writes.  Files are 0600 and directories 0700 whatever the umask.
+ * Guest manners: no descriptor in the program's table.  The preparer keeps
+ * its descriptor in a table of its own (unshare(CLONE_FILES)); program
+ * threads open the file by path (O_NOFOLLOW) and check its identity (device,
+ * inode) before each use, so a program that closes every descriptor or
+ * reuses numbers never gets our writes.  Files are 0600 and directories 0700
+ * whatever the umask.
  *
  * Out of space or over the cap (GREENSHIM_MAX_MB): the thread keeps
  * running at full speed; the slow path backs off (the cap: for good; no
@@ -31,6 +34,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,11 +57,15 @@
 #define W_FINAL_SLOTS 2             /* kept free at the end of every chunk */
 #define W_RSV_SEQ    0x7fffffffu    /* reserve chunk sorts after the owner's */
 
-/* this thread's unrecorded calls since its last LOST record */
+/* A thread's unrecorded calls.  The counts only grow, written by their
+ * thread alone (no locked instruction on the lost path); a LOST record
+ * carries what grew since the last one (the 'flushed' marks, under
+ * w_acct_mu), so a flush racing the thread never counts twice. */
 struct w_acct {
     uint32_t tid;
     int      used;
     uint64_t calls, records, t_first;
+    uint64_t flushed_calls, flushed_records;
     uint8_t  reason;
 };
 
@@ -91,12 +99,18 @@ static uint64_t w_retry_ns;
 static unsigned w_backoff_ms;
 
 static struct w_acct w_accts[W_ACCTS + 1]; /* the last one is shared */
-static uint64_t w_lost_calls, w_lost_recs;  /* process totals, for the log */
+static pthread_mutex_t w_acct_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t w_gone_calls, w_gone_recs;  /* of accounts given back at thread exit */
 static int w_lost_said;
 
 static uint64_t w_n_pool, w_n_self;      /* chunks taken prepared / made by the thread */
 static pthread_t w_prep;
 static int w_prep_running, w_prep_stop;
+/* The preparer's own descriptor table (unshare(CLONE_FILES)): the program
+ * can neither close nor see the trace descriptor it keeps there. */
+static __thread int w_is_prep __attribute__((tls_model("initial-exec")));
+static int w_prep_fd = -1;
+static uint8_t *w_rsv_map;              /* the reserve chunk, mapped when reserved */
 static pthread_key_t w_key;
 static int w_key_made;
 
@@ -140,6 +154,28 @@ static int w_open(void)
     return fd;
 }
 
+/* Is fd still the trace file?  Program threads share their descriptor table
+ * with the program, which may close and reuse any number at any time: check
+ * just before each use (the preparer's private descriptor needs no check). */
+static int w_still(int fd)
+{
+    if (w_is_prep && fd == w_prep_fd)
+        return 1;
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == w_dev && st.st_ino == w_ino;
+}
+
+static int w_fd_get(void)
+{
+    return w_is_prep && w_prep_fd >= 0 ? w_prep_fd : w_open();
+}
+
+static void w_fd_put(int fd)
+{
+    if (!(w_is_prep && fd == w_prep_fd))
+        close(fd);
+}
+
 static int w_errno_reason(int e)
 {
     if (e == ENOSPC || e == EDQUOT)
@@ -155,6 +191,8 @@ static int w_zero(int fd, off_t off, size_t len)
     static const uint8_t zeros[65536];
     while (len) {
         size_t n = len < sizeof zeros ? len : sizeof zeros;
+        if (!w_still(fd))
+            return ESTALE;
         ssize_t w = pwrite(fd, zeros, n, off);
         if (w < 0 && errno == EINTR)
             continue;
@@ -189,36 +227,48 @@ static off_t w_off(uint32_t idx)
     return (off_t)GS_HEADER_SIZE + (off_t)idx * w_csize;
 }
 
-/* Take the next chunk index and give it space in the file; w_file_mu held.
- * Returns its mapping, or NULL with *reason set. */
-static uint8_t *w_extend_locked(uint32_t *idx, int *reason)
+/* Take the next chunk index (w_file_mu held only for that, so that a
+ * preparer descheduled in the middle of its writes never blocks a program
+ * thread) and give it space in the file.  Returns its mapping, or NULL
+ * with *reason set. */
+static uint8_t *w_extend(uint32_t *idx, int *reason)
 {
+    pthread_mutex_lock(&w_file_mu);
     if (w_cap && (uint64_t)w_off(w_nchunks + 1) > w_cap) {
+        pthread_mutex_unlock(&w_file_mu);
         *reason = GS_LOST_CAP;
         return NULL;
     }
-    int fd = w_open();
-    if (fd < 0) {
-        *reason = GS_LOST_IO;
-        return NULL;
-    }
-    off_t off = w_off(w_nchunks);
-    int err = w_zero(fd, off, w_csize);
+    uint32_t i = w_nchunks++;
+    pthread_mutex_unlock(&w_file_mu);
+    off_t off = w_off(i);
+    int fd = w_fd_get();
+    int err = fd < 0 ? EIO : w_zero(fd, off, w_csize);
     if (err) {
-        /* this chunk is the file's last: give back what was written */
-        if (ftruncate(fd, off) != 0) { /* a chunk of zeros is skipped by readers */ }
-        close(fd);
-        *reason = w_errno_reason(err);
+        /* the file's last chunk gives back what was written; one in the
+         * middle stays zeros, which readers skip */
+        pthread_mutex_lock(&w_file_mu);
+        if (w_nchunks == i + 1) {
+            if (fd >= 0 && w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped */ }
+            w_nchunks = i;
+        }
+        pthread_mutex_unlock(&w_file_mu);
+        if (fd >= 0)
+            w_fd_put(fd);
+        *reason = fd < 0 ? GS_LOST_IO : w_errno_reason(err);
         return NULL;
     }
-    uint8_t *base = mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
-    close(fd);
+    uint8_t *base = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off) : MAP_FAILED;
+    if (base != MAP_FAILED && !w_still(fd)) {   /* the number changed hands meanwhile */
+        munmap(base, w_csize);
+        base = MAP_FAILED;
+    }
+    w_fd_put(fd);
     if (base == MAP_FAILED) {
-        *reason = GS_LOST_MEM;
-        w_nchunks++;                    /* zeros on disk: skipped by readers */
+        *reason = GS_LOST_MEM;          /* zeros on disk: skipped by readers */
         return NULL;
     }
-    *idx = w_nchunks++;
+    *idx = i;
     return base;
 }
 
@@ -228,22 +278,31 @@ static void w_reserve_locked(void)
 {
     if (w_rsv_idx != UINT32_MAX)
         return;
-    int fd = w_open();
+    int fd = w_fd_get();
     if (fd < 0)
         return;
-    if (w_zero(fd, w_off(w_nchunks), w_csize) == 0)
+    if (w_zero(fd, w_off(w_nchunks), w_csize) == 0) {
+        uint8_t *b = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, w_off(w_nchunks))
+                                 : MAP_FAILED;
+        if (b != MAP_FAILED && !w_still(fd)) {
+            munmap(b, w_csize);
+            b = MAP_FAILED;
+        }
+        w_rsv_map = b == MAP_FAILED ? NULL : b;
         w_rsv_idx = w_nchunks++;
-    else if (ftruncate(fd, w_off(w_nchunks)) != 0) { /* zeros are skipped */ }
-    close(fd);
+    } else if (w_still(fd) && ftruncate(fd, w_off(w_nchunks)) != 0) { /* zeros are skipped */ }
+    w_fd_put(fd);
 }
 
 /* A prepared chunk, or NULL; counts failures into the backoff. */
 static uint8_t *w_new_chunk(uint32_t *idx, int populate, int *reason)
 {
-    pthread_mutex_lock(&w_file_mu);
-    w_reserve_locked();
-    uint8_t *base = w_extend_locked(idx, reason);
-    pthread_mutex_unlock(&w_file_mu);
+    if (__atomic_load_n(&w_rsv_idx, __ATOMIC_ACQUIRE) == UINT32_MAX) {
+        pthread_mutex_lock(&w_file_mu);
+        w_reserve_locked();             /* once: the first chunk of the process */
+        pthread_mutex_unlock(&w_file_mu);
+    }
+    uint8_t *base = w_extend(idx, reason);
     if (!base) {
         pthread_mutex_lock(&w_pool_mu);
         w_note_fail(*reason);
@@ -257,10 +316,25 @@ static uint8_t *w_new_chunk(uint32_t *idx, int populate, int *reason)
 
 /* ---- the preparer thread ---- */
 
+static void w_release_unused(void);
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
 static void *w_prep_main(void *arg)
 {
     (void)arg;
     gs_tls.busy = 1;                    /* BLAS called from here is not the program's */
+    w_is_prep = 1;
+    /* a descriptor table of its own, emptied of the program's descriptors
+     * (an extra reference to a pipe would keep its reader from EOF) */
+    if (unshare(CLONE_FILES) == 0) {
+        if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0)
+            for (int fd = 0; fd < 65536; fd++)
+                close(fd);
+        w_prep_fd = w_open();
+    }
     pthread_mutex_lock(&w_pool_mu);
     for (;;) {
         while (!w_prep_stop && w_nretired == 0 && (w_npool >= w_pool_target || w_failing())) {
@@ -296,7 +370,7 @@ static void *w_prep_main(void *arg)
         if (base) {
             w_fail = 0;
             w_backoff_ms = 0;
-            if (w_npool < W_POOL_MAX && !w_prep_stop) {
+            if (w_npool < W_POOL_MAX) {
                 w_pool[w_npool] = base;
                 w_pool_idx[w_npool++] = idx;
             } else {
@@ -305,6 +379,10 @@ static void *w_prep_main(void *arg)
         }
     }
     pthread_mutex_unlock(&w_pool_mu);
+    w_release_unused();
+    if (w_prep_fd >= 0)
+        close(w_prep_fd);
+    w_prep_fd = -1;
     return NULL;
 }
 
@@ -343,7 +421,7 @@ static struct w_acct *w_acct_of(struct gs_thread *t)
     if (t->lost)
         return t->lost;
     struct w_acct *a = &w_accts[W_ACCTS];
-    pthread_mutex_lock(&w_pool_mu);
+    pthread_mutex_lock(&w_acct_mu);
     for (int i = 0; i < W_ACCTS; i++)
         if (!w_accts[i].used) {
             a = &w_accts[i];
@@ -352,25 +430,32 @@ static struct w_acct *w_acct_of(struct gs_thread *t)
             a->tid = t->tid;
             break;
         }
-    pthread_mutex_unlock(&w_pool_mu);
+    pthread_mutex_unlock(&w_acct_mu);
     t->lost = a;
     return a;
+}
+
+static inline void w_bump(uint64_t *v, uint64_t by, int shared)
+{
+    if (shared)
+        __atomic_fetch_add(v, by, __ATOMIC_RELAXED);
+    else
+        __atomic_store_n(v, __atomic_load_n(v, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
 }
 
 static void w_count_lost(struct gs_thread *t, unsigned nslots, int call, int reason)
 {
     struct w_acct *a = w_acct_of(t);
-    uint64_t zero = 0;
-    __atomic_compare_exchange_n(&a->t_first, &zero, gs_now(), 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    int shared = a == &w_accts[W_ACCTS];
+    if (!__atomic_load_n(&a->t_first, __ATOMIC_RELAXED))
+        __atomic_store_n(&a->t_first, gs_now(), __ATOMIC_RELAXED);
     if (!a->reason)
         a->reason = (uint8_t)reason;
     if (call)
-        __atomic_fetch_add(&a->calls, 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&a->records, nslots, __ATOMIC_RELAXED);
-    if (call)
-        __atomic_fetch_add(&w_lost_calls, 1, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&w_lost_recs, nslots, __ATOMIC_RELAXED);
-    if (!__atomic_exchange_n(&w_lost_said, 1, __ATOMIC_RELAXED))
+        w_bump(&a->calls, 1, shared);
+    w_bump(&a->records, nslots, shared);
+    if (GS_UNLIKELY(!__atomic_load_n(&w_lost_said, __ATOMIC_RELAXED)) &&
+        !__atomic_exchange_n(&w_lost_said, 1, __ATOMIC_RELAXED))
         gs_log("trace %s cannot grow (%s): the program runs on at full speed; calls not recorded "
                "are counted and reported", w_path, w_reason_text(reason));
 }
@@ -427,29 +512,26 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
         w_count_lost(t, nslots, call, __atomic_load_n(&w_fail, __ATOMIC_RELAXED));
         return NULL;
     }
+    /* a prepared chunk; when there is none (the preparer fell behind, or
+     * this is the process's first), prepare one here: waiting for a
+     * preparer starved of CPU costs milliseconds on a busy machine */
     uint8_t *base = NULL;
+    int from_pool = 0;
     pthread_mutex_lock(&w_pool_mu);
-    if (w_npool > 0)
+    if (w_prep_running == 0)
+        w_prep_start();
+    if (w_npool > 0) {
         base = w_pool[--w_npool];
-    else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX)
+        from_pool = 1;
+    } else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX && w_n_pool + w_n_self > 0) {
         w_pool_target++;                /* the preparer fell behind: look further ahead */
-    int wake = w_prep_running == 1 && w_npool < w_pool_target;
-    int start = w_prep_running == 0;
-    pthread_mutex_unlock(&w_pool_mu);
-    if (start) {
-        pthread_mutex_lock(&w_pool_mu);
-        if (!w_prep_running)
-            w_prep_start();
-        pthread_mutex_unlock(&w_pool_mu);
-        wake = 1;
     }
+    int wake = w_prep_running == 1 && w_npool < w_pool_target;
+    pthread_mutex_unlock(&w_pool_mu);
     if (wake)
         pthread_cond_signal(&w_pool_cv);
-    if (base)
-        __atomic_fetch_add(&w_n_pool, 1, __ATOMIC_RELAXED);
-    else
-        __atomic_fetch_add(&w_n_self, 1, __ATOMIC_RELAXED);
-    if (!base) {                        /* the preparer is behind: do it here */
+    __atomic_fetch_add(from_pool ? &w_n_pool : &w_n_self, 1, __ATOMIC_RELAXED);
+    if (!base) {
         uint32_t idx;
         int reason = 0;
         base = w_new_chunk(&idx, 0, &reason);
@@ -477,23 +559,18 @@ static void w_put_final(const void *rec)
         s = t->cur;
         t->cur += GS_REC_SIZE;
     } else {
+        /* mapped when it was reserved: no descriptor needed here */
         pthread_mutex_lock(&w_pool_mu);
-        if (!w_rsv && w_rsv_idx != UINT32_MAX) {
-            int fd = w_open();
-            if (fd >= 0) {
-                uint8_t *b = mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, w_off(w_rsv_idx));
-                close(fd);
-                if (b != MAP_FAILED) {
-                    struct gs_chunk_header *ch = (struct gs_chunk_header *)b;
-                    ch->tid = t->gen == gs_gen && t->tid ? t->tid : w_gettid();
-                    ch->seq = W_RSV_SEQ;
-                    ch->stream = GS_STREAM_THREAD;
-                    ch->first_tsc = gs_now();
-                    __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
-                    w_rsv = b;
-                    w_rsv_used = 1;
-                }
-            }
+        if (!w_rsv && w_rsv_map) {
+            uint8_t *b = w_rsv_map;
+            struct gs_chunk_header *ch = (struct gs_chunk_header *)b;
+            ch->tid = t->gen == gs_gen && t->tid ? t->tid : w_gettid();
+            ch->seq = W_RSV_SEQ;
+            ch->stream = GS_STREAM_THREAD;
+            ch->first_tsc = gs_now();
+            __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
+            w_rsv = b;
+            w_rsv_used = 1;
         }
         if (w_rsv && (w_rsv_used + 1) * GS_REC_SIZE <= w_csize)
             s = w_rsv + GS_REC_SIZE * w_rsv_used++;
@@ -508,9 +585,14 @@ static void w_put_final(const void *rec)
 /* One LOST record for an account, if it has anything since the last. */
 static void w_flush_acct(struct w_acct *a)
 {
-    uint64_t calls = __atomic_exchange_n(&a->calls, 0, __ATOMIC_RELAXED);
-    uint64_t recs = __atomic_exchange_n(&a->records, 0, __ATOMIC_RELAXED);
-    uint64_t first = __atomic_exchange_n(&a->t_first, 0, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&w_acct_mu);
+    uint64_t ac = __atomic_load_n(&a->calls, __ATOMIC_RELAXED);
+    uint64_t ar = __atomic_load_n(&a->records, __ATOMIC_RELAXED);
+    uint64_t calls = ac - a->flushed_calls, recs = ar - a->flushed_records;
+    uint64_t first = __atomic_load_n(&a->t_first, __ATOMIC_RELAXED);
+    a->flushed_calls = ac;
+    a->flushed_records = ar;
+    pthread_mutex_unlock(&w_acct_mu);
     if (!calls && !recs)
         return;
     struct gs_rec_lost l = { .type = GS_REC_LOST, .reason = a->reason, .tid = a->tid };
@@ -531,9 +613,11 @@ static void w_thread_exit(void *arg)
         struct w_acct *a = t->lost;
         w_flush_acct(a);
         if (a != &w_accts[W_ACCTS]) {
-            pthread_mutex_lock(&w_pool_mu);
+            pthread_mutex_lock(&w_acct_mu);
+            w_gone_calls += a->calls;
+            w_gone_recs += a->records;
             a->used = 0;
-            pthread_mutex_unlock(&w_pool_mu);
+            pthread_mutex_unlock(&w_acct_mu);
         }
         t->lost = NULL;
     }
@@ -743,7 +827,7 @@ int gs_writer_create(void)
     w_rsv_idx = UINT32_MAX;
     w_fail = 0;
     w_backoff_ms = 0;
-    w_lost_calls = w_lost_recs = 0;
+    w_gone_calls = w_gone_recs = 0;
     w_lost_said = 0;
     return w_open_file();
 }
@@ -753,9 +837,25 @@ const char *gs_writer_path(void)
     return w_path;
 }
 
+/* the process's unrecorded calls and records so far */
+static void w_lost_totals(uint64_t *calls, uint64_t *recs)
+{
+    pthread_mutex_lock(&w_acct_mu);
+    *calls = w_gone_calls;
+    *recs = w_gone_recs;
+    for (int i = 0; i <= W_ACCTS; i++)
+        if (w_accts[i].used || i == W_ACCTS) {
+            *calls += __atomic_load_n(&w_accts[i].calls, __ATOMIC_RELAXED);
+            *recs += __atomic_load_n(&w_accts[i].records, __ATOMIC_RELAXED);
+        }
+    pthread_mutex_unlock(&w_acct_mu);
+}
+
 uint64_t gs_writer_lost_calls(void)
 {
-    return __atomic_load_n(&w_lost_calls, __ATOMIC_RELAXED);
+    uint64_t c, r;
+    w_lost_totals(&c, &r);
+    return c;
 }
 
 uint32_t gs_writer_chunk_size(void)
@@ -781,13 +881,13 @@ void gs_writer_begin(void)
 /* Give back the space of prepared chunks nobody used. */
 static void w_release_unused(void)
 {
-    int fd = w_open();
+    int fd = w_fd_get();
     pthread_mutex_lock(&w_file_mu);
     pthread_mutex_lock(&w_pool_mu);
     uint32_t top = w_nchunks;
     for (int i = 0; i < w_npool; i++) {
         munmap(w_pool[i], w_csize);
-        if (fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_pool_idx[i]),
+        if (fd >= 0 && w_still(fd) && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_pool_idx[i]),
                                  w_csize) != 0) { /* zeros stay: skipped by readers */ }
     }
     for (int i = 0; i < w_nretired; i++)
@@ -804,21 +904,23 @@ static void w_release_unused(void)
         top--;
     }
     w_npool = 0;
-    if (fd >= 0 && top < w_nchunks && ftruncate(fd, w_off(top)) == 0)
+    if (fd >= 0 && top < w_nchunks && w_still(fd) && ftruncate(fd, w_off(top)) == 0)
         w_nchunks = top;
-    if (fd >= 0 && !w_rsv && w_rsv_idx < w_nchunks &&
+    if (fd >= 0 && !w_rsv && w_rsv_idx < w_nchunks && w_still(fd) &&
         fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_rsv_idx), w_csize) != 0) { }
+    if (w_rsv_map)
+        munmap(w_rsv_map, w_csize);
+    w_rsv_map = w_rsv = NULL;
     pthread_mutex_unlock(&w_pool_mu);
     pthread_mutex_unlock(&w_file_mu);
     if (fd >= 0)
-        close(fd);
+        w_fd_put(fd);
 }
 
 void gs_writer_end(void)
 {
     if (!__atomic_load_n(&w_ready, __ATOMIC_ACQUIRE))
         return;
-    w_prep_halt();
     /* every thread's counts: this one's first, then those that did not
      * exit through pthread (still running, or never seen to end) */
     struct gs_thread *t = &gs_tls;
@@ -831,11 +933,14 @@ void gs_writer_end(void)
     w_clock_rec(&c, GS_REC_END);
     w_put_final(&c);
     __atomic_store_n(&w_ready, 0, __ATOMIC_RELEASE);
-    w_release_unused();
+    if (w_prep_running == 1)
+        w_prep_halt();                  /* it gives back the unused space */
+    else
+        w_release_unused();
     gs_dbg("chunks: %llu prepared ahead, %llu made by the writing thread",
            (unsigned long long)w_n_pool, (unsigned long long)w_n_self);
-    uint64_t calls = __atomic_load_n(&w_lost_calls, __ATOMIC_RELAXED);
-    uint64_t recs = __atomic_load_n(&w_lost_recs, __ATOMIC_RELAXED);
+    uint64_t calls, recs;
+    w_lost_totals(&calls, &recs);
     if (recs)
         gs_log("%llu calls (%llu records) could not be recorded in %s (%s); the trace says so",
                (unsigned long long)calls, (unsigned long long)recs, w_path,
@@ -870,12 +975,15 @@ void gs_writer_fork_child(void)
         munmap(w_pool[i], w_csize);
     for (int i = 0; i < w_nretired; i++)
         munmap(w_retired[i], w_csize);
-    if (w_rsv)
-        munmap(w_rsv, w_csize);
+    if (w_rsv_map)
+        munmap(w_rsv_map, w_csize);
     w_npool = w_nretired = 0;
-    w_rsv = NULL;
+    w_rsv = w_rsv_map = NULL;
+    w_prep_fd = -1;                     /* a number in the preparer's table, not ours */
     w_rsv_used = 0;
     memset(w_accts, 0, sizeof w_accts);
+    pthread_mutex_init(&w_acct_mu, NULL);
+    w_gone_calls = w_gone_recs = 0;
     struct gs_thread *t = &gs_tls;
     if (t->chunk)
         munmap(t->chunk, w_csize);

@@ -87,12 +87,13 @@ read f <"$sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq"
 exec "$build/examples/mlp_train" --steps 20 --quiet
 SH
 chmod +x "$tmp/flaky.sh"
-"$front" sweep --cpu-freqs 1500000,2000000,3000000 -o "$tmp/sweep2" -- "$tmp/flaky.sh" 2>"$tmp/err"
+"$front" sweep --cpu-freqs 1500000,2000000,3000000 --repeat 2 -o "$tmp/sweep2" -- "$tmp/flaky.sh" 2>"$tmp/err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "a failing run: exit $rc, want 1: $(cat "$tmp/err")"
 [ "$(snapshot)" = "$orig" ] || fail "not restored after a failing run"
 grep -qx "status=7" "$tmp/sweep2/cpu_freq_khz-2000000-r1/dvfs-setting" || fail "failing status not recorded"
 [ -e "$tmp/sweep2/cpu_freq_khz-3000000-r1/dvfs-setting" ] || fail "the sweep stopped after the failure"
+grep -qx "repeat=2" "$tmp/sweep2/cpu_freq_khz-3000000-r2/dvfs-setting" || fail "--repeat 2: no second run"
 "$ana" dvfs "$tmp/sweep2" >"$tmp/out2" 2>&1 || fail "dvfs with a failed run: $(cat "$tmp/out2")"
 grep -q "the command failed at this setting" "$tmp/out2" || fail "failed run not reported: $(cat "$tmp/out2")"
 
@@ -111,6 +112,37 @@ rc=$?
 [ "$rc" -eq 130 ] || fail "interrupted sweep: exit $rc, want 130: $(cat "$tmp/err")"
 [ "$(snapshot)" = "$orig" ] || fail "not restored after an interrupt: $(diff <(echo "$orig") <(snapshot))"
 [ ! -e "$tmp/sweep3/cpu_freq_khz-2000000-r1" ] || fail "the sweep went on after the interrupt"
+
+# GPU knobs through the stand-in nvidia-smi: each setting locked (or its power
+# limit set) before its run and put back after it, the sweep analysed per knob
+export GREENSHIM_NVIDIA_SMI=$root/tests/fakes/nvidia-smi FAKE_NVSMI_LOG=$tmp/smi.log FAKE_NVSMI_STATE=$tmp/gpu
+mkdir -p "$tmp/gpu"; echo 250.00 >"$tmp/gpu/power_limit"; : >"$tmp/smi.log"
+"$front" sweep --gpu-clocks 810,1110,1410 -o "$tmp/gsweep" -- "$build/examples/mlp_train" --steps 30 --quiet 2>"$tmp/err" ||
+    fail "GPU clock sweep: $(cat "$tmp/err")"
+[ "$(grep -cE -- '-lgc' "$tmp/smi.log")" = 3 ] && [ "$(grep -cE -- '-rgc' "$tmp/smi.log")" = 3 ] ||
+    fail "want 3 locks and 3 releases: $(cat "$tmp/smi.log")"
+[ "$(grep -E -- '-lgc|-rgc' "$tmp/smi.log" | tr '\t' ' ' | tr '\n' '|')" = \
+  "-i 0 -lgc 810,810|-i 0 -rgc|-i 0 -lgc 1110,1110|-i 0 -rgc|-i 0 -lgc 1410,1410|-i 0 -rgc|" ] ||
+    fail "lock/release order: $(cat "$tmp/smi.log")"
+grep -qx "device=0" "$tmp/gsweep/gpu_sm_clock_mhz-1110-r1/dvfs-setting" || fail "no device in the GPU tag"
+grep -q "^available=210 225 " "$tmp/gsweep/gpu_sm_clock_mhz-1110-r1/dvfs-setting" || fail "supported clocks not recorded"
+"$front" sweep --gpu-power-limits 150,200.5,300 -o "$tmp/psweep" -- "$build/examples/mlp_train" --steps 30 --quiet 2>"$tmp/err" ||
+    fail "GPU power-limit sweep: $(cat "$tmp/err")"
+[ "$(cat "$tmp/gpu/power_limit")" = 250.00 ] || fail "power limit not put back: $(cat "$tmp/gpu/power_limit")"
+grep -qx "hw_max=300.00" "$tmp/psweep/gpu_power_limit_w-200.5-r1/dvfs-setting" || fail "power range not recorded"
+for d in gsweep psweep; do
+    "$ana" dvfs "$tmp/$d" --format json -o "$tmp/$d.json" 2>"$tmp/err" || fail "dvfs $d: $(cat "$tmp/err")"
+done
+pycheck "$tmp/gsweep.json" "$tmp/psweep.json" <<'PY'
+for f, knob, base in ((sys.argv[1], "gpu_sm_clock_mhz", 1410), (sys.argv[2], "gpu_power_limit_w", 300)):
+    w = [x for x in load(f)["recommendations"] if x["layer"] is None][0]
+    eq(f + " knob", w["knob"], knob)
+    eq(f + " device", w["device"], 0)
+    eq(f + " baseline (the hardware maximum)", w["baseline"], base)
+    eq(f + " provenance", w["provenance"], "fitted")
+PY
+[ $? -eq 0 ] || fail "GPU sweeps analysed"
+unset GREENSHIM_NVIDIA_SMI
 
 # bad arguments
 for args in "--cpu-freqs 1e6 -- true" "--cpu-freqs 1000000" "-- true" "--cpu-freqs 1000000 --gpu-clocks 900 -- true" \

@@ -15,6 +15,10 @@ for events in none default; do
     out=$(GREENSHIM_EVENTS=$ev record "$d/t" "$tmp/fdgames" "$d/files" $N 2>"$d/err") ||
         fail "counters $events: fdgames under the shim: $out $(tail -3 "$d/err")"
     [ "$out" = "files intact" ] || fail "counters $events: $out"
+    while read -r name size; do
+        got=$(stat -c %s "$d/files/$name")
+        [ "$got" = "$size" ] || fail "counters $events: after exit, $name has $got bytes, want $size"
+    done <"$d/files/sizes"
     f=$(ls "$d"/t/*.gstrace) || fail "no trace"
     grep -l "GRNSHIM" "$d"/files/* 2>/dev/null && fail "counters $events: trace data in the program's files"
     sum=$("$ana" dump "$f" | "$py" "$root/tests/e2e/lib/lost.py") || fail "$sum"

@@ -37,7 +37,9 @@ ls "$tmp"/greenshim-* >/dev/null 2>&1 && fail "bad usage left a trace directory:
 "$gs" record -q -o "$tmp/run" -- "$mix" >/dev/null || fail "first run failed"
 bad "already holds a run" record -o "$tmp/run" -- "$mix"
 [ "$(ls "$tmp/run"/*.gstrace | wc -l)" = 1 ] || fail "the refused run wrote into $tmp/run"
-"$gs" record -q --append -o "$tmp/run" -- "$mix" >/dev/null || fail "--append run failed"
+"$gs" record --append -o "$tmp/run" -- "$mix" >/dev/null 2>"$tmp/app.err" || fail "--append run failed"
+grep -q "^greenshim: traces in $tmp/run: 1 process, 150 calls" "$tmp/app.err" ||
+    fail "--append: the summary is not this run's alone: $(grep traces "$tmp/app.err")"
 [ "$(ls "$tmp/run"/*.gstrace | wc -l)" = 2 ] || fail "--append: want 2 traces in $tmp/run"
 mkdir "$tmp/empty"
 "$gs" record -q -o "$tmp/empty" -- "$mix" >/dev/null || fail "an empty existing directory was refused"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The one settings table (shim/settings.c): docs/settings.md names the same
 # variables with the same defaults; no other recorder file reads a
-# GREENSHIM_* variable; a value that makes no sense gets exactly one line
+# GREENSHIM_* variable; a value that makes no sense gets exactly one line per run
 # naming the setting and the value, and the default is used (issue 11 item 4).
 # Exit 0 pass, 1 fail.
 . "$(dirname "$0")/lib/common.sh"
-need "$lib" "$ana" "$build/examples/blas_mix"
+need "$lib" "$ana" "$build/examples/blas_mix" "$build/greenshim"
 unset GREENSHIM_QUIET
 
 # 1. the table and its documentation agree, row by row
@@ -70,6 +70,17 @@ for _ in $(seq 25); do long=$long/$(printf 'b%.0s' $(seq 200)); done
     fail "long GREENSHIM_OUT: want one line naming it: $(cat "$tmp/long.err")"
 [ ! -e "$tmp/$(printf 'a%.0s' $(seq 200))" ] || fail "long GREENSHIM_OUT: a tree was made under it"
 ls -d "$tmp"/greenshim-* >/dev/null 2>&1 || fail "long GREENSHIM_OUT: the default directory was not used"
+
+# once per run: a shell with three workers, or a run with no call at all
+GREENSHIM_SAMPLE_HZ=abc "$build/greenshim" record -o "$tmp/many" -- \
+    sh -c '"$1" >/dev/null & "$1" >/dev/null; "$1" >/dev/null; wait' sh "$build/examples/blas_mix" 2>"$tmp/many.err" ||
+    fail "3-worker run failed"
+[ "$(grep -c '^greenshim: GREENSHIM_SAMPLE_HZ=abc' "$tmp/many.err")" = 1 ] ||
+    fail "3 workers: want the bad value named once: $(cat "$tmp/many.err")"
+GREENSHIM_SAMPLE_HZ=abc "$build/greenshim" record -o "$tmp/none" -- sh -c 'true; true' 2>"$tmp/none.err" ||
+    fail "no-call run failed"
+[ "$(grep -c '^greenshim: GREENSHIM_SAMPLE_HZ=abc' "$tmp/none.err")" = 1 ] ||
+    fail "no-call run: want the bad value named once: $(cat "$tmp/none.err")"
 
 # valid values are taken without a word
 d=$tmp/ok

@@ -1,6 +1,7 @@
 /* fuzz_analyze.c - the analyzer's fuzz target: one input is one trace file,
- * run through greenshim-analyze's own verbs (info, dump, and report as text,
- * JSON or CSV by the input's length) exactly as the command line runs them: analyzer/main.c is linked
+ * run through greenshim-analyze's own verbs (info, dump, report as text, JSON
+ * or CSV, and one of html, export --perfetto, dvfs and diff, both chosen by the
+ * input's length) exactly as the command line runs them: analyzer/main.c is linked
  * in with its main() renamed (-Dmain=gs_analyze_main), and the input is
  * written to a scratch file on tmpfs, so the target exercises the very code
  * path `greenshim-analyze report/dump/info` takes, whatever the reader's
@@ -71,30 +72,37 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* greenshim-analyze a1 FILE... [a2 [a3]] */
-static void verb(int nfiles, const char *a1, const char *a2, const char *a3)
+/* greenshim-analyze ARGS..., where "@all" stands for every scratch file,
+ * "@1" for the first and "@last" for the last */
+static void verb(int nfiles, const char *const *args)
 {
-    char v0[] = "greenshim-analyze", v1[16], v2[16], v3[16], file[FUZZ_MAX_FILES][sizeof scratch[0]];
-    char *argv[5 + FUZZ_MAX_FILES] = { v0, v1 };
-    int argc = 2;
-    snprintf(v1, sizeof v1, "%s", a1);
-    for (int f = 0; f < nfiles; f++) {
-        snprintf(file[f], sizeof file[f], "%s", scratch[f]);
-        argv[argc++] = file[f];
+    char store[16][sizeof scratch[0]];
+    char *argv[20] = { store[0] };
+    int argc = 1;
+    snprintf(store[0], sizeof store[0], "greenshim-analyze");
+    for (; *args && argc < 16 - FUZZ_MAX_FILES; args++) {
+        int from = 0, to = 0;           /* files [from, to) or the word itself */
+        if (!strcmp(*args, "@all")) from = 0, to = nfiles;
+        else if (!strcmp(*args, "@1")) from = 0, to = 1;
+        else if (!strcmp(*args, "@last")) from = nfiles - 1, to = nfiles;
+        else {
+            snprintf(store[argc], sizeof store[argc], "%s", *args);
+            argv[argc] = store[argc];
+            argc++;
+            continue;
+        }
+        for (int f = from; f < to; f++) {
+            snprintf(store[argc], sizeof store[argc], "%s", scratch[f]);
+            argv[argc] = store[argc];
+            argc++;
+        }
     }
-    if (a2) {
-        snprintf(v2, sizeof v2, "%s", a2);
-        argv[argc++] = v2;
-    }
-    if (a3) {
-        snprintf(v3, sizeof v3, "%s", a3);
-        argv[argc++] = v3;
-    }
+    argv[argc] = NULL;
     int rc = gs_analyze_main(argc, argv);
     fflush(stdout);
     if (rc != 0 && rc != 2) {           /* 0 ok, 2 damaged/unreadable: nothing else */
         fprintf(stdout, "unexpected exit status %d\n", rc);
-        dprintf(2, "fuzz_analyze: greenshim-analyze %s returned %d (want 0 or 2)\n", a1, rc);
+        dprintf(2, "fuzz_analyze: greenshim-analyze %s returned %d (want 0 or 2)\n", argv[1], rc);
         abort();
     }
 }
@@ -124,11 +132,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (at == size)
             break;
     }
-    verb(1, "info", NULL, NULL);
-    verb(1, "dump", NULL, NULL);
+    static const char *const info[] = { "info", "@1", NULL }, *const dump[] = { "dump", "@1", NULL };
+    verb(nfiles, info);
+    verb(nfiles, dump);
     /* one renderer per input, by its length: each sees a third of the inputs,
-     * for a third of the cost of all three */
-    static const char *const fmt[] = { "text", "json", "csv" };
-    verb(nfiles, "report", "--format", fmt[size % 3]);
+     * for a third of the cost of all three; then one of the other readers of
+     * traces in turn */
+    static const char *const report[3][5] = {
+        { "report", "@all", "--format", "text", NULL },
+        { "report", "@all", "--format", "json", NULL },
+        { "report", "@all", "--format", "csv", NULL },
+    };
+    static const char *const other[4][6] = {
+        { "html", "@all", "-o", "/dev/null", NULL },
+        { "export", "--perfetto", "/dev/null", "@all", NULL },
+        { "dvfs", "@all", NULL },
+        { "diff", "@1", "@last", NULL },
+    };
+    verb(nfiles, report[size % 3]);
+    verb(nfiles, other[size / 3 % 4]);
     return 0;
 }

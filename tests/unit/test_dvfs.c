@@ -100,6 +100,46 @@ START_TEST(three_points_find_the_optimum)
 }
 END_TEST
 
+/* the board's power limit holds the top settings: same power, same time */
+START_TEST(board_power_limit_and_time_knee)
+{
+    double set[] = { 400, 600, 900, 1000 }, xc = sqrt(0.6);   /* 20 + 100 x^2 = 80 W at xc */
+    struct dvfs_series s;
+    memset(&s, 0, sizeof s);
+    s.knob = DVFS_GPU_CLOCK;
+    for (int i = 0; i < 4; i++) {
+        double x = set[i] / 1000, xe = x < xc ? x : xc;
+        double t = 2 / xe + 1, p = 20 + 100 * xe * xe;
+        dvfs_series_add(&s, set[i], t, p * t);
+    }
+    struct dvfs_model m;
+    ck_assert_int_eq(dvfs_fit(&s, 1000, &m), 0);
+    ck_assert_msg(fabs(m.x_cap - xc) < 0.01, "x_cap %g, want %g", m.x_cap, xc);
+    double t1, e1, t2, e2;
+    dvfs_predict(&m, 1000, &t1, &e1);
+    dvfs_predict(&m, 800, &t2, &e2);             /* above the limit too: no change */
+    ck_assert_double_eq_tol(t1, t2, 1e-9);
+    ck_assert_double_eq_tol(t1, 2 / xc + 1, 0.01);
+    dvfs_series_free(&s);
+    /* memory bound above a knee: time flat, power still rising */
+    double set2[] = { 500, 700, 800, 1000 }, xk = 0.75;
+    memset(&s, 0, sizeof s);
+    s.knob = DVFS_GPU_CLOCK;
+    for (int i = 0; i < 4; i++) {
+        double x = set2[i] / 1000, xt = x < xk ? x : xk;
+        double t = 1.5 / xt + 0.5, p = 30 + 90 * x * x * x;
+        dvfs_series_add(&s, set2[i], t, p * t);
+    }
+    ck_assert_int_eq(dvfs_fit(&s, 1000, &m), 0);
+    ck_assert_msg(m.x_cap == 0 && fabs(m.x_knee - xk) < 0.02, "x_cap %g x_knee %g", m.x_cap, m.x_knee);
+    double cand[] = { 500, 600, 700, 750, 800, 900, 1000 };
+    struct dvfs_choice c;
+    ck_assert_int_eq(dvfs_choose(&m, cand, 7, 1000, DVFS_ENERGY, 0.5, &c), 0);
+    ck_assert_msg(c.recommended == 750, "memory bound: recommended %g, want the knee 750", c.recommended);
+    dvfs_series_free(&s);
+}
+END_TEST
+
 START_TEST(leave_one_out)
 {
     struct truth t = { 2000, 1.0, 0.5, 30, 90, 2.5 };
@@ -258,6 +298,7 @@ int main(void)
     TCase *tc = tcase_create("model");
     tcase_add_test(tc, fit_recovers_parameters);
     tcase_add_test(tc, three_points_find_the_optimum);
+    tcase_add_test(tc, board_power_limit_and_time_knee);
     tcase_add_test(tc, leave_one_out);
     tcase_add_test(tc, repeats_average);
     tcase_add_test(tc, power_limit_model);

@@ -79,3 +79,17 @@ pycheck() {
     "$py" -c "$gs_prelude
 $(cat)" "$@"
 }
+
+# check_lost JSON TEXT CALLS REASON-WORDS: the report's "lost" (top level and
+# the one process) says CALLS calls and a reason containing REASON-WORDS, and
+# the text report says so in words
+check_lost() {
+    "$py" - "$1" "$3" "$4" <<'PY' || return 1
+import json, sys
+r = json.load(open(sys.argv[1])); n = int(sys.argv[2]); why = sys.argv[3]
+for where, l in [("top level", r.get("lost"))] + [("process %s" % p.get("pid"), p.get("lost")) for p in r["process_list"]]:
+    if not l or l.get("calls") != n or why not in str(l.get("reason")) or l.get("records", 0) < n:
+        sys.exit("JSON lost at %s: %r, want %d calls, reason with '%s'" % (where, l, n, why))
+PY
+    grep -q "lost $3 calls" "$2" || { echo "text report does not say 'lost $3 calls': $(head -20 "$2")"; return 1; }
+}
