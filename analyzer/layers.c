@@ -248,6 +248,8 @@ struct det {
     char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
     /* region bases: names -> index; per base: the one layer (or -2) */
     char **rb_name; int *rb_layer; size_t nrb;
+    struct ana_names rb_names;    /* region base name -> index */
+    struct map rb_of;             /* (process, region id) -> region base index + 1 */
 };
 
 static int unit_of(struct det *d, const struct lkey *k, int create)
@@ -471,16 +473,26 @@ static void region_base(const char *path, char *out, size_t len)
         out[n - 9] = 0;
 }
 
+static const char *rb_name_of(void *ctx, uint32_t i)
+{
+    return ((struct det *)ctx)->rb_name[i];
+}
+
 static int rbase_index(struct det *d, const char *name)
 {
-    for (size_t i = 0; i < d->nrb; i++)
-        if (!strcmp(d->rb_name[i], name))
-            return (int)i;
+    if (!d->rb_names.name_of) {
+        d->rb_names.name_of = rb_name_of;
+        d->rb_names.ctx = d;
+    }
+    int f = ana_names_find(&d->rb_names, name);
+    if (f >= 0)
+        return f;
     d->rb_name = ana_xrealloc(d->rb_name, d->nrb + 1, sizeof *d->rb_name);
     d->rb_layer = ana_xrealloc(d->rb_layer, d->nrb + 1, sizeof *d->rb_layer);
     d->rb_name[d->nrb] = ana_xmalloc(strlen(name) + 1, 1);
     memcpy(d->rb_name[d->nrb], name, strlen(name) + 1);
     d->rb_layer[d->nrb] = -1;
+    ana_names_add(&d->rb_names, d->rb_name[d->nrb], (uint32_t)d->nrb);
     return (int)d->nrb++;
 }
 
@@ -541,6 +553,8 @@ static void det_free(void *x)
     free(d->names);
     free(d->rb_name);
     free(d->rb_layer);
+    ana_names_free(&d->rb_names);
+    map_free(&d->rb_of);
     map_free(&d->units);
     map_free(&d->lays);
     map_free(&d->aux);
@@ -558,10 +572,16 @@ static int rbase_of(struct det *d, const struct ana_proc *p, uint32_t region)
 {
     if (!region)
         return -1;
+    struct lkey k = mk(p->index, region, 0, 0, 0, 0, 0, 3);
+    int rb = map_get(&d->rb_of, &k);
+    if (rb > 0)
+        return rb - 1;
     const char *nm = ana_string(p, region);
     char base[256];
     region_base(nm ? nm : "", base, sizeof base);
-    return rbase_index(d, base);
+    rb = rbase_index(d, base);
+    map_put(&d->rb_of, &k, rb + 1);
+    return rb;
 }
 
 /* the row name of a lay, made when first asked */
