@@ -62,7 +62,13 @@ struct ana_string { uint32_t id; char *text; };
  * rows are sorted by it at the end, so the row order does not depend on
  * the order in which the sweep meets the calls */
 struct ana_first { uint32_t a0, a1, a2; uint64_t b; };
-int ana_first_cmp(const struct ana_first *x, const struct ana_first *y);
+static inline int ana_first_cmp(const struct ana_first *x, const struct ana_first *y)
+{
+    if (x->a0 != y->a0) return x->a0 < y->a0 ? -1 : 1;
+    if (x->a1 != y->a1) return x->a1 < y->a1 ? -1 : 1;
+    if (x->a2 != y->a2) return x->a2 < y->a2 ? -1 : 1;
+    return x->b < y->b ? -1 : x->b > y->b;
+}
 static inline void ana_first_min(struct ana_first *row, const struct ana_first *at)
 {
     if (ana_first_cmp(at, row) < 0)
@@ -173,6 +179,7 @@ void ana_run_free(struct ana_run *run);
 /* traces of more than one run (header run.id): -1 with a message on stderr
  * unless merge (then a warning in the report); 0 one run */
 int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
+size_t ana_count_runs(struct ana_run *run, const char **first, const char **other);
 
 /* timeline.c */
 void ana_timeline(struct ana_proc *p);
@@ -402,7 +409,7 @@ int  ana_filter_parse(struct ana_filter *f, int argc, char **argv, int *i, const
 void ana_filter_procs(struct ana_run *run);      /* drop processes by --pid; set the run start */
 int  ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct ana_call *c);  /* 1 kept */
 int  ana_filter_region(struct ana_report *r, const struct ana_proc *p, uint32_t id);  /* 1 kept */
-int  ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][2]);
+int  ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][3]);  /* [half][s, J, calls] */
 void ana_report_more(struct ana_report *r, const struct ana_more_opts *o);
 void ana_report_more_free(struct ana_report *r);
 double ana_co2_g(const struct ana_report *r, double joules);  /* < 0: no intensity given */
@@ -437,6 +444,7 @@ int  ana_view_load(struct ana_view *v, struct ana_run *run, struct ana_report *r
 void ana_view_free(struct ana_run *run, struct ana_report *r);
 extern const char ana_view_help[];   /* the shared options, for --help texts */
 void ana_progress(const char *what, size_t done, size_t total);   /* stderr, only on a terminal, after 1 s */
+void ana_progress_attach(struct ana_run *run);   /* a sink that shows the calls analysed so far */
 int  cmd_html(int argc, char **argv);
 int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);

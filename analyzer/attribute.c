@@ -426,8 +426,10 @@ struct sweep {
     struct pstate *ps; size_t nps;
     size_t nact_total; double wsum_total;
     size_t nopen_procs;           /* processes with a thread in a region */
+    struct pstate ph;             /* its oh heap: process indices that opened one (lazy, like threads) */
     double prev;
     double outside_j, outside_s, calls_j, unattributed_s;
+    struct ana_event ev_call;     /* reused for every ANA_EV_CALL (kind set once, the rest zero) */
     /* gap energy and time per (proc, region id) */
     struct ana_map gap_idx; struct { uint32_t proc, id; double j, s; } *gap; size_t ngap, capgap;
 };
@@ -574,11 +576,23 @@ static int region_at(struct sweep *w, int pi, double t, uint32_t *proc, uint32_t
 {
     if (!w->nopen_procs)
         return 0;
-    size_t p0 = pi < 0 ? 0 : (size_t)pi, p1 = pi < 0 ? w->nps : (size_t)pi + 1;
-    for (size_t q = p0; q < p1; q++) {
+    for (;;) {
+        size_t q;
+        if (pi >= 0) {
+            q = (size_t)pi;
+        } else {
+            /* the first process with an open region that has not ended
+             * (times only grow: one that ended leaves for good) */
+            while (w->ph.noh && (!w->ps[w->ph.oh[0]].nopen ||
+                                 t >= (double)w->r->run->procs[w->ph.oh[0]]->t_end))
+                oh_pop(&w->ph);
+            if (!w->ph.noh)
+                return 0;
+            q = w->ph.oh[0];
+        }
         struct pstate *ps = &w->ps[q];
         if (!ps->nopen || t >= (double)w->r->run->procs[q]->t_end)
-            continue;
+            return 0;
         while (ps->noh && !ps->cur[ps->oh[0]]->depth)
             oh_pop(ps);                 /* closed since it opened */
         if (ps->noh) {
@@ -587,8 +601,8 @@ static int region_at(struct sweep *w, int pi, double t, uint32_t *proc, uint32_t
             *id = c->stk[c->depth - 1];
             return *id != 0;
         }
+        return 0;
     }
-    return 0;
 }
 
 static size_t gap_slot(struct sweep *w, uint32_t proc, uint32_t id)
@@ -718,9 +732,12 @@ static void call_end(struct sweep *w, struct cursor *c, struct acall *a)
         ps->wsum = 0;                   /* no drift from float sums */
     if (w->nact_total == 0)
         w->wsum_total = 0;
-    struct ana_event ev = { .kind = ANA_EV_CALL, .proc = c->p, .thread = c->ti, .t0 = a->c.t0, .t1 = a->c.t1,
-                            .call = &a->c, .pos = a->pos, .flops = ana_flops(&a->c) };
-    ana_emit(w->r, &ev);
+    /* the event: only the call's fields change (no zeroing of the whole
+     * struct per call: a measurable share of the sweep) */
+    struct ana_event *ev = &w->ev_call;
+    ev->proc = c->p; ev->thread = c->ti; ev->t0 = a->c.t0; ev->t1 = a->c.t1;
+    ev->call = &a->c; ev->pos = a->pos; ev->flops = ana_flops(&a->c);
+    ana_emit(w->r, ev);
     a->on = 0;
     while (c->npend && !c->pend[c->npend - 1].on)
         c->npend--;
@@ -750,8 +767,10 @@ static void region_event(struct sweep *w, struct cursor *c)
         c->depth--;
     }
     if (!was && c->depth) {
-        if (!ps->nopen++)
+        if (!ps->nopen++) {
             w->nopen_procs++;
+            oh_push(&w->ph, c->pi);
+        }
         oh_push(ps, c->ti);
     }
     if (was && !c->depth) {
@@ -791,6 +810,7 @@ void ana_sweep(struct ana_report *r)
 {
     struct ana_run *run = r->run;
     struct sweep w = { .r = r, .e = ana_report_ext(r, "attribute.energy") };
+    w.ev_call.kind = ANA_EV_CALL;
     struct energy none = { 0 };
     if (!w.e)
         w.e = &none;
@@ -954,6 +974,7 @@ void ana_sweep(struct ana_report *r)
         free(w.ps[pi].cur);
     }
     ana_map_free(&w.gap_idx);
+    free(w.ph.oh);
     free(w.gap);
     free(w.ps);
     free(w.heap);
@@ -1003,9 +1024,14 @@ double ana_idle_watts(struct ana_report *r, const char **how)
 /* Per domain name: its energy over the run.  Machine domains (the same key
  * in several processes) count once, from their merged samples; process
  * domains add up. */
+static const char *key_of_list(void *ctx, uint32_t i) { return ((const char **)*(void **)ctx)[i]; }
+
 void ana_domain_totals(struct ana_report *r)
 {
     struct ana_run *run = r->run;
+    const char **key = NULL;            /* machine keys done */
+    size_t nkeys = 0, capkeys = 0;
+    struct ana_names keys = { .name_of = key_of_list, .ctx = &key };
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         struct ana_proc *p = run->procs[pi];
         for (int d = 0; d < p->ndom; d++) {
@@ -1014,15 +1040,14 @@ void ana_domain_totals(struct ana_report *r)
                 continue;
             int machine = strcmp(dm->kind, "energy") == 0 && strcmp(dm->scope, "process") != 0;
             if (machine) {              /* done already with an earlier process? */
-                int seen = 0;
-                for (size_t q = 0; q < pi && !seen; q++)
-                    for (int e = 0; e < run->procs[q]->ndom && !seen; e++) {
-                        const struct ana_domain *o = &run->procs[q]->dom[e];
-                        seen = o->n >= 2 && strcmp(o->kind, "energy") == 0 && strcmp(o->scope, "process") != 0 &&
-                               strcmp(o->key, dm->key) == 0;
-                    }
-                if (seen)
+                if (ana_names_find(&keys, dm->key) >= 0)
                     continue;
+                if (nkeys == capkeys) {
+                    capkeys = capkeys ? capkeys * 2 : 16;
+                    key = ana_xrealloc(key, capkeys, sizeof *key);
+                }
+                key[nkeys] = dm->key;
+                ana_names_add(&keys, dm->key, (uint32_t)nkeys++);
             }
             int k;
             for (k = 0; k < r->ndom; k++)
@@ -1051,4 +1076,6 @@ void ana_domain_totals(struct ana_report *r)
             free(s.t); free(s.v); free(s.j);
         }
     }
+    ana_names_free(&keys);
+    free(key);
 }

@@ -1,10 +1,11 @@
 /* diff.c - `greenshim-analyze diff <runA> <runB>`: per layer and per
  * routine, time, energy and GFLOP/J in both runs, the change, and whether
  * it exceeds the noise the traces themselves show.  The noise of a row is
- * estimated within each run: its calls split at the middle of the process's
- * span, the two halves should cost the same, and their relative difference
- * (at least 1% for time, the clock and scheduling jitter) bounds what a
- * repeat of the run would change.  A change counts when it exceeds the sum
+ * estimated within each run: the process's span cut into 64 slices, a row's
+ * calls in even and in odd slices form two samples (both see warm-up and
+ * drift alike), the mean cost per call of the two should agree, and their
+ * relative difference (at least 1%, clock and scheduling jitter) bounds
+ * what a repeat of the run would change.  A change counts when it exceeds the sum
  * of both runs' noise. */
 #include <math.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ struct drow {
     char kind[8], name[256];
     int present;
     double time_s, energy_j, flops;
-    double h[2][2];               /* [half][time, energy] from the calls */
+    double h[2][3];               /* [half][time, energy, calls] from the calls */
 };
 struct dside { struct drow *rows; size_t n; };
 
@@ -55,25 +56,28 @@ static void collect(const struct ana_report *r, struct dside *s)
     for (size_t i = 0; i < r->nops; i++) {
         snprintf(nm, sizeof nm, "%s (%s)", r->ops[i].op, r->ops[i].api);
         struct drow *d = find(s, "routine", nm, 0);
-        double h[2][2];
+        double h[2][3];
         if (d && ana_more_halves(r, 0, i, h))
-            for (int k = 0; k < 2; k++) { d->h[k][0] += h[k][0]; d->h[k][1] += h[k][1]; }
+            for (int k = 0; k < 2; k++) for (int w = 0; w < 3; w++) d->h[k][w] += h[k][w];
     }
     for (size_t i = 0; i < r->nlayers; i++) {
         struct drow *d = find(s, "layer", r->layers[i].name, 0);
-        double h[2][2];
+        double h[2][3];
         if (d && ana_more_halves(r, 1, i, h))
-            for (int k = 0; k < 2; k++) { d->h[k][0] += h[k][0]; d->h[k][1] += h[k][1]; }
+            for (int k = 0; k < 2; k++) for (int w = 0; w < 3; w++) d->h[k][w] += h[k][w];
     }
 }
 
 /* relative noise (fraction) of one row's time (w = 0) or energy (w = 1) */
 static double noise(const struct drow *d, int w)
 {
-    double a = d->h[0][w], b = d->h[1][w], floor = w == 0 ? 0.01 : 0.01;
+    double floor = 0.01;
+    if (!(d->h[0][2] > 0) || !(d->h[1][2] > 0))
+        return floor;   /* no calls on both sides (outside, totals): the floor only */
+    double a = d->h[0][w] / d->h[0][2], b = d->h[1][w] / d->h[1][2];
     if (!(a + b > 0))
-        return floor;   /* no calls (outside, totals): the floor only */
-    double x = fabs(a - b) / (a + b);
+        return floor;
+    double x = fabs(a - b) / ((a + b) / 2);
     return x > floor ? x : floor;
 }
 
@@ -91,7 +95,7 @@ int cmd_diff(int argc, char **argv)
             printf("usage: greenshim-analyze diff <runA> <runB> [--format text|json] [-o FILE] [options]\n\n"
                    "Per layer and per routine: time, energy and GFLOP/J of both runs (each a trace\n"
                    "directory or file), the change B vs A, and whether it exceeds the noise the\n"
-                   "traces show (each row's calls split at the middle of the run: the halves'\n"
+                   "traces show (each row's calls in even and odd 64ths of the run: their mean\n"
                    "difference, at least 1%%, in A plus in B; estimated).\n\n"
                    "  --format FMT         text (default) or json\n  -o FILE              write to FILE\n%s",
                    ana_view_help);
@@ -160,7 +164,7 @@ int cmd_diff(int argc, char **argv)
         fprintf(o, "{\n  \"format_version\": 1,\n  \"a\": \"%s\",\n  \"b\": \"%s\",\n  \"provenance\": [\"%s\", \"%s\"],\n"
                    "  \"rows\": [", paths[0], paths[1], r[0].provenance, r[1].provenance);
     else
-        fprintf(o, "greenshim diff: A = %s, B = %s\nenergy: A %s, B %s; change: B vs A; noise: estimated from each run's halves\n\n"
+        fprintf(o, "greenshim diff: A = %s, B = %s\nenergy: A %s, B %s; change: B vs A; noise: estimated from even vs odd 64ths of each run\n\n"
                    "%-8s %-30s %10s %10s %8s %10s %10s %8s %8s %8s %7s  %s\n", paths[0], paths[1], r[0].provenance,
                 r[1].provenance, "kind", "name", "time A", "time B", "Δtime", "energy A", "energy B", "Δenergy",
                 "GFLOP/J A", "B", "noise", "verdict");

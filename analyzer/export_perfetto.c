@@ -27,10 +27,11 @@ struct pproc {
 struct pctx {
     FILE *o;
     const struct ana_report *r;
-    double base_ns;                           /* the run's start */
+    uint64_t base_ns;                         /* the run's start */
     struct pproc *procs; size_t nprocs;
     struct pproc *cur;
     uint64_t nevents;
+    char **lname; size_t nlname;              /* layer names, JSON-escaped once (by the stream's index) */
 };
 
 static void jstr(FILE *o, const char *s)
@@ -44,6 +45,26 @@ static void jstr(FILE *o, const char *s)
     fputc('"', o);
 }
 
+/* "name" of a layer, escaped once: the layers are few, the calls many */
+static const char *layer_json(struct pctx *c, size_t l)
+{
+    if (l >= c->nlname) {
+        size_t n = l + 16;
+        c->lname = ana_xrealloc(c->lname, n, sizeof *c->lname);
+        memset(c->lname + c->nlname, 0, (n - c->nlname) * sizeof *c->lname);
+        c->nlname = n;
+    }
+    if (!c->lname[l]) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        jstr(m, c->r->layers[l].name);
+        fclose(m);
+        c->lname[l] = buf;
+    }
+    return c->lname[l];
+}
+
 static void ev_sep(struct pctx *c)
 {
     fputs(c->nevents++ ? ",\n" : "\n", c->o);
@@ -51,8 +72,33 @@ static void ev_sep(struct pctx *c)
 
 static double us(const struct pctx *c, uint64_t t_ns)
 {
-    double v = ((double)t_ns - c->base_ns) * 1e-3;
-    return v > 0 ? v : 0;
+    return t_ns > c->base_ns ? (double)(t_ns - c->base_ns) * 1e-3 : 0;
+}
+
+/* the hot path, one call: integers by hand (printf costs ~5 us a slice) */
+static char *put_u(char *p, uint64_t v)
+{
+    char t[24];
+    int n = 0;
+    do t[n++] = (char)('0' + v % 10); while (v /= 10);
+    while (n) *p++ = t[--n];
+    return p;
+}
+/* ns as microseconds with three decimals, exactly */
+static char *put_us(char *p, uint64_t ns)
+{
+    p = put_u(p, ns / 1000);
+    uint64_t f = ns % 1000;
+    *p++ = '.';
+    *p++ = (char)('0' + f / 100);
+    *p++ = (char)('0' + f / 10 % 10);
+    *p++ = (char)('0' + f % 10);
+    return p;
+}
+static char *put_s(char *p, const char *s)
+{
+    while (*s) *p++ = *s++;
+    return p;
 }
 
 static uint32_t tid_of(const struct ana_proc *p, uint32_t thread)
@@ -66,8 +112,8 @@ static void *begin(struct ana_run *run, FILE *out)
     c->o = out;
     c->base_ns = 0;
     for (size_t i = 0; i < run->nprocs; i++)
-        if (!c->base_ns || (double)run->procs[i]->hdr.start_mono_ns < c->base_ns)
-            c->base_ns = (double)run->procs[i]->hdr.start_mono_ns;
+        if (!c->base_ns || run->procs[i]->hdr.start_mono_ns < c->base_ns)
+            c->base_ns = run->procs[i]->hdr.start_mono_ns;
     fputs("{\"displayTimeUnit\": \"ms\",\n \"otherData\": {\"generator\": \"greenshim-analyze export --perfetto\", "
           "\"time\": \"microseconds after the run's start (monotonic clock)\"},\n \"traceEvents\": [", out);
     c->procs = calloc(run->nprocs + 1, sizeof *c->procs);
@@ -203,19 +249,42 @@ static void event(void *ctx, const struct ana_event *ev)
     case ANA_EV_CALL: {
         const struct ana_call *cl = ev->call;
         static const char tr[] = "NTC?";
-        char op[16];
+        char op[16], line[512], *q = line;
         ev_sep(c);
-        fprintf(o, "{\"ph\": \"X\", \"cat\": \"blas\", \"name\": \"%s\", \"pid\": %u, \"tid\": %u, \"ts\": %.3f, "
-                   "\"dur\": %.3f, \"args\": {\"api\": \"%s\", \"tr\": \"%c%c\", \"m\": %u, \"n\": %u, \"k\": %u, "
-                   "\"flops\": %.9g, \"energy_j\": %.9g",
-                ana_op_name(cl->op, op), p->hdr.pid, tid_of(p, cl->thread), us(c, cl->t0),
-                cl->t1 > cl->t0 ? (double)(cl->t1 - cl->t0) * 1e-3 : 0, ana_call_api(cl),
-                tr[GS_F_TRANSA(cl->flags) & 3], tr[GS_F_TRANSB(cl->flags) & 3], cl->m, cl->n, cl->k, ana_flops(cl),
-                cl->energy_j);
+        q = put_s(q, "{\"ph\": \"X\", \"cat\": \"blas\", \"name\": \"");
+        q = put_s(q, ana_op_name(cl->op, op));
+        q = put_s(q, "\", \"pid\": ");
+        q = put_u(q, p->hdr.pid);
+        q = put_s(q, ", \"tid\": ");
+        q = put_u(q, tid_of(p, cl->thread));
+        q = put_s(q, ", \"ts\": ");
+        q = put_us(q, cl->t0 > c->base_ns ? cl->t0 - c->base_ns : 0);
+        q = put_s(q, ", \"dur\": ");
+        q = put_us(q, cl->t1 > cl->t0 ? cl->t1 - cl->t0 : 0);
+        q = put_s(q, ", \"args\": {\"api\": \"");
+        q = put_s(q, ana_call_api(cl));
+        q = put_s(q, "\", \"tr\": \"");
+        *q++ = tr[GS_F_TRANSA(cl->flags) & 3];
+        *q++ = tr[GS_F_TRANSB(cl->flags) & 3];
+        q = put_s(q, "\", \"m\": ");
+        q = put_u(q, cl->m);
+        q = put_s(q, ", \"n\": ");
+        q = put_u(q, cl->n);
+        q = put_s(q, ", \"k\": ");
+        q = put_u(q, cl->k);
+        q = put_s(q, ", \"flops\": ");
+        double f = ana_flops(cl);
+        if (f >= 0 && f < 9e15 && f == (double)(uint64_t)f)
+            q = put_u(q, (uint64_t)f);      /* whole numbers exactly */
+        else
+            q += snprintf(q, 32, "%.9g", f);
+        q = put_s(q, ", \"energy_j\": ");
+        q += snprintf(q, 32, "%.9g", cl->energy_j);
+        fwrite(line, 1, (size_t)(q - line), o);
         if (cl->layer >= 0) {
             if (c->r && (size_t)cl->layer < c->r->nlayers) {
                 fputs(", \"layer\": ", o);
-                jstr(o, c->r->layers[cl->layer].name);
+                fputs(layer_json(c, (size_t)cl->layer), o);
             } else {
                 fprintf(o, ", \"layer\": %d", cl->layer);
             }
@@ -245,6 +314,9 @@ static int end(void *ctx, const struct ana_report *r)
         free(c->procs[i].have);
     }
     free(c->procs);
+    for (size_t i = 0; i < c->nlname; i++)
+        free(c->lname[i]);
+    free(c->lname);
     free(c);
     return rc;
 }

@@ -248,8 +248,8 @@ struct det {
     char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
     /* region bases: names -> index; per base: the one layer (or -2) */
     char **rb_name; int *rb_layer; size_t nrb;
-    struct ana_names rb_names;    /* region base name -> index */
-    struct map rb_of;             /* (process, region id) -> region base index + 1 */
+    struct ana_names rb_names;    /* rb_name -> index (a linear search per call was quadratic in regions) */
+    struct ana_map rb_ids;        /* proc << 32 | region id -> index + 1 */
 };
 
 static int unit_of(struct det *d, const struct lkey *k, int create)
@@ -473,26 +473,23 @@ static void region_base(const char *path, char *out, size_t len)
         out[n - 9] = 0;
 }
 
-static const char *rb_name_of(void *ctx, uint32_t i)
-{
-    return ((struct det *)ctx)->rb_name[i];
-}
+static const char *rb_name_of(void *ctx, uint32_t i) { return ((struct det *)ctx)->rb_name[i]; }
 
 static int rbase_index(struct det *d, const char *name)
 {
-    if (!d->rb_names.name_of) {
-        d->rb_names.name_of = rb_name_of;
-        d->rb_names.ctx = d;
+    d->rb_names.name_of = rb_name_of;
+    d->rb_names.ctx = d;
+    int i = ana_names_find(&d->rb_names, name);
+    if (i >= 0)
+        return i;
+    if (!d->nrb || !(d->nrb & (d->nrb - 1))) {      /* doubling */
+        d->rb_name = ana_xrealloc(d->rb_name, d->nrb ? 2 * d->nrb : 8, sizeof *d->rb_name);
+        d->rb_layer = ana_xrealloc(d->rb_layer, d->nrb ? 2 * d->nrb : 8, sizeof *d->rb_layer);
     }
-    int f = ana_names_find(&d->rb_names, name);
-    if (f >= 0)
-        return f;
-    d->rb_name = ana_xrealloc(d->rb_name, d->nrb + 1, sizeof *d->rb_name);
-    d->rb_layer = ana_xrealloc(d->rb_layer, d->nrb + 1, sizeof *d->rb_layer);
+    ana_names_add(&d->rb_names, name, (uint32_t)d->nrb);
     d->rb_name[d->nrb] = ana_xmalloc(strlen(name) + 1, 1);
     memcpy(d->rb_name[d->nrb], name, strlen(name) + 1);
     d->rb_layer[d->nrb] = -1;
-    ana_names_add(&d->rb_names, d->rb_name[d->nrb], (uint32_t)d->nrb);
     return (int)d->nrb++;
 }
 
@@ -554,7 +551,7 @@ static void det_free(void *x)
     free(d->rb_name);
     free(d->rb_layer);
     ana_names_free(&d->rb_names);
-    map_free(&d->rb_of);
+    ana_map_free(&d->rb_ids);
     map_free(&d->units);
     map_free(&d->lays);
     map_free(&d->aux);
@@ -572,16 +569,16 @@ static int rbase_of(struct det *d, const struct ana_proc *p, uint32_t region)
 {
     if (!region)
         return -1;
-    struct lkey k = mk(p->index, region, 0, 0, 0, 0, 0, 3);
-    int rb = map_get(&d->rb_of, &k);
-    if (rb > 0)
-        return rb - 1;
+    uint64_t key = (uint64_t)p->index << 32 | region;
+    uint32_t v = ana_map_get(&d->rb_ids, key, 0);
+    if (v)
+        return (int)v - 1;
     const char *nm = ana_string(p, region);
     char base[256];
     region_base(nm ? nm : "", base, sizeof base);
-    rb = rbase_index(d, base);
-    map_put(&d->rb_of, &k, rb + 1);
-    return rb;
+    int i = rbase_index(d, base);
+    ana_map_put(&d->rb_ids, key, (uint32_t)i + 1);
+    return i;
 }
 
 /* the row name of a lay, made when first asked */

@@ -140,7 +140,9 @@ static int cmd_report(int argc, char **argv)
         ana_sink_add(&run, exps[i]->event, ectx[i]);
     }
     struct ana_report r;
+    ana_progress_attach(&run);
     ana_report_build(&run, &r);
+    ana_progress("", 1, 1);
     ana_report_more(&r, &v.mo);
     for (int i = 0; i < nexp; i++)
         if (ef[i]) {
@@ -215,7 +217,14 @@ static int cmd_info(int argc, char **argv)
     fputs(p->text, stdout);
     if (p->text[0] && p->text[strlen(p->text) - 1] != '\n')
         putchar('\n');
-    printf("--\nthreads: %zu\ncalls: %zu\nclean_exit: %s\n", p->nthreads, p->ncalls, p->clean_exit ? "yes" : "no");
+    size_t nsamp = 0;
+    for (size_t t = 0; t < p->nthreads; t++)
+        nsamp += p->threads[t].stream == GS_STREAM_SAMPLER;
+    printf("--\nthreads: %zu (program threads; the recorder's sampler threads: %zu)\ncalls: %zu\nclean_exit: %s\n",
+           p->nthreads - nsamp, nsamp, p->ncalls, p->clean_exit ? "yes" : "no");
+    if (p->lost || p->lost_calls)
+        printf("lost: %llu calls, %llu records (%s)\n", (unsigned long long)p->lost_calls,
+               (unsigned long long)p->lost, ana_lost_reason(p->lost_reason));
     rc = run.damaged ? 2 : 0;
     ana_run_free(&run);
     return rc;

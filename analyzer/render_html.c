@@ -50,7 +50,7 @@ static const char css[] =
     ".sub{color:#555;margin:0 0 12px}.head{font-size:16px;background:#f4f7f2;border-left:4px solid #59a14f;padding:8px 12px}"
     ".head p{margin:3px 0}table{border-collapse:collapse;margin:6px 0;font-size:13px}"
     "th,td{padding:3px 9px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}"
-    "th{background:#f6f6f6;font-weight:600}td.l,th.l{text-align:left}.kv td{text-align:left}"
+    "th{background:#f6f6f6;font-weight:600}td.l,th.l{text-align:left}.kv td{text-align:left;white-space:normal}"
     ".kv td:first-child{color:#555;padding-right:18px}.prov{font-size:11px;padding:1px 5px;border-radius:3px;"
     "background:#e8eef7;color:#2a4d7a}.prov.modelled,.prov.estimated{background:#fbeee0;color:#8a4b0f}"
     ".prov.predicted,.prov.fitted{background:#efe6f5;color:#5c2d7a}.co2{color:#2f6b2f}"
@@ -58,6 +58,9 @@ static const char css[] =
     ".note{color:#666;font-size:12px;margin:2px 0 8px}.warn{color:#a33}.legend span{display:inline-block;"
     "margin-right:14px;font-size:12px}.legend i{display:inline-block;width:11px;height:11px;margin-right:4px;"
     "vertical-align:-1px}@media print{body{margin:0;max-width:none}h2{break-after:avoid}svg{break-inside:avoid}}";
+
+/* axis labels: plain %g (0.01, 1000), not significant digits */
+static const char *G(double v) { char *b = B(); snprintf(b, 96, "%g", v); return b; }
 
 static void prov(FILE *o, const char *p)
 {
@@ -307,10 +310,10 @@ static void roofline(const struct ana_report *r, FILE *o)
 #define Y(v) (top + ph - ph * (log10(v) - log10(y0)) / (log10(y1) - log10(y0)))
     for (double v = x0; v <= x1 * 1.001; v *= 10)
         fprintf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.1f\" y=\"%.1f\" "
-                   "text-anchor=middle>%s</text>", X(v), X(v), top, top + ph, X(v), top + ph + 16, S(v));
+                   "text-anchor=middle>%s</text>", X(v), X(v), top, top + ph, X(v), top + ph + 16, G(v));
     for (double v = y0; v <= y1 * 1.001; v *= 10)
         fprintf(o, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%d\" y=\"%.1f\" "
-                   "text-anchor=end>%s</text>", l, l + pw, Y(v), Y(v), l - 6, Y(v) + 4, S(v));
+                   "text-anchor=end>%s</text>", l, l + pw, Y(v), Y(v), l - 6, Y(v) + 4, G(v));
     fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=middle>FLOP per byte</text>", l + pw / 2, H - 6);
     fprintf(o, "<text x=\"14\" y=\"%.1f\" transform=\"rotate(-90 14 %.1f)\" text-anchor=middle>GFLOP/s</text>",
             top + ph / 2, top + ph / 2);

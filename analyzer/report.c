@@ -6,13 +6,6 @@
 #include <string.h>
 #include "ana.h"
 
-int ana_first_cmp(const struct ana_first *x, const struct ana_first *y)
-{
-    if (x->a0 != y->a0) return x->a0 < y->a0 ? -1 : 1;
-    if (x->a1 != y->a1) return x->a1 < y->a1 ? -1 : 1;
-    if (x->a2 != y->a2) return x->a2 < y->a2 ? -1 : 1;
-    return x->b < y->b ? -1 : x->b > y->b;
-}
 /* rows grow by doubling (capacity: the power of two >= n), so adding
  * n rows costs O(n) copies, not O(n^2) */
 static void *row_grow(void *rows, size_t n, size_t size)
@@ -225,15 +218,7 @@ static int energy_begin(struct ana_report *r)
             snprintf(r->run_id, sizeof r->run_id, "%s", p->run_id);
     }
     /* distinct run ids among the processes */
-    for (size_t pi = 0; pi < run->nprocs; pi++) {
-        const char *id = run->procs[pi]->run_id;
-        size_t j;
-        for (j = 0; j < pi; j++)
-            if (strcmp(run->procs[j]->run_id, id) == 0)
-                break;
-        if (j == pi && id[0])
-            r->nruns++;
-    }
+    r->nruns = (int)ana_count_runs(run, NULL, NULL);
     return 0;
 }
 

@@ -152,7 +152,7 @@ int ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct
 #define MORE_MAXL 4096
 struct more_acc {
     double lo, hi, bw, inv_bw;
-    double *mid;                  /* middle of each process's span (halves) */
+    double *mid;                  /* 64 / each process's span: slices per ns (diff's even/odd samples) */
     size_t *tbase;                /* first thread row of each process */
     struct ana_thread_row *threads; size_t nthreads;
     double *tf, *tl;              /* first/last call time per thread row */
@@ -160,9 +160,10 @@ struct more_acc {
     double **lt;                  /* per layer (stream index < MORE_MAXL): call time per bin */
     size_t nlt;
     double s0, s1;                /* span of the detected loop's calls */
-    /* halves of each process's span, for diff: per op and layer (stream index) [half][time, energy] */
-    double (*oph)[2][2]; size_t noph;
-    double (*lyh)[2][2]; size_t nlyh;
+    /* for diff: per op and layer (stream index) [even/odd slice of the process's span][time, energy, calls] */
+    double (*oph)[2][3]; size_t noph;
+    double (*lyh)[2][3]; size_t nlyh;
+    size_t nstream;               /* layers in the stream (rows a --region filter leaves out are dropped later) */
 };
 
 static void more_acc_free(void *x)
@@ -198,7 +199,7 @@ static int more_begin(struct ana_report *r)
     a->mid = ana_xmalloc(run->nprocs + 1, sizeof *a->mid);
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
-        a->mid[pi] = ((double)p->t_start + (double)p->t_end) / 2;
+        a->mid[pi] = p->t_end > p->t_start ? 64 / ((double)p->t_end - (double)p->t_start) : 0;
         if ((double)p->t_start < a->lo) a->lo = (double)p->t_start;
         if ((double)p->t_end > a->hi) a->hi = (double)p->t_end;
         a->tbase[pi] = a->nthreads;
@@ -237,12 +238,15 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
         if (!a->tf[ti] || (double)c->t0 < a->tf[ti]) a->tf[ti] = (double)c->t0;
         if ((double)c->t1 > a->tl[ti]) a->tl[ti] = (double)c->t1;
     }
-    int h = (double)c->t0 >= a->mid[p->index];
+    /* 64 slices of the process's span, even and odd apart: two samples
+     * that share warm-up and drift */
+    double x = ((double)c->t0 - (double)p->t_start) * a->mid[p->index];
+    int h = x > 0 ? (int)((uint64_t)x & 1) : 0;
     int oi = r->op_idx[c->op][(c->flags & GS_F_FORTRAN) != 0] - 1;
     if (oi >= 0) {
         if ((size_t)oi >= a->noph)
             a->oph = grow0(a->oph, &a->noph, (size_t)oi + 1, sizeof *a->oph);
-        a->oph[oi][h][0] += dt; a->oph[oi][h][1] += c->energy_j;
+        a->oph[oi][h][0] += dt; a->oph[oi][h][1] += c->energy_j; a->oph[oi][h][2]++;
     }
     if (c->layer >= 0 && (size_t)c->layer < r->nlayers) {
         size_t l = (size_t)c->layer;
@@ -251,7 +255,7 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
         a->lbytes[l] += call_bytes(c);
         if (l >= a->nlyh)
             a->lyh = grow0(a->lyh, &a->nlyh, l + 1, sizeof *a->lyh);
-        a->lyh[l][h][0] += dt; a->lyh[l][h][1] += c->energy_j;
+        a->lyh[l][h][0] += dt; a->lyh[l][h][1] += c->energy_j; a->lyh[l][h][2]++;
         if (r->layers[l].name[0] != 'o' || strcmp(r->layers[l].name, "other") != 0) {
             if ((double)c->t0 < a->s0) a->s0 = (double)c->t0;
             if ((double)c->t1 > a->s1) a->s1 = (double)c->t1;
@@ -282,23 +286,58 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
 }
 
 /* diff: time and energy of one op or layer row in each half of the run */
-int ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][2])
+int ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][3])
 {
     const struct more_acc *a = ana_report_ext(r, "more.acc");
-    memset(out, 0, 4 * sizeof(double));
+    memset(out, 0, 6 * sizeof(double));
     if (!a)
         return 0;
-    size_t n = is_layer ? r->nlayers : r->nops;
+    size_t n = is_layer ? (a->nstream ? a->nstream : r->nlayers) : r->nops;
     const int *remap = is_layer ? r->layer_remap : r->op_remap;
     for (size_t i = 0; i < n && remap; i++)
-        if ((size_t)remap[i] == row) {
+        if (remap[i] >= 0 && (size_t)remap[i] == row) {
             if (is_layer && i < a->nlyh)
-                memcpy(out, a->lyh[i], 4 * sizeof(double));
+                memcpy(out, a->lyh[i], 6 * sizeof(double));
             if (!is_layer && i < a->noph)
-                memcpy(out, a->oph[i], 4 * sizeof(double));
+                memcpy(out, a->oph[i], 6 * sizeof(double));
             return 1;
         }
     return 0;
+}
+
+/* Under --region, the regions outside the path and the layers they named
+ * hold nothing of the selection: drop their rows (the stream's layer
+ * indices then map to -1). */
+static void drop_filtered_rows(struct ana_report *r)
+{
+    const struct ana_filter *f = r->run->filter;
+    struct more_acc *a = ana_report_ext(r, "more.acc");
+    if (!f || !f->region || !a || !r->layer_remap)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < r->nregions; i++) {
+        if (region_match(r->regions[i].name, f->region))
+            r->regions[k++] = r->regions[i];
+        else
+            free(r->regions[i].name);
+    }
+    r->nregions = k;
+    if (!a->nstream)
+        a->nstream = r->nlayers;
+    int *to = ana_xmalloc(r->nlayers + 1, sizeof *to);
+    k = 0;
+    for (size_t i = 0; i < r->nlayers; i++) {
+        const struct ana_layer_row *l = &r->layers[i];
+        int empty = !l->calls && l->energy_j == 0 && l->time_s == 0;
+        to[i] = empty && r->layers_from_regions && !region_match(l->name, f->region) ? -1 : (int)k;
+        if (to[i] >= 0)
+            r->layers[k++] = r->layers[i];
+    }
+    for (size_t i = 0; i < a->nstream; i++)
+        if (r->layer_remap[i] >= 0)
+            r->layer_remap[i] = to[r->layer_remap[i]];
+    r->nlayers = k;
+    free(to);
 }
 
 /* ---- the cumulative energy curve of one process (as attribute.c builds it) ---- */
@@ -427,6 +466,7 @@ static int cmp_thread(const void *a, const void *b)
 void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
 {
     ana_report_more_free(r);              /* rebuilt with the verb's options */
+    drop_filtered_rows(r);
     struct ana_more *m = calloc(1, sizeof *m);
     const struct ana_run *run = r->run;
     r->more = m;
@@ -494,8 +534,10 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
             m->threads[t].span_s = acc->tl[t] > acc->tf[t] ? (acc->tl[t] - acc->tf[t]) * 1e-9 : 0;
         }
         m->nthreads = acc->nthreads;
-        for (size_t l = 0; l < r->nlayers && l < acc->nlb; l++)
-            m->layer_bytes[r->layer_remap[l]] = acc->lbytes[l];
+        size_t ns = acc->nstream ? acc->nstream : r->nlayers;
+        for (size_t l = 0; l < ns && l < acc->nlb; l++)
+            if (r->layer_remap[l] >= 0)
+                m->layer_bytes[r->layer_remap[l]] = acc->lbytes[l];
     }
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
@@ -537,8 +579,8 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
     for (size_t k = 0; k < nb; k++) {
         int best = -1;
         double bv = 0;
-        for (size_t l = 0; acc && l < acc->nlt && l < r->nlayers; l++)
-            if (acc->lt[l] && acc->lt[l][k] > 0 && (best < 0 || acc->lt[l][k] > bv)) {
+        for (size_t l = 0; acc && l < acc->nlt && l < (acc->nstream ? acc->nstream : r->nlayers); l++)
+            if (r->layer_remap[l] >= 0 && acc->lt[l] && acc->lt[l][k] > 0 && (best < 0 || acc->lt[l][k] > bv)) {
                 best = r->layer_remap[l];
                 bv = acc->lt[l][k];
             }

@@ -708,26 +708,30 @@ void ana_run_free(struct ana_run *run)
     free(run->errors);
 }
 
+static const char *run_id_of(void *ctx, uint32_t i) { return ((struct ana_run *)ctx)->procs[i]->run_id; }
+
+/* distinct non-empty run ids (hashed: linear in processes); the first two */
+size_t ana_count_runs(struct ana_run *run, const char **first, const char **other)
+{
+    struct ana_names nm = { .name_of = run_id_of, .ctx = run };
+    size_t n = 0;
+    for (size_t i = 0; i < run->nprocs; i++) {
+        const char *id = run->procs[i]->run_id;
+        if (!id[0] || ana_names_find(&nm, id) >= 0)
+            continue;
+        ana_names_add(&nm, id, (uint32_t)i);
+        if (n == 0 && first) *first = id;
+        if (n == 1 && other) *other = id;
+        n++;
+    }
+    ana_names_free(&nm);
+    return n;
+}
+
 int ana_check_runs(struct ana_run *run, int merge, const char *verb)
 {
     const char *first = NULL, *other = NULL;
-    size_t nids = 0, nnone = 0;
-    for (size_t i = 0; i < run->nprocs; i++) {
-        const char *id = run->procs[i]->run_id;
-        if (!id[0]) {
-            nnone++;
-            continue;
-        }
-        size_t j;
-        for (j = 0; j < i; j++)
-            if (strcmp(run->procs[j]->run_id, id) == 0)
-                break;
-        if (j < i)
-            continue;
-        nids++;
-        if (!first) first = id;
-        else if (!other) other = id;
-    }
+    size_t nids = ana_count_runs(run, &first, &other);
     if (nids <= 1)
         return 0;
     if (!merge) {

@@ -74,12 +74,23 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* after how many seconds progress shows (GREENSHIM_PROGRESS_AFTER, for tests) */
+static double progress_after(void)
+{
+    const char *e = getenv("GREENSHIM_PROGRESS_AFTER");
+    char *end;
+    double v = e && *e ? strtod(e, &end) : 1;
+    return e && *e && !*end && v >= 0 ? v : 1;
+}
+
 void ana_progress(const char *what, size_t done, size_t total)
 {
-    static double t0;
+    static double t0, after = -1;
     static int shown, tty = -1;
-    if (tty < 0)
+    if (tty < 0) {
         tty = isatty(2);
+        after = progress_after();
+    }
     if (!t0)
         t0 = now_s();
     if (!tty)
@@ -90,7 +101,7 @@ void ana_progress(const char *what, size_t done, size_t total)
         shown = 0;
         return;
     }
-    if (now_s() - t0 < 1)
+    if (now_s() - t0 < after)
         return;
     shown = 1;
     if (total)
@@ -98,6 +109,24 @@ void ana_progress(const char *what, size_t done, size_t total)
     else
         fprintf(stderr, "\r\033[Kgreenshim-analyze: %s", what);
     fflush(stderr);
+}
+
+/* a sink on the event stream: every 2^16 calls, the count on a terminal */
+static void progress_event(void *ctx, const struct ana_event *ev)
+{
+    size_t *n = ctx;
+    if (ev->kind == ANA_EV_CALL && !(++*n & ((1u << 16) - 1))) {
+        char b[64];
+        snprintf(b, sizeof b, "analysing: %zu calls", *n);
+        ana_progress(b, 0, 0);
+    }
+}
+
+void ana_progress_attach(struct ana_run *run)
+{
+    static size_t ncalls;
+    if (isatty(2))
+        ana_sink_add(run, progress_event, &ncalls);
 }
 
 int ana_view_load(struct ana_view *v, struct ana_run *run, struct ana_report *r, const char *verb)
@@ -137,6 +166,7 @@ int ana_view_load(struct ana_view *v, struct ana_run *run, struct ana_report *r,
         }
     }
     ana_progress("analysing", 0, 0);
+    ana_progress_attach(run);
     FILE *pf = NULL;
     void *pctx = NULL;
     if (v->perfetto) {

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,7 +37,6 @@ static char gs_id[40];
 static char gs_rank_s[24];
 static int  gs_leader;
 static int  gs_started;                 /* this process wrote its "start" line */
-static int  gs_any_started;             /* this process recorded at some point (exec) */
 static int  gs_lock_fd = -1;
 static int  gs_lock_held;
 static int  gs_lock_fd_ok(void);
@@ -169,7 +169,6 @@ void gs_run_start(void)
     snprintf(line, sizeof line, "start %d\n", (int)getpid());
     gs_append(line);
     gs_started = 1;
-    gs_any_started = 1;
 }
 
 void gs_run_stop(uint64_t calls, uint64_t lost)
@@ -197,7 +196,6 @@ void gs_run_fork_child(void)
     gs_lock_fd = -1;
     gs_lock_held = 0;
     gs_started = 0;
-    gs_any_started = 0;
     gs_leader = 0;
 }
 
@@ -301,8 +299,13 @@ void gs_run_machine_release(const char *handover)
 
 /* ---- the leader's summary ---- */
 
+#define GS_SUM_PIDS 4096
+
 struct gs_sum {
     unsigned started, ended;
+    unsigned running, gone;             /* started, no end line: alive / not */
+    int pids[GS_SUM_PIDS];              /* started; -1 once ended */
+    unsigned npids;
     uint64_t calls, lost;
     double j_machine, j_process;
     uint64_t t0, t1;
@@ -327,12 +330,19 @@ static void gs_read_procs(struct gs_sum *s)
         char prov[20], src[48];
         if (strncmp(line, "start ", 6) == 0) {
             s->started++;
+            if (s->npids < GS_SUM_PIDS)
+                s->pids[s->npids++] = atoi(line + 6);
             continue;
         }
         if (sscanf(line, "end %d calls=%llu lost=%llu j_machine=%lf j_process=%lf t0=%llu t1=%llu "
                          "prov=%19s src=%47s", &pid, &calls, &lost, &jm, &jp, &t0, &t1, prov, src) != 9)
             continue;
         s->ended++;
+        for (unsigned i = 0; i < s->npids; i++)
+            if (s->pids[i] == pid) {
+                s->pids[i] = -1;
+                break;
+            }
         s->calls += calls;
         s->lost += lost;
         s->j_machine += jm;
@@ -350,21 +360,30 @@ static void gs_read_procs(struct gs_sum *s)
                      s->src[0] ? "," : "", src);
     }
     fclose(f);
+    for (unsigned i = 0; i < s->npids; i++)
+        if (s->pids[i] > 0) {
+            if (kill(s->pids[i], 0) == 0 || errno == EPERM)
+                s->running++;
+            else
+                s->gone++;
+        }
 }
 
 void gs_run_exit(void)
 {
     if (!gs_leader || gs_setting_bool("GREENSHIM_QUIET"))
         return;
-    struct gs_sum s;
+    static struct gs_sum s;            /* 16 KiB: not on a small stack */
     memset(&s, 0, sizeof s);
     gs_read_procs(&s);
     if (s.started == 0) {
+        struct stat st;
         gs_log("no intercepted call in this run: nothing recorded (greenshim traces BLAS calls%s)",
-               gs_any_started ? "" : "; no trace directory made");
+               stat(gs_dir, &st) != 0 ? "; no trace directory made" : "");
         return;
     }
-    char energy[200] = "energy not sampled";
+    char energy[200];
+    snprintf(energy, sizeof energy, "%s", s.ended ? "energy not sampled" : "energy in the report");
     double j = s.j_machine + s.j_process;
     if (s.measured || s.modelled) {
         int n = snprintf(energy, sizeof energy, "energy %.3f J %s (%s)", j,
@@ -374,11 +393,17 @@ void gs_run_exit(void)
             snprintf(energy + n, sizeof energy - n, ", %.3f W over %.3f s",
                      s.j_machine / ((double)(s.t1 - s.t0) * 1e-9), (double)(s.t1 - s.t0) * 1e-9);
     }
-    char lost[64] = "", running[64] = "";
+    char lost[64] = "", running[160] = "";
     if (s.lost)
         snprintf(lost, sizeof lost, " (%llu of them not recorded)", (unsigned long long)s.lost);
-    if (s.started > s.ended)
-        snprintf(running, sizeof running, " (%u still running)", s.started - s.ended);
+    if (s.running || s.gone) {
+        int n = snprintf(running, sizeof running, " (");
+        if (s.running)
+            n += snprintf(running + n, sizeof running - n, "%u still running%s", s.running, s.gone ? ", " : "");
+        if (s.gone)
+            n += snprintf(running + n, sizeof running - n, "%u ended without a clean exit: killed?", s.gone);
+        snprintf(running + n, sizeof running - n, "; their calls are in the report, not here)");
+    }
     gs_log("traces in %s: %u process%s%s, %llu calls%s, %s; greenshim report %s",
            gs_dir, s.started, s.started == 1 ? "" : "es", running,
            (unsigned long long)s.calls, lost, energy, gs_dir);

@@ -91,6 +91,17 @@ static const char *gs_comp_name(int c)
 
 /* ---- the registry ---- */
 
+static const char *gs_prov(const struct gs_live_src *s, const struct gs_live_dom *l)
+{
+    return l->d.provenance ? l->d.provenance : s->src->provenance;
+}
+
+/* an energy domain that adds into the total */
+static int gs_adds_energy(const struct gs_live_dom *l)
+{
+    return l->d.sum && l->d.joules_per_unit > 0;
+}
+
 static int gs_has_sum(int component)
 {
     for (int i = 0; i < gs_ndom; i++)
@@ -130,7 +141,8 @@ static void gs_add_source(const struct gs_esource *src)
                       l->d.name, gs_kind_name(l->d.kind), gs_kind_unit(l->d.kind),
                       gs_comp_name(l->d.component),
                       l->d.scope == GS_SCOPE_MACHINE ? "machine" : "process",
-                      l->d.key[0] ? l->d.key : l->d.name, src->name, src->provenance, l->d.sum,
+                      l->d.key[0] ? l->d.key : l->d.name, src->name,
+                      gs_prov(s, l), l->d.sum,
                       range, l->d.extra[0] ? " " : "", l->d.extra);
         gs_ndom++;
     }
@@ -156,16 +168,19 @@ static void gs_sources_probe(void)
     int meas = 0, model = 0;
     for (int s = 0; s < gs_nsrc; s++) {
         int sums = 0;
-        for (int i = 0; i < gs_src[s].n; i++)
-            sums |= gs_dom[gs_src[s].first + i].d.sum && gs_dom[gs_src[s].first + i].d.joules_per_unit > 0;
-        if (!sums)
-            continue;
+        for (int i = 0; i < gs_src[s].n; i++) {
+            const struct gs_live_dom *l = &gs_dom[gs_src[s].first + i];
+            if (!gs_adds_energy(l))
+                continue;
+            sums = 1;
+            if (strcmp(gs_prov(&gs_src[s], l), "measured") == 0)
+                meas = 1;
+            else
+                model = 1;
+        }
         size_t l = strlen(names);
-        snprintf(names + l, sizeof names - l, "%s%s", l ? " " : "", gs_src[s].src->name);
-        if (strcmp(gs_src[s].src->provenance, "measured") == 0)
-            meas = 1;
-        else
-            model = 1;
+        if (sums)
+            snprintf(names + l, sizeof names - l, "%s%s", l ? " " : "", gs_src[s].src->name);
     }
     if (meas)
         gs_sources |= GS_SRC_ENERGY_MEAS;
@@ -338,7 +353,7 @@ void gs_sampler_tally(struct gs_energy_tally *t)
     memset(t, 0, sizeof *t);
     for (int i = 0; i < gs_ndom; i++) {
         const struct gs_live_dom *l = &gs_dom[i];
-        if (!l->d.sum || l->d.joules_per_unit <= 0)
+        if (!gs_adds_energy(l))
             continue;
         if (l->d.scope == GS_SCOPE_MACHINE) {
             if (!l->t0_ns)
@@ -354,15 +369,18 @@ void gs_sampler_tally(struct gs_energy_tally *t)
     }
     for (int s = 0; s < gs_nsrc; s++) {
         int sums = 0;
-        for (int i = 0; i < gs_src[s].n; i++)
-            sums |= gs_dom[gs_src[s].first + i].d.sum && gs_dom[gs_src[s].first + i].d.joules_per_unit > 0;
-        if (!sums)
-            continue;
-        const char *prov = gs_src[s].src->provenance;
-        if (!t->provenance[0] || strcmp(prov, "measured") == 0)
-            snprintf(t->provenance, sizeof t->provenance, "%s", prov);
+        for (int i = 0; i < gs_src[s].n; i++) {
+            const struct gs_live_dom *l = &gs_dom[gs_src[s].first + i];
+            if (!gs_adds_energy(l))
+                continue;
+            sums = 1;
+            const char *prov = gs_prov(&gs_src[s], l);
+            if (!t->provenance[0] || strcmp(prov, "measured") == 0)
+                snprintf(t->provenance, sizeof t->provenance, "%s", prov);
+        }
         size_t l = strlen(t->sources);
-        snprintf(t->sources + l, sizeof t->sources - l, "%s%s", l ? "," : "", gs_src[s].src->name);
+        if (sums)
+            snprintf(t->sources + l, sizeof t->sources - l, "%s%s", l ? "," : "", gs_src[s].src->name);
     }
 }
 

@@ -101,7 +101,6 @@ static unsigned w_backoff_ms;
 static struct w_acct w_accts[W_ACCTS + 1]; /* the last one is shared */
 static pthread_mutex_t w_acct_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t w_gone_calls, w_gone_recs;  /* of accounts given back at thread exit */
-static int w_lost_said;
 
 static uint64_t w_n_pool, w_n_self;      /* chunks taken prepared / made by the thread */
 static pthread_t w_prep;
@@ -170,9 +169,11 @@ static int w_fd_get(void)
     return w_is_prep && w_prep_fd >= 0 ? w_prep_fd : w_open();
 }
 
+/* Close our descriptor - unless the program closed it meanwhile and the
+ * number is now one of its own files. */
 static void w_fd_put(int fd)
 {
-    if (!(w_is_prep && fd == w_prep_fd))
+    if (!(w_is_prep && fd == w_prep_fd) && w_still(fd))
         close(fd);
 }
 
@@ -233,29 +234,48 @@ static off_t w_off(uint32_t idx)
  * with *reason set. */
 static uint8_t *w_extend(uint32_t *idx, int *reason)
 {
+    int fd = w_fd_get();
+    if (fd < 0) {
+        *reason = GS_LOST_IO;
+        return NULL;
+    }
     pthread_mutex_lock(&w_file_mu);
     if (w_cap && (uint64_t)w_off(w_nchunks + 1) > w_cap) {
         pthread_mutex_unlock(&w_file_mu);
+        w_fd_put(fd);
         *reason = GS_LOST_CAP;
         return NULL;
     }
-    uint32_t i = w_nchunks++;
+    /* the file's size grows by whole chunks at once, so that a SIGKILL in
+     * the middle of the writes below never leaves a file that ends inside
+     * a chunk (readers would call it truncated) */
+    uint32_t i = w_nchunks;
+    int err = 0;
+    if (!w_still(fd))
+        err = ESTALE;
+    else if (ftruncate(fd, w_off(i + 1)) != 0)
+        err = errno;
+    if (!err)
+        w_nchunks++;
     pthread_mutex_unlock(&w_file_mu);
     off_t off = w_off(i);
-    int fd = w_fd_get();
-    int err = fd < 0 ? EIO : w_zero(fd, off, w_csize);
+    if (err) {
+        w_fd_put(fd);
+        *reason = w_errno_reason(err);
+        return NULL;
+    }
+    err = w_zero(fd, off, w_csize);
     if (err) {
         /* the file's last chunk gives back what was written; one in the
          * middle stays zeros, which readers skip */
         pthread_mutex_lock(&w_file_mu);
         if (w_nchunks == i + 1) {
-            if (fd >= 0 && w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped */ }
+            if (w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped */ }
             w_nchunks = i;
         }
         pthread_mutex_unlock(&w_file_mu);
-        if (fd >= 0)
-            w_fd_put(fd);
-        *reason = fd < 0 ? GS_LOST_IO : w_errno_reason(err);
+        w_fd_put(fd);
+        *reason = w_errno_reason(err);
         return NULL;
     }
     uint8_t *base = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off) : MAP_FAILED;
@@ -281,6 +301,10 @@ static void w_reserve_locked(void)
     int fd = w_fd_get();
     if (fd < 0)
         return;
+    if (!w_still(fd) || ftruncate(fd, w_off(w_nchunks + 1)) != 0) {   /* whole chunks only */
+        w_fd_put(fd);
+        return;
+    }
     if (w_zero(fd, w_off(w_nchunks), w_csize) == 0) {
         uint8_t *b = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, w_off(w_nchunks))
                                  : MAP_FAILED;
@@ -454,10 +478,7 @@ static void w_count_lost(struct gs_thread *t, unsigned nslots, int call, int rea
     if (call)
         w_bump(&a->calls, 1, shared);
     w_bump(&a->records, nslots, shared);
-    if (GS_UNLIKELY(!__atomic_load_n(&w_lost_said, __ATOMIC_RELAXED)) &&
-        !__atomic_exchange_n(&w_lost_said, 1, __ATOMIC_RELAXED))
-        gs_log("trace %s cannot grow (%s): the program runs on at full speed; calls not recorded "
-               "are counted and reported", w_path, w_reason_text(reason));
+    /* said once, with the exact counts, when the trace ends (gs_writer_end) */
 }
 
 static void w_thread_exit(void *arg);
@@ -806,8 +827,8 @@ static int w_open_file(void)
     }
     w_dev = st.st_dev;
     w_ino = st.st_ino;
-    int err = w_zero(fd, 0, GS_HEADER_SIZE);
-    close(fd);
+    int err = !w_still(fd) ? ESTALE : ftruncate(fd, GS_HEADER_SIZE) != 0 ? errno : w_zero(fd, 0, GS_HEADER_SIZE);
+    w_fd_put(fd);
     if (err) {
         gs_log("cannot write trace file %s (%s): recording is off", w_path, strerror(err));
         unlink(w_path);
@@ -828,7 +849,6 @@ int gs_writer_create(void)
     w_fail = 0;
     w_backoff_ms = 0;
     w_gone_calls = w_gone_recs = 0;
-    w_lost_said = 0;
     return w_open_file();
 }
 
@@ -868,8 +888,8 @@ int gs_writer_put_header(const void *buf, size_t len)
     int fd = w_open();
     if (fd < 0)
         return -1;
-    ssize_t w = pwrite(fd, buf, len, 0);
-    close(fd);
+    ssize_t w = w_still(fd) ? pwrite(fd, buf, len, 0) : -1;
+    w_fd_put(fd);
     return w == (ssize_t)len ? 0 : -1;
 }
 

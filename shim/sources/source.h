@@ -26,6 +26,7 @@ struct gs_domain {
     uint64_t max_range;           /* wrap range of a cumulative counter, 0: none */
     double   joules_per_unit;     /* value delta -> joules (exit summary); 0: not energy */
     char     extra[96];           /* more "key=value" words for the header line */
+    const char *provenance;       /* NULL: the source's; else this domain's own */
 };
 
 struct gs_esource {

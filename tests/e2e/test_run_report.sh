@@ -8,7 +8,8 @@
 #    cleanly"; a worker killed with SIGKILL is the only one said to have not;
 #  - times add up: the time outside calls is at most the run's duration and,
 #    with the calls (summed over threads, so overlapping), covers it;
-#  - the summary line and the report agree on processes and calls.
+#  - the summary line and the report agree on processes and calls; the
+#    summary says when a process ended without a clean exit.
 # Exit 0 pass, 1 fail.
 . "$(dirname "$0")/lib/common.sh"
 need "$lib" "$ana" "$build/greenshim" "$build/examples/blas_mix" "$build/examples/mlp_train"
@@ -44,8 +45,10 @@ if fails: print("FAIL: " + "; ".join(fails)); sys.exit(1)
 PY
 
 # a worker killed with SIGKILL: it alone did not exit cleanly
-"$gs" record -q -o "$tmp/k" -- sh -c '"$1" --steps 100000 --quiet & k=$!; "$2" >/dev/null; sleep 0.5; kill -9 $k; wait' \
-    sh "$build/examples/mlp_train" "$mix" || true
+"$gs" record -o "$tmp/k" -- sh -c '"$1" --steps 100000 --quiet & k=$!; "$2" >/dev/null; sleep 0.5; kill -9 $k; wait' \
+    sh "$build/examples/mlp_train" "$mix" 2>"$tmp/k.err" || true
+grep -q "^greenshim: traces in $tmp/k: 2 processes (1 ended without a clean exit: killed?; .*), 150 calls" "$tmp/k.err" ||
+    fail "killed run: the summary does not say one process ended without a clean exit: $(cat "$tmp/k.err")"
 "$ana" report "$tmp/k" >"$tmp/k.txt" 2>&1 || fail "report of the killed run failed: $(tail -3 "$tmp/k.txt")"
 pids=$(grep -i "did not exit cleanly" "$tmp/k.txt" | grep -o "pid [0-9]*\|process [0-9]*" | grep -o "[0-9]*" | sort -u)
 [ "$(echo "$pids" | grep -c .)" = 1 ] || fail "killed run: want one process said to have not exited cleanly, got: $(grep -i 'exit' "$tmp/k.txt")"
