@@ -14,7 +14,7 @@ ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-FAKE_SRC := $(wildcard tests/fakes/*.c)
+FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c,$(wildcard tests/fakes/*.c))
 BENCH_SRC:= $(wildcard bench/*.c)
 
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -25,11 +25,26 @@ FAKE_BIN := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BLAS_LIBS := -lopenblas
+
+# GPU path test programs (tests/e2e/src/gpu_*): built only where the CUDA
+# toolkit is; the fake NVML always (it needs nothing)
+CUDA_HOME ?= /usr/local/cuda
+NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
+GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1
+ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
+GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
+             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench
+ifneq ($(NVCC),)
+GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
+endif
+endif
+CUDA_INC  := -I$(CUDA_HOME)/include
+CUDA_LIB  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 .PHONY: all check demo bench install clean deps
 .PHONY: sanitize fuzz fuzz-build
-all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN)
+all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN)
 
 $(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/greenshim/trace.h include/greenshim.h
 	@mkdir -p $(dir $@)
@@ -65,6 +80,31 @@ $(BUILD)/tests/%: tests/unit/%.c $(ANA_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ianalyzer -Ishim -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< $(ANA_OBJ) $(CHECK_LIBS) -lm -ldl -pthread
 
+
+$(BUILD)/fakes/nvml/libnvidia-ml.so.1: tests/fakes/fake_nvml.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $< -lm
+
+$(BUILD)/gpu/gpu_attrib: tests/e2e/src/gpu_attrib.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< -ldl -lm
+
+$(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_launch_bench: $(BUILD)/gpu/%: tests/e2e/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcudart
+
+$(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcublas -lcublasLt -lcudart
+
+$(BUILD)/gpu/gpu_nvtx: tests/e2e/src/gpu_nvtx.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< $(BLAS_LIBS) -ldl
+
+$(BUILD)/gpu/gpu_launch_cu: tests/e2e/src/gpu_launch_cu.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -cudart shared -o $@ $<
+
 # ---- sanitizers and fuzzing (docs/fuzzing.md) ----
 # `make check` also builds, with gcc ASan+UBSan (no clang needed): the unit
 # suites (build/tests/san_*), the analyzer (build/san/greenshim-analyze, for
@@ -73,7 +113,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(ANA_OBJ) $(wildcard tests/unit/*.h)
 # tests/fuzz/corpus).  `make fuzz SECONDS=N` runs libFuzzer (clang).
 # (gcc's "undefined" leaves out float-cast-overflow, which clang's includes)
 SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
-             -fno-omit-frame-pointer -O1 -g
+             -fno-omit-frame-pointer -O2 -g
 SAN_ANA_OBJ := $(ANA_LIB:%.c=$(BUILD)/san/obj/%.o)
 SAN_BIN := $(UNIT_SRC:tests/unit/test_%.c=$(BUILD)/tests/san_%) $(BUILD)/tests/san_fuzz_replay \
            $(BUILD)/san/greenshim-analyze

@@ -138,6 +138,7 @@ struct ana_proc {
     const char *source;
     int measured_own;             /* this process's own domains are measured */
     size_t active_threads;        /* program threads with at least one call */
+    struct ana_gpu *gpu;          /* GPU records (kernels.c), NULL: none */
 };
 
 /* errors: damage in a file; records before it are kept */
@@ -162,8 +163,10 @@ void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(
  * The file stays mapped until ana_run_free; the reader indexes its chunks
  * per thread and keeps what is small (strings, samples, clock points). */
 int  ana_read_file(struct ana_run *run, const char *path);
-/* decode the next call of a thread from the position (ci, off) (counters attached);
- * 1 found, 0 none left.  Start with *ci = 0, *off = 0. */
+/* decode the next call of a thread from the position (ci, off) (for passes
+ * ahead of the sweep: counters are not attached, has_ctr = 0; the pages of
+ * chunks left behind are released); 1 found, 0 none left.  Start with
+ * *ci = 0, *off = 0. */
 int  ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
                    struct ana_call *c);
 void ana_release(const struct ana_proc *p, size_t off, size_t len);   /* pages no pass needs now */
@@ -221,13 +224,13 @@ const char *ana_lost_reason(unsigned code);     /* LOST reason code in words */
 
 /* report.c: every number the renderers print */
 struct ana_op_row {
-    char op[16]; const char *api;
-    uint64_t calls; double flops, time_s, energy_j;
+    char op[48]; const char *api;
+    uint64_t calls, errors;       /* errors: non-success returns (CUDA, cuBLAS) */ double flops, time_s, energy_j;
     uint64_t ctr_calls; double ctr[GS_MAX_EVENTS];
     struct ana_first first; uint32_t idx0;
 };
 struct ana_shape_row {
-    char op[16]; const char *api; int transa, transb;
+    char op[48]; const char *api; int transa, transb;
     uint32_t m, n, k;
     uint64_t calls; double flops, time_s, energy_j;
     struct ana_first first; uint32_t oi;   /* op row while the sweep runs */
@@ -238,6 +241,7 @@ struct ana_region_row {
 };
 struct ana_layer_row {
     char name[256]; uint64_t calls; double time_s, energy_j, flops;
+    double gpu_time_s, gpu_energy_j;  /* kernels launched inside the layer (kernels.c) */
     /* detection keys */
     uint32_t dims[3]; int op; int inst;
     struct ana_first first; uint32_t idx0;
@@ -263,6 +267,7 @@ struct ana_report {
     uint64_t ctr_calls, total_calls;
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
+    struct ana_gpu_report *gpu;   /* kernels.c */
     /* stage results by name (ana_report_ext) */
     struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];
     int next;
@@ -287,6 +292,34 @@ int ana_layer_add(struct ana_report *r, const char *name, const struct ana_first
 int ana_layer_find(const struct ana_report *r, const char *name);
 int  ana_report_build(struct ana_run *run, struct ana_report *r);
 void ana_report_free(struct ana_report *r);
+
+/* kernels.c: the GPU path (docs/gpu.md) */
+struct ana_kernel_row {
+    char *name; uint64_t calls, joined, cublas, latency_n;
+    double time_s, energy_j, energy_err_j, latency_sum_s;
+};
+struct ana_gpu_row {
+    int index; char name[96], uuid[96]; const char *energy_source;
+    double energy_j, window_s, kernels_energy_j, idle_s, idle_energy_j, idle_power_w;
+    double idle_gap_s, idle_gap_energy_j, fit_residual;
+    double kernels_outside_j;     /* estimated: kernels' time outside the NVML window x fitted power */
+    double power_limit_w, power_min_w, power_max_w, power_default_w;
+    double *series_t, *series_e, *series_u, *series_ue; size_t series_n;
+};
+struct ana_gpu_report {
+    struct ana_kernel_row *kernels; size_t nkernels;
+    struct ana_gpu_row *gpus; size_t ngpus;
+    uint64_t dropped; double total_kernel_s;
+};
+size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec, size_t avail_slots);
+int  ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec);
+void ana_gpu_free(struct ana_proc *p);
+void ana_gpu_report(struct ana_report *r);        /* after ana_layers */
+void ana_gpu_report_free(struct ana_report *r);
+void ana_gpu_json(const struct ana_report *r, FILE *out);
+void ana_gpu_text(const struct ana_report *r, FILE *out);
+const char *ana_gpu_api_name(unsigned fn);
+void ana_gpu_cublas_name(unsigned routine, unsigned flags, char *buf, size_t len);
 
 /* layers.c: plan before the sweep (the busiest thread's first calls),
  * assign each call as it streams by, finish after the sweep */
@@ -420,6 +453,7 @@ double ana_proc_energy_at(const struct ana_proc *p, double t_ns);  /* cumulative
 const char *ana_sig(double v, int sig, char *b, size_t len);        /* 3 sig: 0.00372 -> "0.00372" */
 const char *ana_si(double v, const char *unit, char *b, size_t len);  /* 0.00372 J -> "3.72 mJ" */
 const char *ana_dur(double s, char *b, size_t len);                 /* "84.2 us" */
+const char *ana_pct(double frac, char *b, size_t len);              /* 0.385 -> "38.5%", 0.00037 -> "0.037%" */
 size_t ana_width(const char *s);                                     /* display columns of UTF-8 */
 void ana_pad(FILE *o, const char *s, int width, int right);          /* pad to display width */
 
@@ -455,6 +489,7 @@ struct ana_dvfs_rec {
     int device;                   /* -1: none (CPU) */
     double baseline, recommended, time_s, energy_j, saving_pct, slowdown_pct, uncertainty_pct;
     int npts; double pt_set[64], pt_time[64], pt_energy[64];   /* optional curve */
+    int curve_from_fit;           /* the curve was computed from the recommendation's fit */
 };
 struct ana_dvfs {
     char file[512], objective[32];

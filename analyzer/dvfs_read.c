@@ -3,13 +3,18 @@
  * baseline, recommended, predicted_time_s, predicted_energy_j,
  * energy_saving_pct, slowdown_pct, provenance, uncertainty_pct, and an
  * optional curve/points array of {setting, time_s, energy_j}) for the HTML
- * page.  A small strict JSON reader: unknown keys are skipped. */
+ * page.  A recommendation without a curve gets one from its fit (the
+ * "fits" array: t_scaling_s, t_fixed_s, p_static_w, p_dynamic_w, alpha,
+ * reference, power_held_above, time_flat_above) through the DVFS stage's
+ * own model (dvfs_predict), for frequency knobs.  A small strict JSON
+ * reader: unknown keys are skipped. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
+#include "dvfs.h"
 
 struct jp { const char *s; const char *err; };
 
@@ -25,7 +30,24 @@ static int str(struct jp *p, char *out, size_t len)
         char c = *p->s++;
         if (c == '\\') {
             c = *p->s++;
-            if (c == 'u') { for (int i = 0; i < 4 && *p->s; i++) p->s++; c = '?'; }
+            if (c == 'u') {
+                /* \uXXXX to UTF-8 (a surrogate half becomes '?') */
+                unsigned v = 0;
+                for (int i = 0; i < 4; i++, p->s++) {
+                    char h = *p->s;
+                    if (!isxdigit((unsigned char)h)) { p->err = "bad \\u escape"; return -1; }
+                    v = v * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
+                }
+                char u[4];
+                size_t k = 0;
+                if (v >= 0xD800 && v < 0xE000) u[k++] = '?';
+                else if (v < 0x80) u[k++] = (char)v;
+                else if (v < 0x800) { u[k++] = (char)(0xC0 | v >> 6); u[k++] = (char)(0x80 | (v & 63)); }
+                else { u[k++] = (char)(0xE0 | v >> 12); u[k++] = (char)(0x80 | (v >> 6 & 63)); u[k++] = (char)(0x80 | (v & 63)); }
+                for (size_t i = 0; i < k; i++)
+                    if (out && n + 1 < len) out[n++] = u[i];
+                continue;
+            }
             else if (c == 'n') c = '\n';
             else if (c == 't') c = '\t';
             else if (!c) break;
@@ -161,9 +183,63 @@ static int rec(struct jp *p, struct ana_dvfs_rec *r)
     return 0;
 }
 
+/* one entry of "fits": the model of one knob and layer */
+struct fit { char knob[32], layer[128]; int whole; struct dvfs_model m; };
+
+static int fit(struct jp *p, struct fit *f)
+{
+    memset(f, 0, sizeof *f);
+    f->whole = 1;
+    double held = NAN, flat = NAN;
+    OBJECT(p, k, {
+        ws(p);
+        if (!strcmp(k, "knob")) { if (str(p, f->knob, sizeof f->knob)) return -1; }
+        else if (!strcmp(k, "layer")) {
+            if (*p->s == 'n') { if (lit(p)) return -1; }
+            else { f->whole = 0; if (str(p, f->layer, sizeof f->layer)) return -1; }
+        } else {
+            static const char *keys[] = { "reference", "t_scaling_s", "t_fixed_s", "p_static_w", "p_dynamic_w", "alpha",
+                                          "power_held_above", "time_flat_above" };
+            double *dst[] = { &f->m.f_ref, &f->m.t_scaling, &f->m.t_fixed, &f->m.p_static, &f->m.p_dyn, &f->m.alpha,
+                              &held, &flat };
+            size_t i;
+            for (i = 0; i < 8 && strcmp(k, keys[i]); i++) ;
+            if (i < 8) { if (numornull(p, dst[i])) return -1; }
+            else if (skip(p, 1)) return -1;
+        }
+    });
+    f->m.knob = dvfs_knob_parse(f->knob);
+    if (f->m.f_ref > 0) {
+        f->m.x_cap = held == held ? held / f->m.f_ref : 0;
+        f->m.x_knee = flat == flat ? flat / f->m.f_ref : 0;
+    }
+    return 0;
+}
+
+/* a curve from the fit: 25 settings from 40% of the reference (or below the
+ * recommended setting) to the reference, through the stage's model */
+static void curve_from_fit(struct ana_dvfs_rec *r, const struct fit *f)
+{
+    const struct dvfs_model *m = &f->m;
+    if (r->npts || m->knob < 0 || m->knob == DVFS_GPU_POWER || !(m->f_ref > 0) || !(m->t_scaling + m->t_fixed > 0))
+        return;
+    double hi = m->f_ref > r->baseline ? m->f_ref : r->baseline, lo = 0.4 * m->f_ref;
+    if (r->recommended > 0 && r->recommended * 0.8 < lo) lo = r->recommended * 0.8;
+    for (int k = 0; k < 25; k++) {
+        double s = lo + (hi - lo) * k / 24, t, e;
+        dvfs_predict(m, s, &t, &e);
+        if (!(t > 0) || !(e > 0))
+            continue;
+        r->pt_set[r->npts] = s; r->pt_time[r->npts] = t; r->pt_energy[r->npts] = e; r->npts++;
+    }
+    r->curve_from_fit = 1;
+}
+
 static int top(struct jp *p, struct ana_dvfs *d)
 {
     int have = 0;
+    static struct fit fits[64];
+    size_t nfits = 0;
     OBJECT(p, k, {
         ws(p);
         if (!strcmp(k, "objective")) { if (str(p, d->objective, sizeof d->objective)) return -1; }
@@ -182,9 +258,29 @@ static int top(struct jp *p, struct ana_dvfs *d)
                 if (*p->s++ == ']') break;
                 p->err = "',' or ']' expected"; return -1;
             }
+        } else if (!strcmp(k, "fits")) {
+            if (*p->s++ != '[') { p->err = "fits: an array expected"; return -1; }
+            ws(p);
+            if (*p->s == ']') p->s++;
+            else for (;;) {
+                struct fit tmp, *f = nfits < 64 ? &fits[nfits] : &tmp;
+                if (fit(p, f)) return -1;
+                if (f != &tmp) nfits++;
+                ws(p);
+                if (*p->s == ',') { p->s++; continue; }
+                if (*p->s++ == ']') break;
+                p->err = "',' or ']' expected"; return -1;
+            }
         } else if (skip(p, 1)) return -1;
     });
     if (!have) { p->err = "no \"recommendations\" array"; return -1; }
+    for (int i = 0; i < d->nrec; i++)
+        for (size_t k = 0; k < nfits; k++)
+            if (!strcmp(fits[k].knob, d->rec[i].knob) && fits[k].whole == !d->rec[i].layer[0] &&
+                !strcmp(fits[k].layer, d->rec[i].layer)) {
+                curve_from_fit(&d->rec[i], &fits[k]);
+                break;
+            }
     return 0;
 }
 

@@ -58,6 +58,19 @@ const char *ana_dur(double s, char *b, size_t len)
     return ana_si(s, "s", b, len);
 }
 
+const char *ana_pct(double frac, char *b, size_t len)
+{
+    double v = 100 * frac;
+    char n[48];
+    if (!isfinite(v))
+        snprintf(b, len, "-");
+    else if (v == 0 || fabs(v) >= 1)
+        snprintf(b, len, "%.1f%%", v);
+    else                                 /* small shares keep two digits: 0.037%, not 0.0% */
+        snprintf(b, len, "%s%%", ana_sig(v, 2, n, sizeof n));
+    return b;
+}
+
 size_t ana_width(const char *s)
 {
     size_t w = 0;

@@ -243,12 +243,13 @@ struct det {
     int planning;                 /* the plan's passes gather statistics; the sweep only places */
     /* per thread (process << 32 | thread -> index) pass state */
     struct map tmap; struct tstate *ts; size_t nts;
-    long *miters;                 /* per model root: its iterations */
+    long *miters; size_t nmiters; /* per model root (of the plan's lays): its iterations */
     struct map rit;               /* (process, region id) -> iterations of its models */
     char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
     /* region bases: names -> index; per base: the one layer (or -2) */
     char **rb_name; int *rb_layer; size_t nrb;
     struct ana_names rb_names;    /* rb_name -> index (a linear search per call was quadratic in regions) */
+    int *row; size_t nrow;        /* lay -> report layer row (-1: not yet) */
     struct ana_map rb_ids;        /* proc << 32 | region id -> index + 1 */
 };
 
@@ -551,6 +552,7 @@ static void det_free(void *x)
     free(d->rb_name);
     free(d->rb_layer);
     ana_names_free(&d->rb_names);
+    free(d->row);
     ana_map_free(&d->rb_ids);
     map_free(&d->units);
     map_free(&d->lays);
@@ -588,11 +590,12 @@ static const char *lay_name(struct det *d, int li)
         return "other";
     if ((size_t)li >= d->nl)
         return "other";
-    d->names = ana_xrealloc(d->names, d->nl + 1, sizeof *d->names);
-    for (size_t i = d->nnamed; i < d->nl; i++)
-        d->names[i] = NULL;
-    if (d->nl > d->nnamed)
+    if (d->nl > d->nnamed || !d->names) {  /* (not a realloc per call: that cost ~5% of a report) */
+        d->names = ana_xrealloc(d->names, d->nl + 1, sizeof *d->names);
+        for (size_t i = d->nnamed; i < d->nl; i++)
+            d->names[i] = NULL;
         d->nnamed = d->nl;
+    }
     if (!d->names[li]) {
         const struct lay *l = &d->l[li];
         char nm[200], full[256];
@@ -670,8 +673,9 @@ int ana_layers_plan(struct ana_report *r)
     d->planning = 0;
 
     /* a model's iterations: its layers' weight gradients (the most of any) */
-    d->miters = ana_xmalloc(d->nl + 1, sizeof *d->miters);
-    memset(d->miters, 0, (d->nl + 1) * sizeof *d->miters);
+    d->nmiters = d->nl + 1;
+    d->miters = ana_xmalloc(d->nmiters, sizeof *d->miters);
+    memset(d->miters, 0, d->nmiters * sizeof *d->miters);
     for (size_t i = 0; i < d->nl; i++) {
         struct lay *l = &d->l[i];
         int m = model_of(d, (int)i);
@@ -705,7 +709,8 @@ int ana_layers_plan(struct ana_report *r)
                 map_put(&seen, &k, 1);
                 struct lkey rk = mk((uint32_t)pi, c.region, 0, 0, 0, 0, 0, 2);
                 int have = map_get(&d->rit, &rk);
-                map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(d->miters[m] > INT32_MAX / 4 ? INT32_MAX / 4 : d->miters[m]));
+                long mi = (size_t)m < d->nmiters ? d->miters[m] : 0;   /* a lay new since the plan: none */
+                map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(mi > INT32_MAX / 4 ? INT32_MAX / 4 : mi));
             }
         }
         map_free(&seen);
@@ -735,7 +740,21 @@ int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t t
     }
     /* real layers first, in order of first use; then the rest */
     struct ana_first at1 = { d->l[li].linear ? 1u : 2u, at->a0, at->a2, at->b };
-    return ana_layer_add(r, lay_name(d, li), &at1);
+    /* the report row of a lay, found by name once (rows keep their index
+     * until the aggregate stage sorts them, after the sweep) */
+    if ((size_t)li >= d->nrow) {
+        size_t n = d->nl + 1 > (size_t)li + 1 ? d->nl + 1 : (size_t)li + 1;
+        d->row = ana_xrealloc(d->row, n, sizeof *d->row);
+        for (size_t i = d->nrow; i < n; i++)
+            d->row[i] = -1;
+        d->nrow = n;
+    }
+    if (d->row[li] >= 0 && (size_t)d->row[li] < r->nlayers) {
+        ana_first_min(&r->layers[d->row[li]].first, &at1);
+        return d->row[li];
+    }
+    d->row[li] = ana_layer_add(r, lay_name(d, li), &at1);
+    return d->row[li];
 }
 
 /* energy between calls inside region id: the layer that owns the region
@@ -774,7 +793,9 @@ void ana_layers_finish(struct ana_report *r)
         if (!d->l[i].linear || !d->names || i >= d->nnamed || !d->names[i])
             continue;
         int row = ana_layer_find(r, d->names[i]);
-        long it = d->miters[model_of(d, (int)i)];
+        /* lays first met by the sweep (after the plan) have no model entry */
+        size_t m = (size_t)model_of(d, (int)i);
+        long it = m < d->nmiters ? d->miters[m] : 0;
         if (row >= 0 && it > r->layers[row].iterations)
             r->layers[row].iterations = it;
     }

@@ -319,7 +319,8 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
         }
         break;
     default:
-        printf("UNKNOWN type=%u (skipped)\n", rec[0]);
+        if (!ana_gpu_dump(p, rec_in))
+            printf("UNKNOWN type=%u (skipped)\n", rec[0]);
     }
 }
 

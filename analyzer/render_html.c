@@ -22,7 +22,7 @@ static char *B(void) { return bufs[nb++ % 32]; }
 static const char *S(double v) { return ana_sig(v, 3, B(), 96); }
 static const char *J(double v) { return ana_si(v, "J", B(), 96); }
 static const char *T(double v) { return ana_dur(v, B(), 96); }
-static const char *P(double v) { char *b = B(); snprintf(b, 96, "%.1f%%", 100 * v); return b; }
+static const char *P(double v) { return ana_pct(v, B(), 96); }
 
 static void esc(FILE *o, const char *s)
 {
@@ -86,7 +86,12 @@ static void summary(const struct ana_report *r, FILE *o)
         fputs("</p>", o);
     }
     if (m->top_layer >= 0 || m->top_op >= 0) {
-        fputs("<p>Most went to ", o);
+        if (strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
+            m->outside_share_j > m->top_op_share_j)
+            fprintf(o, "<p>Most went outside %s: %s (%s of energy); of the calls, the top ",
+                    m->filter_desc[0] ? "the selected calls" : "intercepted calls", J(r->outside_j), P(m->outside_share_j));
+        else
+            fputs("<p>Most went to ", o);
         if (m->top_layer >= 0) {
             fputs("layer <b>", o);
             esc(o, r->layers[m->top_layer].name);
@@ -99,7 +104,7 @@ static void summary(const struct ana_report *r, FILE *o)
     }
     fprintf(o, "<p>Outside intercepted calls: %s of wall time", P(m->outside_share_s));
     if (strcmp(r->provenance, "none"))
-        fprintf(o, ", %s of energy", P(m->outside_share_j));
+        fprintf(o, "%s%s of energy", m->filter_desc[0] ? "; outside the selected calls: " : ", ", P(m->outside_share_j));
     fputs(".</p>", o);
     if (m->steady_iters > 0) {
         fprintf(o, "<p>Steady state: %ld iterations from %s to %s: %s", m->steady_iters, T(m->steady_t0_s),
@@ -325,7 +330,9 @@ static void roofline(const struct ana_report *r, FILE *o)
         fprintf(o, "%.1f,%.1f ", X(xs), Y(bwp * xs));
     fprintf(o, "%.1f,%.1f %.1f,%.1f\"/>", X(ridge > x0 ? (ridge < x1 ? ridge : x1) : x0), Y(ridge < x1 ? peak : bwp * x1),
             X(x1), Y(peak));
-    size_t k = 0;
+    /* labels placed where they overlap no earlier label (a few tries) */
+    struct box { double x0, y0, x1, y1; } placed[64];
+    size_t nplaced = 0;
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *L = &r->layers[i];
         if (!(L->flops > 0 && L->time_s > 0 && m->layer_bytes[i] > 0))
@@ -338,9 +345,20 @@ static void roofline(const struct ana_report *r, FILE *o)
                 pal[i % NPAL]);
         esc(o, L->name);
         fprintf(o, ": %s FLOP/byte, %s GFLOP/s</title></circle>", S(ai), S(g));
-        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\">", X(ai) + 9, Y(g) + 4 + (double)((k++ % 3) * 11) - 11);
-        char nm[28];
-        snprintf(nm, sizeof nm, "%.24s", L->name);
+        char nm[40];
+        snprintf(nm, sizeof nm, "%.32s", L->name);
+        double w = 7.0 * (double)ana_width(nm), px = X(ai), py = Y(g), bx = px + 9, by = py + 4;
+        static const double off[][2] = { { 9, 4 }, { 9, -10 }, { 9, 18 }, { -9, 4 }, { 9, -24 }, { 9, 32 }, { -9, -10 }, { -9, 18 } };
+        for (size_t t = 0; t < sizeof off / sizeof *off; t++) {
+            double x0 = off[t][0] > 0 ? px + off[t][0] : px + off[t][0] - w, y0 = py + off[t][1];
+            int hit = 0;
+            for (size_t q = 0; q < nplaced && !hit; q++)
+                hit = x0 < placed[q].x1 && x0 + w > placed[q].x0 && y0 - 11 < placed[q].y1 && y0 + 2 > placed[q].y0;
+            if (!hit) { bx = x0; by = y0; break; }
+        }
+        if (nplaced < 64)
+            placed[nplaced++] = (struct box){ bx, by - 11, bx + w, by + 2 };
+        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\">", bx, by);
         esc(o, nm);
         fputs("</text>", o);
     }
@@ -403,6 +421,9 @@ static void dvfs(const struct ana_report *r, FILE *o)
         esc(o, x->knob);
         fputs(" &middot; ", o);
         esc(o, x->layer[0] ? x->layer : "whole job");
+        if (x->curve_from_fit)
+            fputs(" <span class=note>(curve: the recommendation's fit, time = t<sub>scaling</sub>/x + t<sub>fixed</sub>, "
+                  "power = p<sub>static</sub> + p<sub>dyn</sub>&middot;x<sup>&alpha;</sup>, x = setting/reference)</span>", o);
         fprintf(o, "</h3><svg class=chart id=dvfs%d data-points=\"%d\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                    "role=img aria-label=\"energy and time vs setting\">", i, n, W, H, W, H);
 #define X(v) (l + pw * ((v) - sx0) / (sx1 - sx0))
@@ -436,10 +457,12 @@ static void dvfs(const struct ana_report *r, FILE *o)
             fprintf(o, "<line x1=\"%d\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#4e79a7\" stroke-dasharray=\"5 4\"/>"
                        "<text x=\"%d\" y=\"%.1f\" fill=\"#4e79a7\" dx=\"4\">slowdown limit +%s%%</text>",
                     l, l + pw, YT(tlim), YT(tlim), l, YT(tlim) - 4, S(d->max_slowdown_pct));
+        /* the label left of the point in the chart's right part, so it stays inside */
+        int lft = X(x->recommended) > l + pw * 0.7;
         fprintf(o, "<circle class=pt cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"#59a14f\"><title>recommended %s: %s, %s"
-                   "</title></circle><text x=\"%.1f\" y=\"%.1f\" fill=\"#2f6b2f\">recommended %s</text>",
+                   "</title></circle><text x=\"%.1f\" y=\"%.1f\" fill=\"#2f6b2f\"%s>recommended %s</text>",
                 X(x->recommended), YE(x->energy_j), S(x->recommended), J(x->energy_j), T(x->time_s),
-                X(x->recommended) + 9, YE(x->energy_j) - 8, S(x->recommended));
+                X(x->recommended) + (lft ? -9 : 9), YE(x->energy_j) - 8, lft ? " text-anchor=end" : "", S(x->recommended));
         if (ebase > 0)
             fprintf(o, "<circle class=pt cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#fff\" stroke=\"#333\"><title>baseline"
                        "</title></circle>", X(x->baseline), YE(ebase));

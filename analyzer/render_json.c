@@ -120,7 +120,8 @@ static void render(const struct ana_report *r, FILE *o)
         const struct ana_op_row *x = &r->ops[i];
         fprintf(o, "%s\n    {\"op\": ", i ? "," : ""); jstr(o, x->op);
         fputs(", \"api\": ", o); jstr(o, x->api);
-        fprintf(o, ", \"calls\": %llu, \"flops\": ", (unsigned long long)x->calls); jnum(o, x->flops);
+        fprintf(o, ", \"calls\": %llu, \"errors\": %llu, \"flops\": ", (unsigned long long)x->calls,
+                (unsigned long long)x->errors); jnum(o, x->flops);
         fputs(", \"time_s\": ", o); jnum(o, x->time_s);
         fputs(", \"mean_s\": ", o); jnum(o, DIV(x->time_s, (double)x->calls));
         fputs(", \"gflops\": ", o); jnum(o, DIV(x->flops * 1e-9, x->time_s));
@@ -202,9 +203,13 @@ static void render(const struct ana_report *r, FILE *o)
         fputs(", \"share\": ", o); jnum(o, DIV(l->time_s, lt));
         fputs(", \"net_energy_j\": ", o); jnum(o, l->energy_j - r->idle_w * l->time_s);
         fputs(", \"provenance\": ", o); jstr(o, r->provenance);
+        fputs(", \"gpu_time_s\": ", o); jnum(o, l->gpu_time_s);
+        fputs(", \"gpu_energy_j\": ", o); jnum(o, l->gpu_energy_j);
         fputs("}", o);
     }
-    fputs("\n  ],\n  \"layers_from\": ", o);
+    fputs("\n  ]", o);
+    ana_gpu_json(r, o);
+    fputs(",\n  \"layers_from\": ", o);
     jstr(o, r->layers_from_regions ? "regions" : "detected");
     fputs(",\n  \"iterations\": ", o);
     if (r->iterations > 0) fprintf(o, "%ld", r->iterations); else fputs("null", o);

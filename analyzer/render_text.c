@@ -83,7 +83,7 @@ static char *B256(void) { static char b[4][256]; static int i; return b[i++ % 4]
 static const char *S(double v) { return ana_sig(v, 3, B(), 64); }
 static const char *J(double v) { return ana_si(v, "J", B(), 64); }
 static const char *T(double v) { return ana_dur(v, B(), 64); }
-static const char *P(double v) { char *b = B(); snprintf(b, 64, "%.1f%%", 100 * v); return b; }
+static const char *P(double v) { return ana_pct(v, B(), 64); }
 static const char *U(unsigned long long v) { char *b = B(); snprintf(b, 64, "%llu", v); return b; }
 static const char *CO2(const struct ana_report *r, double j)
 {
@@ -107,6 +107,7 @@ static const char *ctr_unit(const char *ev)
 static void headline(const struct ana_report *r, FILE *o)
 {
     const struct ana_more *m = r->more;
+    const char *outside = m->filter_desc[0] ? "outside the selected calls" : "outside intercepted calls";
     char co2[96] = "";
     if (ana_co2_g(r, r->total_j) >= 0)
         snprintf(co2, sizeof co2, ", %s CO2e (at %s g/kWh, %s)", ana_si(ana_co2_g(r, r->total_j), "g", B(), 64),
@@ -123,7 +124,13 @@ static void headline(const struct ana_report *r, FILE *o)
         fprintf(o, " over %s%s\n", T(r->duration_s), co2);
     }
     if (m->top_layer >= 0 || m->top_op >= 0) {
-        fputs("  most went to", o);
+        int out = strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
+                  m->outside_share_j > m->top_op_share_j;
+        if (out)
+            fprintf(o, "  most went %s: %s (%s of energy); of the calls, the top", outside, J(r->outside_j),
+                    P(m->outside_share_j));
+        else
+            fputs("  most went to", o);
         if (m->top_layer >= 0)
             fprintf(o, " layer %s: %s (%s of energy)", ana_text_escape(r->layers[m->top_layer].name, B256(), 63), J(r->layers[m->top_layer].energy_j),
                     P(m->top_layer_share_j));
@@ -132,9 +139,11 @@ static void headline(const struct ana_report *r, FILE *o)
                     J(r->ops[m->top_op].energy_j), P(m->top_op_share_j));
         fputc('\n', o);
     }
+    /* time outside is outside every call; under a filter the energy of the
+     * calls left out joins the outside energy, not its time */
     fprintf(o, "  outside intercepted calls: %s of wall time", P(m->outside_share_s));
     if (strcmp(r->provenance, "none"))
-        fprintf(o, ", %s of energy", P(m->outside_share_j));
+        fprintf(o, "%s%s of energy", m->filter_desc[0] ? "; outside the selected calls: " : ", ", P(m->outside_share_j));
     fputc('\n', o);
     if (m->steady_iters > 0) {
         double span = m->steady_t1_s - m->steady_t0_s;
@@ -299,6 +308,7 @@ static void render(const struct ana_report *r, FILE *o)
     if (carbon)
         fprintf(o, "CO2e: energy x %s g/kWh grid intensity from %s (estimated; the grid's, not measured here)\n",
                 S(m->carbon_g_kwh), m->carbon_src);
+    ana_gpu_text(r, o);
     for (size_t i = 0; i < run->nwarn; i++)
     {
         char w[4 * 2048 + 1];

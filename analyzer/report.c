@@ -443,6 +443,7 @@ void ana_report_free(struct ana_report *r)
         free(r->regions[i].name);
     free(r->regions);
     free(r->layers);
+    ana_gpu_report_free(r);
     ana_names_free(&r->region_names);
     ana_names_free(&r->layer_names);
     ana_map_free(&r->region_ids);

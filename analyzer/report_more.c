@@ -589,8 +589,9 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
     if (m->nthreads > 1)
         qsort(m->threads, m->nthreads, sizeof *m->threads, cmp_thread);
 
-    /* steady state: from the first to the last call of the detected loop */
-    if (r->iterations > 0 && s1 > s0) {
+    /* steady state: from the first to the last call of the detected loop
+     * (not under a filter: the loop's iterations are the whole run's) */
+    if (r->iterations > 0 && s1 > s0 && !(run->filter && run->filter->desc[0])) {
         m->steady_iters = r->iterations;
         m->steady_t0_s = (s0 - lo) * 1e-9;
         m->steady_t1_s = (s1 - lo) * 1e-9;

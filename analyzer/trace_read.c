@@ -379,7 +379,9 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
             }
             break;
         default:
-            break;                              /* counters; kinds >= 16 are skipped */
+            if (rec[0] >= 16)                   /* the GPU path's kinds (kernels.c); others skipped */
+                ana_gpu_read(p, (uint32_t)(th - p->threads), rec, ns);
+            break;                              /* counters */
         }
         r += ns * GS_REC_SIZE;
     }
@@ -392,6 +394,8 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
 {
     for (; *ci < th->nch; (*ci)++, *off = 0) {
         const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
+        if (*ci && *off == 0)           /* done with the chunk before: its pages go */
+            ana_release(p, p->chunks[th->ch0 + *ci - 1].off, p->chunks[th->ch0 + *ci - 1].len);
         const uint8_t *b = p->map + ch->off;
         if (*off < GS_REC_SIZE)
             *off = GS_REC_SIZE;
@@ -401,7 +405,7 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
             *off += (ns ? ns : 1) * GS_REC_SIZE;
             if (!ana_rec_is_call(rec))
                 continue;
-            ana_decode_call(p, rec, b + *off, b + ch->len, c);
+            ana_decode_call(p, rec, b + *off, b + *off, c);    /* no counters: a pass ahead of the sweep */
             return 1;
         }
     }
@@ -699,6 +703,7 @@ void ana_run_free(struct ana_run *run)
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
         for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); }
+        ana_gpu_free(p);
         free(p);
     }
     free(run->procs);

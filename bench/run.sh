@@ -10,8 +10,9 @@
 #   2. out of space: 300,000 tiny calls on a 2 MiB tmpfs (private mount
 #      namespace), under a 1 MiB cap and on the normal disk: time per call,
 #      calls recorded and counted lost;
-#   3. analyzer throughput (bench/analyze.sh, when present);
+#   3. (analyzer throughput: bench/analyzer.sh, which `make bench` runs next);
 #   4. fixed per-process cost and the slowdown of the demo trainers.
+# BENCH_ONLY=oos runs section 2 alone.
 # The machine's load average is printed before and after: these VMs are
 # shared, and a busy machine starves the recorder's preparer thread.
 set -eu
@@ -51,6 +52,7 @@ if [ "${1:-}" = --oos-tmpfs ]; then
     exit 0
 fi
 
+if [ "${BENCH_ONLY:-}" != oos ]; then
 cc -O2 -shared -fPIC -o "$tmp/libfloor.so" bench/floor/floor_wrap.c -ldl
 have_uftrace=0
 command -v uftrace >/dev/null 2>&1 && have_uftrace=1
@@ -105,6 +107,7 @@ set -- $($B/bench/page_touch)
 awk -v f="$1" -v s="$2" 'BEGIN { printf "first write to a fresh anonymous page: %d ns (a rewrite: %d ns)\n", f, s }'
 echo "# load average after the per-call rounds: $(load)"
 
+fi
 # ---- out of space: 300,000 tiny calls, whole process timed, 3 runs each ----
 untr() {
     : >"$tmp/oos.t"
@@ -124,13 +127,7 @@ else
     echo "300k calls, 2 MiB tmpfs: skipped (mount namespaces not allowed)"
 fi
 
-# ---- analyzer throughput (the analyzer's own benchmark) ----
-if [ -x bench/analyze.sh ]; then
-    bench/analyze.sh
-else
-    echo "analyzer throughput on a 5 M-call trace: bench/analyze.sh not in this tree"
-fi
-
+if [ "${BENCH_ONLY:-}" != oos ]; then
 # ---- whole programs ----
 trainer() { # name, then command
     name=$1; shift
@@ -150,5 +147,6 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     trainer "PyTorch MLP (examples/torch_mlp.py --steps 200)" /usr/bin/python3 examples/torch_mlp.py --steps 200
 else
     echo "PyTorch MLP: skipped (python3-torch not installed)"
+fi
 fi
 echo "# load average at the end: $(load)"

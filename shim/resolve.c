@@ -69,7 +69,7 @@ static int gs_find_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-void *gs_resolve(void **slot, const char *name)
+static void *gs_resolve_how(void **slot, const char *name, int quiet)
 {
     void *p = dlsym(RTLD_NEXT, name);
     if (!p || gs_is_self(p)) {
@@ -79,8 +79,19 @@ void *gs_resolve(void **slot, const char *name)
     }
     if (p)
         __atomic_store_n(slot, p, __ATOMIC_RELEASE);
-    else
+    else if (!quiet)
         gs_log("no library in this process defines %s: the call was not made; "
                "please report this with the program's library list (ldd)", name);
     return p;
+}
+
+void *gs_resolve(void **slot, const char *name)
+{
+    return gs_resolve_how(slot, name, 0);
+}
+
+/* for optional helpers (cudaFuncGetName): absence is not an error */
+GS_HIDDEN void *gs_resolve_quiet(void **slot, const char *name)
+{
+    return gs_resolve_how(slot, name, 1);
 }

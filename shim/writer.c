@@ -363,8 +363,8 @@ static void *w_prep_main(void *arg)
     for (;;) {
         while (!w_prep_stop && w_nretired == 0 && (w_npool >= w_pool_target || w_failing())) {
             if (w_fail && w_fail != GS_LOST_CAP) {
-                struct timespec ts;
-                clock_gettime(CLOCK_MONOTONIC, &ts);
+                struct timespec ts;     /* the condition variable's clock */
+                clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_nsec += 100000000L;
                 if (ts.tv_nsec >= 1000000000L) {
                     ts.tv_sec++;
@@ -544,8 +544,9 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
     if (w_npool > 0) {
         base = w_pool[--w_npool];
         from_pool = 1;
-    } else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX && w_n_pool + w_n_self > 0) {
-        w_pool_target++;                /* the preparer fell behind: look further ahead */
+    } else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX && w_n_pool + w_n_self > 0 && !w_cap) {
+        w_pool_target++;                /* the preparer fell behind: look further ahead (not
+                                         * under a cap: chunks prepared ahead take its room) */
     }
     int wake = w_prep_running == 1 && w_npool < w_pool_target;
     pthread_mutex_unlock(&w_pool_mu);
@@ -779,11 +780,13 @@ static int w_pick_dir(void)
 static void w_read_cap(void)
 {
     w_cap = 0;
+    w_pool_target = 2;
     w_csize = GS_CHUNK_SIZE;
     uint64_t mb = gs_setting_uint("GREENSHIM_MAX_MB");   /* checked in settings.c */
     if (!mb)
         return;
     w_cap = mb << 20;
+    w_pool_target = 1;
     /* room for at least 14 chunks under the cap: header, reserve, data */
     while (w_csize > 16384 && (uint64_t)w_csize * 16 > w_cap)
         w_csize /= 2;

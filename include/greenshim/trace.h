@@ -93,11 +93,18 @@ enum gs_rec_type {
     GS_REC_SAMPLE      = 7,       /* struct gs_rec_sample */
     GS_REC_LOST        = 8,       /* struct gs_rec_lost */
     GS_REC_END         = 9,       /* struct gs_rec_clock: orderly process exit */
-    /* reserved for the GPU path (next format version fills these in) */
-    GS_REC_KERNEL      = 16,      /* GPU kernel: device, stream, begin/end, grid */
-    GS_REC_MEMCPY      = 17,
-    GS_REC_API         = 18,      /* CUDA runtime / cuBLAS call */
+    /* GPU path (types >= 16 carry their slot count in byte 1) */
+    GS_REC_KERNEL      = 16,      /* struct gs_rec_kernel: CUPTI kernel activity */
+    GS_REC_MEMCPY      = 17,      /* struct gs_rec_memcpy: CUPTI memcpy/memset activity */
+    GS_REC_API         = 18,      /* struct gs_rec_api: CUDA runtime/driver call */
+    GS_REC_CUBLAS      = 19,      /* struct gs_rec_cublas: cuBLAS / cuBLASLt call */
+    GS_REC_NVTX_MARK   = 20,      /* struct gs_rec_nvtx_mark */
     GS_REC_DNNL        = 21,      /* oneDNN primitive: struct gs_rec_dnnl_prim / _exec */
+    GS_REC_GPU_INFO    = 22,      /* struct gs_rec_gpu_info: one per NVML device */
+    GS_REC_NVML        = 23,      /* struct gs_rec_nvml: one NVML sample of a device */
+    GS_REC_EXTCORR     = 24,      /* struct gs_rec_extcorr: external id -> CUPTI correlation */
+    GS_REC_GPU_CLOCKS  = 25,      /* struct gs_rec_gpu_clocks: supported clocks (+ raw u16 MHz) */
+    GS_REC_GPU_LOST    = 26,      /* struct gs_rec_gpu_lost: CUPTI activity records dropped */
 };
 
 /* ---- BLAS operation encoding: op = routine << 2 | dtype ---- */
@@ -163,7 +170,10 @@ struct gs_rec_region {
 /* An interned string.  Text longer than fits continues in the next
  * ceil((len - 40) / 48) record slots of the same chunk, raw. Written before
  * the first record that uses its id. */
-enum gs_string_kind { GS_STR_REGION = 1, GS_STR_KERNEL = 2 };
+enum gs_string_kind { GS_STR_REGION = 1, GS_STR_KERNEL = 2, GS_STR_GPU = 3 };
+/* Kernel and GPU strings take ids from GS_STR_ID_GPU up, so they never
+ * collide with region path ids (which count from 1). */
+#define GS_STR_ID_GPU 0x40000000u
 struct gs_rec_string {
     uint8_t  type;                /* GS_REC_STRING */
     uint8_t  kind;                /* enum gs_string_kind */
@@ -192,7 +202,7 @@ enum gs_sample_kind {
     GS_SAMPLE_CPU_NS      = 2,    /* process CPU time (input of the model) */
     GS_SAMPLE_FREQ_KHZ    = 3,    /* CPU frequency of one cpu */
     GS_SAMPLE_SAMPLER_NS  = 4,    /* sampler thread's own CPU time so far */
-    GS_SAMPLE_GPU_ENERGY_MJ = 5,  /* reserved: NVML total energy */
+    GS_SAMPLE_GPU_ENERGY_MJ = 5,  /* reserved (NVML samples are GS_REC_NVML records) */
     GS_SAMPLE_GPU_CLOCK_MHZ = 6,  /* reserved */
 };
 /* gs_rec_sample.reserved0: how the sample was taken (0: the sampler's tick) */
@@ -229,6 +239,203 @@ struct gs_rec_lost {
     uint64_t t_first;             /* clock of the first loss these counts cover */
     uint8_t  reserved[8];
 };
+
+
+/* ---- GPU path: every record of type >= 16 has its slot count in byte 1 ---- */
+
+/* CUDA functions recorded in API records (gs_rec_api.fn) */
+enum gs_api_fn {
+    GS_API_NONE = 0,
+    GS_API_cudaLaunchKernel, GS_API_cudaLaunchKernel_ptsz,
+    GS_API_cudaLaunchKernelExC, GS_API_cudaLaunchKernelExC_ptsz,
+    GS_API_cudaLaunchCooperativeKernel, GS_API_cudaLaunchCooperativeKernel_ptsz,
+    GS_API___cudaLaunchKernel, GS_API___cudaLaunchKernel_ptsz, GS_API___cudaGetKernel,
+    GS_API_cuLaunchKernel, GS_API_cuLaunchKernelEx,
+    GS_API_cudaGraphLaunch, GS_API_cudaGraphLaunch_ptsz,
+    GS_API_cudaMemcpy, GS_API_cudaMemcpy_ptds, GS_API_cudaMemcpyAsync, GS_API_cudaMemcpyAsync_ptsz,
+    GS_API_cudaMemset, GS_API_cudaMemset_ptds, GS_API_cudaMemsetAsync, GS_API_cudaMemsetAsync_ptsz,
+    GS_API_cudaDeviceSynchronize, GS_API_cudaStreamSynchronize, GS_API_cudaStreamSynchronize_ptsz,
+    GS_API_cudaEventSynchronize, GS_API_cuCtxSynchronize, GS_API_cuStreamSynchronize,
+    GS_API_cuStreamSynchronize_ptsz,
+    GS_API_COUNT
+};
+
+/* One CUDA runtime or driver call, 1 slot (a launch is the hot path: 48
+ * bytes).  ret is the real return code, passed through to the caller
+ * unchanged.  dt = t1 - t0 in header-clock ticks; with GS_API_F_DT_SHIFT
+ * it is in units of 65536 ticks (calls longer than 2^32 ticks). */
+#define GS_API_F_DT_SHIFT 1u
+struct gs_rec_api {
+    uint8_t  type;                /* GS_REC_API */
+    uint8_t  nslots;              /* 1 */
+    uint8_t  fn;                  /* enum gs_api_fn */
+    uint8_t  flags;               /* GS_API_F_DT_SHIFT */
+    uint32_t region;              /* innermost region path id at the call */
+    uint64_t t0;                  /* header clock */
+    uint32_t dt;
+    uint32_t corr;                /* CUPTI correlation id, 0: unknown */
+    uint32_t kernel;              /* launches: kernel name string id (GS_STR_KERNEL), 0 unknown;
+                                     memcpy: cudaMemcpyKind */
+    int16_t  ret;                 /* cudaError_t / CUresult (all below 1000) */
+    uint16_t grid_z;
+    union {
+        struct { uint32_t grid_x; uint16_t grid_y, reserved1; } g;
+        uint64_t bytes;           /* memcpy/memset size */
+    } u;
+    uint32_t stream;              /* low 32 bits of the cudaStream_t / CUstream (0: default) */
+    uint32_t block;               /* x-1 | (y-1) << 10 | (z-1) << 20; 0 with grid 0: not a launch */
+};
+#define GS_API_BLOCK(x, y, z) ((uint32_t)(((x) - 1) & 1023) | (uint32_t)(((y) - 1) & 1023) << 10 | \
+                               (uint32_t)(((z) - 1) & 63) << 20)
+#define GS_API_BLOCK_X(b) (((b) & 1023) + 1)
+#define GS_API_BLOCK_Y(b) ((((b) >> 10) & 1023) + 1)
+#define GS_API_BLOCK_Z(b) ((((b) >> 20) & 63) + 1)
+
+/* cuBLAS routines (gs_rec_cublas.routine) */
+enum gs_cublas_fn {
+    GS_CB_NONE = 0,
+    GS_CB_Sgemm, GS_CB_Dgemm, GS_CB_Hgemm, GS_CB_GemmEx,
+    GS_CB_SgemmStridedBatched, GS_CB_DgemmStridedBatched, GS_CB_HgemmStridedBatched,
+    GS_CB_GemmStridedBatchedEx, GS_CB_GemmBatchedEx,
+    GS_CB_LtMatmul,
+    GS_CB_COUNT
+};
+#define GS_CB_F_64       (1u << 0)    /* the _64 form */
+#define GS_CB_F_LT       (1u << 1)    /* cublasLt */
+#define GS_CB_F_NESTED   (1u << 2)    /* made inside another recorded cuBLAS call */
+
+/* One cuBLAS / cuBLASLt call, 2 slots.  ext is the external correlation id
+ * pushed to CUPTI around the call (0: none): EXTCORR records map it to the
+ * correlation ids of the kernels it launched. */
+struct gs_rec_cublas {
+    uint8_t  type;                /* GS_REC_CUBLAS */
+    uint8_t  nslots;              /* 2 */
+    uint16_t routine;             /* enum gs_cublas_fn */
+    uint32_t region;
+    uint64_t t0, t1;
+    uint64_t m, n, k;             /* as passed (Lt: from the layouts: m x k * k x n) */
+    uint64_t batch;               /* 1 unless batched */
+    uint32_t ext;                 /* external correlation id */
+    int32_t  status;              /* cublasStatus_t */
+    uint8_t  transa, transb;      /* 0 N, 1 T, 2 C */
+    uint16_t flags;               /* GS_CB_F_* */
+    int32_t  atype;               /* cudaDataType of A (Ex/Lt), else -1 */
+    int32_t  ctype;               /* cudaDataType of C */
+    int32_t  compute;             /* cublasComputeType_t, else -1 */
+    uint64_t stream;
+    uint8_t  reserved[8];
+};
+
+/* A GPU kernel's execution, from CUPTI activity, 2 slots. */
+struct gs_rec_kernel {
+    uint8_t  type;                /* GS_REC_KERNEL */
+    uint8_t  nslots;              /* 2 */
+    uint16_t device;
+    uint32_t name;                /* kernel name string id (GS_STR_KERNEL) */
+    uint64_t start, end;          /* header clock (CUPTI timestamp callback) */
+    uint32_t corr;                /* correlation id of the launching API call */
+    uint32_t stream;              /* CUPTI stream id */
+    uint32_t context;
+    uint32_t grid_x, grid_y, grid_z;
+    uint32_t block_x, block_y, block_z;
+    uint32_t regs;                /* registers per thread */
+    uint32_t shmem_static, shmem_dynamic;
+    uint64_t graph;               /* graph node id, 0 */
+    uint8_t  reserved[16];
+};
+
+/* A GPU memcpy or memset, from CUPTI activity, 1 slot. */
+struct gs_rec_memcpy {
+    uint8_t  type;                /* GS_REC_MEMCPY */
+    uint8_t  nslots;              /* 1 */
+    uint16_t device;
+    uint8_t  kind;                /* CUpti_ActivityMemcpyKind; 255: memset */
+    uint8_t  reserved0[3];
+    uint64_t start, end;
+    uint64_t bytes;
+    uint32_t corr;
+    uint32_t stream;
+    uint8_t  reserved[8];
+};
+
+/* An NVTX mark (ranges are REGION_PUSH/POP records), 1 slot. */
+struct gs_rec_nvtx_mark {
+    uint8_t  type;                /* GS_REC_NVTX_MARK */
+    uint8_t  nslots;              /* 1 */
+    uint16_t reserved0;
+    uint32_t text;                /* string id (GS_STR_REGION namespace) */
+    uint64_t t;
+    uint32_t region;              /* innermost region at the mark */
+    uint8_t  reserved[28];
+};
+
+/* One GPU seen by NVML, written once when NVML starts, 2 slots. */
+enum gs_gpu_energy { GS_GPU_E_NONE = 0, GS_GPU_E_COUNTER = 1, GS_GPU_E_POWER = 2 };
+struct gs_rec_gpu_info {
+    uint8_t  type;                /* GS_REC_GPU_INFO */
+    uint8_t  nslots;              /* 2 */
+    uint16_t device;              /* NVML index */
+    uint32_t name;                /* string id (GS_STR_GPU): product name */
+    uint32_t uuid;                /* string id (GS_STR_GPU): "GPU-..." */
+    uint8_t  energy;              /* enum gs_gpu_energy: what the samples carry */
+    uint8_t  reserved0[3];
+    uint32_t power_limit_mw;      /* enforced limit now */
+    uint32_t power_min_mw, power_max_mw, power_default_mw;
+    uint32_t sm_max_mhz, mem_max_mhz;
+    uint32_t sm_mhz, mem_mhz;     /* clocks when NVML started */
+    uint32_t pci_bus;             /* domain << 16 | bus << 8 | device */
+    uint32_t reserved1;
+    uint8_t  reserved[40];
+};
+
+/* One NVML reading of one device, 1 slot.  energy_mj is the device's
+ * total-energy counter (cumulative since driver load); with energy ==
+ * GS_GPU_E_POWER it is 0 and power_mw is the reading. */
+struct gs_rec_nvml {
+    uint8_t  type;                /* GS_REC_NVML */
+    uint8_t  nslots;              /* 1 */
+    uint16_t device;
+    uint32_t power_mw;            /* nvmlDeviceGetPowerUsage, 0: unread */
+    uint64_t t;                   /* header clock before the reads */
+    uint64_t energy_mj;
+    uint64_t t_read;              /* header clock after the reads */
+    uint16_t sm_mhz, mem_mhz;
+    uint32_t reserved1;
+    uint8_t  reserved[8];
+};
+
+/* External correlation (cuBLAS call ext id -> CUPTI correlation id), 1 slot. */
+struct gs_rec_extcorr {
+    uint8_t  type;                /* GS_REC_EXTCORR */
+    uint8_t  nslots;              /* 1 */
+    uint16_t ext_kind;            /* CUpti_ExternalCorrelationKind */
+    uint32_t corr;
+    uint64_t ext;
+    uint8_t  reserved[32];
+};
+
+/* Supported clocks of one device: for each memory clock, the SM clocks,
+ * as u16 MHz after this record's first slot (nvals of them). */
+struct gs_rec_gpu_clocks {
+    uint8_t  type;                /* GS_REC_GPU_CLOCKS */
+    uint8_t  nslots;              /* 1 + ceil(nvals * 2 / 48) */
+    uint16_t device;
+    uint16_t mem_mhz;             /* memory clock these SM clocks go with */
+    uint16_t nvals;
+    uint8_t  reserved[40];
+};
+
+/* CUPTI dropped activity records (buffer full), 1 slot. */
+struct gs_rec_gpu_lost {
+    uint8_t  type;                /* GS_REC_GPU_LOST */
+    uint8_t  nslots;              /* 1 */
+    uint16_t reserved0;
+    uint32_t reserved1;
+    uint64_t t;
+    uint64_t dropped;
+    uint8_t  reserved[24];
+};
+
 
 /* oneDNN (type 21; byte 1 = nslots, byte 2 = what).  The first time a
  * process executes a primitive it writes a PRIM record (2 slots) naming it
@@ -286,6 +493,16 @@ _Static_assert(sizeof(struct gs_rec_string) == GS_REC_SIZE, "string record");
 _Static_assert(sizeof(struct gs_rec_clock) == GS_REC_SIZE, "clock record");
 _Static_assert(sizeof(struct gs_rec_sample) == GS_REC_SIZE, "sample record");
 _Static_assert(sizeof(struct gs_rec_lost) == GS_REC_SIZE, "lost record");
+_Static_assert(sizeof(struct gs_rec_api) == GS_REC_SIZE, "api record");
+_Static_assert(sizeof(struct gs_rec_cublas) == 2 * GS_REC_SIZE, "cublas record");
+_Static_assert(sizeof(struct gs_rec_kernel) == 2 * GS_REC_SIZE, "kernel record");
+_Static_assert(sizeof(struct gs_rec_memcpy) == GS_REC_SIZE, "memcpy record");
+_Static_assert(sizeof(struct gs_rec_nvtx_mark) == GS_REC_SIZE, "nvtx mark record");
+_Static_assert(sizeof(struct gs_rec_gpu_info) == 2 * GS_REC_SIZE, "gpu info record");
+_Static_assert(sizeof(struct gs_rec_nvml) == GS_REC_SIZE, "nvml record");
+_Static_assert(sizeof(struct gs_rec_extcorr) == GS_REC_SIZE, "extcorr record");
+_Static_assert(sizeof(struct gs_rec_gpu_clocks) == GS_REC_SIZE, "gpu clocks record");
+_Static_assert(sizeof(struct gs_rec_gpu_lost) == GS_REC_SIZE, "gpu lost record");
 #endif
 
 #endif

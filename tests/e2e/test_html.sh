@@ -29,6 +29,13 @@ out=$build/report.html
     fail "html: exit $?: $(cat "$tmp/html.err")"
 "$ana" report "$tmp/mlp" --carbon-intensity 300 >"$tmp/report.txt" || fail "report: exit $?"
 grep -qi "<script" "$out" && fail "the page has a script"
+# the DVFS stage's own recommendation: curves from its fits, one chart per recommendation
+"$ana" dvfs "$tmp/mlp" --candidates 1400000:3000000:400000 --format json -o "$tmp/dvfs.json" 2>"$tmp/dvfs.err" ||
+    fail "dvfs: exit $?: $(cat "$tmp/dvfs.err")"
+"$ana" html "$tmp/mlp" -o "$tmp/real.html" --dvfs "$tmp/dvfs.json" 2>"$tmp/real.err" || fail "html --dvfs (real): $(cat "$tmp/real.err")"
+nrec=$("$py" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["recommendations"]))' "$tmp/dvfs.json")
+ncharts=$(grep -o 'id=dvfs[0-9]* data-points="[1-9][0-9]*"' "$tmp/real.html" | wc -l)
+[ "$nrec" -ge 1 ] && [ "$ncharts" = "$nrec" ] || fail "dvfs: $nrec recommendations, $ncharts DVFS charts with data"
 grep -Eq "(src|href)=\"?(https?:)?//" "$out" && fail "the page refers to something on the network"
 
 # a fresh profile; no network, no GPU, no sandbox (root)

@@ -31,6 +31,9 @@ START_TEST(significant_digits)
     ck_assert_str_eq(ana_dur(5000, b, sizeof b), "5000 s");
     ck_assert_uint_eq(ana_width("linear 784\xe2\x86\x92" "128"), 14);
     ck_assert_uint_eq(ana_width(""), 0);
+    ck_assert_str_eq(ana_pct(0.385, b, sizeof b), "38.5%");
+    ck_assert_str_eq(ana_pct(0.00037, b, sizeof b), "0.037%");   /* not "0.0%" */
+    ck_assert_str_eq(ana_pct(0, b, sizeof b), "0.0%");
 }
 END_TEST
 
@@ -66,6 +69,22 @@ START_TEST(dvfs_recommendation)
     ck_assert(d.rec[0].pt_set[1] == 3e6 && d.rec[0].pt_energy[1] == 1.7);
     ck_assert_int_eq(d.rec[1].device, 0);
     ck_assert_str_eq(d.rec[1].layer, "");
+    /* the DVFS stage's own output: no curve, a fit per recommendation -> a curve from the model */
+    ck_assert_int_eq(dvfs_from("{\"recommendations\": [{\"knob\": \"cpu_freq_khz\", \"layer\": \"fc1 linear 784\\u2192128\","
+                               " \"baseline\": 3000000, \"recommended\": 2000000}],"
+                               " \"fits\": [{\"knob\": \"cpu_freq_khz\", \"layer\": \"fc1 linear 784\\u2192128\", \"reference\": 3000000,"
+                               " \"t_scaling_s\": 1, \"t_fixed_s\": 1, \"p_static_w\": 10, \"p_dynamic_w\": 20, \"alpha\": 3,"
+                               " \"power_held_above\": null, \"time_flat_above\": null}]}", &d, err), 0);
+    ck_assert_str_eq(d.rec[0].layer, "fc1 linear 784\xe2\x86\x92" "128");
+    ck_assert_int_eq(d.rec[0].npts, 25);
+    ck_assert_int_eq(d.rec[0].curve_from_fit, 1);
+    /* the last point is the reference: time 1/1 + 1 = 2 s, power 10 + 20 = 30 W, 60 J */
+    ck_assert(fabs(d.rec[0].pt_set[24] - 3e6) < 1e-6);
+    ck_assert(fabs(d.rec[0].pt_time[24] - 2) < 1e-9 && fabs(d.rec[0].pt_energy[24] - 60) < 1e-9);
+    /* at half the clock: 1/0.5 + 1 = 3 s, 10 + 20/8 = 12.5 W */
+    for (int k = 0; k < d.rec[0].npts; k++)
+        if (fabs(d.rec[0].pt_set[k] - 1.5e6) < 1)
+            ck_assert(fabs(d.rec[0].pt_energy[k] - 37.5) < 1e-9);
     /* refusals: a string where a number belongs, no array, trailing text, not JSON */
     ck_assert_int_ne(dvfs_from("{\"recommendations\": [{\"baseline\": \"3000000\"}]}", &d, err), 0);
     ck_assert_ptr_nonnull(strstr(err, "number"));

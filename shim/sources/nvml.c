@@ -1,0 +1,265 @@
+/* sources/nvml.c - GPU energy from NVML: per device the total-energy counter
+ * (Volta and later), else the power reading to integrate, plus SM and
+ * memory clocks; the supported clocks and the power-limit range once
+ * (GPU_INFO and GPU_CLOCKS records: DVFS needs them).
+ *
+ * NVML is dlopen()ed as "libnvidia-ml.so.1" through the normal loader path
+ * (the tests put a scripted fake there with LD_LIBRARY_PATH), prototypes
+ * declared here.  It starts at the process's first intercepted CUDA call or
+ * at InitializeInjection, whichever comes first - under nsys or ncu the
+ * injection slot is taken and the energy must still be measured - and
+ * samples in its own thread, so a process that never touches CUDA never
+ * loads NVML.  H100-class power readings are 1 s averages: the counter is
+ * preferred whenever it answers. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "../gs.h"
+#include "../gpu.h"
+
+typedef void *nvmlDevice_t;
+typedef int nvmlReturn_t;
+enum { NVML_OK = 0, NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2 };
+#define GS_NVML_FNS(X)                                                                  \
+    X(nvmlInit_v2, (void))                                                              \
+    X(nvmlShutdown, (void))                                                             \
+    X(nvmlDeviceGetCount_v2, (unsigned *))                                              \
+    X(nvmlDeviceGetHandleByIndex_v2, (unsigned, nvmlDevice_t *))                        \
+    X(nvmlDeviceGetName, (nvmlDevice_t, char *, unsigned))                              \
+    X(nvmlDeviceGetUUID, (nvmlDevice_t, char *, unsigned))                              \
+    X(nvmlDeviceGetTotalEnergyConsumption, (nvmlDevice_t, unsigned long long *))        \
+    X(nvmlDeviceGetPowerUsage, (nvmlDevice_t, unsigned *))                              \
+    X(nvmlDeviceGetClockInfo, (nvmlDevice_t, int, unsigned *))                          \
+    X(nvmlDeviceGetMaxClockInfo, (nvmlDevice_t, int, unsigned *))                       \
+    X(nvmlDeviceGetSupportedMemoryClocks, (nvmlDevice_t, unsigned *, unsigned *))       \
+    X(nvmlDeviceGetSupportedGraphicsClocks, (nvmlDevice_t, unsigned, unsigned *, unsigned *)) \
+    X(nvmlDeviceGetPowerManagementLimitConstraints, (nvmlDevice_t, unsigned *, unsigned *)) \
+    X(nvmlDeviceGetPowerManagementDefaultLimit, (nvmlDevice_t, unsigned *))             \
+    X(nvmlDeviceGetEnforcedPowerLimit, (nvmlDevice_t, unsigned *))
+#define GS_NVML_DECL(name, P) static nvmlReturn_t (*p_##name) P;
+GS_NVML_FNS(GS_NVML_DECL)
+
+#define GS_NVML_MAXDEV 16
+struct gs_nvdev { nvmlDevice_t h; uint8_t energy; };
+static struct gs_nvdev gs_dev[GS_NVML_MAXDEV];
+static unsigned gs_ndev;
+static int gs_nvml_state;               /* 0 not tried, 1 running, -1 unavailable/stopped */
+static pthread_t gs_nvml_thread;
+static pthread_mutex_t gs_nvml_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gs_nvml_cv;
+static int gs_nvml_quit;
+static uint64_t gs_nvml_period_ns = 5000000;   /* the counter moves about every 10 ms */
+static void *gs_nvml_lib;
+
+static int gs_nvml_load(void)
+{
+    void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        gs_dbg("NVML not available (%s): no GPU energy", dlerror());
+        return -1;
+    }
+    int ok = 1;
+#define GS_NVML_LOAD(name, P) p_##name = (nvmlReturn_t(*) P)dlsym(h, #name);
+    GS_NVML_FNS(GS_NVML_LOAD)
+    if (!p_nvmlInit_v2 || !p_nvmlDeviceGetCount_v2 || !p_nvmlDeviceGetHandleByIndex_v2)
+        ok = 0;
+    if (!ok || p_nvmlInit_v2() != NVML_OK) {
+        gs_log("libnvidia-ml.so.1 loaded but NVML did not initialise (driver not running?): "
+               "no GPU energy");
+        dlclose(h);
+        return -1;
+    }
+    gs_nvml_lib = h;
+    return 0;
+}
+
+#define GS_CALL(name, ...) (p_##name && p_##name(__VA_ARGS__) == NVML_OK)
+
+static void gs_put(const void *rec, unsigned nslots)
+{
+    uint8_t *s = gs_rec_slot(&gs_tls, nslots);
+    if (!s)
+        return;
+    memcpy(s + 1, (const uint8_t *)rec + 1, nslots * GS_REC_SIZE - 1);
+    gs_rec_commit(s, *(const uint8_t *)rec);
+}
+
+/* Describe one device: GPU_INFO (its supported clocks follow from the
+ * sampling thread). */
+static void gs_nvml_describe(unsigned i)
+{
+    nvmlDevice_t h = gs_dev[i].h;
+    char name[96] = "unknown GPU", uuid[96] = "";
+    (void)GS_CALL(nvmlDeviceGetName, h, name, sizeof name);
+    (void)GS_CALL(nvmlDeviceGetUUID, h, uuid, sizeof uuid);
+    if (!uuid[0])
+        snprintf(uuid, sizeof uuid, "nvml-index-%u", i);
+    struct gs_rec_gpu_info g = { .type = GS_REC_GPU_INFO, .nslots = 2, .device = (uint16_t)i };
+    g.name = gs_gpu_string(GS_STR_GPU, name);
+    g.uuid = gs_gpu_string(GS_STR_GPU, uuid);
+    unsigned long long mj;
+    unsigned mw, a, b;
+    if (GS_CALL(nvmlDeviceGetTotalEnergyConsumption, h, &mj))
+        gs_dev[i].energy = GS_GPU_E_COUNTER;
+    else if (GS_CALL(nvmlDeviceGetPowerUsage, h, &mw))
+        gs_dev[i].energy = GS_GPU_E_POWER;
+    g.energy = gs_dev[i].energy;
+    if (GS_CALL(nvmlDeviceGetEnforcedPowerLimit, h, &a))
+        g.power_limit_mw = a;
+    if (GS_CALL(nvmlDeviceGetPowerManagementLimitConstraints, h, &a, &b))
+        g.power_min_mw = a, g.power_max_mw = b;
+    if (GS_CALL(nvmlDeviceGetPowerManagementDefaultLimit, h, &a))
+        g.power_default_mw = a;
+    if (GS_CALL(nvmlDeviceGetMaxClockInfo, h, NVML_CLOCK_SM, &a))
+        g.sm_max_mhz = a;
+    if (GS_CALL(nvmlDeviceGetMaxClockInfo, h, NVML_CLOCK_MEM, &a))
+        g.mem_max_mhz = a;
+    if (GS_CALL(nvmlDeviceGetClockInfo, h, NVML_CLOCK_SM, &a))
+        g.sm_mhz = a;
+    if (GS_CALL(nvmlDeviceGetClockInfo, h, NVML_CLOCK_MEM, &a))
+        g.mem_mhz = a;
+    gs_put(&g, 2);
+}
+
+static void gs_nvml_clocks(unsigned i)
+{
+    nvmlDevice_t h = gs_dev[i].h;
+    unsigned mem[64], nmem = 64;
+    if (!GS_CALL(nvmlDeviceGetSupportedMemoryClocks, h, &nmem, mem))
+        return;
+    for (unsigned m = 0; m < nmem && m < 64; m++) {
+        unsigned sm[512], nsm = 512;
+        if (!GS_CALL(nvmlDeviceGetSupportedGraphicsClocks, h, mem[m], &nsm, sm))
+            continue;
+        if (nsm > 512)
+            nsm = 512;
+        uint8_t buf[GS_REC_SIZE * (1 + (512 * 2 + GS_REC_SIZE - 1) / GS_REC_SIZE)];
+        memset(buf, 0, sizeof buf);
+        struct gs_rec_gpu_clocks *c = (void *)buf;
+        unsigned nslots = 1 + (nsm * 2 + GS_REC_SIZE - 1) / GS_REC_SIZE;
+        c->type = GS_REC_GPU_CLOCKS;
+        c->nslots = (uint8_t)nslots;
+        c->device = (uint16_t)i;
+        c->mem_mhz = (uint16_t)mem[m];
+        c->nvals = (uint16_t)nsm;
+        uint16_t *v = (uint16_t *)(buf + GS_REC_SIZE);
+        for (unsigned k = 0; k < nsm; k++)
+            v[k] = (uint16_t)sm[k];
+        gs_put(buf, nslots);
+    }
+}
+
+static void gs_nvml_sample(void)
+{
+    for (unsigned i = 0; i < gs_ndev; i++) {
+        nvmlDevice_t h = gs_dev[i].h;
+        struct gs_rec_nvml s = { .type = GS_REC_NVML, .nslots = 1, .device = (uint16_t)i };
+        s.t = gs_now();
+        unsigned long long mj = 0;
+        unsigned mw = 0, a;
+        int got = 0;
+        if (gs_dev[i].energy == GS_GPU_E_COUNTER && GS_CALL(nvmlDeviceGetTotalEnergyConsumption, h, &mj))
+            s.energy_mj = mj, got = 1;
+        if (gs_dev[i].energy == GS_GPU_E_POWER && GS_CALL(nvmlDeviceGetPowerUsage, h, &mw))
+            s.power_mw = mw, got = 1;
+        s.t_read = gs_now();
+        if (!got)
+            continue;                   /* a failed read is a missing point, not a zero */
+        if (GS_CALL(nvmlDeviceGetClockInfo, h, NVML_CLOCK_SM, &a))
+            s.sm_mhz = (uint16_t)a;
+        if (GS_CALL(nvmlDeviceGetClockInfo, h, NVML_CLOCK_MEM, &a))
+            s.mem_mhz = (uint16_t)a;
+        gs_put(&s, 1);
+    }
+}
+
+static void *gs_nvml_main(void *arg)
+{
+    (void)arg;
+    gs_tls.stream = GS_STREAM_SAMPLER;
+    gs_tls.busy = 1;
+    for (unsigned i = 0; i < gs_ndev; i++)
+        gs_nvml_clocks(i);
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    pthread_mutex_lock(&gs_nvml_mu);
+    while (!gs_nvml_quit) {
+        pthread_mutex_unlock(&gs_nvml_mu);
+        gs_nvml_sample();
+        pthread_mutex_lock(&gs_nvml_mu);
+        next.tv_nsec += (long)gs_nvml_period_ns;
+        while (next.tv_nsec >= 1000000000L) {
+            next.tv_nsec -= 1000000000L;
+            next.tv_sec++;
+        }
+        while (!gs_nvml_quit && pthread_cond_timedwait(&gs_nvml_cv, &gs_nvml_mu, &next) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&gs_nvml_mu);
+    gs_nvml_sample();                   /* the last point closes the window */
+    return NULL;
+}
+
+void gs_nvml_start(void)
+{
+    pthread_mutex_lock(&gs_nvml_mu);
+    if (gs_nvml_state != 0) {
+        pthread_mutex_unlock(&gs_nvml_mu);
+        return;
+    }
+    gs_nvml_state = -1;
+    gs_nvml_period_ns = (uint64_t)(gs_setting_double("GREENSHIM_NVML_MS") * 1e6);
+    if (gs_nvml_load() != 0) {
+        pthread_mutex_unlock(&gs_nvml_mu);
+        return;
+    }
+    unsigned n = 0;
+    (void)GS_CALL(nvmlDeviceGetCount_v2, &n);
+    gs_ndev = 0;
+    for (unsigned i = 0; i < n && gs_ndev < GS_NVML_MAXDEV; i++)
+        if (GS_CALL(nvmlDeviceGetHandleByIndex_v2, i, &gs_dev[gs_ndev].h))
+            gs_ndev++;
+    for (unsigned i = 0; i < gs_ndev; i++)
+        gs_nvml_describe(i);
+    if (!gs_ndev) {
+        gs_log("NVML sees no GPU: no GPU energy");
+        pthread_mutex_unlock(&gs_nvml_mu);
+        return;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&gs_nvml_cv, &ca);
+    gs_nvml_quit = 0;
+    if (pthread_create(&gs_nvml_thread, NULL, gs_nvml_main, NULL) == 0) {
+        gs_nvml_state = 1;
+        gs_sources |= GS_SRC_NVML;
+    }
+    pthread_mutex_unlock(&gs_nvml_mu);
+}
+
+void gs_nvml_stop(void)
+{
+    pthread_mutex_lock(&gs_nvml_mu);
+    if (gs_nvml_state != 1) {
+        pthread_mutex_unlock(&gs_nvml_mu);
+        return;
+    }
+    gs_nvml_state = -1;
+    gs_nvml_quit = 1;
+    pthread_cond_signal(&gs_nvml_cv);
+    pthread_mutex_unlock(&gs_nvml_mu);
+    pthread_join(gs_nvml_thread, NULL);
+}
+
+/* A fork child has no sampling thread; the parent's series covers the
+ * device (NVML energy is machine-wide). */
+void gs_nvml_fork_child(void)
+{
+    pthread_mutex_init(&gs_nvml_mu, NULL);
+    gs_nvml_state = -1;
+}
