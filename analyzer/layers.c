@@ -273,6 +273,7 @@ struct det {
     int *row; size_t nrow;        /* lay -> report layer row (-1: not yet) */
     struct ana_map rb_ids;        /* proc << 32 | region id -> index + 1 */
     struct centry *cc;            /* CCACHE entries */
+    struct centry *clast;         /* the entry centry_of returned last */
     int units_final;              /* pass 1 done: classifications may be cached */
     struct { int *ix; size_t n; } *tsr; size_t ntsr;  /* proc -> thread -> ts index + 1 */
     uint32_t last_rp, last_rr; int last_rb;   /* the last region asked for (rbase_of) */
@@ -494,9 +495,13 @@ static struct centry *centry_of(struct det *d, const struct ana_call *c)
     if (ANA_OP_IS_DNNL(c->op))
         return NULL;
     uint32_t pat = c->flags & 0x3f;
+    struct centry *e = d->clast;        /* the call before's shape, most often */
+    if (e && e->m == c->m && e->n == c->n && e->k == c->k && e->pat == pat && e->op == c->op)
+        return e;
     uint32_t h = (c->m * 0x9e3779b1u) ^ (c->n * 0x85ebca77u) ^ (c->k * 0xc2b2ae3du) ^ (pat << 8) ^ c->op;
     h ^= h >> 15;
-    struct centry *e = &d->cc[h & (CCACHE - 1)];
+    e = &d->cc[h & (CCACHE - 1)];
+    d->clast = e;
     if (e->used && e->m == c->m && e->n == c->n && e->k == c->k && e->pat == pat && e->op == c->op)
         return e;
     e->used = 1;
@@ -780,6 +785,7 @@ int ana_layers_plan(struct ana_report *r)
     }
     r->layers_from_regions = regions;
     memset(d->cc, 0, CCACHE * sizeof *d->cc);   /* classes need the final units */
+    d->clast = NULL;
     d->units_final = 1;
 
     /* (process, region, lay) of the linear calls inside regions, for the
