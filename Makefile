@@ -33,7 +33,7 @@ NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
 GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
 GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
-             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench
+             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
 ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
 endif
@@ -89,7 +89,7 @@ $(BUILD)/gpu/gpu_attrib: tests/e2e/src/gpu_attrib.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< -ldl -lm
 
-$(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_launch_bench: $(BUILD)/gpu/%: tests/e2e/src/%.c
+$(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork: $(BUILD)/gpu/%: tests/e2e/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcudart
 

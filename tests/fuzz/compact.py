@@ -9,14 +9,19 @@ The recorder writes 1 MiB chunks behind a 16 KiB header, far beyond what a
 fuzzer should mutate; the reader takes header_size and chunk_size from the
 header, so a seed with a 256 + text header and S-slot chunks is still a valid
 trace.  Kept per thread, in order: every STRING (with its continuation
-slots), REGION push/pop, CLOCK, END and LOST record; the first N CALL records
-(each with its COUNTERS record); the first and last N/2 SAMPLE records.
+slots), REGION push/pop, CLOCK, END, LOST, GPU_INFO... record; the first N
+CALL (each with its COUNTERS record), KERNEL, MEMCPY, API, CUBLAS and DNNL
+records; the first and last N/2 SAMPLE and NVML records.  Records of type
+>= 16 span their nslots slots (byte 1).
 Chunks keep their thread id, stream and per-thread sequence; the END record
 stays last on its thread."""
 import struct
 import sys
 
 REC = 48
+# capped like calls: CALL, KERNEL, MEMCPY, API, CUBLAS, DNNL; like samples: SAMPLE, NVML
+CALLS = {1, 16, 17, 18, 19, 21}
+SAMPLES = {7, 23}
 CHUNK_MAGIC = 0x4B4E4843
 
 
@@ -28,7 +33,11 @@ def groups(d, off, csize):
         if t == 0:
             return
         n = 1
-        if t == 5:
+        if t >= 16:                    # format 2: nslots in byte 1 (0 is damage)
+            n = d[p + 1]
+            if n == 0:
+                return
+        elif t == 5:
             ln = struct.unpack_from("<H", d, p + 2)[0]
             if ln > 40:
                 n += (ln - 40 + REC - 1) // REC
@@ -74,11 +83,11 @@ def main():
     out_chunks = []
     for tid in order:
         stream, recs = threads[tid]
-        samples = [i for i, (t, _) in enumerate(recs) if t == 7]
+        samples = [i for i, (t, _) in enumerate(recs) if t in SAMPLES]
         keep_s = set(samples[:nsamp // 2] + samples[-(nsamp - nsamp // 2):]) if nsamp else set()
         kept, calls, last_call_kept = [], 0, False
         for i, (t, r) in enumerate(recs):
-            if t == 1:
+            if t in CALLS:
                 last_call_kept = calls < ncalls
                 calls += 1
                 if last_call_kept:
@@ -86,7 +95,7 @@ def main():
             elif t == 2:
                 if last_call_kept:
                     kept.append(r)
-            elif t == 7:
+            elif t in SAMPLES:
                 if i in keep_s:
                     kept.append(r)
             else:

@@ -1,7 +1,7 @@
 /* fuzz_analyze.c - the analyzer's fuzz target: one input is one trace file,
- * run through greenshim-analyze's own verbs (report as text, JSON or CSV, and
- * one of info, dump, html, export --perfetto, dvfs and diff, both chosen by the
- * input's length) exactly as the command line runs them: analyzer/main.c is linked
+ * run through one of greenshim-analyze's own verbs (report as text, JSON or
+ * CSV, info, dump, html, export --perfetto, dvfs, diff: by the input's length)
+ * exactly as the command line runs them: analyzer/main.c is linked
  * in with its main() renamed (-Dmain=gs_analyze_main), and the input is
  * written to a scratch file on tmpfs, so the target exercises the very code
  * path `greenshim-analyze report/dump/info` takes, whatever the reader's
@@ -25,6 +25,9 @@
 #include <unistd.h>
 
 int gs_analyze_main(int argc, char **argv);
+/* replay.c sets it: every verb on every input (a regression input must meet
+ * the verb it crashed, whatever its length) */
+int gs_fuzz_all_verbs;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -132,15 +135,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (at == size)
             break;
     }
-    /* every input: report (renderer by the length); then one more verb in
-     * turn (by the length too): two analyzer runs per input instead of seven
-     * keeps a campaign fast, and over many inputs each verb sees a sixth */
-    static const char *const report[3][5] = {
+    /* one analyzer verb per input, in turn by the input's length: a campaign
+     * of 10^6 inputs then runs each verb 10^5 times or more, at the cost of
+     * one run per input */
+    static const char *const verbs[9][6] = {
         { "report", "@all", "--format", "text", NULL },
         { "report", "@all", "--format", "json", NULL },
         { "report", "@all", "--format", "csv", NULL },
-    };
-    static const char *const other[6][6] = {
         { "info", "@1", NULL },
         { "dump", "@1", NULL },
         { "html", "@all", "-o", "/dev/null", NULL },
@@ -148,7 +149,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         { "dvfs", "@all", NULL },
         { "diff", "@1", "@last", NULL },
     };
-    verb(nfiles, report[size % 3]);
-    verb(nfiles, other[size / 3 % 6]);
+    if (gs_fuzz_all_verbs)
+        for (int v = 0; v < 9; v++)
+            verb(nfiles, verbs[v]);
+    else
+        verb(nfiles, verbs[size % 9]);
     return 0;
 }

@@ -41,6 +41,12 @@ with greenshim.region("model"):
         with greenshim.region("encoder.%d/attention/a-region-name-longer-than-forty-bytes-%s" % (i, "x" * 60)):
             a = a @ a / 64
 '
+# GPU records (KERNEL, GPU_INFO, NVML samples): real CUPTI activity records
+# handed to the recorder by build/gpu/gpu_attrib, energy from the fake NVML
+if [ -x "$b/gpu/gpu_attrib" ] && [ -e "$b/fakes/nvml/libnvidia-ml.so.1" ]; then
+    FAKE_NVML_SCRIPT=$tmp/nvml.script LD_LIBRARY_PATH=$b/fakes/nvml \
+        rec gpu_nvml -- "$b/gpu/gpu_attrib" "$tmp/nvml.script" "$tmp/nvml.expected" || true
+fi
 # measured energy through libpowercap on a synthetic RAPL tree (wrapping counter)
 if unshare -m true 2>/dev/null; then
     for c in normal wrap; do

@@ -1,7 +1,8 @@
 /* replay.c - a main() for the fuzz target without libFuzzer: runs every
  * input file given (a directory: every file in it, sorted) through
- * LLVMFuzzerTestOneInput once.  Built with gcc and ASan+UBSan by `make check`
- * (no clang needed), and run there with no arguments: it then replays
+ * LLVMFuzzerTestOneInput once, with every verb (libFuzzer runs one verb per
+ * input).  Built with gcc and ASan+UBSan by `make check` (no clang
+ * needed), and run there with no arguments: it then replays
  * tests/fuzz/regressions/ and tests/fuzz/corpus/.  A sanitizer report aborts
  * (-fno-sanitize-recover); exit 0 and "replayed N inputs" otherwise. */
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+extern int gs_fuzz_all_verbs;
 
 static size_t replayed;
 
@@ -80,6 +82,7 @@ static void walk(const char *path, int must)
 
 int main(int argc, char **argv)
 {
+    gs_fuzz_all_verbs = 1;              /* every verb on every input */
     LLVMFuzzerInitialize(&argc, &argv);
     if (argc < 2) {
         walk("tests/fuzz/regressions", 1);
