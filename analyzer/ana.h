@@ -116,6 +116,12 @@ struct ana_proc {
     /* the mapped file (streamed again by the sweep) */
     const uint8_t *map; size_t map_size;
     size_t released;              /* the sweep: [0, released) passed by every thread and released */
+    /* the distinct BLAS call shapes (op, layout and transposes, m, n, k), in
+     * the order of their first call (threads in order): layer detection
+     * learns what each GEMM pair shows from them instead of a pass */
+    struct ana_shape { uint32_t op, pat, m, n, k; } *shp; size_t nshp, capshp;
+    uint32_t *shp_hash; size_t shp_cap;      /* open addressing: index + 1 */
+    uint32_t shp_last;                       /* the last call's shape index + 1 */
     struct ana_chunk *chunks; size_t nchunks;
     size_t ncalls, nrev;          /* counted by the reader */
     int any_call_region;          /* some call names a region */

@@ -35,11 +35,14 @@
  * its calls' forward passes; two models in one process keep their own.
  * The report's count is the largest.
  *
- * Streaming: the plan reads every thread's calls twice before the sweep
- * (ana_next_call; what each pair shows, then every call placed), keeping
- * state bounded by the number of pairs, layers, regions and threads; the
- * sweep places each call again from a fresh per-thread state, which gives
- * the same layer, and names its row. */
+ * Streaming: what each pair shows is learnt from the process's distinct
+ * BLAS shapes in the order of their first call (the reader's scan notes
+ * them); the plan then reads every thread's calls once before the sweep
+ * (ana_next_call_shape: every call placed, the regions' models noted),
+ * keeping state bounded by the number of shapes, pairs, layers, regions and
+ * threads; the sweep places each call again from a fresh per-thread state,
+ * which gives the same layer, and names its row.  A cache per call shape
+ * (signature, unit, class) keeps hash lookups off the per-call path. */
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
@@ -742,9 +745,10 @@ static const char *lay_name(struct det *d, int li)
     return d->names[li];
 }
 
-/* Before the sweep: two passes over every thread's calls (what each pair
- * shows; then every call placed), so that names, owners of module regions,
- * models and their iterations are known when the calls stream by. */
+/* Before the sweep: what each pair shows (from the distinct shapes), then
+ * one pass over every thread's calls (every call placed), so that names,
+ * owners of module regions, models and their iterations are known when the
+ * calls stream by. */
 int ana_layers_plan(struct ana_report *r)
 {
     struct det *d = calloc(1, sizeof *d);
@@ -765,18 +769,24 @@ int ana_layers_plan(struct ana_report *r)
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
         regions |= p->nrev || p->any_call_region;
-        for (size_t t = 0; t < p->nthreads; t++) {
+        /* what each pair shows: learnt from the distinct shapes in the
+         * order of their first call (the reader's scan noted them), the
+         * same as from every call (only the first forward's layout is
+         * order-dependent); oneDNN calls teach nothing here */
+        for (size_t x = 0; x < p->nshp; x++) {
+            const struct ana_shape *h = &p->shp[x];
+            memset(&c, 0, sizeof c);
+            c.op = (uint8_t)h->op;
+            c.flags = (uint16_t)h->pat;
+            c.m = h->m; c.n = h->n; c.k = h->k;
+            struct sig s;
+            sig_of(p, &c, &s);
+            learn(d, &s, NULL);
+        }
+        /* a process not read by the scan (built by hand) or no BLAS: every call */
+        for (size_t t = 0; !p->nshp && t < p->nthreads; t++) {
             size_t ci = 0, off = 0;
             while (ana_next_call_shape(p, &p->threads[t], &ci, &off, &c)) {
-                struct centry *e = centry_of(d, &c);
-                if (e) {
-                    if (!e->ui && !e->cl_ok) {      /* new in the cache: its signature */
-                        sig_of(p, &c, &e->s);
-                        e->cl_ok = -1;              /* (signature made, no class yet) */
-                    }
-                    learn(d, &e->s, &e->ui);
-                    continue;
-                }
                 struct sig s;
                 sig_of(p, &c, &s);
                 learn(d, &s, NULL);

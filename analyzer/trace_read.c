@@ -272,6 +272,54 @@ void ana_release_behind(const struct ana_proc *p, size_t from, size_t to)
         ana_release(p, a, b - a);
 }
 
+static uint32_t shape_hash(const struct ana_shape *x)
+{
+    uint32_t h = (x->m * 0x9e3779b1u) ^ (x->n * 0x85ebca77u) ^ (x->k * 0xc2b2ae3du) ^ (x->pat << 8) ^ x->op;
+    return h ^ (h >> 15);
+}
+
+static int shape_eq(const struct ana_shape *a, const struct ana_shape *b)
+{
+    return a->m == b->m && a->n == b->n && a->k == b->k && a->pat == b->pat && a->op == b->op;
+}
+
+/* one BLAS call's shape into the process's table (first calls first) */
+static void shape_note(struct ana_proc *p, const uint8_t *rec)
+{
+    struct gs_rec_call r;
+    memcpy(&r, rec, sizeof r);
+    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k };
+    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x))
+        return;
+    if ((p->nshp + 1) * 2 > p->shp_cap) {
+        size_t cap = p->shp_cap ? p->shp_cap * 2 : 64;
+        uint32_t *h = ana_xmalloc(cap, sizeof *h);
+        memset(h, 0, cap * sizeof *h);
+        for (size_t i = 0; i < p->nshp; i++) {
+            size_t j = shape_hash(&p->shp[i]) & (cap - 1);
+            while (h[j])
+                j = (j + 1) & (cap - 1);
+            h[j] = (uint32_t)i + 1;
+        }
+        free(p->shp_hash);
+        p->shp_hash = h;
+        p->shp_cap = cap;
+    }
+    size_t j = shape_hash(&x) & (p->shp_cap - 1);
+    for (; p->shp_hash[j]; j = (j + 1) & (p->shp_cap - 1))
+        if (shape_eq(&p->shp[p->shp_hash[j] - 1], &x)) {
+            p->shp_last = p->shp_hash[j];
+            return;
+        }
+    if (p->nshp == p->capshp) {
+        p->capshp = p->capshp ? p->capshp * 2 : 64;
+        p->shp = ana_xrealloc(p->shp, p->capshp, sizeof *p->shp);
+    }
+    p->shp[p->nshp++] = x;
+    p->shp_hash[j] = (uint32_t)p->nshp;
+    p->shp_last = (uint32_t)p->nshp;
+}
+
 /* slots a record takes (>= 1), or 0 when it is damage */
 static size_t rec_slots(const struct ana_proc *p, const uint8_t *rec, size_t left)
 {
@@ -330,6 +378,8 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
             if (t1 > p->raw_t1_max) p->raw_t1_max = t1;
             if (rec[0] == GS_REC_CALL ? ld32(rec + 4) : ld32(rec + 24))
                 p->any_call_region = 1;
+            if (rec[0] == GS_REC_CALL)
+                shape_note(p, rec);
             p->ncalls++;
             th->ncalls++;
             break;
@@ -778,6 +828,7 @@ void ana_run_free(struct ana_run *run)
         struct ana_proc *p = run->procs[i];
         if (p->map)
             munmap((void *)p->map, p->map_size);
+        free(p->shp); free(p->shp_hash);
         free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->dnnl); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
