@@ -298,5 +298,5 @@ int cmd_export(int argc, char **argv)
                      "                       call (shape, FLOPs and joules as args), regions as enclosing\n"
                      "                       slices, power and frequency as counter tracks\n"
                      "  --csv DIR            one CSV per table: ops, shapes, regions, layers, threads,\n"
-                     "                       samples, power, summary (header row; pandas-ready)\n", 1);
+                     "                       samples, power, kernels, summary (header row; pandas-ready)\n", 1);
 }
