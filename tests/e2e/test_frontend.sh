@@ -33,7 +33,8 @@ bad "no command given" record -o "$tmp/nx"
 bad "unknown option" record --bogus -- "$mix"
 bad "needs a comma-separated list" sweep --cpu-freqs -- "$mix"
 bad "--repeat needs a number" sweep --cpu-freqs 1,2 --repeat -- "$mix"
-bad "unknown verb" frobnicate
+bad "greenshim: unknown verb 'frobnicate'" frobnicate
+bad "greenshim: unknown verb 'frobnicate'" frobnicate --version
 ls "$tmp"/greenshim-* >/dev/null 2>&1 && fail "bad usage left a trace directory: $(ls -d "$tmp"/greenshim-*)"
 
 # -o DIR holding a run: refused; --append adds to it
