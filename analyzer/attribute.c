@@ -3,7 +3,8 @@
  * key, from any process of the run, merged into ONE series and counted
  * once; scope=process series add up) or, when nothing is measured, each
  * process's modelled CPU-time curve.  An interval costs E(end) - E(start),
- * linearly interpolated between samples.
+ * linearly interpolated between samples, with a power step where a
+ * measured interval holds one region boundary (series_knots).
  *
  * The sweep walks every thread of every process at once, merged by time with
  * a small heap (each thread's chunks in (tid, seq) order are already in time
@@ -83,6 +84,46 @@ static void series_add(struct series *s, const struct ana_domain *d)
     s->nsrc++;
 }
 
+/* A counter with a small range can wrap more than once between two points
+ * when the sampler thread runs late (a loaded machine): where an interval is
+ * long enough to hide a wrap at the power around it, add the whole wraps
+ * that bring its power nearest to that of the intervals on either side. */
+static void series_missed_wraps(struct series *s)
+{
+    const struct ana_domain *d = s->d;
+    if (!d->max_range || s->n < 4 || strcmp(d->kind, "energy") != 0)
+        return;
+    double range = (double)d->max_range * ana_domain_scale(d), add = 0;
+    double *p = ana_xmalloc(s->n, sizeof *p);
+    for (size_t i = 0; i + 1 < s->n; i++)
+        p[i] = s->t[i + 1] > s->t[i] ? (s->j[i + 1] - s->j[i]) / (double)(s->t[i + 1] - s->t[i]) : 0;
+    double *j = ana_xmalloc(s->n, sizeof *j);
+    j[0] = s->j[0];
+    for (size_t i = 0; i + 1 < s->n; i++) {
+        double dt = (double)(s->t[i + 1] - s->t[i]), e = s->j[i + 1] - s->j[i];
+        /* the power around it: the neighbours' (ns: J per ns) */
+        double ref = 0; int nref = 0;
+        if (i > 0) { ref += p[i - 1]; nref++; }
+        if (i + 2 < s->n) { ref += p[i + 1]; nref++; }
+        int k = 0;
+        if (nref && dt > 0) {
+            ref /= nref;
+            if (ref * dt > range / 2) {         /* a wrap may hide in it */
+                double best = fabs(e / dt - ref);
+                for (int q = 1; q <= 4; q++) {
+                    double diff = fabs((e + q * range) / dt - ref);
+                    if (diff < best) { best = diff; k = q; }
+                }
+            }
+        }
+        add += k * range;
+        j[i + 1] = s->j[i + 1] + add;
+    }
+    memcpy(s->j, j, s->n * sizeof *j);
+    free(j);
+    free(p);
+}
+
 static void series_joules(struct series *s)
 {
     const struct ana_domain *d = s->d;
@@ -104,6 +145,115 @@ static void series_joules(struct series *s)
         acc += (double)delta * scale;
         s->j[i] = acc;
     }
+    series_missed_wraps(s);
+}
+
+/* ---- power steps where the program's activity changes ----
+ * Linear interpolation across a sample interval that straddles a region
+ * boundary spreads the step in power over the whole interval: on average a
+ * region loses P_step x dt / 6 at each boundary.  So where an interval
+ * holds exactly one region push or pop (any thread, any process of the
+ * run), the curve gets a knot there: power before it is the previous
+ * quiet intervals' (1 ms at least), after it the next ones', scaled so that the interval's
+ * measured energy stays exact.  With constant power on each side this is
+ * exact at any sampling rate; intervals with several boundaries stay
+ * linear.  Memory: two values per sample interval. */
+static size_t raw_slots(const struct ana_proc *p, const uint8_t *rec, size_t left)
+{
+    size_t ns = 1;
+    if (rec[0] == GS_REC_STRING) {
+        size_t len = (size_t)rec[2] | (size_t)rec[3] << 8;
+        ns += len > GS_STRING_HEAD_TEXT ? (len - GS_STRING_HEAD_TEXT + GS_REC_SIZE - 1) / GS_REC_SIZE : 0;
+    } else if (rec[0] >= 16 && (p->hdr.version >= 2 || rec[0] == GS_REC_DNNL) && rec[1]) {
+        ns = rec[1];
+    }
+    return ns <= left ? ns : 0;
+}
+
+static void series_knots(const struct ana_run *run, struct series *s)
+{
+    if (s->n < 4)
+        return;
+    size_t ni = s->n - 1;
+    uint8_t *cnt = calloc(ni, 1);
+    double *ct = ana_xmalloc(ni, sizeof *ct);
+    if (!cnt)
+        exit(3);
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        for (size_t ti = 0; ti < p->nthreads; ti++) {
+            const struct ana_thread *th = &p->threads[ti];
+            if (!th->nrev)
+                continue;
+            for (size_t ci = 0; ci < th->nch; ci++) {
+                const struct ana_chunk *ch = &p->chunks[th->ch0 + ci];
+                const uint8_t *b = p->map + ch->off;
+                for (size_t off = GS_REC_SIZE; off + GS_REC_SIZE <= ch->len;) {
+                    const uint8_t *rec = b + off;
+                    size_t ns = raw_slots(p, rec, (ch->len - off) / GS_REC_SIZE);
+                    if (!ns || rec[0] == GS_REC_NONE)
+                        break;
+                    off += ns * GS_REC_SIZE;
+                    if (rec[0] != GS_REC_REGION_PUSH && rec[0] != GS_REC_REGION_POP)
+                        continue;
+                    uint64_t raw;
+                    memcpy(&raw, rec + 8, 8);
+                    double t = (double)ana_ns(p, raw);
+                    if (t <= (double)s->t[0] || t >= (double)s->t[ni])
+                        continue;
+                    size_t lo = 0, hi = ni;
+                    while (hi - lo > 1) {
+                        size_t mid = (lo + hi) / 2;
+                        if ((double)s->t[mid] <= t) lo = mid; else hi = mid;
+                    }
+                    if (cnt[lo] < 255)
+                        cnt[lo]++;
+                    ct[lo] = t;
+                }
+            }
+        }
+    }
+    size_t nk = 0;
+    for (size_t i = 0; i < ni; i++)
+        nk += cnt[i] == 1;
+    if (!nk) {
+        free(cnt); free(ct);
+        return;
+    }
+    uint64_t *t2 = ana_xmalloc(s->n + nk, sizeof *t2), *v2 = ana_xmalloc(s->n + nk, sizeof *v2);
+    double *j2 = ana_xmalloc(s->n + nk, sizeof *j2);
+    size_t o = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        t2[o] = s->t[i]; v2[o] = s->v[i]; j2[o++] = s->j[i];
+        if (i >= ni || cnt[i] != 1)
+            continue;
+        /* the power on each side: over at least 1 ms (or 64 intervals) of
+         * intervals without a boundary, so that a counter that updates in
+         * steps, or a burst of reads, does not make it up */
+        double pb = -1, pa = -1, ej = 0, et = 0;
+        for (size_t k = i, q = 0; k-- > 0 && q < 64 && !cnt[k] && et < 1e6; q++) {
+            ej += s->j[k + 1] - s->j[k];
+            et += (double)(s->t[k + 1] - s->t[k]);
+        }
+        if (et >= 1e6)
+            pb = ej / et;
+        ej = et = 0;
+        for (size_t k = i + 1, q = 0; k < ni && q < 64 && !cnt[k] && et < 1e6; k++, q++) {
+            ej += s->j[k + 1] - s->j[k];
+            et += (double)(s->t[k + 1] - s->t[k]);
+        }
+        if (et >= 1e6)
+            pa = ej / et;
+        double c = ct[i], t0 = (double)s->t[i], t1 = (double)s->t[i + 1];
+        double a = pb * (c - t0), b = pa * (t1 - c), e = s->j[i + 1] - s->j[i];
+        if (pb < 0 || pa < 0 || !(a + b > 0) || !(c > t0 && c < t1) || e < 0)
+            continue;
+        t2[o] = (uint64_t)c; v2[o] = s->v[i]; j2[o++] = s->j[i] + e * a / (a + b);
+    }
+    free(s->t); free(s->v); free(s->j);
+    s->t = t2; s->v = v2; s->j = j2;
+    s->n = s->cap = o;
+    free(cnt); free(ct);
 }
 
 static double interp_at(const struct series *s, size_t lo, double t)
@@ -202,8 +352,11 @@ int ana_energy_setup(struct ana_report *r)
             series_add(&e->s[k], d);
         }
     }
-    for (int i = 0; i < e->ns; i++)
+    for (int i = 0; i < e->ns; i++) {
         series_joules(&e->s[i]);
+        if (e->measured && !getenv("GS_DEBUG_NOKNOTS"))
+            series_knots(run, &e->s[i]);
+    }
     const char *prov = e->ns ? (e->measured ? "measured" : "modelled") : "none";
     const char *src = e->ns ? (e->s[0].d->source[0] ? e->s[0].d->source : e->measured ? "rapl" : "model") : NULL;
     for (size_t pi = 0; pi < run->nprocs; pi++) {

@@ -244,7 +244,7 @@ static int read_tag(const char *dir, struct tag *t, char *err, size_t errlen)
 }
 
 /* supported CPU frequencies, where the recorder wrote them into a trace
- * header (a GPU sweep records the GPU's in its dvfs-setting files) */
+ * header (the GPU's come from NVML records: gpu_visit) */
 static void hw_from_header(struct state *st, const struct ana_proc *p)
 {
     char buf[4096];
@@ -257,13 +257,76 @@ static void hw_from_header(struct state *st, const struct ana_proc *p)
         hw_merge(&st->hw[DVFS_CPU_FREQ], 0, b);
 }
 
+/* supported GPU values from the NVML source's records (GPU_INFO: power-limit
+ * range and maximum SM clock; GPU_CLOCKS: the SM clocks of each memory clock,
+ * of which the highest memory clock's are kept), read as trace_read meets
+ * them; bounded by the record's chunk */
+struct gpu_seen { struct state *st; unsigned best_mem; };
+
+static void gpu_visit(void *ctx, const struct ana_proc *p, uint32_t tid, size_t off, const uint8_t *rec)
+{
+    struct gpu_seen *g = ctx;
+    (void)tid;
+    if (rec[0] != GS_REC_GPU_INFO && rec[0] != GS_REC_GPU_CLOCKS)
+        return;
+    size_t cs = p->hdr.chunk_size, hs = p->hdr.header_size;
+    if (!cs || off < hs)
+        return;
+    size_t chunk_end = hs + ((off - hs) / cs + 1) * cs;
+    size_t slots = rec[1], avail = (chunk_end - off) / GS_REC_SIZE;
+    if (!slots || slots > avail)
+        return;                   /* damage: trace_read says so */
+    struct state *st = g->st;
+    if (rec[0] == GS_REC_GPU_INFO) {
+        if (slots * GS_REC_SIZE < sizeof(struct gs_rec_gpu_info))
+            return;
+        const struct gs_rec_gpu_info *i = (const void *)rec;
+        if (i->power_min_mw && i->power_max_mw >= i->power_min_mw)
+            hw_merge(&st->hw[DVFS_GPU_POWER], i->power_min_mw * 1e-3, i->power_max_mw * 1e-3);
+        if (i->sm_max_mhz)
+            hw_merge(&st->hw[DVFS_GPU_CLOCK], 0, i->sm_max_mhz);
+        return;
+    }
+    const struct gs_rec_gpu_clocks *c = (const void *)rec;
+    if (!c->nvals || (size_t)c->nvals * 2 > (slots - 1) * GS_REC_SIZE || c->mem_mhz < g->best_mem)
+        return;
+    const uint8_t *v = rec + GS_REC_SIZE;
+    struct hw *h = &st->hw[DVFS_GPU_CLOCK];
+    if (c->mem_mhz > g->best_mem) {   /* a higher memory clock: its SM clocks replace the list */
+        h->navail = 0;
+        g->best_mem = c->mem_mhz;
+    }
+    for (unsigned i = 0; i < c->nvals && h->navail < 4096; i++) {
+        uint16_t mhz;
+        memcpy(&mhz, v + 2 * i, 2);
+        if (!mhz)
+            continue;
+        h->avail = realloc(h->avail, (h->navail + 1) * sizeof *h->avail);
+        h->avail[h->navail++] = mhz;
+        hw_merge(h, mhz, mhz);
+    }
+}
+
 static void print_run_errors(const struct ana_run *run)
 {
     for (size_t i = 0; i < run->nerr; i++)
         fprintf(stderr, "greenshim-analyze: %s\n", run->errors[i]);
 }
 
-/* one tagged run directory -> a point of the whole job and of each layer */
+/* the GPUs' measured energy (NVML), which the CPU-side total leaves out */
+static double gpu_energy(const struct ana_report *r)
+{
+    double e = 0;
+    if (r->gpu)
+        for (size_t i = 0; i < r->gpu->ngpus; i++)
+            if (r->gpu->gpus[i].energy_j > 0)
+                e += r->gpu->gpus[i].energy_j;
+    return e;
+}
+
+/* one tagged run directory -> a point of the whole job and of each layer;
+ * energy is the whole machine's (CPU side + GPUs), a layer's includes the
+ * kernels it launched; for a GPU knob a layer's time is its kernels' time */
 static int add_tagged(struct state *st, const char *dir, const struct tag *t)
 {
     if (t->status) {
@@ -271,6 +334,9 @@ static int add_tagged(struct state *st, const char *dir, const struct tag *t)
         return 0;
     }
     struct ana_run run = { 0 };
+    struct gpu_seen gs = { st, 0 };
+    run.visit = gpu_visit;
+    run.visit_ctx = &gs;
     int rc = ana_read_path(&run, dir);
     print_run_errors(&run);
     if (rc != 0 || !run.nprocs) {
@@ -286,23 +352,26 @@ static int add_tagged(struct state *st, const char *dir, const struct tag *t)
         hw_merge(&st->hw[t->knob], t->hw_min, t->hw_max);
     if (t->avail[0])
         hw_avail(&st->hw[t->knob], t->avail);
-    if (!(r.duration_s > 0) || !(r.total_j > 0)) {
+    double total = r.total_j + gpu_energy(&r);
+    if (!(r.duration_s > 0) || !(total > 0)) {
         fprintf(stderr, "greenshim-analyze dvfs: %s: the run has no duration or no energy "
-                "(time %.6f s, energy %.6f J)\n", dir, r.duration_s, r.total_j);
+                "(time %.6f s, energy %.6f J)\n", dir, r.duration_s, total);
         ana_report_free(&r);
         ana_run_free(&run);
         return -1;
     }
     struct dvfs_series *s = series_get(st, "", t->knob, t->device);
     if (s)
-        dvfs_series_add(s, t->setting, r.duration_s, r.total_j);
+        dvfs_series_add(s, t->setting, r.duration_s, total);
     for (size_t i = 0; i < r.nlayers; i++) {
         const struct ana_layer_row *l = &r.layers[i];
-        if (!(l->time_s > 0) || !(l->energy_j > 0))
+        double lt = t->knob != DVFS_CPU_FREQ && l->gpu_time_s > 0 ? l->gpu_time_s : l->time_s;
+        double le = l->energy_j + (l->gpu_energy_j > 0 ? l->gpu_energy_j : 0);
+        if (!(lt > 0) || !(le > 0))
             continue;
         struct dvfs_series *ls = series_get(st, l->name, t->knob, t->device);
         if (ls)
-            dvfs_series_add(ls, t->setting, l->time_s, l->energy_j);
+            dvfs_series_add(ls, t->setting, lt, le);
     }
     ana_report_free(&r);
     ana_run_free(&run);
@@ -442,6 +511,9 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
 {
     struct ana_run run = { 0 };
     struct est_acc acc = { 0 };
+    struct gpu_seen gs = { st, 0 };
+    run.visit = gpu_visit;
+    run.visit_ctx = &gs;
     int bad = 0;
     for (int i = 0; i < np; i++)
         if (ana_read_path(&run, paths[i]) != 0)
@@ -506,12 +578,20 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
     }
     size_t nj = 1 + r.nlayers;
     struct est_job *jobs = calloc(nj, sizeof *jobs);
+    double *share = calloc(nj, sizeof *share);
+    /* the GPUs' energy does not follow the CPU clock: it joins the static part */
+    double eg = gpu_energy(&r);
     jobs[0].time_s = r.duration_s;
-    jobs[0].energy_j = r.total_j;
+    jobs[0].energy_j = r.total_j + eg;
+    share[0] = jobs[0].energy_j > 0 ? (static_share * r.total_j + eg) / jobs[0].energy_j : static_share;
     for (size_t i = 0; i < r.nlayers; i++) {
-        snprintf(jobs[1 + i].name, sizeof jobs[1 + i].name, "%s", r.layers[i].name);
-        jobs[1 + i].time_s = r.layers[i].time_s;
-        jobs[1 + i].energy_j = r.layers[i].energy_j;
+        const struct ana_layer_row *l = &r.layers[i];
+        double lg = l->gpu_energy_j > 0 ? l->gpu_energy_j : 0;
+        snprintf(jobs[1 + i].name, sizeof jobs[1 + i].name, "%s", l->name);
+        jobs[1 + i].time_s = l->time_s;
+        jobs[1 + i].energy_j = l->energy_j + lg;
+        share[1 + i] = jobs[1 + i].energy_j > 0 ? (static_share * l->energy_j + lg) / jobs[1 + i].energy_j
+                                                : static_share;
     }
     /* the ridge is uncertain: split again at half and twice the bandwidth */
     struct split *lo = calloc(nj, sizeof *lo), *hi = calloc(nj, sizeof *hi);
@@ -548,7 +628,7 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
         if (host < 0)
             host = 0;
         struct dvfs_estimate_in in = { e->time_s, e->energy_j, e->sp.tc, e->sp.tm, host, 0.5,
-                                       static_share, 3 };
+                                       share[j], 3 };
         struct rec rc0;
         memset(&rc0, 0, sizeof rc0);
         snprintf(rc0.layer, sizeof rc0.layer, "%s", e->name);
@@ -571,7 +651,7 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
             v.t_compute_s = sp->tc;
             v.t_memory_s = sp->tm;
             v.host_scaling = a & 1 ? 1 : 0;
-            v.static_share = a & 2 ? fmin(0.9, static_share * 1.7) : static_share * 0.5;
+            v.static_share = a & 2 ? fmin(0.95, share[j] * 1.7) : share[j] * 0.5;
             v.alpha = a & 4 ? 3 : 2;
             struct dvfs_model mv;
             dvfs_estimate(&v, knob, f_ref, &mv);
@@ -598,6 +678,7 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
     free(lo);
     free(hi);
     free(jobs);
+    free(share);
     ana_report_free(&r);
     ana_run_free(&run);
     return bad ? 1 : 0;

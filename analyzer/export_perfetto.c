@@ -10,17 +10,21 @@
  *   - counter tracks: power per energy domain (W, from consecutive samples,
  *     measured or modelled as the domain is), frequency per domain (MHz);
  *   - timestamps in microseconds after the run's start, on the one monotonic
- *     clock every process of the run shares, so processes line up.
- * Records of kinds this analyzer does not decode (GPU, type >= 16) are left
- * out until their decoder lands; flows from a launch to its kernel need them. */
+ *     clock every process of the run shares, so processes line up;
+ *   - GPU (records of type >= 16 as the sweep passes them on): CUDA API
+ *     calls as slices on their thread, kernels as slices on a track per GPU
+ *     and stream (grid, block, correlation id as args), and a flow arrow
+ *     from each launch to its kernel (id "pid:correlation id"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
 
 struct pthr { uint32_t depth; };              /* open regions of one thread */
+struct gtrack { uint16_t device; uint32_t stream; };
 struct pproc {
     const struct ana_proc *p;
+    struct gtrack *gt; size_t ngt;               /* GPU tracks named so far (few) */
     uint32_t *depth; size_t nthreads;
     uint64_t *last_t, *last_v; int *have;        /* per domain: the previous sample */
 };
@@ -104,6 +108,81 @@ static char *put_s(char *p, const char *s)
 static uint32_t tid_of(const struct ana_proc *p, uint32_t thread)
 {
     return thread < p->nthreads ? p->threads[thread].tid : p->hdr.pid;
+}
+
+/* the track of one GPU stream: a tid of its own, named on first use */
+static uint32_t gpu_tid(struct pctx *c, struct pproc *pp, uint16_t device, uint32_t stream)
+{
+    size_t i;
+    for (i = 0; i < pp->ngt; i++)
+        if (pp->gt[i].device == device && pp->gt[i].stream == stream)
+            break;
+    if (i == pp->ngt) {
+        pp->gt = ana_xrealloc(pp->gt, pp->ngt + 1, sizeof *pp->gt);
+        pp->gt[pp->ngt++] = (struct gtrack){ device, stream };
+        ev_sep(c);
+        fprintf(c->o, "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %u, \"tid\": %u, \"args\": {\"name\": "
+                      "\"GPU %u stream %u\"}}", pp->p->hdr.pid, 0x40000000u + (uint32_t)i, device, stream);
+        ev_sep(c);
+        fprintf(c->o, "{\"ph\": \"M\", \"name\": \"thread_sort_index\", \"pid\": %u, \"tid\": %u, \"args\": "
+                      "{\"sort_index\": %u}}", pp->p->hdr.pid, 0x40000000u + (uint32_t)i, 1000000u + (uint32_t)i);
+    }
+    return 0x40000000u + (uint32_t)i;
+}
+
+static void gpu_record(struct pctx *c, struct pproc *pp, const struct ana_event *ev)
+{
+    const struct ana_proc *p = pp->p;
+    FILE *o = c->o;
+    uint8_t raw[8 * GS_REC_SIZE];
+    if (!ev->rec || ev->nslots * (size_t)GS_REC_SIZE > sizeof raw)
+        return;
+    memcpy(raw, ev->rec, ev->nslots * (size_t)GS_REC_SIZE);   /* aligned copy */
+    if (raw[0] == GS_REC_KERNEL && ev->nslots >= 2) {
+        struct gs_rec_kernel k;
+        memcpy(&k, raw, sizeof k);
+        uint64_t t0 = ana_ns(p, k.start), t1 = ana_ns(p, k.end);
+        uint32_t tid = gpu_tid(c, pp, k.device, k.stream);
+        const char *nm = k.name ? ana_string(p, k.name) : NULL;
+        ev_sep(c);
+        fputs("{\"ph\": \"X\", \"cat\": \"kernel\", \"name\": ", o);
+        jstr(o, nm ? nm : "kernel");
+        fprintf(o, ", \"pid\": %u, \"tid\": %u, \"ts\": %.3f, \"dur\": %.3f, \"args\": {\"device\": %u, \"stream\": %u, "
+                   "\"corr\": %u, \"grid\": [%u, %u, %u], \"block\": [%u, %u, %u], \"regs\": %u}}",
+                p->hdr.pid, tid, us(c, t0), t1 > t0 ? (double)(t1 - t0) * 1e-3 : 0, k.device, k.stream, k.corr,
+                k.grid_x, k.grid_y, k.grid_z, k.block_x, k.block_y, k.block_z, k.regs);
+        if (k.corr) {
+            /* the arrow's head: bound to the kernel slice that starts here */
+            ev_sep(c);
+            fprintf(o, "{\"ph\": \"f\", \"bp\": \"e\", \"cat\": \"launch\", \"name\": \"launch\", \"id\": \"%u:%u\", "
+                       "\"pid\": %u, \"tid\": %u, \"ts\": %.3f}",
+                    p->hdr.pid, k.corr, p->hdr.pid, tid, us(c, t0));
+        }
+    } else if (raw[0] == GS_REC_API) {
+        struct gs_rec_api a;
+        memcpy(&a, raw, sizeof a);
+        uint64_t dt = a.flags & GS_API_F_DT_SHIFT ? (uint64_t)a.dt << 16 : a.dt;
+        uint64_t t0 = ana_ns(p, a.t0), t1 = ana_ns(p, a.t0 + dt);
+        uint32_t tid = tid_of(p, ev->thread);
+        const char *kn = a.kernel ? ana_string(p, a.kernel) : NULL;
+        ev_sep(c);
+        fputs("{\"ph\": \"X\", \"cat\": \"cuda\", \"name\": ", o);
+        jstr(o, ana_gpu_api_name(a.fn));
+        fprintf(o, ", \"pid\": %u, \"tid\": %u, \"ts\": %.3f, \"dur\": %.3f, \"args\": {\"corr\": %u, \"ret\": %d",
+                p->hdr.pid, tid, us(c, t0), t1 > t0 ? (double)(t1 - t0) * 1e-3 : 0, a.corr, a.ret);
+        if (kn) {
+            fputs(", \"kernel\": ", o);
+            jstr(o, kn);
+        }
+        fputs("}}", o);
+        if (a.corr && kn) {
+            /* the arrow's tail, inside the launch slice */
+            ev_sep(c);
+            fprintf(o, "{\"ph\": \"s\", \"cat\": \"launch\", \"name\": \"launch\", \"id\": \"%u:%u\", \"pid\": %u, "
+                       "\"tid\": %u, \"ts\": %.3f}",
+                    p->hdr.pid, a.corr, p->hdr.pid, tid, us(c, t0));
+        }
+    }
 }
 
 static void *begin(struct ana_run *run, FILE *out)
@@ -229,6 +308,9 @@ static void event(void *ctx, const struct ana_event *ev)
     case ANA_EV_SAMPLE:
         sample(c, pp, ev);
         break;
+    case ANA_EV_RECORD:
+        gpu_record(c, pp, ev);
+        break;
     case ANA_EV_REGION:
         if (ev->thread >= pp->nthreads)
             break;
@@ -312,6 +394,7 @@ static int end(void *ctx, const struct ana_report *r)
         free(c->procs[i].last_t);
         free(c->procs[i].last_v);
         free(c->procs[i].have);
+        free(c->procs[i].gt);
     }
     free(c->procs);
     for (size_t i = 0; i < c->nlname; i++)

@@ -187,13 +187,17 @@ static void summary(const struct ana_report *r, FILE *o)
 static void layer_bars(const struct ana_report *r, FILE *o)
 {
     size_t n = r->nlayers + 1;          /* + outside */
-    double mx = r->outside_j;
-    for (size_t i = 0; i < r->nlayers; i++)
-        if (r->layers[i].energy_j > mx) mx = r->layers[i].energy_j;
+    double mx = r->outside_j, gsum = 0;
+    for (size_t i = 0; i < r->nlayers; i++) {
+        double e = r->layers[i].energy_j + r->layers[i].gpu_energy_j;
+        if (e > mx) mx = e;
+        gsum += r->layers[i].gpu_energy_j;
+    }
     int W = 1100, rowh = 24, left = 230, right = 190, H = (int)n * rowh + 36;
-    fprintf(o, "<h2>Energy per layer</h2><p class=note>%s energy of each layer (calls and the program's own work "
-               "inside its region), and of the time outside intercepted calls. GPU energy: none recorded in this "
-               "run.</p>\n", r->provenance);
+    fprintf(o, "<h2>Energy per layer</h2><p class=note>%s CPU energy of each layer (calls and the program's own work "
+               "inside its region), and of the time outside intercepted calls; %s</p>\n", r->provenance,
+            gsum > 0 ? "GPU energy of the kernels each layer launched stacked on it (kernels.c)."
+                     : "GPU energy: none recorded in this run.");
     fprintf(o, "<svg class=chart id=layers data-points=\"%zu\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                "role=img aria-label=\"energy per layer\">", n, W, H, W, H);
     double scale = mx > 0 ? (W - left - right) / mx : 0;
@@ -207,19 +211,29 @@ static void layer_bars(const struct ana_report *r, FILE *o)
         snprintf(nm, sizeof nm, "%.40s%s", name, strlen(name) > 40 ? "…" : "");
         esc(o, nm);
         fputs("</text>", o);
-        double w = e * scale;
+        double ge = out ? 0 : r->layers[i].gpu_energy_j;
+        double w = e * scale, gw = ge * scale;
         fprintf(o, "<rect class=bar x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>", left, y + 3,
                 w > 0 ? (w < 1 ? 1 : w) : 0, rowh - 6, out ? "#bab0ac" : pal[0]);
         esc(o, name);
         fprintf(o, ": CPU %s, %s</title></rect>", J(e), T(t));
-        fprintf(o, "<text x=\"%.1f\" y=\"%d\">%s &middot; %s</text>", left + w + 6, y + 15, J(e),
-                P(DIV(e, r->total_j)));
+        if (ge > 0) {
+            fprintf(o, "<rect class=bar x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#e15759\"><title>", left + w,
+                    y + 3, gw < 1 ? 1 : gw, rowh - 6);
+            esc(o, name);
+            fprintf(o, ": GPU %s</title></rect>", J(ge));
+            fprintf(o, "<text x=\"%.1f\" y=\"%d\">CPU %s (%s of CPU energy) + GPU %s</text>", left + w + gw + 6, y + 15,
+                    J(e), P(DIV(e, r->total_j)), J(ge));
+        } else {
+            fprintf(o, "<text x=\"%.1f\" y=\"%d\">%s &middot; %s</text>", left + w + 6, y + 15, J(e),
+                    P(DIV(e, r->total_j)));
+        }
     }
     fprintf(o, "<line x1=\"%d\" y1=\"4\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>", left, left, H - 26);
     fprintf(o, "</svg><div class=legend><span><i style=\"background:%s\"></i>CPU (the run's energy domains, %s)</span>"
-               "<span><i style=\"background:#e15759\"></i>GPU (none recorded)</span>"
+               "<span><i style=\"background:#e15759\"></i>GPU%s</span>"
                "<span><i style=\"background:#bab0ac\"></i>outside intercepted calls</span></div>\n",
-            pal[0], r->provenance);
+            pal[0], r->provenance, gsum > 0 ? " (the layer's kernels)" : " (none recorded)");
 }
 
 /* ---- power over time, layers as bands underneath ---- */

@@ -346,6 +346,12 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
             }
             if (dom >= ANA_MAX_DOMAINS)
                 break;
+            /* a read the scheduler interrupted for over 500 us: its value
+             * belongs anywhere in that window, so it is no point of the
+             * curve (cumulative energy only: the neighbours bridge it) */
+            if (rec[1] == GS_SAMPLE_ENERGY_UJ && tr > t &&
+                (double)(tr - t) * (p->hdr.clock == GS_CLOCK_TSC && p->hdr.tsc_hz ? 1e9 / (double)p->hdr.tsc_hz : 1.0) > 5e5)
+                break;
             struct ana_domain *d = &p->dom[dom];
             if (d->n == d->cap) {
                 d->cap = d->cap ? d->cap * 2 : 256;
@@ -441,6 +447,44 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
             break;
         q += ns * GS_REC_SIZE;
     }
+}
+
+/* Samples of one domain in time order.  Besides the sampler's ticks, the
+ * recorder reads measured domains at region boundaries on the program's
+ * threads (GS_SAMPLE_AT_BOUNDARY), so one domain's points come from several
+ * streams; two reads a few microseconds apart may then come back in the
+ * other order, a tiny step back of a cumulative counter that is not a wrap:
+ * the later point keeps the earlier value. */
+struct tv { uint64_t t, v; size_t i; };
+static int tv_cmp(const void *a, const void *b)
+{
+    const struct tv *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+static void samples_in_order(struct ana_domain *d)
+{
+    size_t i;
+    for (i = 1; i < d->n && d->t[i] >= d->t[i - 1]; i++)
+        ;
+    if (i < d->n) {
+        struct tv *a = ana_xmalloc(d->n, sizeof *a);
+        for (size_t k = 0; k < d->n; k++)
+            a[k] = (struct tv){ d->t[k], d->v[k], k };
+        qsort(a, d->n, sizeof *a, tv_cmp);
+        for (size_t k = 0; k < d->n; k++) {
+            d->t[k] = a[k].t;
+            d->v[k] = a[k].v;
+        }
+        free(a);
+    }
+    if (strcmp(d->kind, "energy") != 0)
+        return;
+    uint64_t tiny = d->max_range ? d->max_range / 1000 : 0;
+    for (size_t k = 1; k < d->n; k++)
+        if (d->v[k] < d->v[k - 1] && d->v[k - 1] - d->v[k] <= tiny)
+            d->v[k] = d->v[k - 1];
 }
 
 int ana_read_file(struct ana_run *run, const char *path)
@@ -578,6 +622,8 @@ int ana_read_file(struct ana_run *run, const char *path)
     for (size_t t = 0; t < p->nthreads; t++)
         if (p->threads[t].stream == GS_STREAM_THREAD && p->threads[t].ncalls)
             p->active_threads++;
+    for (int d = 0; d < p->ndom; d++)
+        samples_in_order(&p->dom[d]);
     if (dwhy[0]) {
         p->damage_off = damage;
         ana_error(run, "%s: %s; the %zu calls before it are reported", path, dwhy, p->ncalls);

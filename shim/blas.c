@@ -68,9 +68,11 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
 {
     uint64_t c1[GS_MAX_EVENTS];
     t->ncalls++;
+    /* every call, sampled or not, says whether the next one of its routine
+     * is worth counting: a long call among tiny ones is not missed */
+    t->ctr_always[op] = (t1 - t0) >= gs_ctr_long_ticks;
     if (c0) {
         gs_counters_end(t, c1);
-        t->ctr_always[op] = (t1 - t0) >= gs_ctr_long_ticks;
         flags |= GS_F_COUNTERS;
     }
     uint8_t *s = gs_call_slot(t, c0 ? 2 : 1);

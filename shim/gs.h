@@ -175,6 +175,9 @@ extern uint64_t gs_ctr_long_ticks;            /* calls at least this long: alway
 extern uint32_t gs_ctr_sample_every;          /* tiny calls: 1 in N */
 
 /* sampler.c drives the energy sources (sources/source.h: GS_SOURCE); it
- * is a module (GS_MODULE) like counters.c and regions.c. */
+ * is a module (GS_MODULE) like counters.c and regions.c.  At a region
+ * boundary, a rate-limited read of the measured domains on the calling
+ * thread (regions.c). */
+GS_HIDDEN void gs_sampler_boundary(void);
 
 #endif

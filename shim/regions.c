@@ -121,6 +121,7 @@ GS_API void greenshim_region_push(const char *name)
     pthread_mutex_unlock(&gs_reg_lock);
     t->region_stack[t->region_depth++] = id;
     gs_region_rec(GS_REC_REGION_PUSH, t, id, parent);
+    gs_sampler_boundary();              /* energy exact at the boundary (after its stamp) */
     t->busy = 0;
 }
 
@@ -142,6 +143,7 @@ GS_API void greenshim_region_pop(void)
         uint32_t parent = depth > 1 ? t->region_stack[depth - 2] : 0;
         gs_region_rec(GS_REC_REGION_POP, t, id, parent);
     }
+    gs_sampler_boundary();
     t->region_depth--;
     t->busy = 0;
 }

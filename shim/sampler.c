@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,6 +253,63 @@ static void gs_sample_all(void)
     }
 }
 
+/* A region boundary (regions.c calls this at every push and pop): read the
+ * measured domains now, on the program's own thread, at most once per
+ * GS_BOUNDARY_NS in the process.  Linear interpolation across a sample
+ * interval that straddles a boundary spreads the step in power over the
+ * whole interval (a region loses P_step x dt / 6 at each boundary on
+ * average), and a sampler thread that a busy machine runs late stretches
+ * the interval: a point at the boundary makes region energy exact there at
+ * any sampler rate.  RAPL reads are pread()s, safe beside the sampler's;
+ * the tally (exit summary) stays the sampler's alone. */
+#define GS_BOUNDARY_NS 1000000ull
+static int gs_boundary_on;        /* sources open and the sampler running */
+static int gs_boundary_busy;      /* boundary reads in progress (fini waits) */
+static uint64_t gs_boundary_last;
+
+void gs_sampler_boundary(void)
+{
+    if (!__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE))
+        return;
+    uint64_t now = gs_mono_ns(), last = __atomic_load_n(&gs_boundary_last, __ATOMIC_RELAXED);
+    if (now - last < GS_BOUNDARY_NS ||
+        !__atomic_compare_exchange_n(&gs_boundary_last, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    __atomic_add_fetch(&gs_boundary_busy, 1, __ATOMIC_ACQ_REL);
+    if (__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE))
+        for (int s = 0; s < gs_nsrc; s++) {
+            struct gs_live_src *ls = &gs_src[s];
+            if (strcmp(ls->src->provenance, "measured") != 0)
+                continue;
+            for (int i = 0; i < ls->n; i++) {
+                struct gs_live_dom *l = &gs_dom[ls->first + i];
+                if (l->d.scope == GS_SCOPE_MACHINE && !__atomic_load_n(&gs_machine_held, __ATOMIC_RELAXED))
+                    continue;
+                struct gs_rec_sample r = { .type = GS_REC_SAMPLE, .kind = l->d.kind, .domain = l->id };
+                r.reserved0 = GS_SAMPLE_AT_BOUNDARY;
+                /* a read the scheduler interrupted brackets its value loosely:
+                 * up to 3 tries for one within 20 us; none within 200 us: no
+                 * point (the sampler's ticks still cover the boundary) */
+                uint64_t best = UINT64_MAX;
+                for (int k = 0; k < 3 && best >= 20000; k++) {
+                    uint64_t m0 = gs_mono_ns(), t0 = gs_now(), v;
+                    if (ls->src->sample(i, &v) != 0)
+                        break;
+                    uint64_t t1 = gs_now(), m1 = gs_mono_ns();
+                    if (m1 - m0 < best) {
+                        best = m1 - m0;
+                        r.t = t0;
+                        r.t_read = t1;
+                        r.value = v;
+                    }
+                }
+                if (best < 200000)
+                    gs_emit(&r);
+            }
+        }
+    __atomic_sub_fetch(&gs_boundary_busy, 1, __ATOMIC_ACQ_REL);
+}
+
 /* Not the holder: try to take the machine lock (10 Hz).  The holder: check
  * it still is (the program may have closed the descriptor). */
 static void gs_try_machine(void)
@@ -396,10 +454,11 @@ static void *gs_sampler_main(void *arg)
             next.tv_nsec -= 1000000000L;
             next.tv_sec++;
         }
-        /* fell behind (suspended, overloaded): resynchronise, don't burst */
+        /* fell behind (suspended, overloaded): resynchronise, don't burst
+         * (reads faster than the counter updates only cost CPU) */
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > next.tv_sec + 1)
+        if ((now.tv_sec - next.tv_sec) * 1000000000LL + (now.tv_nsec - next.tv_nsec) > (long long)period)
             next = now;
         pthread_mutex_lock(&gs_sampler_mu);
         while (!gs_sampler_stop_flag &&
@@ -449,11 +508,15 @@ static void gs_sampler_init(void)
         return;
     }
     gs_sampler_running = 1;
+    __atomic_store_n(&gs_boundary_on, 1, __ATOMIC_RELEASE);
     gs_sources |= GS_SRC_SAMPLER;
 }
 
 static void gs_sampler_fini(void)
 {
+    __atomic_store_n(&gs_boundary_on, 0, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&gs_boundary_busy, __ATOMIC_ACQUIRE))
+        sched_yield();                  /* a boundary read still uses the sources */
     if (gs_sampler_running) {
         pthread_mutex_lock(&gs_sampler_mu);
         gs_sampler_stop_flag = 1;
@@ -472,6 +535,8 @@ static void gs_sampler_fini(void)
  * parent's, closed here; a new probe at the child's first call. */
 static void gs_sampler_fork_child(void)
 {
+    gs_boundary_on = 0;
+    gs_boundary_busy = 0;
     gs_sampler_running = 0;
     gs_machine_held = 0;
     for (int s = 0; s < gs_nsrc; s++)   /* close the child's copies */

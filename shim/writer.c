@@ -110,6 +110,7 @@ static int w_prep_running, w_prep_stop;
 static __thread int w_is_prep __attribute__((tls_model("initial-exec")));
 static int w_prep_fd = -1;
 static uint8_t *w_rsv_map;              /* the reserve chunk, mapped when reserved */
+static pthread_cond_t w_got_cv = PTHREAD_COND_INITIALIZER; /* the preparer added a chunk */
 static pthread_key_t w_key;
 static int w_key_made;
 
@@ -397,11 +398,15 @@ static void *w_prep_main(void *arg)
             if (w_npool < W_POOL_MAX) {
                 w_pool[w_npool] = base;
                 w_pool_idx[w_npool++] = idx;
+                pthread_cond_broadcast(&w_got_cv);
             } else {
                 munmap(base, w_csize);  /* zeros: skipped by readers */
             }
         }
+        if (want && !base)
+            pthread_cond_broadcast(&w_got_cv);  /* failed: waiters count their records lost */
     }
+    pthread_cond_broadcast(&w_got_cv);
     pthread_mutex_unlock(&w_pool_mu);
     w_release_unused();
     if (w_prep_fd >= 0)
@@ -547,6 +552,26 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
     } else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX && w_n_pool + w_n_self > 0 && !w_cap) {
         w_pool_target++;                /* the preparer fell behind: look further ahead (not
                                          * under a cap: chunks prepared ahead take its room) */
+    }
+    /* the recorder's own threads (the sampler) are not in a hurry: they
+     * wait for the preparer (up to 200 ms), so that no descriptor of ours
+     * ever appears in the program's table while the program runs */
+    if (!base && t->stream != GS_STREAM_THREAD && w_prep_running == 1) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_signal(&w_pool_cv);
+        while (w_npool == 0 && w_prep_running == 1 && !w_prep_stop && !w_failing() &&
+               pthread_cond_timedwait(&w_got_cv, &w_pool_mu, &until) == 0)
+            ;
+        if (w_npool > 0) {
+            base = w_pool[--w_npool];
+            from_pool = 1;
+        }
     }
     int wake = w_prep_running == 1 && w_npool < w_pool_target;
     pthread_mutex_unlock(&w_pool_mu);
@@ -1003,6 +1028,7 @@ void gs_writer_fork_child(void)
     w_npool = w_nretired = 0;
     w_rsv = w_rsv_map = NULL;
     w_prep_fd = -1;                     /* a number in the preparer's table, not ours */
+    pthread_cond_init(&w_got_cv, NULL);
     w_rsv_used = 0;
     memset(w_accts, 0, sizeof w_accts);
     pthread_mutex_init(&w_acct_mu, NULL);

@@ -205,6 +205,8 @@ enum gs_sample_kind {
     GS_SAMPLE_GPU_ENERGY_MJ = 5,  /* reserved (NVML samples are GS_REC_NVML records) */
     GS_SAMPLE_GPU_CLOCK_MHZ = 6,  /* reserved */
 };
+/* gs_rec_sample.reserved0: how the sample was taken (0: the sampler's tick) */
+#define GS_SAMPLE_AT_BOUNDARY 1u          /* read at a region push/pop, on the program's thread */
 struct gs_rec_sample {
     uint8_t  type;                /* GS_REC_SAMPLE */
     uint8_t  kind;                /* enum gs_sample_kind */

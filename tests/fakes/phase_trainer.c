@@ -3,7 +3,10 @@
  * into a fake RAPL counter.  Each ":r" phase runs cblas_sgemm in a loop
  * inside greenshim_region_push("phase<k>") / pop; other phases are gaps
  * (sleep).  It writes the ground truth as JSON: per region the exact
- * integral of the profile over the region's actual time interval.
+ * integral of the profile over the region's actual time interval, from
+ * before its push to after its pop (energy_j) and from after the push to
+ * before the pop (energy_inner_j): the recorder stamps the boundary
+ * somewhere inside each call, which a busy machine can make long.
  *
  * OpenBLAS is dlopen'ed with RTLD_GLOBAL and cblas_sgemm looked up through
  * RTLD_DEFAULT, so the generic fakes build rule (no -lopenblas) suffices and
@@ -87,18 +90,22 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "phase%d", k);
         int64_t t0 = pp_mono_ns();
         GREENSHIM_REGION_PUSH(name);
-        int64_t now;
+        int64_t t0b = pp_mono_ns();     /* the region starts inside the push call */
+        int64_t now, t1a;
         do {
             sgemm(RowMajor, NoTrans, NoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
             calls++;
             now = pp_mono_ns();
         } while (now < start + ph->end_ns);
+        t1a = pp_mono_ns();
         GREENSHIM_REGION_POP();
         int64_t t1 = pp_mono_ns();
         fprintf(out, "%s\n  {\"name\": \"%s\", \"t0_ns\": %lld, \"t1_ns\": %lld, \"time_s\": %.9f, "
-                "\"phase_s\": %.6f, \"energy_j\": %.9f, \"watts\": %g}", k ? "," : "", name,
+                "\"phase_s\": %.6f, \"energy_j\": %.9f, \"energy_inner_j\": %.9f, \"watts\": %g}",
+                k ? "," : "", name,
                 (long long)t0, (long long)t1, (t1 - t0) * 1e-9, (ph->end_ns - ph->begin_ns) * 1e-9,
-                pp_energy_j(&p, t1) - pp_energy_j(&p, t0), ph->watts);
+                pp_energy_j(&p, t1) - pp_energy_j(&p, t0), pp_energy_j(&p, t1a) - pp_energy_j(&p, t0b),
+                ph->watts);
         k++;
     }
     pp_sleep_until(start + pp_length_ns(&p));

@@ -2,7 +2,8 @@
  * formatting (significant digits, SI prefixes after rounding, display
  * width), the DVFS recommendation reader (fields, curve, refusals), filter
  * options, and the report_more stage on a synthetic trace (headline shares,
- * steady state, power bins integrating to the energy, carbon).  Check
+ * steady state, power bins integrating to the energy, carbon) and the
+ * Perfetto export of GPU records (launch, kernel track, flow arrow).  Check
  * framework; exit status non-zero on failure. */
 #include <check.h>
 #include <math.h>
@@ -181,6 +182,59 @@ START_TEST(more_stage)
 }
 END_TEST
 
+/* Perfetto export of the GPU records: the launch on its thread, the kernel
+ * on its GPU stream's track, one flow arrow between them */
+START_TEST(perfetto_gpu)
+{
+    struct tg g;
+    tg_open(&g, tg_path("g.gstrace"), "host: unit\n");
+    tg_thread(&g, 5, GS_STREAM_THREAD);
+    tg_string(&g, GS_STR_ID_GPU + 1, "k_lin");
+    for (uint32_t i = 0; i < 3; i++) {
+        uint64_t t = 1000000 + i * 1000000ull;
+        struct gs_rec_api a = { .type = GS_REC_API, .nslots = 1, .fn = GS_API_cudaLaunchKernel, .t0 = t, .dt = 5000,
+                                .corr = 10 + i, .kernel = GS_STR_ID_GPU + 1 };
+        tg_rec(&g, &a);
+        uint8_t raw[2 * GS_REC_SIZE] = { 0 };
+        struct gs_rec_kernel k = { .type = GS_REC_KERNEL, .nslots = 2, .name = GS_STR_ID_GPU + 1, .start = t + 20000,
+                                   .end = t + 220000, .corr = 10 + i, .stream = 7, .grid_x = 8, .block_x = 128 };
+        memcpy(raw, &k, sizeof k);
+        tg_rec(&g, raw);
+        tg_rec(&g, raw + GS_REC_SIZE);
+    }
+    tg_end(&g, 5000000);
+    tg_close(&g);
+    struct ana_run run = { 0 };
+    ck_assert_int_eq(ana_read_path(&run, tg_path("g.gstrace")), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *o = open_memstream(&buf, &len);
+    void *ctx = ana_export_perfetto.begin(&run, o);
+    ana_sink_add(&run, ana_export_perfetto.event, ctx);
+    struct ana_report r;
+    ana_report_build(&run, &r);
+    ck_assert_int_eq(ana_export_perfetto.end(ctx, &r), 0);
+    fclose(o);
+    if (getenv("GS_DEBUG_PF")) fputs(buf, stderr);
+    int kernels = 0, launches = 0, s = 0, f = 0, track = 0;
+    for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+        kernels += strstr(l, "\"cat\": \"kernel\", \"name\": \"k_lin\"") && strstr(l, "\"tid\": 1073741824") != NULL;
+        launches += strstr(l, "\"name\": \"cudaLaunchKernel\"") && strstr(l, "\"tid\": 5,") != NULL;
+        s += strstr(l, "\"ph\": \"s\"") && strstr(l, "\"id\": \"4242:11\"") != NULL;
+        f += strstr(l, "\"ph\": \"f\"") && strstr(l, "\"id\": \"4242:11\"") != NULL;
+        track += strstr(l, "\"GPU 0 stream 7\"") != NULL;
+    }
+    ck_assert_int_eq(kernels, 3);
+    ck_assert_int_eq(launches, 3);
+    ck_assert_int_eq(s, 1);
+    ck_assert_int_eq(f, 1);
+    ck_assert_int_eq(track, 1);
+    free(buf);
+    ana_report_free(&r);
+    ana_run_free(&run);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reports");
@@ -190,6 +244,7 @@ int main(void)
     tcase_add_test(tc, dvfs_recommendation);
     tcase_add_test(tc, filter_options);
     tcase_add_test(tc, more_stage);
+    tcase_add_test(tc, perfetto_gpu);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
