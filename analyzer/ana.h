@@ -115,6 +115,7 @@ struct ana_proc {
 
     /* the mapped file (streamed again by the sweep) */
     const uint8_t *map; size_t map_size;
+    size_t released;              /* the sweep: [0, released) passed by every thread and released */
     struct ana_chunk *chunks; size_t nchunks;
     size_t ncalls, nrev;          /* counted by the reader */
     int any_call_region;          /* some call names a region */
@@ -170,6 +171,11 @@ int  ana_read_file(struct ana_run *run, const char *path);
 int  ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
                    struct ana_call *c);
 void ana_release(const struct ana_proc *p, size_t off, size_t len);   /* pages no pass needs now */
+#define ANA_RELEASE_WINDOW (1u << 20)   /* passes release pages behind them a window at a time */
+void ana_release_chunk(const struct ana_proc *p, size_t i);           /* chunk i's whole extent */
+void ana_release_behind(const struct ana_proc *p, size_t from, size_t to);
+int  ana_next_call_shape(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
+                         struct ana_call *c);   /* op, flags, m, n, k, region, prim only */
 void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t *next, const uint8_t *end,
                      struct ana_call *c);
 /* checked allocation: exits with a message when memory is out */

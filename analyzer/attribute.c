@@ -491,6 +491,33 @@ static void heap_fix(struct sweep *w, size_t i)
     }
 }
 
+/* A cursor entered a new window of the file: the windows every thread of
+ * its process has passed go (the kernel maps pages around each fault from
+ * the other threads' chunks too, and a chunk released by its thread came
+ * back that way: interleaved threads kept the whole file mapped).  Up to
+ * 64 threads a process (the scan is per window and thread). */
+static void release_passed(struct sweep *w, const struct cursor *c)
+{
+    const struct ana_proc *p = c->p;
+    if (p->nthreads > 64)
+        return;
+    size_t lo = SIZE_MAX;
+    for (size_t i = 0; i < w->ncur; i++) {
+        const struct cursor *o = &w->cur[i];
+        if (o->p != p || o->ci >= o->th->nch)
+            continue;
+        size_t off = p->chunks[o->th->ch0 + o->ci].off;
+        if (off < lo)
+            lo = off;
+    }
+    if (lo == SIZE_MAX)
+        return;
+    lo &= ~(size_t)(ANA_RELEASE_WINDOW - 1);
+    if (lo > p->released)
+        ana_release(p, p->released, lo - p->released);
+    ((struct ana_proc *)p)->released = lo > p->released ? lo : p->released;
+}
+
 /* advance to the next CALL or REGION record of the thread; raw records of
  * unknown kinds go out as they pass */
 static void cur_fetch(struct sweep *w, struct cursor *c)
@@ -499,9 +526,14 @@ static void cur_fetch(struct sweep *w, struct cursor *c)
     c->rec = NULL;
     for (; c->ci < c->th->nch; c->ci++, c->off = 0) {
         const struct ana_chunk *ch = &p->chunks[c->th->ch0 + c->ci];
-        if (c->off == 0) {
-            if (c->ci)                  /* done with the chunk before */
-                ana_release(p, p->chunks[c->th->ch0 + c->ci - 1].off, p->chunks[c->th->ch0 + c->ci - 1].len);
+        if (c->off == 0 && c->ci) {     /* done with the chunk before */
+            ana_release_chunk(p, c->th->ch0 + c->ci - 1);
+            if (p->chunks[c->th->ch0 + c->ci - 1].off / ANA_RELEASE_WINDOW != ch->off / ANA_RELEASE_WINDOW) {
+                /* the windows it left (with what other threads left there:
+                 * a thread behind faults its pages back, once) */
+                ana_release_behind(p, p->chunks[c->th->ch0 + c->ci - 1].off, ch->off);
+                release_passed(w, c);
+            }
         }
         const uint8_t *b = p->map + ch->off;
         if (c->off < GS_REC_SIZE)

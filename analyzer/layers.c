@@ -226,6 +226,27 @@ struct lay {
     uint64_t calls, in_region;
     int named;                    /* named after the region it owns */
     int model;                    /* union-find parent: layers of one forward pass are one model */
+    int inst_li[8];               /* instance 1..8 of this base lay: its index + 1 (0: not yet) */
+};
+
+/* what place() makes of one call before its pass state: the lay itself
+ * (li >= 0), or a linear/conv layer's key, base lay and direction */
+struct cls {
+    int li;
+    struct lkey key;
+    int base, fwd, role;
+    uint32_t in, out;
+};
+
+/* the last calls seen, by their BLAS fields (op, layout and transposes, m,
+ * n, k): consecutive calls repeat a few shapes, so the signature, the unit
+ * and what place() makes of them are looked up once per shape, not per call */
+#define CCACHE 256
+struct centry {
+    uint32_t op, pat, m, n, k; int used;
+    struct sig s;
+    int ui;                       /* unit index + 1 (0: not looked up) */
+    int cl_ok; struct cls cl;     /* after the units are final */
 };
 
 struct tstate {
@@ -251,6 +272,11 @@ struct det {
     struct ana_names rb_names;    /* rb_name -> index (a linear search per call was quadratic in regions) */
     int *row; size_t nrow;        /* lay -> report layer row (-1: not yet) */
     struct ana_map rb_ids;        /* proc << 32 | region id -> index + 1 */
+    struct centry *cc;            /* CCACHE entries */
+    struct centry *clast;         /* the entry centry_of returned last */
+    int units_final;              /* pass 1 done: classifications may be cached */
+    struct { int *ix; size_t n; } *tsr; size_t ntsr;  /* proc -> thread -> ts index + 1 */
+    uint32_t last_rp, last_rr; int last_rb;   /* the last region asked for (rbase_of) */
 };
 
 static int unit_of(struct det *d, const struct lkey *k, int create)
@@ -293,11 +319,18 @@ static int lay_of(struct det *d, const struct lkey *k, int inst, int create)
 }
 
 /* pass 1: what every unordered pair shows */
-static void learn(struct det *d, const struct sig *s)
+static void learn(struct det *d, const struct sig *s, int *uic)
 {
     if (s->dnnl || (s->role != R_FI && s->role != R_W))
         return;
-    int ui = unit_of(d, &s->unit, 1);   /* may move d->u */
+    int ui;
+    if (uic && *uic)
+        ui = *uic - 1;
+    else {
+        ui = unit_of(d, &s->unit, 1);   /* may move d->u */
+        if (uic)
+            *uic = ui + 1;
+    }
     struct unit *u = &d->u[ui];
     if (s->batch && s->batch != u->b0) {
         if (!u->b0) u->b0 = s->batch;
@@ -342,23 +375,28 @@ static void same_model(struct det *d, int a, int b)
 
 /* The layer of one call (creating it); the pass state advances.
  * *wgrad: the call is a weight gradient (one per training step). */
-static int place(struct det *d, struct tstate *t, const struct sig *s0, int *wgrad)
+static void classify(struct det *d, const struct sig *s0, struct cls *cl)
 {
     struct sig s = *s0;
     int fwd, ui;
     struct lkey key;
-    *wgrad = 0;
+    cl->li = -1;
     if (s.dnnl) {
         if (s.role == R_AUX) {
             int ci = map_get(&d->aux, &s.unit);
-            if (ci >= 0)
-                return ci;              /* a reorder of a convolution's tensors */
+            if (ci >= 0) {
+                cl->li = ci;            /* a reorder of a convolution's tensors */
+                return;
+            }
             key = s.unit;
             key.w[0] = L_AUX;
-            return lay_of(d, &key, 0, 1);
+            cl->li = lay_of(d, &key, 0, 1);
+            return;
         }
-        if (s.role == R_NONE)
-            return lay_of(d, &s.unit, 0, 1);
+        if (s.role == R_NONE) {
+            cl->li = lay_of(d, &s.unit, 0, 1);
+            return;
+        }
         fwd = s.role == R_F;            /* conv, inner product: by propagation */
         key = s.unit;
     } else if ((s.role == R_FI || s.role == R_W) && (ui = unit_of(d, &s.unit, 0)) >= 0 &&
@@ -381,8 +419,27 @@ static int place(struct det *d, struct tstate *t, const struct sig *s0, int *wgr
         key = s.unit;                   /* no layer pattern: the call names itself */
         if (s.role == R_FI || s.role == R_W)
             key = s.call;
-        return lay_of(d, &key, 0, 1);
+        cl->li = lay_of(d, &key, 0, 1);
+        return;
     }
+    cl->key = key;
+    cl->fwd = fwd;
+    cl->role = s.role;
+    cl->in = s.in;
+    cl->out = s.out;
+    cl->base = lay_of(d, &key, 0, 1);
+}
+
+static int place_cls(struct det *d, struct tstate *t, const struct cls *cl, int *wgrad)
+{
+    *wgrad = 0;
+    if (cl->li >= 0)
+        return cl->li;
+    int fwd = cl->fwd;
+    struct sig s;                       /* (the fields below only) */
+    s.role = cl->role;
+    s.in = cl->in;
+    s.out = cl->out;
     /* a linear or conv layer: its instance from the pass state */
     if (fwd && (t->phase == 1 || (t->last_out && t->last_out != s.in) || !t->pass)) {
         t->pass = ++d->pass;
@@ -390,7 +447,7 @@ static int place(struct det *d, struct tstate *t, const struct sig *s0, int *wgr
     }
     if (!fwd)
         t->phase = 1;
-    int base = lay_of(d, &key, 0, 1);
+    int base = cl->base;
     struct lay *b = &d->l[base];
     if (b->pgen != t->pass) {
         b->pgen = t->pass;
@@ -406,7 +463,14 @@ static int place(struct det *d, struct tstate *t, const struct sig *s0, int *wgr
         if (inst < 0)
             inst = 0;
     }
-    int li = inst ? lay_of(d, &key, inst, 1) : base;
+    int li = base;
+    if (inst > 0 && inst <= 8 && d->l[base].inst_li[inst - 1])
+        li = d->l[base].inst_li[inst - 1] - 1;
+    else if (inst > 0) {
+        li = lay_of(d, &cl->key, inst, 1);  /* may move d->l */
+        if (inst <= 8)
+            d->l[base].inst_li[inst - 1] = li + 1;
+    }
     struct lay *l = &d->l[li];
     l->linear = 1;
     *wgrad = s.role == R_W;
@@ -423,6 +487,47 @@ static int place(struct det *d, struct tstate *t, const struct sig *s0, int *wgr
         l->passes_seen++;
     }
     return li;
+}
+
+/* the cache entry of a BLAS call (NULL for oneDNN calls: sig_of by hand) */
+static struct centry *centry_of(struct det *d, const struct ana_call *c)
+{
+    if (ANA_OP_IS_DNNL(c->op))
+        return NULL;
+    uint32_t pat = c->flags & 0x3f;
+    struct centry *e = d->clast;        /* the call before's shape, most often */
+    if (e && e->m == c->m && e->n == c->n && e->k == c->k && e->pat == pat && e->op == c->op)
+        return e;
+    uint32_t h = (c->m * 0x9e3779b1u) ^ (c->n * 0x85ebca77u) ^ (c->k * 0xc2b2ae3du) ^ (pat << 8) ^ c->op;
+    h ^= h >> 15;
+    e = &d->cc[h & (CCACHE - 1)];
+    d->clast = e;
+    if (e->used && e->m == c->m && e->n == c->n && e->k == c->k && e->pat == pat && e->op == c->op)
+        return e;
+    e->used = 1;
+    e->op = c->op; e->pat = pat; e->m = c->m; e->n = c->n; e->k = c->k;
+    e->ui = 0;
+    e->cl_ok = 0;
+    return e;
+}
+
+/* place() of one call: its signature and class from the cache */
+static int place_call(struct det *d, struct tstate *t, const struct ana_proc *p, const struct ana_call *c,
+                      int *wgrad)
+{
+    struct centry *e = centry_of(d, c);
+    if (e && e->cl_ok == 1)
+        return place_cls(d, t, &e->cl, wgrad);
+    struct sig s;
+    struct cls cl;
+    sig_of(p, c, &s);
+    classify(d, &s, &cl);
+    if (e && d->units_final) {
+        e->s = s;
+        e->cl = cl;
+        e->cl_ok = 1;
+    }
+    return place_cls(d, t, &cl, wgrad);
 }
 
 static void name_of(const struct det *d, const struct lay *l, char *out, size_t len)
@@ -529,6 +634,8 @@ static void aux_index(struct det *d, const struct ana_proc *p)
 
 static struct tstate *tstate_of(struct det *d, uint32_t proc, uint32_t thread)
 {
+    if (proc < d->ntsr && thread < d->tsr[proc].n && d->tsr[proc].ix[thread])
+        return &d->ts[d->tsr[proc].ix[thread] - 1];
     struct lkey k = mk(proc, thread, 0, 0, 0, 0, 0, 0);
     int i = map_get(&d->tmap, &k);
     if (i < 0) {
@@ -537,6 +644,19 @@ static struct tstate *tstate_of(struct det *d, uint32_t proc, uint32_t thread)
         d->ts[d->nts].pass_first_gen = -1;
         map_put(&d->tmap, &k, (int)d->nts);
         i = (int)d->nts++;
+    }
+    if (thread < 65536 && proc < 65536) {  /* the direct index (thread: the process's thread index) */
+        if (proc >= d->ntsr) {
+            d->tsr = ana_xrealloc(d->tsr, proc + 1, sizeof *d->tsr);
+            memset(&d->tsr[d->ntsr], 0, (proc + 1 - d->ntsr) * sizeof *d->tsr);
+            d->ntsr = proc + 1;
+        }
+        if (thread >= d->tsr[proc].n) {
+            d->tsr[proc].ix = ana_xrealloc(d->tsr[proc].ix, thread + 1, sizeof *d->tsr[proc].ix);
+            memset(&d->tsr[proc].ix[d->tsr[proc].n], 0, (thread + 1 - d->tsr[proc].n) * sizeof(int));
+            d->tsr[proc].n = thread + 1;
+        }
+        d->tsr[proc].ix[thread] = i + 1;
     }
     return &d->ts[i];
 }
@@ -563,6 +683,10 @@ static void det_free(void *x)
     free(d->u);
     free(d->l);
     free(d->miters);
+    free(d->cc);
+    for (size_t i = 0; i < d->ntsr; i++)
+        free(d->tsr[i].ix);
+    free(d->tsr);
     free(d);
 }
 
@@ -571,10 +695,16 @@ static int rbase_of(struct det *d, const struct ana_proc *p, uint32_t region)
 {
     if (!region)
         return -1;
+    if (d->last_rb > 0 && d->last_rp == p->index && d->last_rr == region)
+        return d->last_rb - 1;
     uint64_t key = (uint64_t)p->index << 32 | region;
     uint32_t v = ana_map_get(&d->rb_ids, key, 0);
-    if (v)
+    if (v) {
+        d->last_rp = p->index;
+        d->last_rr = region;
+        d->last_rb = (int)v;
         return (int)v - 1;
+    }
     const char *nm = ana_string(p, region);
     char base[256];
     region_base(nm ? nm : "", base, sizeof base);
@@ -620,6 +750,11 @@ int ana_layers_plan(struct ana_report *r)
     struct det *d = calloc(1, sizeof *d);
     if (!d)
         return -1;
+    d->cc = calloc(CCACHE, sizeof *d->cc);
+    if (!d->cc) {
+        free(d);
+        return -1;
+    }
     d->r = r;
     ana_report_ext_set(r, "layers", d, det_free);
     struct ana_run *run = r->run;
@@ -632,15 +767,32 @@ int ana_layers_plan(struct ana_report *r)
         regions |= p->nrev || p->any_call_region;
         for (size_t t = 0; t < p->nthreads; t++) {
             size_t ci = 0, off = 0;
-            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
+            while (ana_next_call_shape(p, &p->threads[t], &ci, &off, &c)) {
+                struct centry *e = centry_of(d, &c);
+                if (e) {
+                    if (!e->ui && !e->cl_ok) {      /* new in the cache: its signature */
+                        sig_of(p, &c, &e->s);
+                        e->cl_ok = -1;              /* (signature made, no class yet) */
+                    }
+                    learn(d, &e->s, &e->ui);
+                    continue;
+                }
                 struct sig s;
                 sig_of(p, &c, &s);
-                learn(d, &s);
+                learn(d, &s, NULL);
             }
         }
     }
     r->layers_from_regions = regions;
+    memset(d->cc, 0, CCACHE * sizeof *d->cc);   /* classes need the final units */
+    d->clast = NULL;
+    d->units_final = 1;
 
+    /* (process, region, lay) of the linear calls inside regions, for the
+     * regions' iterations below */
+    struct map prl = { NULL, NULL, 0, 0 };
+    struct lkey lastk = mk(0, 0, 0, 0, 0, 0, 0, 0);
+    int have_last = 0;
     d->planning = 1;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
@@ -650,11 +802,9 @@ int ana_layers_plan(struct ana_report *r)
             memset(&ts0, 0, sizeof ts0);
             ts0.pass_first_gen = -1;
             size_t ci = 0, off = 0;
-            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
-                struct sig s;
-                sig_of(p, &c, &s);
+            while (ana_next_call_shape(p, &p->threads[t], &ci, &off, &c)) {
                 int wgrad;
-                int li = place(d, &ts0, &s, &wgrad);
+                int li = place_call(d, &ts0, p, &c, &wgrad);
                 struct lay *l = &d->l[li];
                 l->calls++;
                 if (wgrad)
@@ -666,6 +816,15 @@ int ana_layers_plan(struct ana_report *r)
                     else if (l->rbase != rb) l->rbase = -2;
                     if (d->rb_layer[rb] == -1) d->rb_layer[rb] = li;
                     else if (d->rb_layer[rb] != li) d->rb_layer[rb] = -2;
+                }
+                if (regions && c.region && l->linear) {
+                    struct lkey k = mk((uint32_t)pi, c.region, (uint32_t)li, 0, 0, 0, 0, 3);
+                    if (!have_last || memcmp(&k, &lastk, sizeof k)) {
+                        if (map_get(&prl, &k) < 0)
+                            map_put(&prl, &k, 1);
+                        lastk = k;
+                        have_last = 1;
+                    }
                 }
             }
         }
@@ -686,35 +845,25 @@ int ana_layers_plan(struct ana_report *r)
             r->iterations = l->iters;
         l->named = l->rbase >= 0 && d->rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
     }
-    /* program regions: per iteration of the loops of the models that run in them */
-    for (size_t pi = 0; pi < run->nprocs && regions; pi++) {
-        const struct ana_proc *p = run->procs[pi];
-        struct map seen = { NULL, NULL, 0, 0 };
-        for (size_t t = 0; t < p->nthreads; t++) {
-            struct tstate ts0;
-            memset(&ts0, 0, sizeof ts0);
-            ts0.pass_first_gen = -1;
-            size_t ci = 0, off = 0;
-            while (ana_next_call(p, &p->threads[t], &ci, &off, &c)) {
-                struct sig s;
-                int wgrad;
-                sig_of(p, &c, &s);
-                int li = place(d, &ts0, &s, &wgrad);
-                if (!c.region || !d->l[li].linear)
-                    continue;
-                int m = model_of(d, li);
-                struct lkey k = mk((uint32_t)pi, c.region, (uint32_t)m, 0, 0, 0, 0, 1);
-                if (map_get(&seen, &k) >= 0)
-                    continue;
-                map_put(&seen, &k, 1);
-                struct lkey rk = mk((uint32_t)pi, c.region, 0, 0, 0, 0, 0, 2);
-                int have = map_get(&d->rit, &rk);
-                long mi = (size_t)m < d->nmiters ? d->miters[m] : 0;   /* a lay new since the plan: none */
-                map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(mi > INT32_MAX / 4 ? INT32_MAX / 4 : mi));
-            }
-        }
-        map_free(&seen);
+    /* program regions: per iteration of the loops of the models that run in
+     * them (each model once per process and region) */
+    struct map seen = { NULL, NULL, 0, 0 };
+    for (size_t i = 0; i < prl.cap; i++) {
+        if (prl.v[i] < 0)
+            continue;
+        const struct lkey *pk = &prl.k[i];
+        int m = model_of(d, (int)pk->w[2]);
+        struct lkey k = mk(pk->w[0], pk->w[1], (uint32_t)m, 0, 0, 0, 0, 1);
+        if (map_get(&seen, &k) >= 0)
+            continue;
+        map_put(&seen, &k, 1);
+        struct lkey rk = mk(pk->w[0], pk->w[1], 0, 0, 0, 0, 0, 2);
+        int have = map_get(&d->rit, &rk);
+        long mi = (size_t)m < d->nmiters ? d->miters[m] : 0;
+        map_put(&d->rit, &rk, (have > 0 ? have : 0) + (int)(mi > INT32_MAX / 4 ? INT32_MAX / 4 : mi));
     }
+    map_free(&seen);
+    map_free(&prl);
     /* the sweep places again from a fresh state per thread */
     d->pass = 0;
     return 0;
@@ -728,10 +877,8 @@ int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t t
     if (!d)
         return -1;
     (void)pos;
-    struct sig s;
     int wgrad;
-    sig_of(p, c, &s);
-    int li = place(d, tstate_of(d, p->index, thread), &s, &wgrad);
+    int li = place_call(d, tstate_of(d, p->index, thread), p, c, &wgrad);
     if (c->region && !d->l[li].linear) {
         /* a helper call (reorder, eltwise) inside a module's region: that module's */
         int rb = rbase_of(d, p, c->region);

@@ -237,11 +237,39 @@ void ana_release(const struct ana_proc *p, size_t off, size_t len)
     static size_t pg;
     if (!pg)
         pg = (size_t)sysconf(_SC_PAGESIZE);
+    if (off >= p->map_size)
+        return;
+    if (len > p->map_size - off)        /* never past the mapping (other memory follows it) */
+        len = p->map_size - off;
     uintptr_t a = (uintptr_t)p->map + off, b = a + len;
     a = (a + pg - 1) & ~(uintptr_t)(pg - 1);
     b &= ~(uintptr_t)(pg - 1);
     if (b > a)
         madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* Release the whole extent of chunk i (its slots up to the chunk size, not
+ * only the used length: with 4 KiB chunks the used length ends short of the
+ * page, and rounding it inward released nothing). */
+void ana_release_chunk(const struct ana_proc *p, size_t i)
+{
+    if (p->hdr.chunk_size < 65536)      /* the kernel maps 64 KiB around a fault: other threads' */
+        return;                         /* faults map it back; a madvise per chunk only costs */
+    const struct ana_chunk *ch = &p->chunks[i];
+    ana_release(p, ch->off, p->hdr.chunk_size > ch->len ? p->hdr.chunk_size : ch->len);
+}
+
+/* A pass moving from file offset `from` to `to`: once it leaves a window of
+ * ANA_RELEASE_WINDOW bytes, everything from that window's start up to the
+ * window it enters goes, other threads' chunks too (the kernel maps pages
+ * around each fault, from every thread's chunks: releasing only one's own
+ * chunks left the rest mapped, the whole file for interleaved threads).
+ * One madvise per window, not per chunk. */
+void ana_release_behind(const struct ana_proc *p, size_t from, size_t to)
+{
+    size_t a = from & ~(size_t)(ANA_RELEASE_WINDOW - 1), b = to & ~(size_t)(ANA_RELEASE_WINDOW - 1);
+    if (b > a)
+        ana_release(p, a, b - a);
 }
 
 /* slots a record takes (>= 1), or 0 when it is damage */
@@ -394,8 +422,10 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
 {
     for (; *ci < th->nch; (*ci)++, *off = 0) {
         const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
-        if (*ci && *off == 0)           /* done with the chunk before: its pages go */
-            ana_release(p, p->chunks[th->ch0 + *ci - 1].off, p->chunks[th->ch0 + *ci - 1].len);
+        if (*ci && *off == 0) {         /* done with the chunk before: its pages go */
+            ana_release_chunk(p, th->ch0 + *ci - 1);
+            ana_release_behind(p, p->chunks[th->ch0 + *ci - 1].off, ch->off);
+        }
         const uint8_t *b = p->map + ch->off;
         if (*off < GS_REC_SIZE)
             *off = GS_REC_SIZE;
@@ -408,6 +438,52 @@ int ana_next_call(const struct ana_proc *p, const struct ana_thread *th, size_t 
             ana_decode_call(p, rec, b + *off, b + *off, c);    /* no counters: a pass ahead of the sweep */
             return 1;
         }
+    }
+    if (th->nch) {                      /* the end: the last window goes */
+        const struct ana_chunk *l = &p->chunks[th->ch0 + th->nch - 1];
+        ana_release_chunk(p, th->ch0 + th->nch - 1);
+        ana_release_behind(p, l->off, l->off + ANA_RELEASE_WINDOW);
+    }
+    return 0;
+}
+
+/* ana_next_call for passes that need a call's shape only (op, flags, m,
+ * n, k, region, prim): no times, counters or leading dimensions */
+int ana_next_call_shape(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
+                        struct ana_call *c)
+{
+    for (; *ci < th->nch; (*ci)++, *off = 0) {
+        const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
+        if (*ci && *off == 0) {
+            ana_release_chunk(p, th->ch0 + *ci - 1);
+            ana_release_behind(p, p->chunks[th->ch0 + *ci - 1].off, ch->off);
+        }
+        const uint8_t *b = p->map + ch->off;
+        if (*off < GS_REC_SIZE)
+            *off = GS_REC_SIZE;
+        while (*off + GS_REC_SIZE <= ch->len) {
+            const uint8_t *rec = b + *off;
+            if (rec[0] == GS_REC_CALL) {
+                struct gs_rec_call r;
+                memcpy(&r, rec, sizeof r);
+                *off += GS_REC_SIZE;
+                c->op = r.op; c->flags = r.flags; c->region = r.region;
+                c->m = r.m; c->n = r.n; c->k = r.k;
+                c->prim = 0;
+                return 1;
+            }
+            size_t ns = rec_slots(p, rec, (ch->len - *off) / GS_REC_SIZE);
+            *off += (ns ? ns : 1) * GS_REC_SIZE;
+            if (!ana_rec_is_call(rec))
+                continue;
+            ana_decode_call(p, rec, b + *off, b + *off, c);
+            return 1;
+        }
+    }
+    if (th->nch) {
+        const struct ana_chunk *l = &p->chunks[th->ch0 + th->nch - 1];
+        ana_release_chunk(p, th->ch0 + th->nch - 1);
+        ana_release_behind(p, l->off, l->off + ANA_RELEASE_WINDOW);
     }
     return 0;
 }
@@ -572,6 +648,8 @@ int ana_read_file(struct ana_run *run, const char *path)
             break;
         }
         refs[nref++] = (struct ana_chunk){ off, ch.tid, ch.seq, ch.stream, (uint32_t)csize };
+        /* small chunks: this scan faults in every page; they go behind it */
+        ana_release_behind(p, off, i + 1 < nch ? off + csize : off + ANA_RELEASE_WINDOW);
     }
     size_t tail = (size - h.header_size) % csize;
     if (!damage && tail) {
@@ -608,7 +686,9 @@ int ana_read_file(struct ana_run *run, const char *path)
         }
         th->nch++;
         size_t bad = scan_chunk(run, p, th, &refs[i], refs[i].len);
-        ana_release(p, refs[i].off, refs[i].len);
+        ana_release_chunk(p, i);
+        ana_release_behind(p, refs[i].off, i + 1 < nref && refs[i + 1].tid == refs[i].tid ? refs[i + 1].off :
+                                                                                        refs[i].off + ANA_RELEASE_WINDOW);
         if (bad && (!damage || bad < damage)) {
             damage = bad;
             if (p->map[bad] >= 16)
