@@ -2,7 +2,9 @@
  * header row each, numbers as the JSON report prints them (%.9g) so the
  * two agree digit for digit: summary, ops, shapes (with transposes),
  * regions, layers, threads, samples (every energy/CPU/frequency sample of
- * every process) and power (the binned series the HTML draws). */
+ * every process), power (the binned series the HTML draws) and kernels
+ * (kernels.c's rows: GPU time measured, energy estimated from NVML by the
+ * fit; header only when the run has no GPU kernels). */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -179,6 +181,21 @@ int ana_export_csv(const struct ana_report *r, const char *dir)
             fputc(',', o);
             if (m->bin_layer[k] >= 0) q(o, r->layers[m->bin_layer[k]].name);
             fprintf(o, ",%s\n", r->provenance);
+        }
+        done(o, &err);
+    }
+    if ((o = open_in(dir, "kernels.csv", "name,calls,time_s,energy_j,energy_err_j,power_w,launch_latency_s,"
+                                         "joined_launches,cublas_calls,time_provenance,energy_provenance", &err))) {
+        const struct ana_gpu_report *G = r->gpu;
+        for (size_t i = 0; G && i < G->nkernels; i++) {
+            const struct ana_kernel_row *k = &G->kernels[i];
+            q(o, k->name);
+            fprintf(o, ",%llu,", (unsigned long long)k->calls);
+            n(o, k->time_s); fputc(',', o); n(o, k->energy_j); fputc(',', o); n(o, k->energy_err_j);
+            fputc(',', o); n(o, DIV(k->energy_j, k->time_s)); fputc(',', o);
+            if (k->latency_n) n(o, k->latency_sum_s / (double)k->latency_n);
+            fprintf(o, ",%llu,%llu,measured,estimated\n", (unsigned long long)k->joined,
+                    (unsigned long long)k->cublas);
         }
         done(o, &err);
     }

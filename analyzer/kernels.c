@@ -207,9 +207,13 @@ void ana_gpu_free(struct ana_proc *p)
 int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec_in)
 {
     char nm[64];
-    /* the reader checked that the record's nslots fit in its chunk */
-    size_t ns = rec_in[0] >= 16 && rec_in[1] ? rec_in[1] : 1;
+    /* the reader checked that the record's nslots fit in its chunk; a
+     * version-1 file has one slot per record whatever byte 1 says (the
+     * reader reads it so: the fuzzer found the overread) */
+    size_t ns = p->hdr.version >= 2 && rec_in[0] >= 16 && rec_in[1] ? rec_in[1] : 1;
     uint64_t slot[255 * GS_REC_SIZE / 8];
+    if (ns == 1)
+        memset(slot, 0, 8 * GS_REC_SIZE);         /* fields past the one slot read as 0 */
     memcpy(slot, rec_in, ns * GS_REC_SIZE);
     const uint8_t *rec = (const uint8_t *)slot;
     switch (rec[0]) {
@@ -1126,10 +1130,11 @@ void ana_gpu_text(const struct ana_report *r, FILE *o)
                 g->kernels_energy_j, g->idle_energy_j, g->idle_power_w, 100 * g->fit_residual);
     }
     struct ana_kernel_row *k = malloc((G->nkernels + 1) * sizeof *k);
-    memcpy(k, G->kernels, G->nkernels * sizeof *k);
-    qsort(k, G->nkernels, sizeof *k, krow_cmp);
-    if (G->nkernels)
+    if (G->nkernels) {                  /* kernels is NULL when there are none (UBSan: memcpy) */
+        memcpy(k, G->kernels, G->nkernels * sizeof *k);
+        qsort(k, G->nkernels, sizeof *k, krow_cmp);
         fprintf(o, "  %-48s %8s %10s %12s %10s\n", "kernel", "calls", "time s", "energy J", "+- J");
+    }
     for (size_t i = 0; i < G->nkernels && i < 20; i++)
         fprintf(o, "  %-48.48s %8llu %10.6f %12.6f %10.6f\n", k[i].name, (unsigned long long)k[i].calls,
                 k[i].time_s, k[i].energy_j, k[i].energy_err_j);

@@ -1,7 +1,9 @@
 /* main.c - greenshim-analyze: one table of verbs, each a cmd_<verb>(). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "ana.h"
 #include "dvfs.h"
 
@@ -186,6 +188,26 @@ static int one_file(int argc, char **argv, const char *verb, const char *what, s
             fprintf(stderr, "greenshim-analyze %s: unknown option '%s' (try --help)\n", verb, argv[1]);
         else
             fprintf(stderr, "greenshim-analyze %s: want exactly one trace file (try --help)\n", verb);
+        return 2;
+    }
+    struct stat st;
+    if (stat(argv[1], &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* a run directory: name one of its files for the user */
+        char first[256] = "";
+        DIR *d = opendir(argv[1]);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            size_t n = strlen(e->d_name);
+            if (n > 8 && !strcmp(e->d_name + n - 8, ".gstrace")) {
+                snprintf(first, sizeof first, "%s", e->d_name);
+                break;
+            }
+        }
+        if (d)
+            closedir(d);
+        fprintf(stderr, "greenshim-analyze %s: %s is a directory; %s reads one trace file%s%s%s%s\n", verb,
+                argv[1], verb, first[0] ? ", e.g. " : " (it holds no .gstrace file)", first[0] ? argv[1] : "",
+                first[0] ? "/" : "", first);
         return 2;
     }
     return 0;

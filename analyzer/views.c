@@ -239,6 +239,11 @@ static int view_verb(int argc, char **argv, const char *verb, const char *usage,
             return 2;
         }
     }
+    if (export && v.out) {
+        fprintf(stderr, "greenshim-analyze export: -o is not an export option: --perfetto FILE writes "
+                "the timeline, --csv DIR the tables\n");
+        return 2;
+    }
     if (export && !csv && !perfetto) {
         fprintf(stderr, "greenshim-analyze export: say what to write: --perfetto FILE and/or --csv DIR\n");
         return 2;
@@ -298,5 +303,5 @@ int cmd_export(int argc, char **argv)
                      "                       call (shape, FLOPs and joules as args), regions as enclosing\n"
                      "                       slices, power and frequency as counter tracks\n"
                      "  --csv DIR            one CSV per table: ops, shapes, regions, layers, threads,\n"
-                     "                       samples, power, summary (header row; pandas-ready)\n", 1);
+                     "                       samples, power, kernels, summary (header row; pandas-ready)\n", 1);
 }

@@ -2,8 +2,12 @@
  * cpufreq (scaling_cur_freq, kHz), the input the DVFS model checks its
  * assumptions against.  Files are opened once and re-read with pread; read
  * every 10 ms at most, since a record per CPU per 1 ms tick would swamp the
- * trace on a large machine. */
+ * trace on a large machine.  The probe also writes the hardware's range
+ * into the header once (cpufreq.min_khz, cpufreq.max_khz and, where the
+ * driver lists them, cpufreq.available_khz: every policy's together), the
+ * candidate settings `greenshim-analyze dvfs` chooses from. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +36,82 @@ static int gs_freq_read(int i, uint64_t *val)
     return 0;
 }
 
+/* one number or a list of numbers from a small sysfs file; count read */
+static int gs_freq_file(const char *dir, const char *name, uint64_t *vals, int max)
+{
+    char path[512], buf[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    int k = 0;
+    for (char *p = buf, *end; k < max; p = end) {
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p)
+            break;
+        if (v > 0)
+            vals[k++] = v;
+    }
+    return k;
+}
+
+#define GS_FREQ_MAX_AVAIL 128
+
+/* the hardware's frequency range, from every cpufreq policy, as header keys */
+static void gs_freq_range(void)
+{
+    const char *root = "/sys/devices/system/cpu/cpufreq";
+    DIR *d = opendir(root);
+    if (!d)
+        return;                         /* no cpufreq (VMs): nothing to say */
+    uint64_t lo = 0, hi = 0, avail[GS_FREQ_MAX_AVAIL];
+    int navail = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "policy", 6) != 0)
+            continue;
+        char dir[300];
+        snprintf(dir, sizeof dir, "%s/%s", root, e->d_name);
+        uint64_t v, list[GS_FREQ_MAX_AVAIL];
+        if (gs_freq_file(dir, "cpuinfo_min_freq", &v, 1) && (!lo || v < lo))
+            lo = v;
+        if (gs_freq_file(dir, "cpuinfo_max_freq", &v, 1) && v > hi)
+            hi = v;
+        int n = gs_freq_file(dir, "scaling_available_frequencies", list, GS_FREQ_MAX_AVAIL);
+        for (int i = 0; i < n; i++) {
+            int j = 0;
+            while (j < navail && avail[j] > list[i])     /* kept highest first, no repeats */
+                j++;
+            if ((j < navail && avail[j] == list[i]) || navail == GS_FREQ_MAX_AVAIL)
+                continue;
+            memmove(avail + j + 1, avail + j, (size_t)(navail - j) * sizeof *avail);
+            avail[j] = list[i];
+            navail++;
+        }
+    }
+    closedir(d);
+    if (lo)
+        gs_header_add("cpufreq.min_khz", "%llu", (unsigned long long)lo);
+    if (hi)
+        gs_header_add("cpufreq.max_khz", "%llu", (unsigned long long)hi);
+    if (navail) {
+        char buf[GS_FREQ_MAX_AVAIL * 12] = "";
+        size_t len = 0;
+        for (int i = 0; i < navail && len < sizeof buf; i++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%llu", i ? " " : "",
+                                    (unsigned long long)avail[i]);
+        gs_header_add("cpufreq.available_khz", "%s", buf);
+    }
+}
+
 static int gs_freq_probe(struct gs_domain *doms, int max)
 {
+    gs_freq_range();
     gs_nfreq = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_CONF);
     if (ncpu > GS_FREQ_MAX_CPU)

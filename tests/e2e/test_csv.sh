@@ -16,9 +16,12 @@ for r in mix mlp; do
     report_json "$tmp/$r" "$tmp/$r.json" || fail "report $r: exit $?"
     "$ana" report --format csv "$tmp/$r" >"$tmp/$r.one.csv" || fail "report --format csv $r"
 done
-for f in summary ops shapes regions layers threads samples power; do
+for f in summary ops shapes regions layers threads samples power kernels; do
     [ -s "$tmp/mlp.csv/$f.csv" ] || fail "export --csv wrote no $f.csv"
 done
+# a run with no GPU kernels: kernels.csv is its header alone (test_nvml_attrib.sh checks the rows)
+[ "$(wc -l <"$tmp/mlp.csv/kernels.csv")" = 1 ] && head -1 "$tmp/mlp.csv/kernels.csv" | grep -q '^name,calls,time_s,energy_j,energy_err_j,' ||
+    fail "kernels.csv of a CPU-only run: want the header row alone, got: $(head -3 "$tmp/mlp.csv/kernels.csv")"
 
 pycheck "$tmp/mix.csv" "$tmp/mix.json" "$tmp/mix.one.csv" "$tmp/mlp.csv" "$tmp/mlp.json" <<'PY' || exit 1
 import csv, os, collections

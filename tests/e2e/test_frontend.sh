@@ -31,6 +31,10 @@ bad "command not found" record -o "$tmp/nx" -- /no/such/program
 [ ! -e "$tmp/nx" ] || fail "a command that does not exist left $tmp/nx"
 bad "no command given" record -o "$tmp/nx"
 bad "unknown option" record --bogus -- "$mix"
+bad "needs a comma-separated list" sweep --cpu-freqs -- "$mix"
+bad "--repeat needs a number" sweep --cpu-freqs 1,2 --repeat -- "$mix"
+bad "greenshim: unknown verb 'frobnicate'" frobnicate
+bad "greenshim: unknown verb 'frobnicate'" frobnicate --version
 ls "$tmp"/greenshim-* >/dev/null 2>&1 && fail "bad usage left a trace directory: $(ls -d "$tmp"/greenshim-*)"
 
 # -o DIR holding a run: refused; --append adds to it
@@ -54,13 +58,20 @@ GREENSHIM_QUIET=1 "$gs" record -o "$tmp/q3" -- true 2>>"$tmp/q2.err" || fail "qu
 [ $? = 7 ] || fail "the program's exit status is not passed through"
 
 # --version on every verb; --help names the verb
-for v in "" record report dump info; do
+for v in "" record report dump info dvfs html export diff sweep; do
     out=$("$gs" $v --version 2>&1) || fail "greenshim $v --version failed: $out"
     echo "$out" | grep -q "[0-9]\.[0-9]" || fail "greenshim $v --version: no version: $out"
 done
-for v in record report dump info; do
+for v in record report dump info dvfs html export diff sweep; do
     "$gs" $v --help 2>&1 | head -3 | grep -q "usage: greenshim[-a-z]* $v" || fail "greenshim $v --help does not name $v"
+    "$gs" $v --help 2>&1 | grep -q "^set -u" && fail "greenshim $v --help prints code"
 done
+"$build/greenshim-analyze" --help | grep -q "^  diff " || fail "greenshim-analyze --help does not list diff"
+"$root/scripts/restore-caps" --help | head -1 | grep -q "^restore-caps" || fail "restore-caps --help does not name it"
+# a run directory where one file is wanted; an option export does not have
+bad "is a directory; info reads one trace file, e.g. $tmp/run/" info "$tmp/run"
+bad "-o is not an export option" export --csv "$tmp/csv" -o "$tmp/x" "$tmp/run"
+[ ! -e "$tmp/csv" ] || fail "export with a bad option wrote $tmp/csv"
 
 # the installed copy: demo and Python helper, no sys.path editing
 if make -s -C "$root" install PREFIX="$tmp/inst" BUILD="$build" >"$tmp/inst.log" 2>&1; then

@@ -25,7 +25,8 @@ for mode in counter power; do
         fail "gpu_attrib ($mode) exit $?"
     report_json "$out/tr" "$out/r.json" || fail "analyzer exit $? ($mode): $(tail -3 "$out/r.json.err")"
     "$ana" dump "$out"/tr/*.gstrace >"$out/dump.txt" || fail "dump ($mode) failed"
-    pycheck "$out/r.json" "$out/expected" "$mode" "$out/dump.txt" <<'PY' || exit 1
+    "$ana" export --csv "$out/csv" "$out/tr" 2>"$out/csv.err" || fail "export --csv ($mode): exit $?: $(tail -3 "$out/csv.err")"
+    pycheck "$out/r.json" "$out/expected" "$mode" "$out/dump.txt" "$out/csv/kernels.csv" <<'PY' || exit 1
 r = load(sys.argv[1])
 mode = sys.argv[3]
 want = {}
@@ -65,6 +66,16 @@ print("%-8s NVML total %.3f J over %.3f s; kernels %.3f J (+ %.3f J estimated ou
 if not 0.25 < g["idle_gap_s"] < 0.4:
     print("FAIL: idle gaps inside the kernels' span %.3f s, want about 0.32 s" % g["idle_gap_s"]); sys.exit(1)
 eq("power limit range", g["power_limit_range_w"], [200, 700])
+# export --csv: kernels.csv holds the JSON's kernel rows, the same totals
+import csv
+with open(sys.argv[5], newline="") as f:
+    kc = {x["name"]: x for x in csv.DictReader(f)}
+eq("kernels.csv names", sorted(kc), sorted(ks))
+eq("kernels.csv calls", {n: int(x["calls"]) for n, x in kc.items()}, {n: k["calls"] for n, k in ks.items()})
+for col in ("time_s", "energy_j", "energy_err_j"):
+    got, want = sum(float(x[col]) for x in kc.values()), sum(k[col] for k in ks.values())
+    if abs(got - want) > 1e-8 * max(1.0, abs(want)):
+        print("FAIL: kernels.csv %s total %r, JSON %r" % (col, got, want)); sys.exit(1)
 dump = open(sys.argv[4]).read()
 if "GPU_CLOCKS device=0 mem_mhz=3201 n=110 sm_mhz=345..1980" not in dump:
     print("FAIL: supported clocks not recorded"); sys.exit(1)
