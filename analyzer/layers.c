@@ -41,7 +41,9 @@
  * (ana_next_call_shape: every call placed, the regions' models noted),
  * keeping state bounded by the number of shapes, pairs, layers, regions and
  * threads; the sweep places each call again from a fresh per-thread state,
- * which gives the same layer, and names its row.  A cache per call shape
+ * which gives the same layer, and names its row (with one thread of calls
+ * and no regions the sweep gathers the counts itself: no pass ahead of it
+ * at all).  A cache per call shape
  * (signature, unit, class) keeps hash lookups off the per-call path. */
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +280,7 @@ struct det {
     struct centry *cc;            /* CCACHE entries */
     struct centry *clast;         /* the entry centry_of returned last */
     int units_final;              /* pass 1 done: classifications may be cached */
+    int sweep_stats;              /* one thread, no regions: the sweep gathers what the plan's pass would */
     struct { int *ix; size_t n; } *tsr; size_t ntsr;  /* proc -> thread -> ts index + 1 */
     uint32_t last_rp, last_rr; int last_rb;   /* the last region asked for (rbase_of) */
 };
@@ -745,6 +748,25 @@ static const char *lay_name(struct det *d, int li)
     return d->names[li];
 }
 
+/* a model's iterations: its layers' weight gradients (the most of any) */
+static void plan_models(struct det *d, struct ana_report *r)
+{
+    d->nmiters = d->nl + 1;
+    d->miters = ana_xmalloc(d->nmiters, sizeof *d->miters);
+    memset(d->miters, 0, d->nmiters * sizeof *d->miters);
+    for (size_t i = 0; i < d->nl; i++) {
+        struct lay *l = &d->l[i];
+        int m = model_of(d, (int)i);
+        long it = l->iters > 0 ? l->iters : l->linear ? l->passes_seen : 0;
+        if (it > d->miters[m])
+            d->miters[m] = it;
+        if (l->iters > 0 && l->iters > r->iterations)
+            r->iterations = l->iters;
+        if (!d->sweep_stats)           /* (no regions there) */
+            l->named = l->rbase >= 0 && d->rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
+    }
+}
+
 /* Before the sweep: what each pair shows (from the distinct shapes), then
  * one pass over every thread's calls (every call placed), so that names,
  * owners of module regions, models and their iterations are known when the
@@ -803,11 +825,20 @@ int ana_layers_plan(struct ana_report *r)
     struct map prl = { NULL, NULL, 0, 0 };
     struct lkey lastk = mk(0, 0, 0, 0, 0, 0, 0, 0);
     int have_last = 0;
+    /* One thread of calls in the whole run and no regions: the sweep sees
+     * the calls in the very order of this pass and nothing it names
+     * depends on the pass (no region owners), so it gathers the per-layer
+     * counts itself and the models' iterations are made at the end. */
+    size_t ncallthreads = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++)
+        for (size_t t = 0; t < run->procs[pi]->nthreads; t++)
+            ncallthreads += run->procs[pi]->threads[t].ncalls > 0;
+    d->sweep_stats = !regions && ncallthreads <= 1;
     d->planning = 1;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
         aux_index(d, p);
-        for (size_t t = 0; t < p->nthreads; t++) {
+        for (size_t t = 0; t < p->nthreads && !d->sweep_stats; t++) {
             struct tstate ts0;
             memset(&ts0, 0, sizeof ts0);
             ts0.pass_first_gen = -1;
@@ -839,21 +870,9 @@ int ana_layers_plan(struct ana_report *r)
             }
         }
     }
-    d->planning = 0;
-
-    /* a model's iterations: its layers' weight gradients (the most of any) */
-    d->nmiters = d->nl + 1;
-    d->miters = ana_xmalloc(d->nmiters, sizeof *d->miters);
-    memset(d->miters, 0, d->nmiters * sizeof *d->miters);
-    for (size_t i = 0; i < d->nl; i++) {
-        struct lay *l = &d->l[i];
-        int m = model_of(d, (int)i);
-        long it = l->iters > 0 ? l->iters : l->linear ? l->passes_seen : 0;
-        if (it > d->miters[m])
-            d->miters[m] = it;
-        if (l->iters > 0 && l->iters > r->iterations)
-            r->iterations = l->iters;
-        l->named = l->rbase >= 0 && d->rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
+    if (!d->sweep_stats) {
+        d->planning = 0;
+        plan_models(d, r);
     }
     /* program regions: per iteration of the loops of the models that run in
      * them (each model once per process and region) */
@@ -889,6 +908,11 @@ int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t t
     (void)pos;
     int wgrad;
     int li = place_call(d, tstate_of(d, p->index, thread), p, c, &wgrad);
+    if (d->sweep_stats) {               /* (what the plan's pass counts) */
+        d->l[li].calls++;
+        if (wgrad)
+            d->l[li].iters++;
+    }
     if (c->region && !d->l[li].linear) {
         /* a helper call (reorder, eltwise) inside a module's region: that module's */
         int rb = rbase_of(d, p, c->region);
@@ -946,6 +970,11 @@ void ana_layers_finish(struct ana_report *r)
     struct det *d = ana_report_ext(r, "layers");
     if (!d)
         return;
+    if (d->sweep_stats) {
+        d->planning = 0;
+        free(d->miters);
+        plan_models(d, r);
+    }
     for (size_t i = 0; i < d->nl; i++) {
         if (!d->l[i].linear || !d->names || i >= d->nnamed || !d->names[i])
             continue;
