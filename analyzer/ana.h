@@ -461,6 +461,9 @@ double ana_co2_g(const struct ana_report *r, double joules);  /* < 0: no intensi
 int  ana_carbon_opt(struct ana_more_opts *o, int argc, char **argv, int *i, const char *verb);
 double ana_proc_energy_at(const struct ana_proc *p, double t_ns);  /* cumulative J, after attribute */
 
+/* fmt.c: JSON strings and numbers, escaped and formatted the same everywhere */
+void ana_json_str(FILE *o, const char *s);
+void ana_json_num(FILE *o, double v);
 /* fmt.c: numbers for people (significant digits, units, display width) */
 const char *ana_sig(double v, int sig, char *b, size_t len);        /* 3 sig: 0.00372 -> "0.00372" */
 const char *ana_si(double v, const char *unit, char *b, size_t len);  /* 0.00372 J -> "3.72 mJ" */

@@ -776,17 +776,7 @@ static void gaps(struct state *st)
 }
 
 /* ---- renderers ---- */
-static void jstr(FILE *o, const char *s)
-{
-    fputc('"', o);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(o, "\\%c", c);
-        else if (c < 0x20) fprintf(o, "\\u%04x", c);
-        else fputc(c, o);
-    }
-    fputc('"', o);
-}
+#define jstr ana_json_str
 
 static void jnum(FILE *o, double v)
 {

@@ -38,16 +38,7 @@ struct pctx {
     char **lname; size_t nlname;              /* layer names, JSON-escaped once (by the stream's index) */
 };
 
-static void jstr(FILE *o, const char *s)
-{
-    fputc('"', o);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(o, "\\%c", *p);
-        else if (*p < 0x20) fprintf(o, "\\u%04x", *p);
-        else fputc(*p, o);
-    }
-    fputc('"', o);
-}
+static void jstr(FILE *o, const char *s) { ana_json_str(o, s ? s : ""); }
 
 /* "name" of a layer, escaped once: the layers are few, the calls many */
 static const char *layer_json(struct pctx *c, size_t l)

@@ -90,3 +90,27 @@ void ana_pad(FILE *o, const char *s, int width, int right)
         for (int i = w; i < width; i++)
             fputc(' ', o);
 }
+
+/* JSON: a string with quotes, backslashes and control characters escaped
+ * (NULL is null); a number with 9 significant digits, null when not finite.
+ * Every JSON writer (report, kernels, dvfs, Perfetto) uses these. */
+void ana_json_str(FILE *o, const char *s)
+{
+    if (!s) {
+        fputs("null", o);
+        return;
+    }
+    fputc('"', o);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(o, "\\%c", *p);
+        else if (*p < 0x20) fprintf(o, "\\u%04x", *p);
+        else fputc(*p, o);
+    }
+    fputc('"', o);
+}
+
+void ana_json_num(FILE *o, double v)
+{
+    if (!isfinite(v)) fputs("null", o);
+    else fprintf(o, "%.9g", v);
+}

@@ -1047,21 +1047,8 @@ void ana_gpu_report_free(struct ana_report *r)
 
 /* ---- JSON: "gpus" and "kernels" (docs/gpu.md) ---- */
 
-static void jstr(FILE *o, const char *s)
-{
-    fputc('"', o);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(o, "\\%c", *p);
-        else if (*p < 0x20) fprintf(o, "\\u%04x", *p);
-        else fputc(*p, o);
-    }
-    fputc('"', o);
-}
-static void jnum(FILE *o, double v)
-{
-    if (!isfinite(v)) fputs("null", o);
-    else fprintf(o, "%.9g", v);
-}
+#define jstr ana_json_str
+#define jnum ana_json_num
 
 static int krow_cmp(const void *a, const void *b)
 {

@@ -4,22 +4,8 @@
 #include <string.h>
 #include "ana.h"
 
-static void jstr(FILE *o, const char *s)
-{
-    if (!s) { fputs("null", o); return; }
-    fputc('"', o);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(o, "\\%c", *p);
-        else if (*p < 0x20) fprintf(o, "\\u%04x", *p);
-        else fputc(*p, o);
-    }
-    fputc('"', o);
-}
-static void jnum(FILE *o, double v)
-{
-    if (!isfinite(v)) fputs("null", o);
-    else fprintf(o, "%.9g", v);
-}
+#define jstr ana_json_str
+#define jnum ana_json_num
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
 
 /* report_more.c's numbers: headline, steady state, threads, carbon, filter */

@@ -37,7 +37,7 @@ static const struct gs_setting_row gs_rows[] = {
       "trace directory of the run (default ./greenshim-YYYYmmdd-HHMMSS-PID); made absolute and passed to child processes" },
     { "GREENSHIM_EVENTS", T_LIST, "", 0, GS_MAX_EVENTS, NULL, 0,
       "perf counter events (libpfm4 names, comma-separated, at most 5), or none" },
-    { "GREENSHIM_COUNTER_SAMPLE", T_UINT, "256", 1, 1000000, NULL, 0,
+    { "GREENSHIM_COUNTER_SAMPLE", T_UINT, "512", 1, 1000000, NULL, 0,
       "tiny calls read the counters 1 in N (long calls always)" },
     { "GREENSHIM_SAMPLE_HZ", T_UINT, "auto", 0, 10000, "auto", 0,
       "energy sampler rate in Hz; 0 turns the sampler off; auto picks 100-1000 Hz from its measured cost" },

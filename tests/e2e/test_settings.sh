@@ -53,8 +53,8 @@ check GREENSHIM_SAMPLE_HZ abc sampler.hz auto
 check GREENSHIM_SAMPLE_HZ -5 sampler.hz auto
 check GREENSHIM_SAMPLE_HZ 1e9 sampler.hz auto
 check GREENSHIM_SAMPLE_HZ 20000 sampler.hz auto
-check GREENSHIM_COUNTER_SAMPLE 4294967296 counters.policy "1 in 256"
-check GREENSHIM_COUNTER_SAMPLE 0 counters.policy "1 in 256"
+check GREENSHIM_COUNTER_SAMPLE 4294967296 counters.policy "1 in 512"
+check GREENSHIM_COUNTER_SAMPLE 0 counters.policy "1 in 512"
 events=$(for i in $(seq 60); do printf 'perf::CYCLES,'; done)
 check GREENSHIM_EVENTS "${events%,}" events.configured "perf::CYCLES,perf::INSTRUCTIONS,perf::CACHE-MISSES"
 check GREENSHIM_CPU_WATTS_PER_CORE -3 "" ""
