@@ -273,7 +273,8 @@ struct ana_report {
     const char *provenance, *source, *idle_source;
     int reconciled;
     double watts_per_core; char watts_source[32];
-    struct { char name[64]; char source[32]; char provenance[16]; double energy_j; } dom[ANA_MAX_DOMAINS];
+    struct { char name[64]; char source[32]; char provenance[16]; double energy_j;
+             double span_s; /* time its samples cover (per-process domains: summed) */ } dom[ANA_MAX_DOMAINS];
     int ndom;
     char events[512], events_kind[32], policy[512];
     uint64_t ctr_calls, total_calls;

@@ -1105,6 +1105,8 @@ void ana_domain_totals(struct ana_report *r)
                     }
             series_joules(&s);
             r->dom[k].energy_j += s.j[s.n - 1];
+            if (s.t[s.n - 1] > s.t[0])
+                r->dom[k].span_s += (double)(s.t[s.n - 1] - s.t[0]) * 1e-9;
             free(s.t); free(s.v); free(s.j);
         }
     }

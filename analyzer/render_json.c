@@ -166,6 +166,7 @@ static void render(const struct ana_report *r, FILE *o)
         fputs(", \"source\": ", o); jstr(o, r->dom[i].source);
         fputs(", \"provenance\": ", o); jstr(o, r->dom[i].provenance);
         fputs(", \"energy_j\": ", o); jnum(o, r->dom[i].energy_j);
+        fputs(", \"span_s\": ", o); jnum(o, r->dom[i].span_s);
         fputs("}", o);
     }
     fputs("]},\n  \"layers\": [", o);

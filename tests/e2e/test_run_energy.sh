@@ -75,8 +75,13 @@ if abs(w - 40) > 40 * 0.07: fails.append("summary says %.2f W, want 40 W +- 7%%"
 pkg = [d for d in r["energy"]["domains"] if d["name"].startswith("package")]
 dur = r["duration_s"]
 pj = sum(d["energy_j"] for d in pkg)
-pw = pj / dur if dur > 0 else 0
-print("report: package %.3f J over %.3f s = %.2f W, provenance %s" % (pj, dur, pw, r["energy"]["provenance"]))
+span = max(d["span_s"] for d in pkg) if pkg else 0
+pw = pj / span if span > 0 else 0
+print("report: package %.3f J over the %.3f s its samples cover (run %.3f s) = %.2f W, provenance %s"
+      % (pj, span, dur, pw, r["energy"]["provenance"]))
+# sampling starts at a process's first intercepted call (nothing is paid
+# before it): the series covers the run from then on, not its start-up
+if span < 0.7 * dur: fails.append("package samples cover %.3f s of a %.3f s run" % (span, dur))
 if r["energy"]["provenance"] != "measured": fails.append("report provenance %r" % r["energy"]["provenance"])
 if abs(pw - 40) > 40 * 0.07: fails.append("report: package %.2f W, want 40 W +- 7%%" % pw)
 # one series per run, merged across the hand-over: the same joules as the recorder's own tally
