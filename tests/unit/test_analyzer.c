@@ -330,24 +330,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("analyzer");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, flops_and_names);
-    tcase_add_test(tc, energy_split_between_threads);
-    tcase_add_test(tc, energy_wrap_and_idle);
-    tcase_add_test(tc, regions_and_gaps);
-    tcase_add_test(tc, layers_rowmajor);
-    tcase_add_test(tc, layers_fortran);
-    tcase_add_test(tc, layers_same_dims);
-    tcase_add_test(tc, truncated_keeps_whole_records);
-    tcase_add_test(tc, bad_magic_is_an_error);
-    tcase_add_test(tc, fuzz_no_crash);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TG_RUN_SUITE("analyzer", setup, teardown, 60,
+                 flops_and_names,
+                 energy_split_between_threads,
+                 energy_wrap_and_idle,
+                 regions_and_gaps,
+                 layers_rowmajor,
+                 layers_fortran,
+                 layers_same_dims,
+                 truncated_keeps_whole_records,
+                 bad_magic_is_an_error,
+                 fuzz_no_crash);
 }

@@ -477,27 +477,18 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("analyzer-more");
-    TCase *tc = tcase_create("more");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, tsc_clock_fit);
-    tcase_add_test(tc, tsc_fallback_to_hz);
-    tcase_add_test(tc, task_clock_weights_and_counters);
-    tcase_add_test(tc, idle_from_header);
-    tcase_add_test(tc, unclean_exit_is_not_damage);
-    tcase_add_test(tc, unknown_record_types);
-    tcase_add_test(tc, bad_chunk_magic);
-    tcase_add_test(tc, truncated_error_offset);
-    tcase_add_test(tc, header_errors);
-    tcase_add_test(tc, layers_warmup_and_repeated_shape);
-    tcase_add_test(tc, no_period);
-    tcase_add_test(tc, json_and_csv_contract);
-    tcase_add_test(tc, dump_visits_records);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TG_RUN_SUITE("analyzer-more", setup, teardown, 60,
+                 tsc_clock_fit,
+                 tsc_fallback_to_hz,
+                 task_clock_weights_and_counters,
+                 idle_from_header,
+                 unclean_exit_is_not_damage,
+                 unknown_record_types,
+                 bad_chunk_magic,
+                 truncated_error_offset,
+                 header_errors,
+                 layers_warmup_and_repeated_shape,
+                 no_period,
+                 json_and_csv_contract,
+                 dump_visits_records);
 }

@@ -381,24 +381,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("analyzer-run");
-    TCase *tc = tcase_create("run");
-    tcase_add_checked_fixture(tc, tg_setup, tg_teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, machine_energy_counted_once);
-    tcase_add_test(tc, old_rapl_domains_are_machine_scope);
-    tcase_add_test(tc, process_energy_adds_up);
-    tcase_add_test(tc, gap_energy_to_another_process_region);
-    tcase_add_test(tc, different_runs_refused);
-    tcase_add_test(tc, format2_skip_and_lost);
-    tcase_add_test(tc, fifo_refused);
-    tcase_add_test(tc, quiet_processes_folded);
-    tcase_add_test(tc, names_escaped_and_huge_ids);
-    tcase_add_test(tc, many_regions_linear);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TG_RUN_SUITE("analyzer-run", tg_setup, tg_teardown, 120,
+                 machine_energy_counted_once,
+                 old_rapl_domains_are_machine_scope,
+                 process_energy_adds_up,
+                 gap_energy_to_another_process_region,
+                 different_runs_refused,
+                 format2_skip_and_lost,
+                 fifo_refused,
+                 quiet_processes_folded,
+                 names_escaped_and_huge_ids,
+                 many_regions_linear);
 }

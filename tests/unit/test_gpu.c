@@ -278,17 +278,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("gpu");
-    TCase *tc = tcase_create("gpu");
-    tcase_add_checked_fixture(tc, tg_setup, tg_teardown);
-    tcase_add_test(tc, kernels_layers_energy);
-    tcase_add_test(tc, one_device_across_processes);
-    tcase_add_test(tc, nslots_rules);
-    tcase_add_test(tc, kernel_before_the_window);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TG_RUN_SUITE("gpu", tg_setup, tg_teardown, 0,
+                 kernels_layers_energy,
+                 one_device_across_processes,
+                 nslots_rules,
+                 kernel_before_the_window);
 }

@@ -254,19 +254,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("layers");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, tg_setup, tg_teardown);
-    tcase_add_test(tc, ragged_rowmajor);
-    tcase_add_test(tc, two_layers_colmajor);
-    tcase_add_test(tc, square_loop_is_no_layer);
-    tcase_add_test(tc, two_models);
-    tcase_add_test(tc, dnnl_conv);
-    tcase_add_test(tc, dnnl_damage);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TG_RUN_SUITE("layers", tg_setup, tg_teardown, 0,
+                 ragged_rowmajor,
+                 two_layers_colmajor,
+                 square_loop_is_no_layer,
+                 two_models,
+                 dnnl_conv,
+                 dnnl_damage);
 }

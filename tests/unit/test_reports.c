@@ -237,18 +237,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("reports");
-    TCase *tc = tcase_create("reports");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, significant_digits);
-    tcase_add_test(tc, dvfs_recommendation);
-    tcase_add_test(tc, filter_options);
-    tcase_add_test(tc, more_stage);
-    tcase_add_test(tc, perfetto_gpu);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TG_RUN_SUITE("reports", setup, teardown, 0,
+                 significant_digits,
+                 dvfs_recommendation,
+                 filter_options,
+                 more_stage,
+                 perfetto_gpu);
 }

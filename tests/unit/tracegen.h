@@ -177,4 +177,24 @@ static inline void tg_close(struct tg *g)
     tg_flush(g);
     fclose(g->f);
 }
+
+/* Every unit suite's main: one test case of TESTS with a fixture, an
+ * optional timeout (0: Check's default), exit status 1 when any failed. */
+#define TG_RUN_SUITE(name, setup, teardown, timeout_s, ...)                           \
+    do {                                                                                \
+        const TTest *const tg_tests_[] = { __VA_ARGS__ };                               \
+        Suite *s_ = suite_create(name);                                                 \
+        TCase *tc_ = tcase_create(name);                                                \
+        tcase_add_checked_fixture(tc_, setup, teardown);                                \
+        if (timeout_s) tcase_set_timeout(tc_, timeout_s);                               \
+        for (size_t i_ = 0; i_ < sizeof tg_tests_ / sizeof *tg_tests_; i_++)            \
+            tcase_add_test(tc_, tg_tests_[i_]);                                         \
+        suite_add_tcase(s_, tc_);                                                       \
+        SRunner *sr_ = srunner_create(s_);                                              \
+        srunner_run_all(sr_, CK_NORMAL);                                                \
+        int failed_ = srunner_ntests_failed(sr_);                                       \
+        srunner_free(sr_);                                                              \
+        return failed_ ? 1 : 0;                                                         \
+    } while (0)
+
 #endif
