@@ -101,6 +101,10 @@ mk_tree
 rec "$tmp/r.json" cpu_freq_khz null 1000000
 command -v setpriv >/dev/null || fail "setpriv (util-linux) missing"
 chmod 755 "$tmp"; chmod 644 "$tmp/r.json"
+# the unprivileged user may not reach the checkout (a clone under a 0700
+# mktemp directory): run copies of the two scripts from a readable place
+mkdir -m 755 "$tmp/nr" && cp "$apply" "$restore" "$tmp/nr/" && chmod 755 "$tmp/nr"/*
+apply=$tmp/nr/apply-caps restore=$tmp/nr/restore-caps
 if setpriv --reuid=65534 --regid=65534 --clear-groups "$apply" "$tmp/r.json" >"$tmp/out" 2>"$tmp/err"; then
     fail "non-root apply accepted"
 fi
