@@ -71,7 +71,12 @@ static inline int ana_first_cmp(const struct ana_first *x, const struct ana_firs
 }
 static inline void ana_first_min(struct ana_first *row, const struct ana_first *at)
 {
-    if (ana_first_cmp(at, row) < 0)
+    int less;                           /* ana_first_cmp(at, row) < 0 */
+    if (at->a0 != row->a0) less = at->a0 < row->a0;
+    else if (at->a1 != row->a1) less = at->a1 < row->a1;
+    else if (at->a2 != row->a2) less = at->a2 < row->a2;
+    else less = at->b < row->b;
+    if (less)
         *row = *at;
 }
 
@@ -201,6 +206,8 @@ void ana_timeline(struct ana_proc *p);
 static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
 {
     double v = p->clk_a + p->clk_b * (double)raw;
+    if (v > 0 && v < 9.2e18)            /* (one signed conversion: the same value) */
+        return (uint64_t)(int64_t)v;
     return !(v > 0) ? 0 : v >= 1.8e19 ? (uint64_t)1.8e19 : (uint64_t)v;
 }
 
@@ -284,6 +291,9 @@ struct ana_report {
     /* stage results by name (ana_report_ext) */
     struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];
     int next;
+    /* the stages' event() with their self, gathered once the stages began */
+    struct { void (*event)(struct ana_report *, void *, const struct ana_event *); void *self; } evh[8];
+    int nevh;
     /* run as one unit */
     char run_id[128]; int nruns;
     uint64_t lost_calls, lost_records; unsigned lost_reason;
@@ -339,6 +349,10 @@ void ana_gpu_cublas_name(unsigned routine, unsigned flags, char *buf, size_t len
 int  ana_layers_plan(struct ana_report *r);
 int  ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
                        const struct ana_call *c, const struct ana_first *at);
+/* the same with the plan's state (ana_report_ext(r, "layers"), looked up
+ * once by the sweep); NULL: no plan, -1 */
+int  ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc *p, uint32_t thread,
+                          const struct ana_call *c, const struct ana_first *at);
 void ana_layers_finish(struct ana_report *r);
 /* the layer row that holds the energy between calls inside region id */
 int  ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
@@ -375,7 +389,9 @@ struct ana_event {
 struct ana_stage {
     const char *name;
     int  (*begin)(struct ana_report *r);
-    void (*event)(struct ana_report *r, const struct ana_event *ev);
+    /* self: what begin() kept under the stage's own name (ana_report_ext
+     * (r, name), looked up once, not per event), NULL if nothing */
+    void (*event)(struct ana_report *r, void *self, const struct ana_event *ev);
     int  (*end)(struct ana_report *r);
 };
 extern const struct ana_stage *const ana_stages[];      /* NULL-terminated */

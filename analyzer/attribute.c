@@ -45,6 +45,9 @@ struct series {
     double *j;                    /* cumulative J */
     size_t cur;                   /* interpolation cursor (times only grow in the sweep) */
     double eprev;
+    /* the sweep's copy of what interp_fwd reads per step: the first and
+     * last times, the cursor's segment (same values, same arithmetic) */
+    double ft, lt, st0, st1, sj0, sj1;
 };
 
 struct energy {
@@ -282,16 +285,31 @@ static double interp(const struct series *s, double t)
     return interp_at(s, lo, t);
 }
 
-/* E(t) with the cursor, for t that never decreases */
+/* the cursor's segment into the series' copy */
+static void seg_load(struct series *s)
+{
+    s->ft = (double)s->t[0];
+    s->lt = (double)s->t[s->n - 1];
+    if (s->n >= 2) {
+        s->st0 = (double)s->t[s->cur]; s->st1 = (double)s->t[s->cur + 1];
+        s->sj0 = s->j[s->cur]; s->sj1 = s->j[s->cur + 1];
+    }
+}
+
+/* E(t) with the cursor, for t that never decreases (interp_at's values) */
 static double interp_fwd(struct series *s, double t)
 {
-    if (t <= (double)s->t[0])
+    if (t <= s->ft)
         return s->j[0];
-    if (t >= (double)s->t[s->n - 1])
+    if (t >= s->lt)
         return s->j[s->n - 1];
-    while (s->cur + 2 < s->n && (double)s->t[s->cur + 1] <= t)
-        s->cur++;
-    return interp_at(s, s->cur, t);
+    if (t >= s->st1 && s->cur + 2 < s->n) {
+        do
+            s->cur++;
+        while (s->cur + 2 < s->n && (double)s->t[s->cur + 1] <= t);
+        seg_load(s);
+    }
+    return s->st1 > s->st0 ? s->sj0 + (s->sj1 - s->sj0) * (t - s->st0) / (s->st1 - s->st0) : s->sj1;
 }
 
 static double curve_at(const struct energy *e, double t)
@@ -421,6 +439,7 @@ struct pstate {                   /* per process */
 struct sweep {
     struct ana_report *r;
     struct energy *e;
+    void *layers;                 /* the layer plan (layers.c) */
     struct cursor *cur; size_t ncur;
     struct cursor **heap; size_t nheap;
     struct pstate *ps; size_t nps;
@@ -443,7 +462,24 @@ static double call_weight(const struct ana_proc *p, const struct ana_call *c)
     return 1;
 }
 
-/* the cursor's next event: (t, kind) */
+/* the cursor's next event: (t, kind); kind 0: the end of pend[*which],
+ * the first of the earliest */
+static void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *which)
+{
+    *t = UINT64_MAX;
+    *kind = 2;
+    for (int i = 0; i < c->npend; i++)
+        if (c->pend[i].on && (c->pend[i].c.t1 < *t || (c->pend[i].c.t1 == *t && 0 < *kind))) {
+            *t = c->pend[i].c.t1;
+            *kind = 0;
+            *which = i;
+        }
+    if (c->rec && (c->rt < *t || (c->rt == *t && c->rkind < *kind))) {
+        *t = c->rt;
+        *kind = c->rkind;
+    }
+}
+
 static void cur_next(const struct cursor *c, uint64_t *t, int *kind)
 {
     *t = UINT64_MAX;
@@ -656,9 +692,7 @@ static size_t gap_slot(struct sweep *w, uint32_t proc, uint32_t id)
 /* share [prev, t) */
 static void advance(struct sweep *w, double t)
 {
-    if (t < w->prev)
-        t = w->prev;
-    if (!(t > w->prev))
+    if (!(t > w->prev))                 /* (t never goes back) */
         return;
     double dt = (t - w->prev) * 1e-9, mid = (w->prev + t) / 2;
     uint32_t gp = 0, gid = 0;
@@ -724,12 +758,12 @@ static void call_start(struct sweep *w, struct cursor *c)
         ;
     struct acall tmp, *a = k < MAXPEND ? &c->pend[k] : &tmp;
     ana_decode_call(p, c->rec, c->rec + GS_REC_SIZE, p->map + ch->off + ch->len, &a->c);
-    a->c.t0 = ana_ns(p, a->c.t0);
+    a->c.t0 = c->rec[0] == GS_REC_CALL ? c->rt : ana_ns(p, a->c.t0);     /* (cur_fetch's ana_ns of it) */
     a->c.t1 = ana_ns(p, a->c.t1);
     a->c.thread = c->ti;
     a->pos = c->callpos++;
     struct ana_first at = { c->pi, 0, c->ti, a->pos };
-    a->c.layer = ana_layers_assign(w->r, p, c->ti, a->pos, &a->c, &at);
+    a->c.layer = ana_layers_assign_in(w->r, w->layers, p, c->ti, &a->c, &at);
     if (a == &tmp) {                    /* too many overlapping calls on one thread: no energy */
         struct ana_event ev = { .kind = ANA_EV_CALL, .proc = p, .thread = c->ti, .t0 = a->c.t0,
                                 .t1 = a->c.t1, .call = &a->c, .pos = a->pos, .flops = ana_flops(&a->c) };
@@ -841,7 +875,7 @@ static int cmp64(const void *x, const void *y)
 void ana_sweep(struct ana_report *r)
 {
     struct ana_run *run = r->run;
-    struct sweep w = { .r = r, .e = ana_report_ext(r, "attribute.energy") };
+    struct sweep w = { .r = r, .e = ana_report_ext(r, "attribute.energy"), .layers = ana_report_ext(r, "layers") };
     w.ev_call.kind = ANA_EV_CALL;
     struct energy none = { 0 };
     if (!w.e)
@@ -885,8 +919,10 @@ void ana_sweep(struct ana_report *r)
             }
     }
     w.prev = (double)t_lo;
-    for (int i = 0; i < w.e->ns; i++)
+    for (int i = 0; i < w.e->ns; i++) {
         w.e->s[i].eprev = interp(&w.e->s[i], w.prev);
+        seg_load(&w.e->s[i]);
+    }
     for (size_t i = 0; i < w.ncur; i++) {
         cur_fetch(&w, &w.cur[i]);
         if (w.cur[i].rec)
@@ -897,15 +933,11 @@ void ana_sweep(struct ana_report *r)
     while (w.nheap) {
         struct cursor *c = w.heap[0];
         uint64_t t;
-        int kind;
-        cur_next(c, &t, &kind);
+        int kind, which = 0;
+        cur_next_at(c, &t, &kind, &which);
         advance(&w, (double)t);
         if (kind == 0) {
-            for (int i = 0; i < c->npend; i++)
-                if (c->pend[i].on && c->pend[i].c.t1 == t) {
-                    call_end(&w, c, &c->pend[i]);
-                    break;
-                }
+            call_end(&w, c, &c->pend[which]);
         } else {
             if (kind == 1)
                 call_start(&w, c);
@@ -916,7 +948,7 @@ void ana_sweep(struct ana_report *r)
         if (!c->rec && !c->npend) {
             w.heap[0] = w.heap[--w.nheap];
         }
-        if (w.nheap)
+        if (w.nheap > 1)                /* (one cursor: nothing to order) */
             heap_fix(&w, 0);
     }
     advance(&w, (double)t_hi);

@@ -902,10 +902,16 @@ int ana_layers_plan(struct ana_report *r)
 int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
                       const struct ana_call *c, const struct ana_first *at)
 {
-    struct det *d = ana_report_ext(r, "layers");
+    (void)pos;
+    return ana_layers_assign_in(r, ana_report_ext(r, "layers"), p, thread, c, at);
+}
+
+int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc *p, uint32_t thread,
+                         const struct ana_call *c, const struct ana_first *at)
+{
+    struct det *d = plan;
     if (!d)
         return -1;
-    (void)pos;
     int wgrad;
     int li = place_call(d, tstate_of(d, p->index, thread), p, c, &wgrad);
     if (d->sweep_stats) {               /* (what the plan's pass counts) */

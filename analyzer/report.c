@@ -245,8 +245,9 @@ static int layers_end(struct ana_report *r)
 }
 const struct ana_stage ana_stage_layers = { "layers", layers_begin, NULL, layers_end };
 
-static void aggregate_event(struct ana_report *r, const struct ana_event *ev)
+static void aggregate_event(struct ana_report *r, void *self, const struct ana_event *ev)
 {
+    (void)self;
     if (ev->kind != ANA_EV_CALL)
         return;
     const struct ana_proc *p = ev->proc;
@@ -372,9 +373,8 @@ int ana_sink_add(struct ana_run *run, void (*event)(void *ctx, const struct ana_
 
 void ana_emit(struct ana_report *r, const struct ana_event *ev)
 {
-    for (size_t i = 0; ana_stages[i]; i++)
-        if (ana_stages[i]->event)
-            ana_stages[i]->event(r, ev);
+    for (int i = 0; i < r->nevh; i++)
+        r->evh[i].event(r, r->evh[i].self, ev);
     for (int i = 0; i < r->run->nsinks; i++)
         r->run->sinks[i].event(r->run->sinks[i].ctx, ev);
 }
@@ -427,6 +427,11 @@ int ana_report_build(struct ana_run *run, struct ana_report *r)
     for (size_t i = 0; ana_stages[i]; i++)
         if (ana_stages[i]->begin && ana_stages[i]->begin(r) != 0)
             rc = -1;
+    for (size_t i = 0; ana_stages[i]; i++)
+        if (ana_stages[i]->event && r->nevh < (int)(sizeof r->evh / sizeof r->evh[0])) {
+            r->evh[r->nevh].event = ana_stages[i]->event;
+            r->evh[r->nevh++].self = ana_report_ext(r, ana_stages[i]->name);
+        }
     ana_sweep(r);
     for (size_t i = 0; ana_stages[i]; i++)
         if (ana_stages[i]->end && ana_stages[i]->end(r) != 0)

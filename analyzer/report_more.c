@@ -217,15 +217,15 @@ static int more_begin(struct ana_report *r)
         for (size_t t = 0; t < run->procs[pi]->nthreads; t++)
             a->threads[a->tbase[pi] + t] = (struct ana_thread_row){ .pid = run->procs[pi]->hdr.pid,
                                                                     .tid = run->procs[pi]->threads[t].tid };
-    ana_report_ext_set(r, "more.acc", a, more_acc_free);
+    ana_report_ext_set(r, "more", a, more_acc_free);
     return 0;
 }
 
-static void more_event(struct ana_report *r, const struct ana_event *ev)
+static void more_event(struct ana_report *r, void *self, const struct ana_event *ev)
 {
     if (ev->kind != ANA_EV_CALL)
         return;
-    struct more_acc *a = ana_report_ext(r, "more.acc");
+    struct more_acc *a = self;
     const struct ana_proc *p = ev->proc;
     const struct ana_call *c = ev->call;
     if (!a || (r->run->filter && !ana_filter_call(r, p, c)))
@@ -288,7 +288,7 @@ static void more_event(struct ana_report *r, const struct ana_event *ev)
 /* diff: time and energy of one op or layer row in each half of the run */
 int ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double out[2][3])
 {
-    const struct more_acc *a = ana_report_ext(r, "more.acc");
+    const struct more_acc *a = ana_report_ext(r, "more");
     memset(out, 0, 6 * sizeof(double));
     if (!a)
         return 0;
@@ -311,7 +311,7 @@ int ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double
 static void drop_filtered_rows(struct ana_report *r)
 {
     const struct ana_filter *f = r->run->filter;
-    struct more_acc *a = ana_report_ext(r, "more.acc");
+    struct more_acc *a = ana_report_ext(r, "more");
     if (!f || !f->region || !a || !r->layer_remap)
         return;
     size_t k = 0;
@@ -510,7 +510,7 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
 
     /* run span, per-thread rows, steady-state span, layer bytes: gathered
      * from the event stream by the "more" stage (more_event) */
-    const struct more_acc *acc = ana_report_ext(r, "more.acc");
+    const struct more_acc *acc = ana_report_ext(r, "more");
     double lo = 1e300, hi = 0;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
