@@ -303,6 +303,7 @@ struct ana_report {
     struct ana_names region_names, layer_names;
     struct ana_map region_ids;    /* proc << 32 | region id -> region row */
     uint32_t *shape_hash; size_t shape_cap;
+    uint32_t shape_last;          /* the row of the call before + 1 (most calls repeat it) */
     int32_t op_idx[256][2];       /* op byte, api -> op row + 1 while the sweep runs */
     int *op_remap, *layer_remap;  /* row index in the event stream -> row index after the sort */
     int detected_thread_proc; uint32_t detected_thread;   /* layers: the busiest thread */

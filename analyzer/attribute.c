@@ -696,8 +696,9 @@ static void advance(struct sweep *w, double t)
         return;
     double dt = (t - w->prev) * 1e-9, mid = (w->prev + t) / 2;
     uint32_t gp = 0, gid = 0;
-    int gap_run = w->nact_total == 0 && region_at(w, -1, mid, &gp, &gid);
+    int gap_run = 0;
     if (w->nact_total == 0) {
+        gap_run = w->nopen_procs && region_at(w, -1, mid, &gp, &gid);
         if (gap_run) {
             size_t g = gap_slot(w, gp, gid);
             w->gap[g].s += dt;
@@ -708,14 +709,28 @@ static void advance(struct sweep *w, double t)
     } else {
         w->r->gap_calls_s += dt;
     }
-    for (int i = 0; i < w->e->ns; i++) {
-        struct series *s = &w->e->s[i];
+    for (struct series *s = w->e->s, *se = s + w->e->ns; s < se; s++) {
         double e = interp_fwd(s, t), de = e - s->eprev;
         s->eprev = e;
-        size_t nact = s->proc < 0 ? w->nact_total : w->ps[s->proc].nact;
+        size_t nact;
+        double wsum;
+        if (s->proc >= 0) {
+            const struct pstate *ps = &w->ps[s->proc];
+            nact = ps->nact;
+            wsum = ps->wsum;
+            if (nact == 1 && wsum == 1) {
+                /* one call of weight 1 (no counters): de * 1 / 1 == de exactly */
+                ps->act[0]->c.energy_j += de;
+                w->calls_j += de;
+                continue;
+            }
+        } else {
+            nact = w->nact_total;
+            wsum = w->wsum_total;
+        }
         if (nact == 0) {
             uint32_t p2 = gp, id2 = gid;
-            int in = s->proc < 0 ? gap_run : region_at(w, s->proc, mid, &p2, &id2);
+            int in = s->proc < 0 ? gap_run : w->nopen_procs && region_at(w, s->proc, mid, &p2, &id2);
             if (in) {
                 size_t g = gap_slot(w, p2, id2);
                 w->gap[g].j += de;
@@ -725,9 +740,7 @@ static void advance(struct sweep *w, double t)
             continue;
         }
         size_t q0 = s->proc < 0 ? 0 : (size_t)s->proc, q1 = s->proc < 0 ? w->nps : (size_t)s->proc + 1;
-        double wsum = s->proc < 0 ? w->wsum_total : w->ps[s->proc].wsum;
         if (nact == 1 && wsum == 1) {
-            /* one call of weight 1 (no counters): de * 1 / 1 == de exactly */
             for (size_t q = q0; q < q1; q++)
                 if (w->ps[q].nact) {
                     w->ps[q].act[0]->c.energy_j += de;

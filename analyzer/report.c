@@ -113,6 +113,14 @@ static inline uint64_t shape_hash(uint32_t oi, int ta, int tb, uint32_t m, uint3
 static int shape_row(struct ana_report *r, int oi, const struct ana_call *c, const struct ana_first *at)
 {
     int ta = GS_F_TRANSA(c->flags), tb = GS_F_TRANSB(c->flags);
+    if (r->shape_last) {
+        struct ana_shape_row *s = &r->shapes[r->shape_last - 1];
+        if (s->m == c->m && s->n == c->n && s->k == c->k && s->transa == ta && s->transb == tb &&
+            s->oi == (uint32_t)oi) {
+            ana_first_min(&s->first, at);
+            return (int)r->shape_last - 1;
+        }
+    }
     uint64_t h = shape_hash((uint32_t)oi, ta, tb, c->m, c->n, c->k);
     if ((r->nshapes + 1) * 2 > r->shape_cap) {
         size_t cap = r->shape_cap ? r->shape_cap * 2 : 256;
@@ -135,6 +143,7 @@ static int shape_row(struct ana_report *r, int oi, const struct ana_call *c, con
         if (s->m == c->m && s->n == c->n && s->k == c->k && s->transa == ta && s->transb == tb &&
             s->oi == (uint32_t)oi) {
             ana_first_min(&s->first, at);
+            r->shape_last = r->shape_hash[j];
             return (int)(r->shape_hash[j] - 1);
         }
     }
@@ -146,6 +155,7 @@ static int shape_row(struct ana_report *r, int oi, const struct ana_call *c, con
     s->oi = (uint32_t)oi;
     s->first = *at;
     r->shape_hash[j] = (uint32_t)++r->nshapes;
+    r->shape_last = (uint32_t)r->nshapes;
     return (int)r->nshapes - 1;
 }
 

@@ -175,7 +175,21 @@ static void more_acc_free(void *x)
     free(a);
 }
 
-static double call_bytes(const struct ana_call *c);
+static inline double elem_bytes(uint8_t op)
+{
+    static const double sz[4] = { 4, 8, 8, 16 };
+    return sz[GS_OP_DTYPE(op) & 3];
+}
+
+/* each operand read or written once: an estimate, not a measurement */
+static inline double call_bytes(const struct ana_call *c)
+{
+    double m = c->m, n = c->n, k = c->k;
+    if (GS_OP_ROUTINE(c->op) == GS_R_GEMV || k == 0)
+        return elem_bytes(c->op) * (m * n + m + n);
+    return elem_bytes(c->op) * (m * k + k * n + m * n);
+}
+
 
 static void *grow0(void *p, size_t *n, size_t want, size_t size)
 {
@@ -275,6 +289,12 @@ static void more_event(struct ana_report *r, void *self, const struct ana_event 
              * file) must not overflow size_t (UB) */
             size_t b0 = fx > 0 ? (fx < MORE_BINS - 1 ? (size_t)fx : MORE_BINS - 1) : 0;
             size_t b1 = fy > 0 ? (fy < MORE_BINS - 1 ? (size_t)fy : MORE_BINS - 1) : 0;
+            if (b0 == b1) {             /* most calls: one bin (the loop's arithmetic) */
+                double e0 = a->lo + a->bw * (double)b0, e1 = e0 + a->bw;
+                double ov = (y < e1 ? y : e1) - (x > e0 ? x : e0);
+                a->lt[l][b0] += ov > 0 ? ov : 1;
+                return;
+            }
             for (size_t k = b0; k <= b1; k++) {
                 double e0 = a->lo + a->bw * (double)k, e1 = e0 + a->bw;
                 double ov = (y < e1 ? y : e1) - (x > e0 ? x : e0);
@@ -439,21 +459,6 @@ int ana_carbon_opt(struct ana_more_opts *o, int argc, char **argv, int *i, const
 }
 
 /* ---- the stage ---- */
-
-static double elem_bytes(uint8_t op)
-{
-    static const double sz[4] = { 4, 8, 8, 16 };
-    return sz[GS_OP_DTYPE(op) & 3];
-}
-
-/* each operand read or written once: an estimate, not a measurement */
-static double call_bytes(const struct ana_call *c)
-{
-    double m = c->m, n = c->n, k = c->k;
-    if (GS_OP_ROUTINE(c->op) == GS_R_GEMV || k == 0)
-        return elem_bytes(c->op) * (m * n + m + n);
-    return elem_bytes(c->op) * (m * k + k * n + m * n);
-}
 
 static int cmp_thread(const void *a, const void *b)
 {
