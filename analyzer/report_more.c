@@ -255,7 +255,7 @@ static void more_event(struct ana_report *r, void *self, const struct ana_event 
     /* 64 slices of the process's span, even and odd apart: two samples
      * that share warm-up and drift */
     double x = ((double)c->t0 - (double)p->t_start) * a->mid[p->index];
-    int h = x > 0 ? (int)((uint64_t)x & 1) : 0;
+    int h = x > 0 ? (x < 9.2e18 ? (int)((int64_t)x & 1) : (int)((uint64_t)x & 1)) : 0;   /* (signed: cheaper, same) */
     int oi = r->op_idx[c->op][(c->flags & GS_F_FORTRAN) != 0] - 1;
     if (oi >= 0) {
         if ((size_t)oi >= a->noph)
@@ -287,8 +287,8 @@ static void more_event(struct ana_report *r, void *self, const struct ana_event 
             double fx = (x - a->lo) * a->inv_bw, fy = (y - a->lo) * a->inv_bw;
             /* clamped before the conversion: a time far outside the run (damaged
              * file) must not overflow size_t (UB) */
-            size_t b0 = fx > 0 ? (fx < MORE_BINS - 1 ? (size_t)fx : MORE_BINS - 1) : 0;
-            size_t b1 = fy > 0 ? (fy < MORE_BINS - 1 ? (size_t)fy : MORE_BINS - 1) : 0;
+            size_t b0 = fx > 0 ? (fx < MORE_BINS - 1 ? (size_t)(int)fx : MORE_BINS - 1) : 0;
+            size_t b1 = fy > 0 ? (fy < MORE_BINS - 1 ? (size_t)(int)fy : MORE_BINS - 1) : 0;
             if (b0 == b1) {             /* most calls: one bin (the loop's arithmetic) */
                 double e0 = a->lo + a->bw * (double)b0, e1 = e0 + a->bw;
                 double ov = (y < e1 ? y : e1) - (x > e0 ? x : e0);
