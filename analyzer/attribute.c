@@ -556,7 +556,7 @@ static void release_passed(struct sweep *w, const struct cursor *c)
 
 /* advance to the next CALL or REGION record of the thread; raw records of
  * unknown kinds go out as they pass */
-static void cur_fetch(struct sweep *w, struct cursor *c)
+static inline __attribute__((always_inline)) void cur_fetch(struct sweep *w, struct cursor *c)
 {
     const struct ana_proc *p = c->p;
     c->rec = NULL;
@@ -690,7 +690,7 @@ static size_t gap_slot(struct sweep *w, uint32_t proc, uint32_t id)
 }
 
 /* share [prev, t) */
-static void advance(struct sweep *w, double t)
+static inline __attribute__((always_inline)) void advance(struct sweep *w, double t)
 {
     if (!(t > w->prev))                 /* (t never goes back) */
         return;
