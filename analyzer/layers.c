@@ -912,8 +912,13 @@ int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc
     struct det *d = plan;
     if (!d)
         return -1;
-    int wgrad;
-    int li = place_call(d, tstate_of(d, p->index, thread), p, c, &wgrad);
+    int wgrad = 0, li;
+    const struct centry *e = d->clast;  /* the call before's shape, of a fixed layer: place_call's answer */
+    if (e && e->cl_ok == 1 && e->cl.li >= 0 && e->m == c->m && e->n == c->n && e->k == c->k &&
+        e->pat == (c->flags & 0x3fu) && e->op == c->op && !ANA_OP_IS_DNNL(c->op))
+        li = e->cl.li;
+    else
+        li = place_call(d, tstate_of(d, p->index, thread), p, c, &wgrad);
     if (d->sweep_stats) {               /* (what the plan's pass counts) */
         d->l[li].calls++;
         if (wgrad)
