@@ -425,6 +425,7 @@ struct cursor {
     uint32_t stk[RSTACK]; int depth;    /* innermost region, for gaps */
     struct { uint32_t id; uint64_t t, pos; } *ts; size_t nts, capts;   /* region times */
     int heap_i;
+    uint64_t kt; int kk, kw;      /* its next event (cur_key): time, kind, pend index */
 };
 
 struct pstate {                   /* per process */
@@ -480,31 +481,19 @@ static void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *whi
     }
 }
 
-static void cur_next(const struct cursor *c, uint64_t *t, int *kind)
+static void cur_key(struct cursor *c)
 {
-    *t = UINT64_MAX;
-    *kind = 2;
-    for (int i = 0; i < c->npend; i++)
-        if (c->pend[i].on && (c->pend[i].c.t1 < *t || (c->pend[i].c.t1 == *t && 0 < *kind))) {
-            *t = c->pend[i].c.t1;
-            *kind = 0;
-        }
-    if (c->rec && (c->rt < *t || (c->rt == *t && c->rkind < *kind))) {
-        *t = c->rt;
-        *kind = c->rkind;
-    }
+    c->kw = 0;
+    cur_next_at(c, &c->kt, &c->kk, &c->kw);
 }
 
+/* by the cursors' next events (cur_key, kept up to date by the sweep) */
 static int cur_less(const struct cursor *a, const struct cursor *b)
 {
-    uint64_t ta, tb;
-    int ka, kb;
-    cur_next(a, &ta, &ka);
-    cur_next(b, &tb, &kb);
-    if (ta != tb)
-        return ta < tb;
-    if (ka != kb)
-        return ka < kb;
+    if (a->kt != b->kt)
+        return a->kt < b->kt;
+    if (a->kk != b->kk)
+        return a->kk < b->kk;
     if (a->pi != b->pi)
         return a->pi < b->pi;
     return a->ti < b->ti;
@@ -938,16 +927,17 @@ void ana_sweep(struct ana_report *r)
     }
     for (size_t i = 0; i < w.ncur; i++) {
         cur_fetch(&w, &w.cur[i]);
-        if (w.cur[i].rec)
+        if (w.cur[i].rec) {
+            cur_key(&w.cur[i]);
             w.heap[w.nheap++] = &w.cur[i];
+        }
     }
     for (size_t i = w.nheap; i-- > 0;)
         heap_fix(&w, i);
     while (w.nheap) {
         struct cursor *c = w.heap[0];
-        uint64_t t;
-        int kind, which = 0;
-        cur_next_at(c, &t, &kind, &which);
+        uint64_t t = c->kt;
+        int kind = c->kk, which = c->kw;
         advance(&w, (double)t);
         if (kind == 0) {
             call_end(&w, c, &c->pend[which]);
@@ -958,9 +948,10 @@ void ana_sweep(struct ana_report *r)
                 region_event(&w, c);
             cur_fetch(&w, c);
         }
-        if (!c->rec && !c->npend) {
+        if (!c->rec && !c->npend)
             w.heap[0] = w.heap[--w.nheap];
-        }
+        else
+            cur_key(c);
         if (w.nheap > 1)                /* (one cursor: nothing to order) */
             heap_fix(&w, 0);
     }
