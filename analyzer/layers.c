@@ -536,6 +536,18 @@ static int place_call(struct det *d, struct tstate *t, const struct ana_proc *p,
     return place_cls(d, t, &cl, wgrad);
 }
 
+/* place_call's answer without the call, or -1: a call of the same shape as
+ * the one before (the cache's last entry) whose class is a fixed layer
+ * (place_cls returns it at once, wgrad 0, no state) */
+static inline int place_same(const struct det *d, const struct ana_call *c)
+{
+    const struct centry *e = d->clast;
+    if (e && e->cl_ok == 1 && e->cl.li >= 0 && e->m == c->m && e->n == c->n && e->k == c->k &&
+        e->pat == (c->flags & 0x3fu) && e->op == c->op && !ANA_OP_IS_DNNL(c->op))
+        return e->cl.li;
+    return -1;
+}
+
 static void name_of(const struct det *d, const struct lay *l, char *out, size_t len)
 {
     const uint32_t *w = l->key.w;
@@ -844,8 +856,10 @@ int ana_layers_plan(struct ana_report *r)
             ts0.pass_first_gen = -1;
             size_t ci = 0, off = 0;
             while (ana_next_call_shape(p, &p->threads[t], &ci, &off, &c)) {
-                int wgrad;
-                int li = place_call(d, &ts0, p, &c, &wgrad);
+                int wgrad = 0;
+                int li = place_same(d, &c);
+                if (li < 0)
+                    li = place_call(d, &ts0, p, &c, &wgrad);
                 struct lay *l = &d->l[li];
                 l->calls++;
                 if (wgrad)
@@ -912,12 +926,8 @@ int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc
     struct det *d = plan;
     if (!d)
         return -1;
-    int wgrad = 0, li;
-    const struct centry *e = d->clast;  /* the call before's shape, of a fixed layer: place_call's answer */
-    if (e && e->cl_ok == 1 && e->cl.li >= 0 && e->m == c->m && e->n == c->n && e->k == c->k &&
-        e->pat == (c->flags & 0x3fu) && e->op == c->op && !ANA_OP_IS_DNNL(c->op))
-        li = e->cl.li;
-    else
+    int wgrad = 0, li = place_same(d, c);
+    if (li < 0)
         li = place_call(d, tstate_of(d, p->index, thread), p, c, &wgrad);
     if (d->sweep_stats) {               /* (what the plan's pass counts) */
         d->l[li].calls++;

@@ -5,6 +5,8 @@
 #     default): CPU (user + sys) and peak RSS of `report --format json`,
 #     against one `sha1sum` pass over the same file; calls (records) per
 #     second of analyzer CPU; best of ROUNDS (default 3);
+#   * the same for a 4-thread trace (bench/threads_gemm 4 x 1.25 M calls:
+#     the sweep merges the threads by time);
 #   * 5k / 20k / 40k distinct regions (bench/regions_trace): report time.
 # Timings are noisy on a shared machine: run it on a quiet one.
 #   bench/analyzer.sh [ANALYZER]      (default build/greenshim-analyze)
@@ -16,7 +18,7 @@ ana=${1:-$B/greenshim-analyze}
 rounds=${ROUNDS:-3}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gs-anabench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-for f in "$ana" "$B/libgreenshim.so" "$B/bench/tiny_gemm" "$B/bench/regions_trace"; do
+for f in "$ana" "$B/libgreenshim.so" "$B/bench/tiny_gemm" "$B/bench/threads_gemm" "$B/bench/regions_trace"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "missing $f: run make all first"; exit 1; }
 done
 export GREENSHIM_QUIET=1 OPENBLAS_NUM_THREADS=1
@@ -41,6 +43,15 @@ echo "# greenshim-analyze ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cpus, $(grep -m
 awk -v c="$calls" -v b="$bytes" -v a="$ana_cpu" -v r="$ana_rss" -v s="$sha_cpu" 'BEGIN {
     printf "5 M-call trace (%d calls, %.0f MB): report --format json %.3f s CPU (measured), %.1f M calls/s, peak RSS %.1f MB; sha1sum %.3f s CPU: %.2fx sha1sum\n",
            c, b / 1e6, a, c / a / 1e6, r / 1024, s, a / s }'
+LD_PRELOAD=$B/libgreenshim.so GREENSHIM_OUT=$tmp/t4 "$B/bench/threads_gemm" 4 1250000 >/dev/null
+trace4=$(ls "$tmp"/t4/*.gstrace | head -1)
+calls4=$("$ana" info "$trace4" | awk '/^calls:/ {print $2}')
+read -r sha4_cpu _ < <(cpu_of sha1sum "$trace4")
+read -r ana4_cpu ana4_rss < <(cpu_of "$ana" report "$trace4" --format json)
+awk -v c="$calls4" -v b="$(stat -c %s "$trace4")" -v a="$ana4_cpu" -v r="$ana4_rss" -v s="$sha4_cpu" 'BEGIN {
+    printf "4-thread trace (%d calls, %.0f MB): report --format json %.3f s CPU (measured), %.1f M calls/s, peak RSS %.1f MB; sha1sum %.3f s CPU: %.2fx sha1sum\n",
+           c, b / 1e6, a, c / a / 1e6, r / 1024, s, a / s }'
+rm -rf "$tmp/t4"
 for n in 5000 20000 40000; do
     "$B/bench/regions_trace" $n "$tmp/r$n.gstrace"
     read -r c r < <(cpu_of "$ana" report "$tmp/r$n.gstrace" --format json)
