@@ -14,7 +14,7 @@ ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c,$(wildcard tests/fakes/*.c))
+FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c,$(wildcard tests/fakes/*.c))
 BENCH_SRC:= $(wildcard bench/*.c)
 
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -27,10 +27,10 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 BLAS_LIBS := -lopenblas
 
 # GPU path test programs (tests/e2e/src/gpu_*): built only where the CUDA
-# toolkit is; the fake NVML always (it needs nothing)
+# toolkit is; the fake NVML and CUDA driver always (they need nothing)
 CUDA_HOME ?= /usr/local/cuda
 NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
-GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1
+GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
 GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
              $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
@@ -84,6 +84,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(ANA_OBJ) $(wildcard tests/unit/*.h)
 $(BUILD)/fakes/nvml/libnvidia-ml.so.1: tests/fakes/fake_nvml.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $< -lm
+
+$(BUILD)/fakes/cuda/libcuda.so.1: tests/fakes/fake_cuda.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -fPIC -shared -Wl,-soname,libcuda.so.1 -o $@ $<
 
 $(BUILD)/gpu/gpu_attrib: tests/e2e/src/gpu_attrib.c
 	@mkdir -p $(dir $@)

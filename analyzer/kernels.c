@@ -1,5 +1,5 @@
 /* kernels.c - the GPU half of the analyzer: decodes the GPU records (types
- * 16-26), turns CUDA and cuBLAS calls into op and shape rows, and gives
+ * 16-27), turns CUDA and cuBLAS calls into op and shape rows, and gives
  * every kernel its GPU time, energy and launch->start latency.
  *
  * Energy per kernel.  NVML's energy counter moves about every 10 ms, coarser
@@ -16,7 +16,13 @@
  * scaled so kernels + idle equal the NVML total exactly; the scale's
  * distance from 1 is reported (fit_residual).  The uncertainty of a
  * signature's energy is two standard errors of its power (from the fit's
- * residuals) times its time, plus the closure correction. */
+ * residuals) times its time, plus the closure correction.
+ *
+ * Kernel records carry CUDA device ordinals, NVML samples NVML indices: a
+ * process's GPU_DEV records map the one to the other (by PCI bus id), and a
+ * kernel is charged to the NVML device its ordinal maps to.  Without them
+ * (older traces, no driver access) ordinal = index is assumed, and said so
+ * when it matters (several NVML devices). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,7 @@ struct g_memcpy { uint64_t start, end, bytes; uint32_t corr; uint16_t device; ui
 struct g_nvml { uint64_t t; uint64_t mj; uint32_t mw; uint16_t device; };
 struct g_info { uint16_t device; uint32_t name, uuid; uint8_t energy; uint32_t plim, pmin, pmax, pdef, smmax, memmax; };
 struct g_ext { uint64_t ext; uint32_t corr; };
+struct g_dev { uint16_t ordinal; uint32_t nvml; };      /* GPU_DEV: CUDA ordinal -> NVML index */
 
 struct ana_gpu {
     struct g_api *api; size_t napi, capapi;
@@ -43,6 +50,7 @@ struct ana_gpu {
     struct g_nvml *nv; size_t nnv, capnv;
     struct g_info *info; size_t ninfo, capinfo;
     struct g_ext *ext; size_t next, capext;
+    struct g_dev *dev; size_t ndev, capdev;
     uint64_t dropped;
     int with_names;               /* kernel names known to ana_string */
 };
@@ -187,6 +195,16 @@ size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec_in, 
         gpu_of(p)->dropped += l->dropped;
         break;
     }
+    case GS_REC_GPU_DEV: {
+        const struct gs_rec_gpu_dev *d = (const void *)rec;
+        g = gpu_of(p);
+        for (size_t i = 0; i < g->ndev; i++)
+            if (g->dev[i].ordinal == d->cuda_ordinal)
+                return ns;              /* one per ordinal: the first counts */
+        GROW(g->dev, g->ndev, g->capdev);
+        g->dev[g->ndev++] = (struct g_dev){ d->cuda_ordinal, d->nvml_index };
+        break;
+    }
     default:
         break;                          /* NVTX marks, clocks, newer kinds: skipped by size */
     }
@@ -199,6 +217,7 @@ void ana_gpu_free(struct ana_proc *p)
     if (!g)
         return;
     free(g->api); free(g->cb); free(g->k); free(g->mc); free(g->nv); free(g->info); free(g->ext);
+    free(g->dev);
     free(g);
     p->gpu = NULL;
 }
@@ -268,10 +287,13 @@ int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec_in)
         const struct gs_rec_gpu_info *i = (const void *)rec;
         const char *n = ana_string(p, i->name), *u = ana_string(p, i->uuid);
         printf("GPU_INFO device=%u name=\"%s\" uuid=%s energy=%s power_limit_mw=%u range_mw=%u..%u "
-               "default_mw=%u sm_max_mhz=%u mem_max_mhz=%u sm_mhz=%u mem_mhz=%u\n", i->device, n ? n : "-",
+               "default_mw=%u sm_max_mhz=%u mem_max_mhz=%u sm_mhz=%u mem_mhz=%u", i->device, n ? n : "-",
                u ? u : "-", i->energy == GS_GPU_E_COUNTER ? "counter" : i->energy == GS_GPU_E_POWER ? "power" : "none",
                i->power_limit_mw, i->power_min_mw, i->power_max_mw, i->power_default_mw, i->sm_max_mhz,
                i->mem_max_mhz, i->sm_mhz, i->mem_mhz);
+        if (i->pci_bus)                 /* older traces: the line as it was */
+            printf(" pci=%04x:%02x:%02x", i->pci_bus >> 16, (i->pci_bus >> 8) & 0xff, i->pci_bus & 0xff);
+        putchar('\n');
         return 1;
     }
     case GS_REC_NVML: {
@@ -292,6 +314,17 @@ int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec_in)
         printf("GPU_CLOCKS device=%u mem_mhz=%u n=%u sm_mhz=%u..%u\n", c->device, c->mem_mhz, c->nvals,
                c->nvals && (size_t)(rec[1] - 1) * GS_REC_SIZE >= (size_t)c->nvals * 2 ? v[c->nvals - 1] : 0,
                c->nvals && (size_t)(rec[1] - 1) * GS_REC_SIZE >= (size_t)c->nvals * 2 ? v[0] : 0);
+        return 1;
+    }
+    case GS_REC_GPU_DEV: {
+        const struct gs_rec_gpu_dev *d = (const void *)rec;
+        const char *b = d->busid ? ana_string(p, d->busid) : NULL;
+        printf("GPU_DEV cuda_ordinal=%u nvml_index=", d->cuda_ordinal);
+        if (d->nvml_index == GS_GPU_DEV_NONE)
+            printf("none");
+        else
+            printf("%u", d->nvml_index);
+        printf(" pci=%04x:%02x:%02x busid=%s\n", d->pci >> 16, (d->pci >> 8) & 0xff, d->pci & 0xff, b ? b : "-");
         return 1;
     }
     case GS_REC_GPU_LOST: {
@@ -391,6 +424,7 @@ static long cpair_find(const struct cpair *v, size_t n, uint64_t key)
 struct jk {
     struct ana_proc *p;
     const struct g_kernel *k;
+    long device;                  /* NVML index it ran on (GPU_DEV), -1: unknown */
     int row;                      /* kernel_row */
     int sig;                      /* column in the fit: row + 1 */
     int layer;                    /* -1 none */
@@ -833,6 +867,19 @@ static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, c
     free(S.A); free(S.B); free(S.x); free(S.used); free(S.ent); free(S.idle_x);
 }
 
+/* the NVML index of CUDA device 'ordinal' in this process: its GPU_DEV
+ * record's; none recorded at all: the ordinal itself (older traces); an
+ * ordinal the records do not name, or a device NVML did not find: -1 */
+static long nvml_of(const struct ana_gpu *g, uint16_t ordinal)
+{
+    if (!g->ndev)
+        return ordinal;
+    for (size_t i = 0; i < g->ndev; i++)
+        if (g->dev[i].ordinal == ordinal)
+            return g->dev[i].nvml == GS_GPU_DEV_NONE ? -1 : (long)g->dev[i].nvml;
+    return -1;
+}
+
 static const char *layer_of(struct ana_proc *p, uint32_t region)
 {
     const char *nm = region ? ana_string(p, region) : NULL;
@@ -904,6 +951,7 @@ void ana_gpu_report(struct ana_report *r)
             struct jk *j = &js[nj++];
             j->p = p;
             j->k = k;
+            j->device = nvml_of(g, k->device);
             j->row = kernel_row(G, kn ? kn : "(unnamed kernel)");
             j->sig = j->row + 1;
             j->layer = -1;
@@ -988,12 +1036,25 @@ void ana_gpu_report(struct ana_report *r)
             gr->power_max_w = in->pmax * 1e-3; gr->power_default_w = in->pdef * 1e-3;
         }
     }
+    /* kernels, several devices and no GPU_DEV records: the ordinals were
+     * taken to be NVML indices; say so, once */
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        const struct ana_gpu *g = p->gpu;
+        if (g && g->nk && !g->ndev && (G->ngpus > 1 || g->ninfo > 1)) {
+            ana_warn(run, "process %u: its kernels' CUDA device ordinals are not matched to NVML indices "
+                     "(no GPU_DEV records: an older trace, or no access to the CUDA driver): taken to be equal, "
+                     "so with CUDA_VISIBLE_DEVICES or CUDA_DEVICE_ORDER set the kernels' energy may be "
+                     "another GPU's", p->hdr.pid);
+            break;
+        }
+    }
     for (size_t gi = 0; gi < G->ngpus; gi++) {
         struct ana_gpu_row *gr = &G->gpus[gi];
         struct series s = { gr->uuid, gr->name, gr->index, 0, gr->series_n, gr->series_t, gr->series_e, gr->series_u, gr->series_ue, NULL };
         size_t m = 0;
         for (size_t i = 0; i < nj; i++)
-            if (js[i].k->device == gr->index) {
+            if (js[i].device == gr->index) {
                 struct jk t = js[m]; js[m] = js[i]; js[i] = t;
                 m++;
             }

@@ -105,6 +105,7 @@ enum gs_rec_type {
     GS_REC_EXTCORR     = 24,      /* struct gs_rec_extcorr: external id -> CUPTI correlation */
     GS_REC_GPU_CLOCKS  = 25,      /* struct gs_rec_gpu_clocks: supported clocks (+ raw u16 MHz) */
     GS_REC_GPU_LOST    = 26,      /* struct gs_rec_gpu_lost: CUPTI activity records dropped */
+    GS_REC_GPU_DEV     = 27,      /* struct gs_rec_gpu_dev: CUDA device ordinal -> NVML index */
 };
 
 /* ---- BLAS operation encoding: op = routine << 2 | dtype ---- */
@@ -436,6 +437,21 @@ struct gs_rec_gpu_lost {
     uint8_t  reserved[24];
 };
 
+/* One CUDA device of the process (ordinal as CUDA numbers it, after
+ * CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER: what kernel records carry)
+ * and the NVML index of the same GPU, matched by PCI bus id; written once
+ * per CUDA device when NVML starts, 1 slot.  Without these records a
+ * reader can only assume ordinal == NVML index. */
+#define GS_GPU_DEV_NONE UINT32_MAX    /* nvml_index: NVML has no device at that bus id */
+struct gs_rec_gpu_dev {
+    uint8_t  type;                /* GS_REC_GPU_DEV */
+    uint8_t  nslots;              /* 1 */
+    uint16_t cuda_ordinal;
+    uint32_t nvml_index;          /* GS_GPU_DEV_NONE: not found */
+    uint32_t pci;                 /* domain << 16 | bus << 8 | device (as GPU_INFO's pci_bus) */
+    uint32_t busid;               /* string id (GS_STR_GPU): the bus id CUDA gave, 0: none */
+    uint8_t  reserved[32];
+};
 
 /* oneDNN (type 21; byte 1 = nslots, byte 2 = what).  The first time a
  * process executes a primitive it writes a PRIM record (2 slots) naming it
@@ -503,6 +519,7 @@ _Static_assert(sizeof(struct gs_rec_nvml) == GS_REC_SIZE, "nvml record");
 _Static_assert(sizeof(struct gs_rec_extcorr) == GS_REC_SIZE, "extcorr record");
 _Static_assert(sizeof(struct gs_rec_gpu_clocks) == GS_REC_SIZE, "gpu clocks record");
 _Static_assert(sizeof(struct gs_rec_gpu_lost) == GS_REC_SIZE, "gpu lost record");
+_Static_assert(sizeof(struct gs_rec_gpu_dev) == GS_REC_SIZE, "gpu dev record");
 #endif
 
 #endif

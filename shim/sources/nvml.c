@@ -10,7 +10,12 @@
  * injection slot is taken and the energy must still be measured - and
  * samples in its own thread, so a process that never touches CUDA never
  * loads NVML.  H100-class power readings are 1 s averages: the counter is
- * preferred whenever it answers. */
+ * preferred whenever it answers.
+ *
+ * Kernel records carry CUDA device ordinals (after CUDA_VISIBLE_DEVICES and
+ * CUDA_DEVICE_ORDER), samples NVML indices: the sampling thread matches
+ * the two by PCI bus id through the CUDA driver already in the process
+ * (GPU_DEV records), so the analyzer charges a kernel to its own GPU. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -20,10 +25,25 @@
 #include <time.h>
 #include "../gs.h"
 #include "../gpu.h"
+#if __has_include(<cuda.h>)
+#include <cuda.h>
+#else
+typedef int CUresult;                   /* the four driver calls below, as cuda.h declares them */
+typedef int CUdevice;
+CUresult cuInit(unsigned int Flags);
+CUresult cuDeviceGetCount(int *count);
+CUresult cuDeviceGet(CUdevice *device, int ordinal);
+CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev);
+#endif
 
 typedef void *nvmlDevice_t;
 typedef int nvmlReturn_t;
 enum { NVML_OK = 0, NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2 };
+typedef struct {                        /* nvmlPciInfo_t (v3: nvmlDeviceGetPciInfo_v3) */
+    char busIdLegacy[16];
+    unsigned domain, bus, device, pciDeviceId, pciSubSystemId;
+    char busId[32];
+} nvmlPciInfo_t;
 #define GS_NVML_FNS(X)                                                                  \
     X(nvmlInit_v2, (void))                                                              \
     X(nvmlShutdown, (void))                                                             \
@@ -39,12 +59,15 @@ enum { NVML_OK = 0, NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2 };
     X(nvmlDeviceGetSupportedGraphicsClocks, (nvmlDevice_t, unsigned, unsigned *, unsigned *)) \
     X(nvmlDeviceGetPowerManagementLimitConstraints, (nvmlDevice_t, unsigned *, unsigned *)) \
     X(nvmlDeviceGetPowerManagementDefaultLimit, (nvmlDevice_t, unsigned *))             \
-    X(nvmlDeviceGetEnforcedPowerLimit, (nvmlDevice_t, unsigned *))
+    X(nvmlDeviceGetEnforcedPowerLimit, (nvmlDevice_t, unsigned *))                     \
+    X(nvmlDeviceGetPciInfo_v3, (nvmlDevice_t, nvmlPciInfo_t *))                         \
+    X(nvmlDeviceGetHandleByPciBusId_v2, (const char *, nvmlDevice_t *))                 \
+    X(nvmlDeviceGetIndex, (nvmlDevice_t, unsigned *))
 #define GS_NVML_DECL(name, P) static nvmlReturn_t (*p_##name) P;
 GS_NVML_FNS(GS_NVML_DECL)
 
 #define GS_NVML_MAXDEV 16
-struct gs_nvdev { nvmlDevice_t h; uint8_t energy; };
+struct gs_nvdev { nvmlDevice_t h; unsigned index; uint8_t energy; };   /* index: NVML's */
 static struct gs_nvdev gs_dev[GS_NVML_MAXDEV];
 static unsigned gs_ndev;
 static int gs_nvml_state;               /* 0 not tried, 1 running, -1 unavailable/stopped */
@@ -97,8 +120,8 @@ static void gs_nvml_describe(unsigned i)
     (void)GS_CALL(nvmlDeviceGetName, h, name, sizeof name);
     (void)GS_CALL(nvmlDeviceGetUUID, h, uuid, sizeof uuid);
     if (!uuid[0])
-        snprintf(uuid, sizeof uuid, "nvml-index-%u", i);
-    struct gs_rec_gpu_info g = { .type = GS_REC_GPU_INFO, .nslots = 2, .device = (uint16_t)i };
+        snprintf(uuid, sizeof uuid, "nvml-index-%u", gs_dev[i].index);
+    struct gs_rec_gpu_info g = { .type = GS_REC_GPU_INFO, .nslots = 2, .device = (uint16_t)gs_dev[i].index };
     g.name = gs_gpu_string(GS_STR_GPU, name);
     g.uuid = gs_gpu_string(GS_STR_GPU, uuid);
     unsigned long long mj;
@@ -122,6 +145,10 @@ static void gs_nvml_describe(unsigned i)
         g.sm_mhz = a;
     if (GS_CALL(nvmlDeviceGetClockInfo, h, NVML_CLOCK_MEM, &a))
         g.mem_mhz = a;
+    nvmlPciInfo_t pci;
+    memset(&pci, 0, sizeof pci);
+    if (GS_CALL(nvmlDeviceGetPciInfo_v3, h, &pci))
+        g.pci_bus = (pci.domain & 0xffff) << 16 | (pci.bus & 0xff) << 8 | (pci.device & 0xff);
     gs_put(&g, 2);
 }
 
@@ -143,7 +170,7 @@ static void gs_nvml_clocks(unsigned i)
         unsigned nslots = 1 + (nsm * 2 + GS_REC_SIZE - 1) / GS_REC_SIZE;
         c->type = GS_REC_GPU_CLOCKS;
         c->nslots = (uint8_t)nslots;
-        c->device = (uint16_t)i;
+        c->device = (uint16_t)gs_dev[i].index;
         c->mem_mhz = (uint16_t)mem[m];
         c->nvals = (uint16_t)nsm;
         uint16_t *v = (uint16_t *)(buf + GS_REC_SIZE);
@@ -157,7 +184,7 @@ static void gs_nvml_sample(void)
 {
     for (unsigned i = 0; i < gs_ndev; i++) {
         nvmlDevice_t h = gs_dev[i].h;
-        struct gs_rec_nvml s = { .type = GS_REC_NVML, .nslots = 1, .device = (uint16_t)i };
+        struct gs_rec_nvml s = { .type = GS_REC_NVML, .nslots = 1, .device = (uint16_t)gs_dev[i].index };
         s.t = gs_now();
         unsigned long long mj = 0;
         unsigned mw = 0, a;
@@ -177,6 +204,50 @@ static void gs_nvml_sample(void)
     }
 }
 
+/* CUDA ordinal -> NVML index, by PCI bus id: one GPU_DEV record per CUDA
+ * device.  The driver's own functions, from the libcuda.so.1 the program
+ * already loaded (RTLD_NOLOAD: never load a driver into a process that has
+ * none; the handle, not RTLD_NEXT: the shim interposes some cu* names).
+ * Returns 1 when done (mapped, or nothing to map), 0 to try again later:
+ * the first CUDA call may come before libcudart has loaded the driver. */
+static int gs_nvml_map_cuda(void)
+{
+    void *cu = dlopen("libcuda.so.1", RTLD_NOLOAD | RTLD_LAZY);
+    if (!cu)
+        return 0;
+    __typeof__(&cuInit) init = (__typeof__(&cuInit))dlsym(cu, "cuInit");
+    __typeof__(&cuDeviceGetCount) count = (__typeof__(&cuDeviceGetCount))dlsym(cu, "cuDeviceGetCount");
+    __typeof__(&cuDeviceGet) get = (__typeof__(&cuDeviceGet))dlsym(cu, "cuDeviceGet");
+    __typeof__(&cuDeviceGetPCIBusId) busid = (__typeof__(&cuDeviceGetPCIBusId))dlsym(cu, "cuDeviceGetPCIBusId");
+    int n = 0;
+    if (!init || !count || !get || !busid || init(0) != 0 || count(&n) != 0 || n <= 0) {
+        gs_dbg("CUDA driver gives no devices: CUDA ordinals not matched to NVML indices");
+        dlclose(cu);
+        return 1;
+    }
+    for (int o = 0; o < n && o <= UINT16_MAX; o++) {
+        CUdevice d;
+        char id[64] = "";
+        if (get(&d, o) != 0 || busid(id, (int)sizeof id - 1, d) != 0 || !id[0])
+            continue;
+        struct gs_rec_gpu_dev r = { .type = GS_REC_GPU_DEV, .nslots = 1, .cuda_ordinal = (uint16_t)o,
+                                    .nvml_index = GS_GPU_DEV_NONE };
+        unsigned dom = 0, bus = 0, dev = 0, fn = 0;
+        if (sscanf(id, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) >= 3)
+            r.pci = (dom & 0xffff) << 16 | (bus & 0xff) << 8 | (dev & 0xff);
+        r.busid = gs_gpu_string(GS_STR_GPU, id);
+        nvmlDevice_t h;
+        unsigned idx;
+        if (GS_CALL(nvmlDeviceGetHandleByPciBusId_v2, id, &h) && GS_CALL(nvmlDeviceGetIndex, h, &idx))
+            r.nvml_index = idx;
+        else
+            gs_dbg("CUDA device %d (%s) not found by NVML", o, id);
+        gs_put(&r, 1);
+    }
+    dlclose(cu);
+    return 1;
+}
+
 static void *gs_nvml_main(void *arg)
 {
     (void)arg;
@@ -184,12 +255,20 @@ static void *gs_nvml_main(void *arg)
     gs_tls.busy = 1;
     for (unsigned i = 0; i < gs_ndev; i++)
         gs_nvml_clocks(i);
+    /* the mapping: now, else again with a growing wait until the driver is in */
+    int mapped = gs_nvml_map_cuda();
+    uint64_t map_wait = 5000000, map_at = (uint64_t)gs_mono_ns() + map_wait;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     pthread_mutex_lock(&gs_nvml_mu);
     while (!gs_nvml_quit) {
         pthread_mutex_unlock(&gs_nvml_mu);
         gs_nvml_sample();
+        if (!mapped && (uint64_t)gs_mono_ns() >= map_at) {
+            mapped = gs_nvml_map_cuda();
+            map_wait = map_wait < 1000000000 ? map_wait * 2 : map_wait;
+            map_at = (uint64_t)gs_mono_ns() + map_wait;
+        }
         pthread_mutex_lock(&gs_nvml_mu);
         next.tv_nsec += (long)gs_nvml_period_ns;
         while (next.tv_nsec >= 1000000000L) {
@@ -222,7 +301,7 @@ void gs_nvml_start(void)
     gs_ndev = 0;
     for (unsigned i = 0; i < n && gs_ndev < GS_NVML_MAXDEV; i++)
         if (GS_CALL(nvmlDeviceGetHandleByIndex_v2, i, &gs_dev[gs_ndev].h))
-            gs_ndev++;
+            gs_dev[gs_ndev++].index = i;
     for (unsigned i = 0; i < gs_ndev; i++)
         gs_nvml_describe(i);
     if (!gs_ndev) {

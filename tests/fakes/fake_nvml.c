@@ -10,7 +10,14 @@
  *     seg START_MS END_MS W  a segment at W watts; overlapping segments add
  *                            their excess over idle
  * Times are ms after FAKE_NVML_T0_NS (CLOCK_MONOTONIC ns; default: the
- * moment of nvmlInit).  The counter starts at 123456789 mJ. */
+ * moment of nvmlInit).  The counter starts at 123456789 mJ.
+ *
+ * Several GPUs: FAKE_NVML_DEVICES=N (default 1, at most 8).  Device k sits
+ * at PCI bus id 0000:0(k+1):00.0 (so a fake CUDA driver can name it), has
+ * UUID GPU-fa4e0000-0000-4000-8000-00000000000k and follows its own script,
+ * FAKE_NVML_SCRIPT_k (device 0: FAKE_NVML_SCRIPT_0, else FAKE_NVML_SCRIPT;
+ * none: idle at 60 W).  nvmlDeviceGetPciInfo_v3,
+ * nvmlDeviceGetHandleByPciBusId_v2 and nvmlDeviceGetIndex answer for them. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -19,10 +26,15 @@
 #include <time.h>
 
 #define MAXSEG 1024
-static double idle_w = 60, quantum_ms = 10;
-static int has_counter = 1;
-static struct { double a, b, w; } seg[MAXSEG];
-static int nseg;
+#define MAXDEV 8
+struct fdev {
+    double idle_w, quantum_ms;
+    int has_counter;
+    struct { double a, b, w; } seg[MAXSEG];
+    int nseg;
+};
+static struct fdev devs[MAXDEV];
+static unsigned ndevs = 1;
 static double t0_ns;
 static int inited;
 
@@ -33,65 +45,116 @@ static double now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-/* power at t ms */
-static double power_at(double t)
+/* power of device d at t ms */
+static double power_at(const struct fdev *d, double t)
 {
-    double p = idle_w;
-    for (int i = 0; i < nseg; i++)
-        if (t >= seg[i].a && t < seg[i].b)
-            p += seg[i].w - idle_w;
+    double p = d->idle_w;
+    for (int i = 0; i < d->nseg; i++)
+        if (t >= d->seg[i].a && t < d->seg[i].b)
+            p += d->seg[i].w - d->idle_w;
     return p;
 }
 
 /* energy in J from 0 to t ms, exact for the piecewise-constant script */
-static double energy_to(double t)
+static double energy_to(const struct fdev *d, double t)
 {
     if (t <= 0)
         return 0;
-    double e = idle_w * t * 1e-3;
-    for (int i = 0; i < nseg; i++) {
-        double a = seg[i].a, b = seg[i].b < t ? seg[i].b : t;
+    double e = d->idle_w * t * 1e-3;
+    for (int i = 0; i < d->nseg; i++) {
+        double a = d->seg[i].a, b = d->seg[i].b < t ? d->seg[i].b : t;
         if (b > a)
-            e += (seg[i].w - idle_w) * (b - a) * 1e-3;
+            e += (d->seg[i].w - d->idle_w) * (b - a) * 1e-3;
     }
     return e;
 }
 
-static void load_script(void)
+static void load_script(struct fdev *d, const char *path)
 {
-    const char *t0 = getenv("FAKE_NVML_T0_NS");
-    t0_ns = t0 && *t0 ? atof(t0) : now_ns();
-    const char *path = getenv("FAKE_NVML_SCRIPT");
+    d->idle_w = 60;
+    d->quantum_ms = 10;
+    d->has_counter = 1;
     FILE *f = path ? fopen(path, "r") : NULL;
     if (!f)
         return;
     char line[256];
     while (fgets(line, sizeof line, f)) {
         double a, b, w;
-        if (sscanf(line, "idle %lf", &a) == 1) idle_w = a;
-        else if (sscanf(line, "quantum_ms %lf", &a) == 1) quantum_ms = a;
-        else if (sscanf(line, "counter %lf", &a) == 1) has_counter = a != 0;
-        else if (sscanf(line, "seg %lf %lf %lf", &a, &b, &w) == 3 && nseg < MAXSEG) {
-            seg[nseg].a = a; seg[nseg].b = b; seg[nseg].w = w; nseg++;
+        if (sscanf(line, "idle %lf", &a) == 1) d->idle_w = a;
+        else if (sscanf(line, "quantum_ms %lf", &a) == 1) d->quantum_ms = a;
+        else if (sscanf(line, "counter %lf", &a) == 1) d->has_counter = a != 0;
+        else if (sscanf(line, "seg %lf %lf %lf", &a, &b, &w) == 3 && d->nseg < MAXSEG) {
+            d->seg[d->nseg].a = a; d->seg[d->nseg].b = b; d->seg[d->nseg].w = w; d->nseg++;
         }
     }
     fclose(f);
 }
 
+static void load_scripts(void)
+{
+    const char *t0 = getenv("FAKE_NVML_T0_NS");
+    t0_ns = t0 && *t0 ? atof(t0) : now_ns();
+    const char *n = getenv("FAKE_NVML_DEVICES");
+    if (n && atoi(n) >= 1)
+        ndevs = atoi(n) > MAXDEV ? MAXDEV : (unsigned)atoi(n);
+    for (unsigned k = 0; k < ndevs; k++) {
+        char var[32];
+        snprintf(var, sizeof var, "FAKE_NVML_SCRIPT_%u", k);
+        const char *path = getenv(var);
+        if (k == 0 && !path)
+            path = getenv("FAKE_NVML_SCRIPT");
+        load_script(&devs[k], path);
+    }
+}
+
 typedef int nvmlReturn_t;
 typedef void *nvmlDevice_t;
-enum { OK = 0, ERR_UNINIT = 1, ERR_INVALID = 2, ERR_NOT_SUPPORTED = 3, ERR_INSUFFICIENT = 7 };
-static int the_device;
+enum { OK = 0, ERR_UNINIT = 1, ERR_INVALID = 2, ERR_NOT_SUPPORTED = 3, ERR_NOT_FOUND = 6, ERR_INSUFFICIENT = 7 };
+#define DEV(d) ((struct fdev *)(d))
+static unsigned index_of(nvmlDevice_t d) { return (unsigned)(DEV(d) - devs); }
 
-nvmlReturn_t nvmlInit_v2(void) { if (!inited) load_script(); inited = 1; return OK; }
+nvmlReturn_t nvmlInit_v2(void) { if (!inited) load_scripts(); inited = 1; return OK; }
 nvmlReturn_t nvmlInit(void) { return nvmlInit_v2(); }
 nvmlReturn_t nvmlShutdown(void) { return OK; }
-nvmlReturn_t nvmlDeviceGetCount_v2(unsigned *n) { if (!inited) return ERR_UNINIT; *n = 1; return OK; }
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned *n) { if (!inited) return ERR_UNINIT; *n = ndevs; return OK; }
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned i, nvmlDevice_t *d)
 {
     if (!inited) return ERR_UNINIT;
-    if (i != 0) return ERR_INVALID;
-    *d = &the_device;
+    if (i >= ndevs) return ERR_INVALID;
+    *d = &devs[i];
+    return OK;
+}
+nvmlReturn_t nvmlDeviceGetIndex(nvmlDevice_t d, unsigned *i)
+{
+    if (!inited) return ERR_UNINIT;
+    *i = index_of(d);
+    return OK;
+}
+/* "0000:02:00.0" or NVML's own "00000000:02:00.0": device k is on bus k+1 */
+nvmlReturn_t nvmlDeviceGetHandleByPciBusId_v2(const char *id, nvmlDevice_t *d)
+{
+    unsigned dom, bus, dev, fn;
+    if (!inited) return ERR_UNINIT;
+    if (!id || sscanf(id, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4) return ERR_INVALID;
+    if (dom != 0 || dev != 0 || fn != 0 || bus < 1 || bus > ndevs) return ERR_NOT_FOUND;
+    *d = &devs[bus - 1];
+    return OK;
+}
+typedef struct {
+    char busIdLegacy[16];
+    unsigned domain, bus, device, pciDeviceId, pciSubSystemId;
+    char busId[32];
+} nvmlPciInfo_t;
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t d, nvmlPciInfo_t *p)
+{
+    if (!inited) return ERR_UNINIT;
+    memset(p, 0, sizeof *p);
+    p->domain = 0;
+    p->bus = index_of(d) + 1;
+    p->device = 0;
+    p->pciDeviceId = 0x233510de;        /* H200 */
+    snprintf(p->busIdLegacy, sizeof p->busIdLegacy, "0000:%02x:00.0", p->bus);
+    snprintf(p->busId, sizeof p->busId, "00000000:%02x:00.0", p->bus);
     return OK;
 }
 static nvmlReturn_t copy(char *dst, unsigned len, const char *s)
@@ -106,19 +169,21 @@ nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t d, char *n, unsigned len)
 }
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char *u, unsigned len)
 {
-    return copy(u, len, "GPU-fa4e0000-0000-4000-8000-000000000000");
+    char uuid[64];
+    snprintf(uuid, sizeof uuid, "GPU-fa4e0000-0000-4000-8000-%012u", index_of(d));
+    return copy(u, len, uuid);
 }
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long *mj)
 {
-    if (!has_counter) return ERR_NOT_SUPPORTED;
+    if (!DEV(d)->has_counter) return ERR_NOT_SUPPORTED;
     double t = (now_ns() - t0_ns) * 1e-6;
-    double tq = floor(t / quantum_ms) * quantum_ms;
-    *mj = 123456789ull + (unsigned long long)llround(energy_to(tq) * 1e3);
+    double tq = floor(t / DEV(d)->quantum_ms) * DEV(d)->quantum_ms;
+    *mj = 123456789ull + (unsigned long long)llround(energy_to(DEV(d), tq) * 1e3);
     return OK;
 }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned *mw)
 {
-    *mw = (unsigned)llround(power_at((now_ns() - t0_ns) * 1e-6) * 1e3);
+    *mw = (unsigned)llround(power_at(DEV(d), (now_ns() - t0_ns) * 1e-6) * 1e3);
     return OK;
 }
 nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned *mhz)

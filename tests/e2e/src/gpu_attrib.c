@@ -10,7 +10,10 @@
  * CUPTI's buffer-complete callback takes (greenshim_cupti_buffer).  EXPECTED
  * gets, per kernel name, the energy the script gives it (overlapping
  * kernels share each instant equally), the idle energy and the total, as
- * "name calls joules" lines.  Run under the shim; exit 2 without it. */
+ * "name calls joules" lines.  Run under the shim; exit 2 without it.
+ * With GPU_ATTRIB_LIBCUDA set it first dlopen()s that file as the CUDA
+ * driver (tests/fakes/fake_cuda.c), as libcudart would before its first
+ * call, so the recorder can match CUDA ordinals to NVML indices. */
 #define _GNU_SOURCE
 #include <cupti.h>
 #include <dlfcn.h>
@@ -82,6 +85,11 @@ int main(int argc, char **argv)
     char v[64];
     snprintf(v, sizeof v, "%.0f", t0);
     setenv("FAKE_NVML_T0_NS", v, 1);
+    const char *cu = getenv("GPU_ATTRIB_LIBCUDA");
+    if (cu && *cu && !dlopen(cu, RTLD_NOW | RTLD_GLOBAL)) {
+        fprintf(stderr, "gpu_attrib: %s\n", dlerror());
+        return 2;
+    }
     if (feed(NULL, 0) < 0) {            /* starts NVML, as InitializeInjection would */
         fprintf(stderr, "gpu_attrib: the recorder has no CUPTI\n");
         return 2;
