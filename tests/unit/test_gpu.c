@@ -2,7 +2,8 @@
  * to their launches (correlation id) and to cuBLAS calls (external
  * correlation), per-kernel energy from an NVML counter, layers gaining
  * gpu_time_s / gpu_energy_j, launch latency, op rows with errors, one
- * device counted once across processes, and the nslots rules (skip an
+ * device counted once across processes, kernels charged through the
+ * GPU_DEV map (CUDA ordinal -> NVML index), and the nslots rules (skip an
  * unknown kind whole, nslots 0 is damage).  Check framework. */
 #include <check.h>
 #include <math.h>
@@ -276,11 +277,98 @@ START_TEST(nslots_rules)
 }
 END_TEST
 
+/* Two NVML GPUs, index 0 flat at 100 W and index 1 with the busy() script;
+ * k_lin on CUDA device 0 from 100 to 200 ms.  map: 0 no GPU_DEV record,
+ * 1 ordinal 0 -> index 1, 2 ordinal 0 -> not found by NVML. */
+static void write_two_gpus(const char *path, int map)
+{
+    struct tg g;
+    tg_open(&g, path, "host: unit\n");
+    tg_thread(&g, 1, GS_STREAM_THREAD);
+    tg_string(&g, K_LIN, "k_lin");
+    kernel(&g, K_LIN, 100 * MS, 200 * MS, 0);
+    tg_end(&g, 1000 * MS);
+    tg_thread(&g, 3, GS_STREAM_SAMPLER);
+    tg_string(&g, G_NAME, "Test GPU");
+    for (unsigned dev = 0; dev < 2; dev++) {
+        uint32_t uuid = G_UUID + 10 + dev;
+        tg_string(&g, uuid, dev ? "GPU-test-1" : "GPU-test-0");
+        uint8_t raw[2 * GS_REC_SIZE] = { 0 };
+        struct gs_rec_gpu_info *i = (void *)raw;
+        i->type = GS_REC_GPU_INFO; i->nslots = 2; i->device = (uint16_t)dev; i->name = G_NAME; i->uuid = uuid;
+        i->energy = GS_GPU_E_COUNTER; i->pci_bus = (dev + 1) << 8;
+        tg_rec(&g, raw);
+        tg_rec(&g, raw + GS_REC_SIZE);
+    }
+    if (map) {
+        struct gs_rec_gpu_dev d = { .type = GS_REC_GPU_DEV, .nslots = 1, .cuda_ordinal = 0,
+                                    .nvml_index = map == 1 ? 1 : GS_GPU_DEV_NONE, .pci = 2 << 8 };
+        tg_rec(&g, &d);
+    }
+    double e0 = 0, e1 = 0;
+    for (uint64_t t = 0; t <= 1000 * MS; t += MS) {
+        struct gs_rec_nvml s = { .type = GS_REC_NVML, .nslots = 1, .t = t, .t_read = t };
+        s.device = 0; s.energy_mj = 5000000 + (uint64_t)llround(e0 * 1e3);
+        tg_rec(&g, &s);
+        s.device = 1; s.energy_mj = 7000000 + (uint64_t)llround(e1 * 1e3);
+        tg_rec(&g, &s);
+        e0 += 100.0 * 1e-3;
+        e1 += (t >= 100 * MS && t < 200 * MS ? 300.0 : 100.0) * 1e-3;
+    }
+    tg_close(&g);
+}
+
+START_TEST(cuda_ordinal_to_nvml_index)
+{
+    for (int map = 0; map < 3; map++) {
+        char name[32];
+        snprintf(name, sizeof name, "map%d.gstrace", map);
+        write_two_gpus(tg_path(name), map);
+        struct ana_run run = { 0 };
+        struct ana_report r;
+        ck_assert_int_eq(ana_read_path(&run, tg_path(name)), 0);
+        ck_assert_int_eq(run.damaged, 0);
+        ck_assert_int_eq(ana_report_build(&run, &r), 0);
+        ck_assert_uint_eq(r.gpu->ngpus, 2);
+        const struct ana_gpu_row *g0 = NULL, *g1 = NULL;
+        for (size_t i = 0; i < 2; i++)
+            if (r.gpu->gpus[i].index == 0) g0 = &r.gpu->gpus[i];
+            else if (r.gpu->gpus[i].index == 1) g1 = &r.gpu->gpus[i];
+        ck_assert_ptr_nonnull(g0);
+        ck_assert_ptr_nonnull(g1);
+        ck_assert_str_eq(g1->uuid, "GPU-test-1");
+        const struct ana_kernel_row *kl = krow(&r, "k_lin");
+        ck_assert_ptr_nonnull(kl);
+        ck_assert_double_eq_tol(kl->time_s, 0.1, 1e-9);
+        int warned = 0;
+        for (size_t i = 0; i < run.nwarn; i++)
+            warned |= strstr(run.warnings[i], "not matched to NVML indices") != NULL;
+        if (map == 1) {                 /* ordinal 0 is index 1: 0.1 s at 300 W */
+            ck_assert_double_eq_tol(kl->energy_j, 30.0, 0.5);
+            ck_assert_double_eq_tol(g1->kernels_energy_j, 30.0, 0.5);
+            ck_assert_double_eq(g0->kernels_energy_j, 0);
+            ck_assert_int_eq(warned, 0);
+        } else if (map == 2) {          /* NVML did not find it: time, no energy */
+            ck_assert_double_eq(kl->energy_j, 0);
+            ck_assert_double_eq(g0->kernels_energy_j + g1->kernels_energy_j, 0);
+            ck_assert_int_eq(warned, 0);
+        } else {                        /* no map: ordinal = index, said so */
+            ck_assert_double_eq(g1->kernels_energy_j, 0);
+            ck_assert(g0->kernels_energy_j > 0);
+            ck_assert_int_eq(warned, 1);
+        }
+        ana_report_free(&r);
+        ana_run_free(&run);
+    }
+}
+END_TEST
+
 int main(void)
 {
     TG_RUN_SUITE("gpu", tg_setup, tg_teardown, 0,
                  kernels_layers_energy,
                  one_device_across_processes,
                  nslots_rules,
-                 kernel_before_the_window);
+                 kernel_before_the_window,
+                 cuda_ordinal_to_nvml_index);
 }
