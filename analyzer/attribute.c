@@ -698,7 +698,8 @@ static inline __attribute__((always_inline)) void advance(struct sweep *w, doubl
     } else {
         w->r->gap_calls_s += dt;
     }
-    for (struct series *s = w->e->s, *se = s + w->e->ns; s < se; s++) {
+    for (int si = 0; si < w->e->ns; si++) {   /* (no series: s may be NULL) */
+        struct series *s = &w->e->s[si];
         double e = interp_fwd(s, t), de = e - s->eprev;
         s->eprev = e;
         size_t nact;
