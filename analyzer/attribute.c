@@ -465,7 +465,7 @@ static double call_weight(const struct ana_proc *p, const struct ana_call *c)
 
 /* the cursor's next event: (t, kind); kind 0: the end of pend[*which],
  * the first of the earliest */
-static void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *which)
+static inline void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *which)
 {
     *t = UINT64_MAX;
     *kind = 2;
@@ -481,7 +481,7 @@ static void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *whi
     }
 }
 
-static void cur_key(struct cursor *c)
+static inline void cur_key(struct cursor *c)
 {
     c->kw = 0;
     cur_next_at(c, &c->kt, &c->kk, &c->kw);
