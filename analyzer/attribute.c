@@ -488,7 +488,7 @@ static inline void cur_key(struct cursor *c)
 }
 
 /* by the cursors' next events (cur_key, kept up to date by the sweep) */
-static int cur_less(const struct cursor *a, const struct cursor *b)
+static inline int cur_less(const struct cursor *a, const struct cursor *b)
 {
     if (a->kt != b->kt)
         return a->kt < b->kt;
@@ -499,7 +499,7 @@ static int cur_less(const struct cursor *a, const struct cursor *b)
     return a->ti < b->ti;
 }
 
-static void heap_fix(struct sweep *w, size_t i)
+static inline __attribute__((always_inline)) void heap_fix(struct sweep *w, size_t i)
 {
     struct cursor **h = w->heap;
     for (;;) {                                  /* down */
