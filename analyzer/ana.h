@@ -186,7 +186,9 @@ void ana_release(const struct ana_proc *p, size_t off, size_t len);   /* pages n
 void ana_release_chunk(const struct ana_proc *p, size_t i);           /* chunk i's whole extent */
 void ana_release_behind(const struct ana_proc *p, size_t from, size_t to);
 int  ana_next_call_shape(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
-                         struct ana_call *c);   /* op, flags, m, n, k, region, prim only */
+                         struct ana_call *c);
+int  ana_next_call_run(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
+                       struct ana_call *c, size_t *n);   /* and how many calls repeat its shape */   /* op, flags, m, n, k, region, prim only */
 void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t *next, const uint8_t *end,
                      struct ana_call *c);
 /* checked allocation: exits with a message when memory is out */

@@ -465,7 +465,7 @@ static double call_weight(const struct ana_proc *p, const struct ana_call *c)
 
 /* the cursor's next event: (t, kind); kind 0: the end of pend[*which],
  * the first of the earliest */
-static void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *which)
+static inline void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *which)
 {
     *t = UINT64_MAX;
     *kind = 2;
@@ -481,14 +481,14 @@ static void cur_next_at(const struct cursor *c, uint64_t *t, int *kind, int *whi
     }
 }
 
-static void cur_key(struct cursor *c)
+static inline void cur_key(struct cursor *c)
 {
     c->kw = 0;
     cur_next_at(c, &c->kt, &c->kk, &c->kw);
 }
 
 /* by the cursors' next events (cur_key, kept up to date by the sweep) */
-static int cur_less(const struct cursor *a, const struct cursor *b)
+static inline int cur_less(const struct cursor *a, const struct cursor *b)
 {
     if (a->kt != b->kt)
         return a->kt < b->kt;
@@ -499,7 +499,7 @@ static int cur_less(const struct cursor *a, const struct cursor *b)
     return a->ti < b->ti;
 }
 
-static void heap_fix(struct sweep *w, size_t i)
+static inline __attribute__((always_inline)) void heap_fix(struct sweep *w, size_t i)
 {
     struct cursor **h = w->heap;
     for (;;) {                                  /* down */
@@ -698,7 +698,8 @@ static inline __attribute__((always_inline)) void advance(struct sweep *w, doubl
     } else {
         w->r->gap_calls_s += dt;
     }
-    for (struct series *s = w->e->s, *se = s + w->e->ns; s < se; s++) {
+    for (int si = 0; si < w->e->ns; si++) {   /* (no series: s may be NULL) */
+        struct series *s = &w->e->s[si];
         double e = interp_fwd(s, t), de = e - s->eprev;
         s->eprev = e;
         size_t nact;

@@ -854,19 +854,28 @@ int ana_layers_plan(struct ana_report *r)
             struct tstate ts0;
             memset(&ts0, 0, sizeof ts0);
             ts0.pass_first_gen = -1;
-            size_t ci = 0, off = 0;
-            while (ana_next_call_shape(p, &p->threads[t], &ci, &off, &c)) {
+            size_t ci = 0, off = 0, run = 0, rep = 0;
+            /* a run of calls of one shape: call by call until the placement
+             * of the one before answers for the rest (place_same: a fixed
+             * layer, no state), then the rest at once */
+            while (rep || ana_next_call_run(p, &p->threads[t], &ci, &off, &c, &run)) {
+                if (!rep)
+                    rep = run;
                 int wgrad = 0;
+                size_t k = 1;
                 int li = place_same(d, &c);
                 if (li < 0)
                     li = place_call(d, &ts0, p, &c, &wgrad);
+                else
+                    k = rep;
+                rep -= k;
                 struct lay *l = &d->l[li];
-                l->calls++;
+                l->calls += k;
                 if (wgrad)
                     l->iters++;
                 if (c.region && l->linear) {    /* helpers (reorders) do not decide names */
                     int rb = rbase_of(d, p, c.region);
-                    l->in_region++;
+                    l->in_region += k;
                     if (l->rbase == -1) l->rbase = rb;
                     else if (l->rbase != rb) l->rbase = -2;
                     if (d->rb_layer[rb] == -1) d->rb_layer[rb] = li;

@@ -538,6 +538,41 @@ int ana_next_call_shape(const struct ana_proc *p, const struct ana_thread *th, s
     return 0;
 }
 
+/* ana_next_call_shape, and in *n how many calls it stands for: it and the
+ * CALL records right after it (in its chunk, other kinds of records
+ * skipped as ana_next_call_shape skips them) with the same op, flags,
+ * region, m, n and k.  A pass that counts calls by shape takes a run at a
+ * time. */
+int ana_next_call_run(const struct ana_proc *p, const struct ana_thread *th, size_t *ci, size_t *off,
+                      struct ana_call *c, size_t *n)
+{
+    if (!ana_next_call_shape(p, th, ci, off, c))
+        return 0;
+    *n = 1;
+    if (c->prim || *ci >= th->nch || ANA_OP_IS_DNNL(c->op))
+        return 1;
+    const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
+    const uint8_t *b = p->map + ch->off;
+    while (*off + GS_REC_SIZE <= ch->len) {
+        const uint8_t *rec = b + *off;
+        if (rec[0] == GS_REC_CALL) {
+            struct gs_rec_call r;
+            memcpy(&r, rec, sizeof r);
+            if (r.op != c->op || r.flags != c->flags || r.region != c->region || r.m != c->m || r.n != c->n ||
+                r.k != c->k)
+                break;
+            *off += GS_REC_SIZE;
+            (*n)++;
+            continue;
+        }
+        if (ana_rec_is_call(rec))
+            break;
+        size_t ns = rec_slots(p, rec, (ch->len - *off) / GS_REC_SIZE);
+        *off += (ns ? ns : 1) * GS_REC_SIZE;
+    }
+    return 1;
+}
+
 /* one CALL record (and the COUNTERS record that follows it before the next
  * call in the same chunk) into c; times stay raw */
 void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t *next, const uint8_t *end,

@@ -68,6 +68,18 @@ for v in record report dump info dvfs html export diff sweep; do
 done
 "$build/greenshim-analyze" --help | grep -q "^  diff " || fail "greenshim-analyze --help does not list diff"
 "$root/scripts/restore-caps" --help | head -1 | grep -q "^restore-caps" || fail "restore-caps --help does not name it"
+# the scripts shipped beside the verbs say the same version as greenshim,
+# under their own names; restore-caps speaks as restore-caps
+want=$("$gs" --version | awk '{print $NF}')
+for s in apply-caps restore-caps greenshim-sweep gpu-selftest; do
+    out=$("$root/scripts/$s" --version 2>&1) || fail "$s --version failed: $out"
+    [ "${out##* }" = "$want" ] || fail "$s --version says '$out', greenshim says $want"
+    case $s in greenshim-sweep) n="greenshim sweep" ;; *) n=$s ;; esac
+    [ "${out% *}" = "$n" ] || fail "$s --version does not name it: $out"
+done
+[ "$("$build/greenshim-analyze" --version | awk '{print $2}')" = "$want" ] || fail "greenshim-analyze's version is not greenshim's"
+"$root/scripts/restore-caps" --frobnicate 2>"$tmp/rc.err" && fail "restore-caps accepted a bad option"
+grep -q "^restore-caps: unknown option" "$tmp/rc.err" || fail "restore-caps speaks as another program: $(cat "$tmp/rc.err")"
 # a run directory where one file is wanted; an option export does not have
 bad "is a directory; info reads one trace file, e.g. $tmp/run/" info "$tmp/run"
 bad "-o is not an export option" export --csv "$tmp/csv" -o "$tmp/x" "$tmp/run"
