@@ -47,6 +47,13 @@ if [ -x "$b/gpu/gpu_attrib" ] && [ -e "$b/fakes/nvml/libnvidia-ml.so.1" ]; then
     FAKE_NVML_SCRIPT=$tmp/nvml.script LD_LIBRARY_PATH=$b/fakes/nvml \
         rec gpu_nvml -- "$b/gpu/gpu_attrib" "$tmp/nvml.script" "$tmp/nvml.expected" || true
 fi
+# two NVML GPUs, CUDA device 0 at NVML index 1 (GPU_DEV records through the fake driver)
+if [ -x "$b/gpu/gpu_attrib" ] && [ -e "$b/fakes/cuda/libcuda.so.1" ]; then
+    printf 'idle 90\nquantum_ms 10\ncounter 1\n' >"$tmp/flat.script"
+    FAKE_NVML_DEVICES=2 FAKE_NVML_SCRIPT_0=$tmp/flat.script FAKE_NVML_SCRIPT_1=$tmp/dev.script \
+        FAKE_CUDA_PCI=0000:02:00.0 GPU_ATTRIB_LIBCUDA=$b/fakes/cuda/libcuda.so.1 LD_LIBRARY_PATH=$b/fakes/nvml \
+        rec gpu_visible -- "$b/gpu/gpu_attrib" "$tmp/dev.script" "$tmp/dev.expected" || true
+fi
 # measured energy through libpowercap on a synthetic RAPL tree (wrapping counter)
 if unshare -m true 2>/dev/null; then
     for c in normal wrap; do
