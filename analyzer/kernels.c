@@ -312,8 +312,8 @@ int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec_in)
         const struct gs_rec_gpu_clocks *c = (const void *)rec;
         const uint16_t *v = (const uint16_t *)(rec + GS_REC_SIZE);
         printf("GPU_CLOCKS device=%u mem_mhz=%u n=%u sm_mhz=%u..%u\n", c->device, c->mem_mhz, c->nvals,
-               c->nvals && (size_t)(rec[1] - 1) * GS_REC_SIZE >= (size_t)c->nvals * 2 ? v[c->nvals - 1] : 0,
-               c->nvals && (size_t)(rec[1] - 1) * GS_REC_SIZE >= (size_t)c->nvals * 2 ? v[0] : 0);
+               c->nvals && (ns - 1) * GS_REC_SIZE >= (size_t)c->nvals * 2 ? v[c->nvals - 1] : 0,
+               c->nvals && (ns - 1) * GS_REC_SIZE >= (size_t)c->nvals * 2 ? v[0] : 0);
         return 1;
     }
     case GS_REC_GPU_DEV: {
