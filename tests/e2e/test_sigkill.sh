@@ -10,7 +10,7 @@ N=2000
 LD_PRELOAD="$lib" GREENSHIM_OUT="$tmp/k" "$build/examples/blas_mix" --hang $N >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 for _ in $(seq 200); do
-    grep -q ready "$tmp/out" && break
+    grep -q ready "$tmp/out" 2>/dev/null && break   # (the file may not exist yet)
     kill -0 $pid 2>/dev/null || break
     sleep 0.05
 done
