@@ -1051,9 +1051,10 @@ void ana_sweep(struct ana_report *r)
 }
 
 
-/* Lowest sustained power: the smallest average over any window of at least
- * 100 ms (5 samples when the run is shorter), on the run's curve, with the
- * windows on the first series' samples. */
+/* Lowest sustained power of measured energy: the smallest average over any
+ * window of at least 100 ms (5 samples when the run is shorter), on the
+ * run's curve, with the windows on the first series' samples.  Modelled
+ * energy has no idle power (0 W); GREENSHIM_IDLE_WATTS overrides both. */
 double ana_idle_watts(struct ana_report *r, const char **how)
 {
     for (size_t pi = 0; pi < r->run->nprocs; pi++)
@@ -1065,6 +1066,13 @@ double ana_idle_watts(struct ana_report *r, const char **how)
     const struct energy *e = ana_report_ext(r, "attribute.energy");
     if (!e || !e->ns) {
         *how = "none (no energy source)";
+        return 0;
+    }
+    if (!e->measured) {
+        /* the CPU-time model draws nothing when no CPU time is spent: its
+         * lowest window is the program's busiest-but-one stretch, not an
+         * idle machine (it made every layer's net ~0 and outside's < 0) */
+        *how = "none in the CPU-time model; GREENSHIM_IDLE_WATTS gives one";
         return 0;
     }
     const struct series *d = &e->s[0];

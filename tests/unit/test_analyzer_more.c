@@ -174,6 +174,30 @@ START_TEST(idle_from_header)
 }
 END_TEST
 
+/* modelled energy without idle_watts: 0 W idle (the model draws nothing
+ * without CPU time), so net = total; the lowest window of this busy 10 W
+ * run is no idle baseline (it made net 0 and outside's net negative) */
+START_TEST(idle_modelled_is_zero)
+{
+    const char *p = tpath("im.gstrace");
+    struct tg g;
+    tg_open(&g, p, TEXT_MODEL);
+    tg_thread(&g, 1, GS_STREAM_THREAD);
+    tg_call(&g, SGEMM, RM, 0, 500000000, 8, 8, 8, 0);
+    tg_end(&g, 1000000000);
+    ten_watts(&g, 9, 10, 100000000);
+    tg_close(&g);
+    struct ana_run run; struct ana_report r;
+    build(&run, &r, p);
+    ck_assert_str_eq(r.provenance, "modelled");
+    ck_assert_double_eq_tol(r.idle_w, 0, 1e-12);
+    ck_assert(strstr(r.idle_source, "model") != NULL);
+    ck_assert_double_eq_tol(r.total_j, 10, 1e-9);
+    ck_assert_double_eq_tol(r.net_j, 10, 1e-9);
+    ana_report_free(&r); ana_run_free(&run);
+}
+END_TEST
+
 /* no END record: valid, noted, not damage */
 START_TEST(unclean_exit_is_not_damage)
 {
@@ -482,6 +506,7 @@ int main(void)
                  tsc_fallback_to_hz,
                  task_clock_weights_and_counters,
                  idle_from_header,
+                 idle_modelled_is_zero,
                  unclean_exit_is_not_damage,
                  unknown_record_types,
                  bad_chunk_magic,
