@@ -44,7 +44,7 @@ static const struct gs_setting_row gs_rows[] = {
     { "GREENSHIM_CPU_WATTS_PER_CORE", T_DOUBLE, "", 0.001, 10000, NULL, 0,
       "watts per busy core for the CPU-time energy model (default from a table of CPU models)" },
     { "GREENSHIM_IDLE_WATTS", T_DOUBLE, "", 0, 1e6, NULL, 0,
-      "idle power baseline for the net-energy figures (default: estimated by the analyzer)" },
+      "idle power baseline for the net-energy figures (default: the analyzer's lowest sustained power for measured energy, 0 W for modelled)" },
     { "GREENSHIM_CLOCK", T_ENUM, "auto", 0, 0, "auto|tsc|mono", 0,
       "hot-path clock: auto (the TSC where invariant), tsc, or mono (CLOCK_MONOTONIC)" },
     { "GREENSHIM_MAX_MB", T_UINT, "0", 0, 1048576, NULL, 0,
