@@ -263,6 +263,60 @@ START_TEST(truncated_keeps_whole_records)
 }
 END_TEST
 
+/* ana_next_call_run: a call and the calls right after it of the same op,
+ * flags, region and shape, skipping other records; a run ends at another
+ * shape, region or chunk; the runs add up to every call, in order */
+START_TEST(call_runs)
+{
+    struct tg g;
+    tg_open(&g, tpath("runs.gstrace"), "host: unit\n");
+    tg_thread(&g, 7, GS_STREAM_THREAD);
+    uint8_t D = GS_OP(GS_R_GEMM, GS_DT_D);
+    uint64_t t = 0;
+    for (int i = 0; i < 3; i++, t += 10)            /* A x3 */
+        tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 0);
+    tg_sample(&g, 0, GS_SAMPLE_ENERGY_UJ, t, 1);   /* skipped inside the run */
+    for (int i = 0; i < 2; i++, t += 10)            /* A x2 more: run of 5 */
+        tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 0);
+    tg_call(&g, D, 0, t, t + 5, 4, 4, 8, 0), t += 10;           /* B x1 */
+    tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 3), t += 10;           /* A in region 3 */
+    tg_call(&g, D, GS_F_FORTRAN, t, t + 5, 4, 4, 4, 3), t += 10; /* other flags */
+    for (int i = 0; i < 100; i++, t += 10)          /* A x100: spans two chunks (84 records each) */
+        tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 0);
+    tg_close(&g);
+    struct ana_run run = { 0 };
+    ck_assert_int_eq(ana_read_file(&run, tpath("runs.gstrace")), 0);
+    const struct ana_proc *p = run.procs[0];
+    ck_assert_uint_eq(p->nthreads, 1);
+    size_t ci = 0, off = 0, n, total = 0, k = 0;
+    struct ana_call c;
+    struct { uint32_t kk, region; uint16_t flags; size_t n; } got[16];
+    while (k < 16 && ana_next_call_run(p, &p->threads[0], &ci, &off, &c, &n)) {
+        got[k].kk = c.k; got[k].region = c.region; got[k].flags = c.flags; got[k].n = n;
+        total += n;
+        k++;
+    }
+    ck_assert_uint_eq(total, 108);
+    ck_assert_uint_eq(total, p->ncalls);
+    ck_assert_uint_ge(k, 5);
+    ck_assert_uint_eq(got[0].n, 5); ck_assert_uint_eq(got[0].kk, 4);
+    ck_assert_uint_eq(got[1].n, 1); ck_assert_uint_eq(got[1].kk, 8);
+    ck_assert_uint_eq(got[2].n, 1); ck_assert_uint_eq(got[2].region, 3);
+    ck_assert_uint_eq(got[3].n, 1); ck_assert(got[3].flags & GS_F_FORTRAN);
+    /* the last 100: one run per chunk they touch, in order */
+    size_t rest = 0;
+    for (size_t i = 4; i < k; i++) {
+        ck_assert_uint_eq(got[i].kk, 4);
+        ck_assert_uint_eq(got[i].region, 0);
+        ck_assert(got[i].n >= 1);
+        rest += got[i].n;
+    }
+    ck_assert_uint_eq(rest, 100);
+    ck_assert_uint_le(k, 4 + 2);
+    ana_run_free(&run);
+}
+END_TEST
+
 START_TEST(bad_magic_is_an_error)
 {
     FILE *f = fopen(tpath("x.gstrace"), "wb");
@@ -340,5 +394,6 @@ int main(void)
                  layers_same_dims,
                  truncated_keeps_whole_records,
                  bad_magic_is_an_error,
+                 call_runs,
                  fuzz_no_crash);
 }
