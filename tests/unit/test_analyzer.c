@@ -279,8 +279,9 @@ START_TEST(call_runs)
     for (int i = 0; i < 2; i++, t += 10)            /* A x2 more: run of 5 */
         tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 0);
     tg_call(&g, D, 0, t, t + 5, 4, 4, 8, 0), t += 10;           /* B x1 */
-    tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 3), t += 10;           /* A in region 3 */
-    tg_call(&g, D, GS_F_FORTRAN, t, t + 5, 4, 4, 4, 3), t += 10; /* other flags */
+    tg_call(&g, D, GS_F_FORTRAN, t, t + 5, 4, 4, 4, 0), t += 10; /* other flags, then A */
+    tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 0), t += 10;
+    tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 3), t += 10;           /* A in region 3, then A outside */
     for (int i = 0; i < 100; i++, t += 10)          /* A x100: spans two chunks (84 records each) */
         tg_call(&g, D, 0, t, t + 5, 4, 4, 4, 0);
     tg_close(&g);
@@ -296,23 +297,24 @@ START_TEST(call_runs)
         total += n;
         k++;
     }
-    ck_assert_uint_eq(total, 108);
+    ck_assert_uint_eq(total, 109);
     ck_assert_uint_eq(total, p->ncalls);
-    ck_assert_uint_ge(k, 5);
+    ck_assert_uint_ge(k, 6);
     ck_assert_uint_eq(got[0].n, 5); ck_assert_uint_eq(got[0].kk, 4);
     ck_assert_uint_eq(got[1].n, 1); ck_assert_uint_eq(got[1].kk, 8);
-    ck_assert_uint_eq(got[2].n, 1); ck_assert_uint_eq(got[2].region, 3);
-    ck_assert_uint_eq(got[3].n, 1); ck_assert(got[3].flags & GS_F_FORTRAN);
+    ck_assert_uint_eq(got[2].n, 1); ck_assert(got[2].flags & GS_F_FORTRAN);
+    ck_assert_uint_eq(got[3].n, 1); ck_assert(!(got[3].flags & GS_F_FORTRAN));
+    ck_assert_uint_eq(got[4].n, 1); ck_assert_uint_eq(got[4].region, 3);
     /* the last 100: one run per chunk they touch, in order */
     size_t rest = 0;
-    for (size_t i = 4; i < k; i++) {
+    for (size_t i = 5; i < k; i++) {
         ck_assert_uint_eq(got[i].kk, 4);
         ck_assert_uint_eq(got[i].region, 0);
         ck_assert(got[i].n >= 1);
         rest += got[i].n;
     }
     ck_assert_uint_eq(rest, 100);
-    ck_assert_uint_le(k, 4 + 2);
+    ck_assert_uint_le(k, 5 + 2);
     ana_run_free(&run);
 }
 END_TEST
