@@ -151,19 +151,25 @@ START_TEST(task_clock_weights_and_counters)
 }
 END_TEST
 
-/* idle_watts in the header wins; net = total - idle x duration; per layer too */
-START_TEST(idle_from_header)
+/* one 0.5 s sgemm in a 1 s process at a modelled 10 W, header text given */
+static void idle_run(const char *name, const char *text, struct ana_run *run, struct ana_report *r)
 {
-    const char *p = tpath("i.gstrace");
+    const char *p = tpath(name);
     struct tg g;
-    tg_open(&g, p, TEXT_MODEL "idle_watts: 4\n");
+    tg_open(&g, p, text);
     tg_thread(&g, 1, GS_STREAM_THREAD);
     tg_call(&g, SGEMM, RM, 0, 500000000, 8, 8, 8, 0);
     tg_end(&g, 1000000000);
     ten_watts(&g, 9, 10, 100000000);
     tg_close(&g);
+    build(run, r, p);
+}
+
+/* idle_watts in the header wins; net = total - idle x duration; per layer too */
+START_TEST(idle_from_header)
+{
     struct ana_run run; struct ana_report r;
-    build(&run, &r, p);
+    idle_run("i.gstrace", TEXT_MODEL "idle_watts: 4\n", &run, &r);
     ck_assert_str_eq(r.idle_source, "GREENSHIM_IDLE_WATTS");
     ck_assert_double_eq_tol(r.idle_w, 4, 1e-12);
     ck_assert_double_eq_tol(r.total_j, 10, 1e-9);
@@ -179,16 +185,8 @@ END_TEST
  * run is no idle baseline (it made net 0 and outside's net negative) */
 START_TEST(idle_modelled_is_zero)
 {
-    const char *p = tpath("im.gstrace");
-    struct tg g;
-    tg_open(&g, p, TEXT_MODEL);
-    tg_thread(&g, 1, GS_STREAM_THREAD);
-    tg_call(&g, SGEMM, RM, 0, 500000000, 8, 8, 8, 0);
-    tg_end(&g, 1000000000);
-    ten_watts(&g, 9, 10, 100000000);
-    tg_close(&g);
     struct ana_run run; struct ana_report r;
-    build(&run, &r, p);
+    idle_run("im.gstrace", TEXT_MODEL, &run, &r);
     ck_assert_str_eq(r.provenance, "modelled");
     ck_assert_double_eq_tol(r.idle_w, 0, 1e-12);
     ck_assert(strstr(r.idle_source, "model") != NULL);
