@@ -350,10 +350,8 @@ void ana_gpu_cublas_name(unsigned routine, unsigned flags, char *buf, size_t len
 /* layers.c: plan before the sweep (the busiest thread's first calls),
  * assign each call as it streams by, finish after the sweep */
 int  ana_layers_plan(struct ana_report *r);
-int  ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
-                       const struct ana_call *c, const struct ana_first *at);
-/* the same with the plan's state (ana_report_ext(r, "layers"), looked up
- * once by the sweep); NULL: no plan, -1 */
+/* plan: the plan's state, ana_report_ext(r, "layers") (the sweep looks it
+ * up once); NULL: no plan, -1 */
 int  ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc *p, uint32_t thread,
                           const struct ana_call *c, const struct ana_first *at);
 void ana_layers_finish(struct ana_report *r);

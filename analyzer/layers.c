@@ -922,13 +922,6 @@ int ana_layers_plan(struct ana_report *r)
 }
 
 /* the layer row of one call, as it streams by in its thread's order */
-int ana_layers_assign(struct ana_report *r, const struct ana_proc *p, uint32_t thread, uint64_t pos,
-                      const struct ana_call *c, const struct ana_first *at)
-{
-    (void)pos;
-    return ana_layers_assign_in(r, ana_report_ext(r, "layers"), p, thread, c, at);
-}
-
 int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc *p, uint32_t thread,
                          const struct ana_call *c, const struct ana_first *at)
 {
