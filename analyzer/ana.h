@@ -308,6 +308,9 @@ struct ana_report {
     uint32_t shape_last;          /* the row of the call before + 1 (most calls repeat it) */
     int32_t op_idx[256][2];       /* op byte, api -> op row + 1 while the sweep runs */
     int *op_remap, *layer_remap;  /* row index in the event stream -> row index after the sort */
+    size_t nop_remap, nlayer_remap;   /* their lengths: the rows at the sort; rows added after it
+                                       * (the GPU stage's) have no stream index, so nops and
+                                       * nlayers may exceed them: loops over a remap use these */
     int detected_thread_proc; uint32_t detected_thread;   /* layers: the busiest thread */
     /* report_more.c: what the people-facing renderers need beyond the tables */
     struct ana_more *more;

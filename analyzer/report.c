@@ -345,6 +345,8 @@ static int aggregate_end(struct ana_report *r)
     /* indices the event stream gave (c->layer, op rows) -> rows now */
     r->op_remap = ana_xmalloc(r->nops + 1, sizeof *r->op_remap);
     r->layer_remap = ana_xmalloc(r->nlayers + 1, sizeof *r->layer_remap);
+    r->nop_remap = r->nops;
+    r->nlayer_remap = r->nlayers;
     for (size_t i = 0; i < r->nops; i++)
         r->op_remap[r->ops[i].idx0] = (int)i;
     for (size_t i = 0; i < r->nlayers; i++)
