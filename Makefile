@@ -30,7 +30,8 @@ BLAS_LIBS := -lopenblas
 # toolkit is; the fake NVML and CUDA driver always (they need nothing)
 CUDA_HOME ?= /usr/local/cuda
 NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
-GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1
+GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1 \
+             $(BUILD)/gpu/gpu_driver_lookup
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
 GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
              $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
@@ -87,7 +88,7 @@ $(BUILD)/fakes/nvml/libnvidia-ml.so.1: tests/fakes/fake_nvml.c
 
 $(BUILD)/fakes/cuda/libcuda.so.1: tests/fakes/fake_cuda.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -fPIC -shared -Wl,-soname,libcuda.so.1 -o $@ $<
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -fPIC -shared -Wl,-soname,libcuda.so.1 -Wl,-Bsymbolic -o $@ $<
 
 $(BUILD)/gpu/gpu_attrib: tests/e2e/src/gpu_attrib.c
 	@mkdir -p $(dir $@)
@@ -96,6 +97,10 @@ $(BUILD)/gpu/gpu_attrib: tests/e2e/src/gpu_attrib.c
 $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork: $(BUILD)/gpu/%: tests/e2e/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcudart
+
+$(BUILD)/gpu/gpu_driver_lookup: tests/e2e/src/gpu_driver_lookup.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< -ldl
 
 $(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
 	@mkdir -p $(dir $@)

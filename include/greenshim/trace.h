@@ -270,6 +270,7 @@ enum gs_api_fn {
     GS_API_cudaDeviceSynchronize, GS_API_cudaStreamSynchronize, GS_API_cudaStreamSynchronize_ptsz,
     GS_API_cudaEventSynchronize, GS_API_cuCtxSynchronize, GS_API_cuStreamSynchronize,
     GS_API_cuStreamSynchronize_ptsz,
+    GS_API_cuLaunchKernel_ptsz, GS_API_cuLaunchKernelEx_ptsz,
     GS_API_COUNT
 };
 
