@@ -33,7 +33,7 @@ NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
 GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1 \
              $(BUILD)/gpu/gpu_driver_lookup
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
-GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
+GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_orphan $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
              $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
 ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
@@ -97,6 +97,10 @@ $(BUILD)/gpu/gpu_attrib: tests/e2e/src/gpu_attrib.c
 $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork: $(BUILD)/gpu/%: tests/e2e/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcudart
+
+$(BUILD)/gpu/gpu_orphan: tests/e2e/src/gpu_orphan.c include/greenshim.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< -ldl
 
 $(BUILD)/gpu/gpu_driver_lookup: tests/e2e/src/gpu_driver_lookup.c
 	@mkdir -p $(dir $@)

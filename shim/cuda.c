@@ -199,6 +199,11 @@ static inline void gs_api_emit(struct gs_thread *t, struct gs_rec_api *a, uint64
     gs_rec_commit(s, GS_REC_API);
 }
 
+void gs_gpu_api_record(struct gs_thread *t, struct gs_rec_api *a, uint64_t t1)
+{
+    gs_api_emit(t, a, t1);
+}
+
 /* The first intercepted CUDA call of the process starts NVML (under nsys or
  * ncu our injection entry point is never called). */
 void gs_gpu_first_call(void)

@@ -279,6 +279,9 @@ enum gs_api_fn {
  * unchanged.  dt = t1 - t0 in header-clock ticks; with GS_API_F_DT_SHIFT
  * it is in units of 65536 ticks (calls longer than 2^32 ticks). */
 #define GS_API_F_DT_SHIFT 1u
+#define GS_API_F_CUPTI    2u          /* a launch seen only by CUPTI's API callback (no
+                                         interposed wrapper: static cudart, cuDNN, NCCL,
+                                         a pointer from the driver); kernel 0 unless known */
 struct gs_rec_api {
     uint8_t  type;                /* GS_REC_API */
     uint8_t  nslots;              /* 1 */
