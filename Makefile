@@ -34,7 +34,7 @@ GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.s
              $(BUILD)/gpu/gpu_driver_lookup
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
 GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_orphan $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
-             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
+             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
 ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
 endif
@@ -110,7 +110,7 @@ $(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcublas -lcublasLt -lcudart
 
-$(BUILD)/gpu/gpu_nvtx: tests/e2e/src/gpu_nvtx.c
+$(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains: $(BUILD)/gpu/%: tests/e2e/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< $(BLAS_LIBS) -ldl
 
