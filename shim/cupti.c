@@ -66,6 +66,11 @@ static void gs_gpu_inject_env(void)
 GS_CUPTI_FNS(GS_DECL)
 /* optional (CUPTI 12.x without it: an offset from CUPTI's clock instead) */
 static CUptiResult (*p_cuptiActivityRegisterTimestampCallback)(CUpti_TimestampCallbackFunc);
+/* for giving CUPTI up to another client (gs_cupti_yield) */
+static CUptiResult (*p_cuptiUnsubscribe)(CUpti_SubscriberHandle);
+static CUptiResult (*p_cuptiActivityDisable)(CUpti_ActivityKind);
+static CUpti_SubscriberHandle gs_cupti_sub;
+static int gs_cupti_held;               /* subscribed by us, not yet given up */
 static int64_t gs_cupti_ts_offset;      /* added to CUPTI timestamps: 0 when they are ours */
 
 static void *gs_cupti_lib;
@@ -132,9 +137,12 @@ static int gs_cupti_load(void)
     int ok = h != NULL;
 #define GS_LOAD(RT, name, P) if (ok && !(p_##name = (RT(*) P)dlsym(h, #name))) ok = 0;
     GS_CUPTI_FNS(GS_LOAD)
-    if (ok)
+    if (ok) {
         p_cuptiActivityRegisterTimestampCallback =
             (CUptiResult(*)(CUpti_TimestampCallbackFunc))dlsym(h, "cuptiActivityRegisterTimestampCallback");
+        p_cuptiUnsubscribe = (CUptiResult(*)(CUpti_SubscriberHandle))dlsym(h, "cuptiUnsubscribe");
+        p_cuptiActivityDisable = (CUptiResult(*)(CUpti_ActivityKind))dlsym(h, "cuptiActivityDisable");
+    }
     if (!ok) {
         gs_log("libcupti not found (set CUDA_HOME or add the CUDA toolkit's CUPTI directory to "
                "LD_LIBRARY_PATH): GPU kernels will not be timed; CUDA calls and NVML energy still are");
@@ -493,6 +501,10 @@ static void gs_cupti_start(void)
         return;
     CUpti_SubscriberHandle sub;
     CUptiResult r = p_cuptiSubscribe(&sub, (CUpti_CallbackFunc)gs_cupti_cb, NULL);
+    if (r == CUPTI_SUCCESS) {
+        gs_cupti_sub = sub;
+        __atomic_store_n(&gs_cupti_held, 1, __ATOMIC_RELEASE);
+    }
     if (r != CUPTI_SUCCESS) {
         if (r == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED)
             gs_log("another tool holds CUPTI (nsys, Kineto, compute-sanitizer?): GPU kernels will not "
@@ -530,6 +542,57 @@ static void gs_cupti_start(void)
     gs_sources |= GS_SRC_CUPTI;
     gs_dbg("CUPTI kernel timing on");
 }
+
+/* ---- sharing CUPTI with the user's profiler ----
+ * CUPTI has one subscriber, one set of activity buffers, one timestamp
+ * callback and per-kind external-correlation stacks per process.  The
+ * shim takes them first (injection at cuInit); when another client of the
+ * process (torch.profiler / Kineto, Nsight, any CUPTI tool) asks for them,
+ * the shim gives them up at once, so the user's profiler works as it would
+ * alone: our buffers are flushed, our activity kinds disabled, CUPTI's own
+ * clock restored, our subscription dropped, and no more external ids are
+ * pushed.  One line says so; kernels after that are not timed by us (the
+ * launch records stay).  GREENSHIM_CUPTI=0 never takes CUPTI at all. */
+static void gs_cupti_yield(const char *what)
+{
+    if (!__atomic_exchange_n(&gs_cupti_held, 0, __ATOMIC_ACQ_REL) || gs_cupti_forked)
+        return;
+    __atomic_store_n(&gs_cupti_live, 0, __ATOMIC_RELEASE);
+    p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+    if (p_cuptiActivityDisable) {
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_MEMCPY);
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_MEMSET);
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION);
+    }
+    if (p_cuptiActivityRegisterTimestampCallback)
+        p_cuptiActivityRegisterTimestampCallback(NULL);
+    if (p_cuptiUnsubscribe)
+        p_cuptiUnsubscribe(gs_cupti_sub);
+    gs_log("another CUPTI client in this process (%s: torch.profiler/Kineto, Nsight or a CUPTI tool) "
+           "asked for CUPTI: greenshim gave it up, so that tool works as it would alone; GPU kernels from "
+           "now on are not timed by greenshim (their launches still are); GREENSHIM_CUPTI=0 leaves CUPTI "
+           "to the other tool from the start", what);
+}
+
+#define GS_CUPTI_FWD(name, PARAMS, ARGS)                                               \
+    GS_API CUptiResult CUPTIAPI name PARAMS                                            \
+    {                                                                                  \
+        static void *real_;                                                            \
+        CUptiResult (*fn_) PARAMS = (CUptiResult (*) PARAMS)__atomic_load_n(&real_, __ATOMIC_ACQUIRE); \
+        if (!fn_ && !(fn_ = (CUptiResult (*) PARAMS)gs_resolve(&real_, #name)))          \
+            return CUPTI_ERROR_NOT_INITIALIZED;                                        \
+        gs_cupti_yield(#name);                                                         \
+        return fn_ ARGS;                                                               \
+    }
+/* what another client calls first; the shim calls CUPTI through its own
+ * handle (p_*), never through these */
+GS_CUPTI_FWD(cuptiSubscribe, (CUpti_SubscriberHandle *s, CUpti_CallbackFunc cb, void *ud), (s, cb, ud))
+GS_CUPTI_FWD(cuptiSubscribe_v2, (CUpti_SubscriberHandle *s, CUpti_CallbackFunc cb, void *ud,
+                                 CUpti_SubscriberParams *p), (s, cb, ud, p))
+GS_CUPTI_FWD(cuptiActivityRegisterCallbacks, (CUpti_BuffersCallbackRequestFunc rq,
+                                              CUpti_BuffersCallbackCompleteFunc cp), (rq, cp))
+GS_CUPTI_FWD(cuptiActivityRegisterTimestampCallback, (CUpti_TimestampCallbackFunc f), (f))
 
 uint32_t gs_cupti_ext_push(void)
 {
