@@ -277,17 +277,23 @@ static void gpu_visit(void *ctx, const struct ana_proc *p, uint32_t tid, size_t 
     if (!slots || slots > avail)
         return;                   /* damage: trace_read says so */
     struct state *st = g->st;
+    /* chunks need not be aligned (damaged files): decode from a copy, as
+     * kernels.c does (the fuzzer's fitted-dvfs verb found the misaligned read) */
+    uint64_t slot[2 * GS_REC_SIZE / 8];
+    _Static_assert(sizeof(struct gs_rec_gpu_info) <= sizeof slot && sizeof(struct gs_rec_gpu_clocks) <= GS_REC_SIZE,
+                   "the GPU records decoded here fit the copy");
+    memcpy(slot, rec, (slots < 2 ? slots : 2) * GS_REC_SIZE);
     if (rec[0] == GS_REC_GPU_INFO) {
         if (slots * GS_REC_SIZE < sizeof(struct gs_rec_gpu_info))
             return;
-        const struct gs_rec_gpu_info *i = (const void *)rec;
+        const struct gs_rec_gpu_info *i = (const void *)slot;
         if (i->power_min_mw && i->power_max_mw >= i->power_min_mw)
             hw_merge(&st->hw[DVFS_GPU_POWER], i->power_min_mw * 1e-3, i->power_max_mw * 1e-3);
         if (i->sm_max_mhz)
             hw_merge(&st->hw[DVFS_GPU_CLOCK], 0, i->sm_max_mhz);
         return;
     }
-    const struct gs_rec_gpu_clocks *c = (const void *)rec;
+    const struct gs_rec_gpu_clocks *c = (const void *)slot;
     if (!c->nvals || (size_t)c->nvals * 2 > (slots - 1) * GS_REC_SIZE || c->mem_mhz < g->best_mem)
         return;
     const uint8_t *v = rec + GS_REC_SIZE;
