@@ -27,6 +27,7 @@ typedef dnnl_status_t (*gs_fn_query)(const_dnnl_primitive_desc_t, dnnl_query_t, 
 typedef const dnnl_memory_desc_t *(*gs_fn_query_md)(const_dnnl_primitive_desc_t, dnnl_query_t, int);
 
 static void *real_exec, *real_destroy, *real_get_pd, *real_query, *real_query_md;
+__thread uint64_t gs_dnnl_execs __attribute__((tls_model("initial-exec")));   /* this thread's, recorded */
 
 /* primitive pointer -> id; open addressing, linear probing, under a lock
  * (executions are microseconds to milliseconds each: a lock is cheap). */
@@ -150,6 +151,53 @@ static uint64_t gs_dnnl_desc_hash(const struct gs_rec_dnnl_prim *d)
     return h | 1;
 }
 
+/* The id of a description (primitives with equal descriptions share one);
+ * the PRIM record goes out the first time.  prim: the primitive pointer to
+ * remember for it, or NULL (a description from above oneDNN: aten.c). */
+static uint32_t gs_dnnl_desc_id(struct gs_thread *t, struct gs_rec_dnnl_prim *d, const void *prim)
+{
+    uint32_t id = 0;
+    uint64_t dh = gs_dnnl_desc_hash(d);
+    int fresh = 0;
+    pthread_mutex_lock(&gs_dnnl_lock);
+    size_t q = (size_t)(dh >> 7) & (GS_DNNL_DESCS - 1);
+    for (size_t i = 0; i < GS_DNNL_DESCS; i++, q = (q + 1) & (GS_DNNL_DESCS - 1)) {
+        struct gs_dnnl_desc *e = &gs_dnnl_descs[q];
+        if (e->h == dh && e->gen == gs_gen && !memcmp((const uint8_t *)&e->d + 8, (const uint8_t *)d + 8, sizeof *d - 8)) {
+            id = e->id;
+            break;
+        }
+        if (!e->h || e->gen != gs_gen) {
+            e->h = dh;
+            e->gen = gs_gen;
+            e->id = id = gs_dnnl_next++;
+            e->d = *d;
+            fresh = 1;
+            break;
+        }
+    }
+    if (!id) {                          /* table full: a new id, described */
+        id = gs_dnnl_next++;
+        fresh = 1;
+    }
+    /* remember the pointer (a tombstone or empty slot) */
+    size_t h = gs_dnnl_hash(prim);
+    for (size_t i = 0; prim && i < GS_DNNL_SLOTS; i++, h = (h + 1) & (GS_DNNL_SLOTS - 1)) {
+        struct gs_dnnl_slot *e = &gs_dnnl_tab[h];
+        if (!e->prim || e->prim == gs_dnnl_tomb || e->prim == prim || e->gen != gs_gen) {
+            e->prim = prim;
+            e->id = id;
+            e->gen = gs_gen;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&gs_dnnl_lock);
+    d->prim = id;
+    if (fresh)
+        gs_dnnl_write(t, d);
+    return id;
+}
+
 /* The id of a primitive; describes it first when this process (this fork
  * generation) has not yet. */
 static uint32_t gs_dnnl_id(struct gs_thread *t, const_dnnl_primitive_t prim)
@@ -169,45 +217,7 @@ static uint32_t gs_dnnl_id(struct gs_thread *t, const_dnnl_primitive_t prim)
     /* first sight (in this process): what is it? */
     struct gs_rec_dnnl_prim d;
     gs_dnnl_query(prim, &d);
-    uint64_t dh = gs_dnnl_desc_hash(&d);
-    int fresh = 0;
-    pthread_mutex_lock(&gs_dnnl_lock);
-    size_t q = (size_t)(dh >> 7) & (GS_DNNL_DESCS - 1);
-    for (size_t i = 0; i < GS_DNNL_DESCS; i++, q = (q + 1) & (GS_DNNL_DESCS - 1)) {
-        struct gs_dnnl_desc *e = &gs_dnnl_descs[q];
-        if (e->h == dh && e->gen == gs_gen && !memcmp((const uint8_t *)&e->d + 8, (const uint8_t *)&d + 8, sizeof d - 8)) {
-            id = e->id;
-            break;
-        }
-        if (!e->h || e->gen != gs_gen) {
-            e->h = dh;
-            e->gen = gs_gen;
-            e->id = id = gs_dnnl_next++;
-            e->d = d;
-            fresh = 1;
-            break;
-        }
-    }
-    if (!id) {                          /* table full: a new id, described */
-        id = gs_dnnl_next++;
-        fresh = 1;
-    }
-    /* remember the pointer (a tombstone or empty slot) */
-    h = gs_dnnl_hash(prim);
-    for (size_t i = 0; i < GS_DNNL_SLOTS; i++, h = (h + 1) & (GS_DNNL_SLOTS - 1)) {
-        struct gs_dnnl_slot *e = &gs_dnnl_tab[h];
-        if (!e->prim || e->prim == gs_dnnl_tomb || e->prim == prim || e->gen != gs_gen) {
-            e->prim = prim;
-            e->id = id;
-            e->gen = gs_gen;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&gs_dnnl_lock);
-    d.prim = id;
-    if (fresh)
-        gs_dnnl_write(t, &d);
-    return id;
+    return gs_dnnl_desc_id(t, &d, prim);
 }
 
 static int gs_dnnl_resolve_all(void)
@@ -230,13 +240,16 @@ GS_API dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t prim, dnnl_st
     if (GS_UNLIKELY(!fn) && !(fn = (gs_fn_exec)gs_resolve(&real_exec, "dnnl_primitive_execute")))
         return dnnl_runtime_error;
     struct gs_thread *t = &gs_tls;
-    if (GS_UNLIKELY(!gs_recording(t)) || !gs_dnnl_resolve_all())
+    if (GS_UNLIKELY(!gs_recording(t)) || !gs_native || !gs_dnnl_resolve_all()) {
+        gs_probe_hits += (unsigned)(gs_probe_on & gs_native);
         return fn(prim, stream, nargs, args);
+    }
     t->busy = 1;                        /* BLAS calls inside oneDNN belong to this call */
     uint32_t id = gs_dnnl_id(t, prim);
     uint64_t t0 = gs_now();
     dnnl_status_t st = fn(prim, stream, nargs, args);
     uint64_t t1 = gs_now();
+    gs_dnnl_execs++;
     uint8_t *s = gs_call_slot(t, 1);    /* a dropped execution counts as a lost call */
     if (GS_LIKELY(s != NULL)) {
         struct gs_rec_dnnl_exec *r = (struct gs_rec_dnnl_exec *)s;
@@ -270,4 +283,29 @@ GS_API dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t prim)
         pthread_mutex_unlock(&gs_dnnl_lock);
     }
     return fn(prim);
+}
+
+/* A primitive execution seen above oneDNN (the Python helper's ATen
+ * fallback, shim/aten.c): the same PRIM and EXEC records; flags go into
+ * the EXEC record's first reserved byte (1: from the ATen fallback). */
+void gs_dnnl_record(struct gs_thread *t, struct gs_rec_dnnl_prim *d, uint64_t t0, uint64_t t1, uint8_t flags)
+{
+    d->type = 0;
+    d->nslots = 2;
+    d->what = GS_DNNL_PRIM;
+    uint32_t id = gs_dnnl_desc_id(t, d, NULL);
+    uint8_t *s = gs_call_slot(t, 1);
+    if (!s)
+        return;
+    struct gs_rec_dnnl_exec *r = (struct gs_rec_dnnl_exec *)s;
+    r->nslots = 1;
+    r->what = GS_DNNL_EXEC;
+    r->status = 0;
+    r->prim = id;
+    r->t0 = t0;
+    r->t1 = t1;
+    r->region = t->region_depth ? t->region_stack[t->region_depth - 1] : 0;
+    memset(r->reserved, 0, sizeof r->reserved);
+    r->reserved[0] = flags;
+    gs_rec_commit(s, GS_REC_DNNL);
 }
