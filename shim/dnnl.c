@@ -12,13 +12,19 @@
  * (resolve.c): libdnnl is usually loaded RTLD_LOCAL under Python.
  *
  * Built against oneDNN 2.x's C API (Debian 12: libdnnl-dev 2.6.3,
- * <oneapi/dnnl/dnnl.h>), where a memory descriptor is a plain struct. */
+ * <oneapi/dnnl/dnnl.h>), where a memory descriptor is a plain struct.
+ * oneDNN 3.x (PyTorch 2.x, the wheels) is found at run time by
+ * dnnl_version(): its memory descriptors are opaque (dims through
+ * dnnl_memory_desc_query) and its primitive kinds are renumbered (3.x
+ * dropped pooling_v2, softmax_v2, logsoftmax ...: 3.x's 16 is pooling,
+ * 2.x's binary); the query numbers used here are the same in both. */
 #include <pthread.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl.h>
 #include "gs.h"
 
 GS_HIDDEN void *gs_resolve(void **slot, const char *name);
+GS_HIDDEN void *gs_resolve_quiet(void **slot, const char *name);
 
 typedef dnnl_status_t (*gs_fn_exec)(const_dnnl_primitive_t, dnnl_stream_t, int, const dnnl_exec_arg_t *);
 typedef dnnl_status_t (*gs_fn_destroy)(dnnl_primitive_t);
@@ -27,6 +33,24 @@ typedef dnnl_status_t (*gs_fn_query)(const_dnnl_primitive_desc_t, dnnl_query_t, 
 typedef const dnnl_memory_desc_t *(*gs_fn_query_md)(const_dnnl_primitive_desc_t, dnnl_query_t, int);
 
 static void *real_exec, *real_destroy, *real_get_pd, *real_query, *real_query_md;
+static void *real_md_query, *real_version;
+static int gs_dnnl_v3;                  /* the library is oneDNN >= 3 */
+typedef dnnl_status_t (*gs_fn_md_query3)(const void *md, int what, void *result);
+enum { GS_DNNL3_QUERY_NDIMS = 256, GS_DNNL3_QUERY_DIMS = 257 };   /* dnnl_query_ndims_s32, dnnl_query_dims */
+
+/* oneDNN 3.x's dnnl_primitive_kind_t */
+static uint8_t gs_dnnl3_kind(int k)
+{
+    static const uint8_t map[] = {
+        [1] = GS_DNNL_K_REORDER, [2] = GS_DNNL_K_SHUFFLE, [3] = GS_DNNL_K_CONCAT, [4] = GS_DNNL_K_SUM,
+        [5] = GS_DNNL_K_CONV, [6] = GS_DNNL_K_DECONV, [7] = GS_DNNL_K_ELTWISE, [8] = GS_DNNL_K_LRN,
+        [9] = GS_DNNL_K_BNORM, [10] = GS_DNNL_K_IP, [11] = GS_DNNL_K_RNN, [12] = GS_DNNL_K_MATMUL,
+        [13] = GS_DNNL_K_BINARY, [14] = GS_DNNL_K_MATMUL, [15] = GS_DNNL_K_RESAMPLING, [16] = GS_DNNL_K_POOL,
+        [17] = GS_DNNL_K_REDUCTION, [18] = GS_DNNL_K_PRELU, [19] = GS_DNNL_K_SOFTMAX, [20] = GS_DNNL_K_LNORM,
+        [21] = GS_DNNL_K_LNORM,       /* group normalization */
+    };
+    return k > 0 && (size_t)k < sizeof map ? map[k] : GS_DNNL_K_OTHER;
+}
 __thread uint64_t gs_dnnl_execs __attribute__((tls_model("initial-exec")));   /* this thread's, recorded */
 
 /* primitive pointer -> id; open addressing, linear probing, under a lock
@@ -87,12 +111,31 @@ static uint8_t gs_dnnl_prop(int p)
     }
 }
 
+/* oneDNN 3.x: the opaque descriptor's dims */
+static uint8_t gs_dnnl3_dims(const void *md, uint32_t *out)
+{
+    gs_fn_md_query3 mq = (gs_fn_md_query3)__atomic_load_n(&real_md_query, __ATOMIC_ACQUIRE);
+    int nd = 0;
+    const int64_t *dims = NULL;
+    if (!md || !mq || mq(md, GS_DNNL3_QUERY_NDIMS, &nd) != dnnl_success || nd <= 0 ||
+        mq(md, GS_DNNL3_QUERY_DIMS, &dims) != dnnl_success || !dims)
+        return 0;
+    int n = nd < GS_DNNL_MAXDIMS ? nd : GS_DNNL_MAXDIMS;
+    for (int i = 0; i < n; i++)
+        out[i] = dims[i] < 0 ? 0 : dims[i] > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)dims[i];
+    return (uint8_t)n;
+}
+
 /* dims of the first of two queries that answers */
 static uint8_t gs_dnnl_dims(const_dnnl_primitive_desc_t pd, dnnl_query_t a, dnnl_query_t b, uint32_t *out)
 {
     gs_fn_query_md q = (gs_fn_query_md)__atomic_load_n(&real_query_md, __ATOMIC_ACQUIRE);
     if (!q)
         return 0;
+    if (gs_dnnl_v3) {
+        uint8_t n = gs_dnnl3_dims(q(pd, a, 0), out);
+        return n ? n : gs_dnnl3_dims(q(pd, b, 0), out);
+    }
     const dnnl_memory_desc_t *md = q(pd, a, 0);
     if (!md || md->ndims <= 0)
         md = q(pd, b, 0);
@@ -117,7 +160,7 @@ static void gs_dnnl_query(const_dnnl_primitive_t prim, struct gs_rec_dnnl_prim *
         dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
         dnnl_prop_kind_t prop = dnnl_prop_kind_undef;
         if (query(pd, dnnl_query_primitive_kind, 0, &kind) == dnnl_success)
-            d->kind = gs_dnnl_kind(kind);
+            d->kind = gs_dnnl_v3 ? gs_dnnl3_kind((int)kind) : gs_dnnl_kind(kind);
         if (query(pd, dnnl_query_prop_kind, 0, &prop) == dnnl_success)
             d->prop = gs_dnnl_prop(prop);
         d->ndims[0] = gs_dnnl_dims(pd, dnnl_query_src_md, dnnl_query_diff_src_md, d->src);
@@ -229,6 +272,17 @@ static int gs_dnnl_resolve_all(void)
         !gs_resolve(&real_query, "dnnl_primitive_desc_query") ||
         !gs_resolve(&real_query_md, "dnnl_primitive_desc_query_md"))
         return 0;
+    /* which oneDNN: 3.x describes memory through a query function */
+    const dnnl_version_t *(*ver)(void) =
+        (const dnnl_version_t *(*)(void))gs_resolve_quiet(&real_version, "dnnl_version");
+    const dnnl_version_t *v = ver ? ver() : NULL;
+    if (v && v->major >= 3) {
+        if (!gs_resolve(&real_md_query, "dnnl_memory_desc_query"))
+            return 0;
+        gs_dnnl_v3 = 1;
+    }
+    if (v)
+        gs_dbg("oneDNN %d.%d.%d", v->major, v->minor, v->patch);
     __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
     return 1;
 }
