@@ -97,9 +97,11 @@ rc=$?
 [ -n "${GS_KEEP:-}" ] && trap - EXIT && echo "kept $tmp"
 "$b/greenshim-analyze" report "$tmp/out" --format json >"$tmp/r.json" 2>"$tmp/ana.err" ||
     { echo "analyzer failed:"; cat "$tmp/ana.err"; exit 1; }
+"$b/greenshim-analyze" dump "$tmp"/out/*.gstrace >"$tmp/dump.txt" 2>"$tmp/ana.err" ||
+    { echo "analyzer dump failed:"; cat "$tmp/ana.err"; exit 1; }
 
-CASE=$case_ $py - "$tmp/r.json" "$tmp/truth.json" "$tmp/stderr" "$tmp/counter.log" <<'PY' || exit 1
-import bisect, json, os, struct, sys
+CASE=$case_ $py - "$tmp/r.json" "$tmp/truth.json" "$tmp/stderr" "$tmp/counter.log" "$tmp/dump.txt" <<'PY' || exit 1
+import bisect, json, os, re, struct, sys
 r = json.load(open(sys.argv[1]))
 truth = json.load(open(sys.argv[2]))["regions"]
 err = open(sys.argv[3]).read().splitlines()
@@ -110,6 +112,20 @@ def check(ok, what):
     if not ok:
         fails.append(what)
 regions = {x["name"].split("/")[-1]: x for x in r["regions"]}
+# the energy series starts before the first intercepted call returns (the
+# recorder reads every domain once as it starts, on the program's thread):
+# no call or region before the first sample, none left with no energy
+first_call = first_sample = None
+for line in open(sys.argv[5]):
+    m = re.search(r" CALL .* t0=(\d+)", line)
+    if m and first_call is None:
+        first_call = int(m.group(1))
+    m = re.search(r" SAMPLE kind=[12] domain=0\(\S+\) t=(\d+)", line)
+    if m and (first_sample is None or int(m.group(1)) < first_sample):
+        first_sample = int(m.group(1))
+check(first_call is not None and first_sample is not None and first_sample <= first_call,
+      "first energy sample at %s, after the first call at %s" % (first_sample, first_call))
+check(regions.get("warmup", {}).get("energy_j", 0) > 0, "the first region (warmup) got no energy")
 rapl_lines = [l for l in err if l.startswith("greenshim:") and "RAPL" in l]
 if case == "unreadable":
     check(len(rapl_lines) == 1 and "RAPL energy_uj not readable (permission denied)" in rapl_lines[0],
