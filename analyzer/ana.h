@@ -55,6 +55,7 @@ struct ana_domain {
     size_t n, cap;
     uint64_t *t;                  /* raw clock, ns after timeline */
     uint64_t *v;                  /* raw value */
+    uint32_t *h;                  /* half the read's bracket (t_read - t) / 2, raw clock, saturated */
 };
 
 struct ana_string { uint32_t id; char *text; };

@@ -435,9 +435,11 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
                 d->cap = d->cap ? d->cap * 2 : 256;
                 d->t = ana_xrealloc(d->t, d->cap, sizeof *d->t);
                 d->v = ana_xrealloc(d->v, d->cap, sizeof *d->v);
+                d->h = ana_xrealloc(d->h, d->cap, sizeof *d->h);
             }
             /* the read happened between t and t_read: take the middle */
             d->t[d->n] = tr > t ? t + (tr - t) / 2 : t;
+            d->h[d->n] = tr > t ? ((tr - t) / 2 > UINT32_MAX ? UINT32_MAX : (uint32_t)((tr - t) / 2)) : 0;
             d->v[d->n++] = v;
             if (dom + 1 > p->ndom)
                 p->ndom = dom + 1;
@@ -615,14 +617,32 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
  * threads (GS_SAMPLE_AT_BOUNDARY), so one domain's points come from several
  * streams; two reads a few microseconds apart may then come back in the
  * other order, a tiny step back of a cumulative counter that is not a wrap:
- * the later point keeps the earlier value. */
-struct tv { uint64_t t, v; size_t i; };
+ * the later point keeps the earlier value.  A read the scheduler
+ * interrupted (bracket t..t_read up to 500 us) is placed at its middle,
+ * which may be on the wrong side of a tight read taken meanwhile: such a
+ * loose read says nothing a tighter one inside its bracket does not, and
+ * its misplaced value looked like a step back of a counter, i.e. a wrap
+ * (+1 range on a small-range counter).  It goes; a loose read with no
+ * tighter one within its bracket stays (the sampler was held up too, and a
+ * point known to +-250 us beats a long interpolation). */
+struct tv { uint64_t t, v; uint32_t h; size_t i; };
 static int tv_cmp(const void *a, const void *b)
 {
     const struct tv *x = a, *y = b;
     if (x->t != y->t)
         return x->t < y->t ? -1 : 1;
     return x->i < y->i ? -1 : x->i > y->i;
+}
+static int loose_covered(const struct ana_domain *d, size_t k)
+{
+    uint64_t h = d->h[k];
+    for (size_t j = k; j-- > 0 && d->t[k] - d->t[j] <= h;)
+        if (d->h[j] < h)
+            return 1;
+    for (size_t j = k + 1; j < d->n && d->t[j] - d->t[k] <= h; j++)
+        if (d->h[j] < h)
+            return 1;
+    return 0;
 }
 static void samples_in_order(struct ana_domain *d)
 {
@@ -632,13 +652,30 @@ static void samples_in_order(struct ana_domain *d)
     if (i < d->n) {
         struct tv *a = ana_xmalloc(d->n, sizeof *a);
         for (size_t k = 0; k < d->n; k++)
-            a[k] = (struct tv){ d->t[k], d->v[k], k };
+            a[k] = (struct tv){ d->t[k], d->v[k], d->h[k], k };
         qsort(a, d->n, sizeof *a, tv_cmp);
         for (size_t k = 0; k < d->n; k++) {
             d->t[k] = a[k].t;
             d->v[k] = a[k].v;
+            d->h[k] = a[k].h;
         }
         free(a);
+    }
+    if (strcmp(d->kind, "energy") != 0 && strcmp(d->kind, "cpu") != 0)
+        return;
+    if (d->n > 2) {
+        uint8_t *drop = calloc(d->n, 1);
+        if (!drop)
+            exit(3);
+        for (size_t k = 0; k < d->n; k++)
+            drop[k] = d->h[k] > 0 && loose_covered(d, k);
+        size_t o = 0;
+        for (size_t k = 0; k < d->n; k++)
+            if (!drop[k]) {
+                d->t[o] = d->t[k]; d->v[o] = d->v[k]; d->h[o++] = d->h[k];
+            }
+        d->n = o;
+        free(drop);
     }
     if (strcmp(d->kind, "energy") != 0)
         return;
@@ -868,7 +905,7 @@ void ana_run_free(struct ana_run *run)
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
-        for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); }
+        for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); free(p->dom[j].h); }
         ana_gpu_free(p);
         free(p);
     }

@@ -497,6 +497,37 @@ START_TEST(dump_visits_records)
 }
 END_TEST
 
+/* A read the scheduler interrupted (bracket 300 us) is placed at its middle,
+ * after a tight read taken meanwhile: its value looks like a step back of a
+ * 4 J counter (4.5 mJ, over the 1/1000-of-range jitter allowance), which was
+ * taken for a wrap (+4 J).  The loose read goes: 45 W over 20 ms = 0.9 J. */
+START_TEST(loose_read_is_no_wrap)
+{
+    const char *p = tpath("loose.gstrace");
+    struct tg g;
+    tg_open(&g, p, "host: unit\ndomain.0: name=package-0 kind=energy unit=uJ component=cpu scope=machine "
+                   "key=rapl:0:package source=rapl provenance=measured sum=1 max_range=4000000\n");
+    tg_thread(&g, 1, GS_STREAM_THREAD);
+    tg_call(&g, SGEMM, RM, 1000000, 19000000, 8, 8, 8, 0);
+    /* the loose read on the program's thread: really at 10.0 ms */
+    struct gs_rec_sample loose = { .type = GS_REC_SAMPLE, .kind = GS_SAMPLE_ENERGY_UJ, .domain = 0,
+                                   .t = 9990000, .t_read = 10290000, .value = 1000000 + 45 * 10000 };
+    loose.reserved0 = GS_SAMPLE_AT_BOUNDARY;
+    tg_rec(&g, &loose);
+    tg_end(&g, 20000000);
+    tg_thread(&g, 9, GS_STREAM_SAMPLER);
+    for (uint64_t us = 0; us <= 20000; us += 200)   /* 45 W = 45 uJ per us, from 1 J */
+        tg_sample(&g, 0, GS_SAMPLE_ENERGY_UJ, us * 1000, 1000000 + 45 * us);
+    tg_sample(&g, 0, GS_SAMPLE_ENERGY_UJ, 10100000, 1000000 + 45 * 10100);   /* tight, inside the bracket */
+    tg_close(&g);
+    struct ana_run run; struct ana_report r;
+    build(&run, &r, p);
+    ck_assert_str_eq(r.provenance, "measured");
+    ck_assert_double_eq_tol(r.total_j, 0.9, 1e-6);
+    ana_report_free(&r); ana_run_free(&run);
+}
+END_TEST
+
 int main(void)
 {
     TG_RUN_SUITE("analyzer-more", setup, teardown, 60,
@@ -513,5 +544,6 @@ int main(void)
                  layers_warmup_and_repeated_shape,
                  no_period,
                  json_and_csv_contract,
-                 dump_visits_records);
+                 dump_visits_records,
+                 loose_read_is_no_wrap);
 }
