@@ -37,7 +37,7 @@ struct g_cublas {
 };
 struct g_kernel { uint64_t start, end; uint32_t name, corr, stream; uint16_t device; };
 struct g_memcpy { uint64_t start, end, bytes; uint32_t corr; uint16_t device; uint8_t kind; };
-struct g_nvml { uint64_t t; uint64_t mj; uint32_t mw; uint16_t device; };
+struct g_nvml { uint64_t t; uint64_t mj; uint32_t mw; uint16_t device; uint64_t t_before, t_after; };
 struct g_info { uint16_t device; uint32_t name, uuid; uint8_t energy; uint32_t plim, pmin, pmax, pdef, smmax, memmax; };
 struct g_ext { uint64_t ext; uint32_t corr; };
 struct g_dev { uint16_t ordinal; uint32_t nvml; };      /* GPU_DEV: CUDA ordinal -> NVML index */
@@ -170,7 +170,8 @@ size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec_in, 
         g = gpu_of(p);
         GROW(g->nv, g->nnv, g->capnv);
         uint64_t t = s->t_read > s->t ? s->t + (s->t_read - s->t) / 2 : s->t;
-        g->nv[g->nnv++] = (struct g_nvml){ t, s->energy_mj, s->power_mw, s->device };
+        g->nv[g->nnv++] = (struct g_nvml){ t, s->energy_mj, s->power_mw, s->device, s->t,
+                                           s->t_read > s->t ? s->t_read : s->t };
         break;
     }
     case GS_REC_GPU_INFO: {
@@ -506,15 +507,20 @@ static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct serie
                 continue;
             if (v[i].mj < v[i - 1].mj)
                 break;                  /* counter reset (driver reload): the series stops */
-            double t = (double)ana_ns(p, v[i].t), tp = (double)ana_ns(p, v[i - 1].t);
-            double lo = q > 0 && t - q > tp ? t - q : tp;   /* the move is in [lo, t] */
-            double c = (lo + t) / 2;
+            /* each reading happened somewhere between the stamps around it
+             * (a reader held up mid-read: its value may be from the end):
+             * the move is after the previous reading began, at most Q
+             * before this one began, and before this one ended */
+            double t = (double)ana_ns(p, v[i].t_before), th = (double)ana_ns(p, v[i].t_after);
+            double tp = (double)ana_ns(p, v[i - 1].t_before);
+            double lo = q > 0 && t - q > tp ? t - q : tp;   /* the move is in [lo, th] */
+            double c = (lo + th) / 2;
             if (s->n && c <= s->t[s->n - 1])
                 continue;
             if (!s->n)
                 base = v[i].mj;
             s->t[s->n] = c;
-            s->u[s->n] = (t - lo) / 2;
+            s->u[s->n] = (th - lo) / 2;
             s->e[s->n] = (double)(v[i].mj - base) * 1e-3;
             s->n++;
         }

@@ -9,6 +9,8 @@
  *     counter 0|1            0: no energy counter, power readings only
  *     seg START_MS END_MS W  a segment at W watts; overlapping segments add
  *                            their excess over idle
+ *     stall START_MS END_MS  a reading asked for in [START, END) returns at END
+ *                            (the reader held up, as a loaded machine does)
  * Times are ms after FAKE_NVML_T0_NS (CLOCK_MONOTONIC ns; default: the
  * moment of nvmlInit).  The counter starts at 123456789 mJ.
  *
@@ -32,6 +34,8 @@ struct fdev {
     int has_counter;
     struct { double a, b, w; } seg[MAXSEG];
     int nseg;
+    struct { double a, b; } stall[16];
+    int nstall;
 };
 static struct fdev devs[MAXDEV];
 static unsigned ndevs = 1;
@@ -83,6 +87,9 @@ static void load_script(struct fdev *d, const char *path)
         if (sscanf(line, "idle %lf", &a) == 1) d->idle_w = a;
         else if (sscanf(line, "quantum_ms %lf", &a) == 1) d->quantum_ms = a;
         else if (sscanf(line, "counter %lf", &a) == 1) d->has_counter = a != 0;
+        else if (sscanf(line, "stall %lf %lf", &a, &b) == 2 && d->nstall < 16) {
+            d->stall[d->nstall].a = a; d->stall[d->nstall].b = b; d->nstall++;
+        }
         else if (sscanf(line, "seg %lf %lf %lf", &a, &b, &w) == 3 && d->nseg < MAXSEG) {
             d->seg[d->nseg].a = a; d->seg[d->nseg].b = b; d->seg[d->nseg].w = w; d->nseg++;
         }
@@ -173,17 +180,31 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char *u, unsigned len)
     snprintf(uuid, sizeof uuid, "GPU-fa4e0000-0000-4000-8000-%012u", index_of(d));
     return copy(u, len, uuid);
 }
+/* script ms now, after any stall the script holds the reader in */
+static double read_ms(const struct fdev *d)
+{
+    double t = (now_ns() - t0_ns) * 1e-6;
+    for (int i = 0; i < d->nstall; i++)
+        if (t >= d->stall[i].a && t < d->stall[i].b) {
+            double until = t0_ns + d->stall[i].b * 1e6;
+            struct timespec ts = { (time_t)(until / 1e9), (long)fmod(until, 1e9) };
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
+                ;
+            t = (now_ns() - t0_ns) * 1e-6;
+        }
+    return t;
+}
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long *mj)
 {
     if (!DEV(d)->has_counter) return ERR_NOT_SUPPORTED;
-    double t = (now_ns() - t0_ns) * 1e-6;
+    double t = read_ms(DEV(d));
     double tq = floor(t / DEV(d)->quantum_ms) * DEV(d)->quantum_ms;
     *mj = 123456789ull + (unsigned long long)llround(energy_to(DEV(d), tq) * 1e3);
     return OK;
 }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned *mw)
 {
-    *mw = (unsigned)llround(power_at(DEV(d), (now_ns() - t0_ns) * 1e-6) * 1e3);
+    *mw = (unsigned)llround(power_at(DEV(d), read_ms(DEV(d))) * 1e3);
     return OK;
 }
 nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned *mhz)

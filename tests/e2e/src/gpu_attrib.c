@@ -77,6 +77,14 @@ int main(int argc, char **argv)
     fprintf(f, "idle %g\nquantum_ms 10\ncounter %s\n", IDLE_W, getenv("GPU_ATTRIB_POWER_ONLY") ? "0" : "1");
     for (int i = 0; i < nk; i++)
         fprintf(f, "seg %g %g %g\n", ks[i].a, ks[i].b, ks[i].w);
+    const char *stall = getenv("GPU_ATTRIB_STALL");    /* "A B[,A B...]": the NVML reader held up */
+    for (const char *q = stall; q && *q;) {
+        double a, b;
+        if (sscanf(q, "%lf %lf", &a, &b) == 2)
+            fprintf(f, "stall %g %g\n", a, b);
+        q = strchr(q, ',');
+        if (q) q++;
+    }
     fclose(f);
 
     /* the script starts 50 ms from now, so that the NVML sampler (started
