@@ -109,6 +109,7 @@ struct ana_proc {
     char host[256], cmdline[1024], rank[64], events_live[512], events_kind[32], policy[512];
     char energy_sources[64], run_id[128], run_role[16];
     double idle_watts_hdr;        /* < 0: not given */
+    double age_s;                 /* how long the process had run when its recorder started; < 0: unknown */
     unsigned sampler_hz;
     int clean_exit;
     uint64_t lost;                /* records lost (sum of LOST records) */
@@ -290,6 +291,10 @@ struct ana_report {
     uint64_t ctr_calls, total_calls;
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
+    /* the window: from the first recorder start of the run (its first
+     * intercepted call) to the last record; the part of the processes' lives
+     * before it is not recorded: how long (< 0: unknown, older traces) */
+    double before_window_s;
     struct ana_gpu_report *gpu;   /* kernels.c */
     /* stage results by name (ana_report_ext) */
     struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];

@@ -139,6 +139,9 @@ static void parse_header_text(struct ana_proc *p)
     if (!(p->idle_watts_hdr >= 0 && p->idle_watts_hdr < 1e9))
         p->idle_watts_hdr = -1;         /* NaN, infinite, negative: not given */
     p->sampler_hz = ana_hdr_get(p, "sampler.hz", buf, sizeof buf) ? (unsigned)atoi(buf) : 0;
+    p->age_s = ana_hdr_get(p, "process.age_ns", buf, sizeof buf) ? atof(buf) * 1e-9 : -1;
+    if (!(p->age_s >= 0 && p->age_s < 1e9))
+        p->age_s = -1;
     p->task_clock_idx = -1;
     if (strcmp(p->events_live, "none") != 0) {
         char tmp[512];

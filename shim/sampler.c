@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "gs.h"
 #include "run.h"
 #include "sources/source.h"
@@ -498,8 +499,38 @@ static void *gs_sampler_main(void *arg)
     return NULL;
 }
 
+/* How long the process had run when the recorder started (its first
+ * intercepted call): the report's window starts there, and says how much of
+ * the process's life came before it.  /proc/self/stat's starttime is in
+ * clock ticks since boot (CLOCK_BOOTTIME), so the age is exact to a tick. */
+static void gs_sampler_process_age(void)
+{
+    FILE *f = fopen("/proc/self/stat", "re");
+    if (!f)
+        return;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');  /* the command name may hold spaces */
+    unsigned long long start = 0;
+    long tck = sysconf(_SC_CLK_TCK);
+    /* after ")": state (field 3) ... starttime (field 22) */
+    if (!p || tck <= 0 ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+               &start) != 1)
+        return;
+    struct timespec bt;
+    if (clock_gettime(CLOCK_BOOTTIME, &bt) != 0)
+        return;
+    double now = (double)bt.tv_sec + (double)bt.tv_nsec * 1e-9, began = (double)start / (double)tck;
+    if (now >= began)
+        gs_header_add("process.age_ns", "%.0f", (now - began) * 1e9);
+}
+
 static void gs_sampler_init(void)
 {
+    gs_sampler_process_age();
     gs_sources_probe();
     if (gs_setting_is_set("GREENSHIM_IDLE_WATTS"))
         gs_header_add("idle_watts", "%.6g", gs_setting_double("GREENSHIM_IDLE_WATTS"));
