@@ -478,9 +478,7 @@ static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct serie
          * sampling shows only the last move, which happened within Q before
          * it: a move is placed half-way between the readings around it, but
          * never more than Q/2 before the reading that shows it.  Q is the
-         * typical spacing of the readings that show a move.  The series
-         * starts at the first move (before it, the counter's phase is
-         * unknown). */
+         * typical spacing of the readings that show a move. */
         double *sp = malloc((n + 1) * sizeof *sp);
         size_t nsp = 0;
         double tlast = -1;
@@ -501,7 +499,19 @@ static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct serie
             q = sp[nsp / 2];
         }
         free(sp);
+        /* the first reading starts the series: its value is the energy
+         * at the counter's last move, at most Q before it (a sampling
+         * thread that started late no longer moves the window's start) */
         uint64_t base = 0;
+        if (n) {
+            double t = (double)ana_ns(p, v[0].t_before), th = (double)ana_ns(p, v[0].t_after);
+            double lo = q > 0 ? t - q : t;
+            base = v[0].mj;
+            s->t[0] = (lo + th) / 2;
+            s->u[0] = (th - lo) / 2;
+            s->e[0] = 0;
+            s->n = 1;
+        }
         for (size_t i = 1; i < n; i++) {
             if (v[i].mj == v[i - 1].mj)
                 continue;

@@ -636,13 +636,14 @@ static int tv_cmp(const void *a, const void *b)
         return x->t < y->t ? -1 : 1;
     return x->i < y->i ? -1 : x->i > y->i;
 }
+/* (at most 64 neighbours each side: a file's brackets bound no loop) */
 static int loose_covered(const struct ana_domain *d, size_t k)
 {
     uint64_t h = d->h[k];
-    for (size_t j = k; j-- > 0 && d->t[k] - d->t[j] <= h;)
+    for (size_t j = k, q = 0; j-- > 0 && q < 64 && d->t[k] - d->t[j] <= h; q++)
         if (d->h[j] < h)
             return 1;
-    for (size_t j = k + 1; j < d->n && d->t[j] - d->t[k] <= h; j++)
+    for (size_t j = k + 1, q = 0; j < d->n && q < 64 && d->t[j] - d->t[k] <= h; j++, q++)
         if (d->h[j] < h)
             return 1;
     return 0;

@@ -329,6 +329,10 @@ void gs_nvml_start(void)
         pthread_mutex_unlock(&gs_nvml_mu);
         return;
     }
+    /* the series starts now, on the caller's thread: a sampling thread
+     * that a loaded machine runs late left the kernels before its first
+     * reading outside the measured window */
+    gs_nvml_sample();
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
