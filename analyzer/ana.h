@@ -177,6 +177,8 @@ void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(
  * The file stays mapped until ana_run_free; the reader indexes its chunks
  * per thread and keeps what is small (strings, samples, clock points). */
 int  ana_read_file(struct ana_run *run, const char *path);
+/* which samples of a domain are curve points, once its times are ns (the timeline) */
+void ana_samples_settle(struct ana_domain *d, double ns_per_raw);
 /* decode the next call of a thread from the position (ci, off) (for passes
  * ahead of the sweep: counters are not attached, has_ctr = 0; the pages of
  * chunks left behind are released); 1 found, 0 none left.  Start with
