@@ -55,6 +55,7 @@ struct ana_domain {
     size_t n, cap;
     uint64_t *t;                  /* raw clock, ns after timeline */
     uint64_t *v;                  /* raw value */
+    uint32_t *h;                  /* half the read's bracket (t_read - t) / 2, raw clock, saturated */
 };
 
 struct ana_string { uint32_t id; char *text; };
@@ -108,6 +109,7 @@ struct ana_proc {
     char host[256], cmdline[1024], rank[64], events_live[512], events_kind[32], policy[512];
     char energy_sources[64], run_id[128], run_role[16];
     double idle_watts_hdr;        /* < 0: not given */
+    double age_s;                 /* how long the process had run when its recorder started; < 0: unknown */
     unsigned sampler_hz;
     int clean_exit;
     uint64_t lost;                /* records lost (sum of LOST records) */
@@ -175,6 +177,8 @@ void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(
  * The file stays mapped until ana_run_free; the reader indexes its chunks
  * per thread and keeps what is small (strings, samples, clock points). */
 int  ana_read_file(struct ana_run *run, const char *path);
+/* which samples of a domain are curve points, once its times are ns (the timeline) */
+void ana_samples_settle(struct ana_domain *d, double ns_per_raw);
 /* decode the next call of a thread from the position (ci, off) (for passes
  * ahead of the sweep: counters are not attached, has_ctr = 0; the pages of
  * chunks left behind are released); 1 found, 0 none left.  Start with
@@ -289,6 +293,10 @@ struct ana_report {
     uint64_t ctr_calls, total_calls;
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
+    /* the window: from the first recorder start of the run (its first
+     * intercepted call) to the last record; the part of the processes' lives
+     * before it is not recorded: how long (< 0: unknown, older traces) */
+    double before_window_s;
     struct ana_gpu_report *gpu;   /* kernels.c */
     /* stage results by name (ana_report_ext) */
     struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];

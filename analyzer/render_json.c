@@ -218,6 +218,12 @@ static void render(const struct ana_report *r, FILE *o)
     fputs(", \"cpu_s\": ", o); jnum(o, r->sampler_cpu_s);
     fputs(", \"cpu_share\": ", o); jnum(o, DIV(r->sampler_cpu_s, r->wall_sum_s));
     fputs("},\n", o);
+    /* the window: the recorder's, from the first intercepted call */
+    fputs("  \"window\": {\"starts_at\": \"first intercepted call\", \"duration_s\": ", o);
+    jnum(o, r->duration_s);
+    fputs(", \"not_recorded_before_s\": ", o);
+    if (r->before_window_s >= 0) jnum(o, r->before_window_s); else fputs("null", o);
+    fputs("},\n", o);
     more(r, o);
     fputs("  \"warnings\": [", o);
     for (size_t i = 0; i < run->nwarn; i++) { if (i) fputs(", ", o); jstr(o, run->warnings[i]); }

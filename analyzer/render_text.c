@@ -123,6 +123,13 @@ static void headline(const struct ana_report *r, FILE *o)
             fprintf(o, " (%s)", r->source);
         fprintf(o, " over %s%s\n", T(r->duration_s), co2);
     }
+    /* the window is the recorder's, not the process's whole life */
+    if (r->before_window_s > 0)
+        fprintf(o, "  window: from the first intercepted call to exit (%s); the %s the process ran before "
+                   "its first intercepted call is not recorded\n", T(r->duration_s), T(r->before_window_s));
+    else if (r->before_window_s < 0)
+        fprintf(o, "  window: from the first intercepted call to exit (%s); how long the process ran before "
+                   "it is not in the trace\n", T(r->duration_s));
     if (m->top_layer >= 0 || m->top_op >= 0) {
         int out = strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
                   m->outside_share_j > m->top_op_share_j;
