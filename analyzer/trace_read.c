@@ -387,6 +387,10 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
         case GS_REC_REGION_PUSH:
         case GS_REC_REGION_POP: {
             uint64_t t = ld64(rec + 8);
+            /* who named the region (byte 1 of a push; 0 in older traces); ids are bounded by the records */
+            if (rec[0] == GS_REC_REGION_PUSH && rec[1] && rec[1] <= GS_REGION_ANNOTATE &&
+                !ana_map_get(&p->rorigin, ld32(rec + 4), 0))
+                ana_map_put(&p->rorigin, ld32(rec + 4), (uint32_t)rec[1] + 1);
             if (t > p->raw_rev_max) p->raw_rev_max = t;
             p->nrev++;
             th->nrev++;
@@ -864,6 +868,7 @@ void ana_run_free(struct ana_run *run)
         if (p->map)
             munmap((void *)p->map, p->map_size);
         free(p->shp); free(p->shp_hash);
+        ana_map_free(&p->rorigin);
         free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->dnnl); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
