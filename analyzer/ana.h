@@ -124,7 +124,7 @@ struct ana_proc {
     /* the distinct BLAS call shapes (op, layout and transposes, m, n, k), in
      * the order of their first call (threads in order): layer detection
      * learns what each GEMM pair shows from them instead of a pass */
-    struct ana_shape { uint32_t op, pat, m, n, k; } *shp; size_t nshp, capshp;
+    struct ana_shape { uint32_t op, pat, m, n, k; uint64_t calls; } *shp; size_t nshp, capshp;
     uint32_t *shp_hash; size_t shp_cap;      /* open addressing: index + 1 */
     uint32_t shp_last;                       /* the last call's shape index + 1 */
     struct ana_map rorigin;       /* region id -> 1 + who named it (enum gs_region_origin), from its pushes */

@@ -50,8 +50,9 @@
 #include "ana.h"
 
 #define ARROW "\u2192"
-/* a routine whose calls form no layer and come in more distinct shapes than
- * this (the panels of a QR or SVD loop) is one row, "dgemv (212 shapes)" */
+/* a routine whose calls form no layer and come in more minor shapes (each
+ * under a tenth of its calls) than this (the panels of a QR or SVD loop):
+ * those are one row, "dgemv (212 shapes)" */
 #define ANA_FOLD_SHAPES 8
 #define FOLD_PAT 0xfffffu
 
@@ -295,7 +296,8 @@ struct det {
     uint32_t last_rk_p, last_rk_id; int last_rk;   /* the last region looked up (index + 1) */
     unsigned char *natural; size_t nnatural;      /* per process: Fortran calls laid out as stored (R), not torch's */
     int training;                 /* some pair shows a forward and a weight gradient */
-    uint32_t fold_n[256];         /* per op: distinct shapes of calls that form no layer */
+    uint32_t fold_n[256];         /* per op: its minor shapes of calls that form no layer */
+    struct map minor;             /* those shapes (call keys), where an op has more than ANA_FOLD_SHAPES */
 };
 
 static int unit_of(struct det *d, const struct lkey *k, int create)
@@ -440,7 +442,7 @@ static void classify(struct det *d, const struct sig *s0, struct cls *cl)
         key = s.unit;                   /* no layer pattern: the call names itself */
         if (s.role == R_FI || s.role == R_W)
             key = s.call;
-        if (key.w[0] == L_BLAS && d->fold_n[key.w[1] & 255] > ANA_FOLD_SHAPES)
+        if (key.w[0] == L_BLAS && d->minor.cap && map_get(&d->minor, &key) >= 0)
             key = mk(L_BLAS, key.w[1], FOLD_PAT, 0, 0, 0, 0, 0);   /* a loop of changing shapes: one row */
         cl->li = lay_of(d, &key, 0, 1);
         return;
@@ -677,6 +679,7 @@ static void det_free(void *x)
     map_free(&d->units);
     map_free(&d->lays);
     map_free(&d->aux);
+    map_free(&d->minor);
     map_free(&d->tmap);
     map_free(&d->rit);
     free(d->ts);
@@ -985,6 +988,8 @@ int ana_layers_plan(struct ana_report *r)
     /* per op: the distinct shapes of calls that form no layer (a loop of
      * changing shapes is folded into one row) */
     struct map fold = { NULL, NULL, 0, 0 };
+    struct lkey *fk = NULL; uint64_t *fcalls = NULL, optot[256] = { 0 };
+    size_t nf = 0;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
         for (size_t x = 0; x < p->nshp; x++) {
@@ -997,12 +1002,31 @@ int ana_layers_plan(struct ana_report *r)
             struct ana_call tmp;
             sig_of(p, as_read(d, p, &c, &tmp), &s);
             int ui = (s.role == R_FI || s.role == R_W) ? unit_of(d, &s.unit, 0) : -1;
-            if (s.dnnl || (ui >= 0 && unit_linear(d, &d->u[ui])) || map_get(&fold, &s.call) >= 0)
+            if (s.dnnl || (ui >= 0 && unit_linear(d, &d->u[ui])))
                 continue;
-            map_put(&fold, &s.call, 1);
-            d->fold_n[c.op]++;
+            int fi = map_get(&fold, &s.call);
+            if (fi < 0) {
+                fk = ana_xrealloc(fk, nf + 1, sizeof *fk);
+                fcalls = ana_xrealloc(fcalls, nf + 1, sizeof *fcalls);
+                fk[nf] = s.call;
+                fcalls[nf] = 0;
+                map_put(&fold, &s.call, (int)nf);
+                fi = (int)nf++;
+            }
+            uint64_t n = h->calls ? h->calls : 1;
+            fcalls[fi] += n;
+            optot[c.op] += n;
         }
     }
+    for (size_t i = 0; i < nf; i++)
+        d->fold_n[fk[i].w[1] & 255] += fcalls[i] * 10 < optot[fk[i].w[1] & 255];
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t op = fk[i].w[1] & 255;
+        if (fcalls[i] * 10 < optot[op] && d->fold_n[op] > ANA_FOLD_SHAPES)
+            map_put(&d->minor, &fk[i], 1);
+    }
+    free(fk);
+    free(fcalls);
     map_free(&fold);
     memset(d->cc, 0, CCACHE * sizeof *d->cc);   /* classes need the final units */
     d->clast = NULL;

@@ -288,9 +288,11 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
 {
     struct gs_rec_call r;
     memcpy(&r, rec, sizeof r);
-    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k };
-    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x))
+    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k, 1 };
+    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x)) {
+        p->shp[p->shp_last - 1].calls++;
         return;
+    }
     if ((p->nshp + 1) * 2 > p->shp_cap) {
         size_t cap = p->shp_cap ? p->shp_cap * 2 : 64;
         uint32_t *h = ana_xmalloc(cap, sizeof *h);
@@ -309,6 +311,7 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
     for (; p->shp_hash[j]; j = (j + 1) & (p->shp_cap - 1))
         if (shape_eq(&p->shp[p->shp_hash[j] - 1], &x)) {
             p->shp_last = p->shp_hash[j];
+            p->shp[p->shp_last - 1].calls++;
             return;
         }
     if (p->nshp == p->capshp) {
