@@ -302,8 +302,12 @@ static int fit_power(const struct dvfs_series *s, struct dvfs_model *m)
     int ng = n <= 4 ? 192 : 48;   /* few settings: a fine static-power grid (cheap) */
     if (n < 5)
         alo = ahi = 3;            /* too few settings to tell the exponent */
-    for (double a = alo; a <= ahi + 1e-9; a += 0.1)
-        for (int vi = 0; vi <= 80; vi++) {
+    /* many settings pin the shape: a coarser grid (the fit runs once per
+     * left-out setting too) */
+    double astep = n <= 4 ? 0.1 : 0.2;
+    int vstep = n <= 4 ? 1 : 2;
+    for (double a = alo; a <= ahi + 1e-9; a += astep)
+        for (int vi = 0; vi <= 80; vi += vstep) {
             double v0 = vi ? 0.19 + 0.01 * vi : 0;     /* 0: no floor; else 0.20 .. 0.99 */
             for (int g = 0; g < ng; g++) {
                 double ps = pmin * 0.98 * g / ng, pd = pnat - ps;
