@@ -264,7 +264,7 @@ static void render(const struct ana_report *r, FILE *o)
     double lt = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lt += r->layers[i].time_s;
-    fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "detected from the call stream, named by regions" : "detected from the call stream");
+    fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "regions holding at most one layer are rows of their own, detected from the call stream inside the others" : "detected from the call stream");
     if (r->iterations > 0)
         fprintf(o, "%ld iterations", r->iterations);
     else
