@@ -1,5 +1,8 @@
-/* layers.c - calls to layers, from the call stream alone; region names
- * (greenshim.annotate, a `with region(...)`) only add to the names.
+/* layers.c - calls to layers.  The program's names win: a region (C or
+ * Python markers, NVTX ranges, greenshim.annotate) whose own calls belong to
+ * at most one detected layer is a row of its own, named by its path (and by
+ * that layer); inside a region holding several layers, and outside every
+ * region, layers are detected from the call stream alone, as follows.
  *
  * A fully connected layer is its weight matrix {in, out}: fixed while the
  * batch changes from call to call.  Its three products carry the pair in
@@ -931,7 +934,7 @@ static void plan_models(struct det *d, struct ana_report *r)
 
 /* Before the sweep: what each pair shows (from the distinct shapes), then
  * one pass over every thread's calls (every call placed), so that names,
- * owners of module regions, models and their iterations are known when the
+ * leaf regions, models and their iterations are known when the
  * calls stream by. */
 int ana_layers_plan(struct ana_report *r)
 {
