@@ -126,9 +126,10 @@ struct ana_proc {
     /* the distinct BLAS call shapes (op, layout and transposes, m, n, k), in
      * the order of their first call (threads in order): layer detection
      * learns what each GEMM pair shows from them instead of a pass */
-    struct ana_shape { uint32_t op, pat, m, n, k; } *shp; size_t nshp, capshp;
+    struct ana_shape { uint32_t op, pat, m, n, k; uint64_t calls; } *shp; size_t nshp, capshp;
     uint32_t *shp_hash; size_t shp_cap;      /* open addressing: index + 1 */
     uint32_t shp_last;                       /* the last call's shape index + 1 */
+    struct ana_map rorigin;       /* region id -> 1 + who named it (enum gs_region_origin), from its pushes */
     struct ana_chunk *chunks; size_t nchunks;
     size_t ncalls, nrev;          /* counted by the reader */
     int any_call_region;          /* some call names a region */
@@ -271,6 +272,7 @@ struct ana_layer_row {
     uint32_t dims[3]; int op; int inst;
     struct ana_first first; uint32_t idx0;
     long iterations;              /* this layer's own (its model's) iterations, 0: none */
+    const char *source;           /* where its name came from: region, nvtx, annotate, detected */
 };
 struct ana_report {
     struct ana_run *run;
@@ -368,6 +370,14 @@ int  ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_pro
 void ana_layers_finish(struct ana_report *r);
 /* the layer row that holds the energy between calls inside region id */
 int  ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
+/* the row a region's own work (calls, kernels, energy between calls) goes
+ * to: a leaf region's row (its calls hold at most one detected layer),
+ * else the region's own row, named by its path */
+int  ana_layers_region_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
+const char *ana_layers_region_name(struct ana_report *r, const struct ana_proc *p, uint32_t id, char *out,
+                                   size_t len, const char **source);
+/* a leaf region's row, -1 for a container (for REGION events) */
+int  ana_layers_leaf_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
 
 /* ---- the event stream --------------------------------------------------
  * While the report is built, every stage's and exporter's event() sees the
@@ -390,6 +400,7 @@ struct ana_event {
     const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread; flops: ana_flops(call) */
     uint64_t pos; double flops;
     uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
+    int layer;                    /* ANA_EV_REGION push: the leaf region's layer row (stream order), -1 none */
     int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
     const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */
 };

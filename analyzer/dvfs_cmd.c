@@ -844,6 +844,16 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
         if (r->m.x_cap > 0) jnum(f, r->m.x_cap * r->m.f_ref); else fputs("null", f);
         fputs(", \"time_flat_above\": ", f);
         if (r->m.x_knee > 0) jnum(f, r->m.x_knee * r->m.f_ref); else fputs("null", f);
+        /* power caps: the cap where the voltage reaches its floor (power
+         * linear in the clock below it) and the lowest draw the board came
+         * down to (caps below it not honoured); null: none */
+        fputs(", \"voltage_floor_at_w\": ", f);
+        if (r->knob == DVFS_GPU_POWER && r->m.x_vfloor > 0)
+            jnum(f, r->m.p_static + r->m.p_dyn * pow(r->m.x_vfloor, r->m.alpha));
+        else
+            fputs("null", f);
+        fputs(", \"power_floor_w\": ", f);
+        if (r->knob == DVFS_GPU_POWER && r->m.p_floor > 0) jnum(f, r->m.p_floor); else fputs("null", f);
         fputs(", \"loo_energy_error_pct\": ", f);
         if (r->loo_e < 0) fputs("null", f); else jnum(f, r->loo_e);
         fputs(", \"loo_time_error_pct\": ", f);
@@ -890,6 +900,11 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
             fprintf(f, "; the board's power limit holds the clock above %.6g", r->m.x_cap * r->m.f_ref);
         else if (r->m.x_knee > 0)
             fprintf(f, "; time flat above %.6g", r->m.x_knee * r->m.f_ref);
+        if (r->knob == DVFS_GPU_POWER && r->m.x_vfloor > 0)
+            fprintf(f, "; voltage at its floor below %.4g W (%.0f%% of the clock)",
+                    r->m.p_static + r->m.p_dyn * pow(r->m.x_vfloor, r->m.alpha), 100 * r->m.x_vfloor);
+        if (r->knob == DVFS_GPU_POWER && r->m.p_floor > 0)
+            fprintf(f, "; draws no less than %.4g W", r->m.p_floor);
         if (r->loo_e >= 0)
             fprintf(f, "; leave-one-out error: energy %.2f%%, time %.2f%%", r->loo_e, r->loo_t);
         fputc('\n', f);

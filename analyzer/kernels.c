@@ -999,8 +999,16 @@ void ana_gpu_report(struct ana_report *r)
                     g->cb[ci].gpu_s += (double)(k->end - k->start) * 1e-9;
                 }
             }
-            if (have_region && r->layers_from_regions)
-                j->layer = layer_row(r, layer_of(p, region));
+            if (have_region && r->layers_from_regions) {
+                /* the region open at its launch: a leaf region's row, else the region's own */
+                char lname[256];
+                const char *src = "region";
+                const char *ln = region ? ana_layers_region_name(r, p, region, lname, sizeof lname, &src)
+                                        : layer_of(p, region);
+                j->layer = layer_row(r, ln);
+                if (region && !r->layers[j->layer].source)
+                    r->layers[j->layer].source = src;
+            }
         }
         free(ac); free(ec); free(cc);
     }

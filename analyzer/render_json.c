@@ -176,6 +176,7 @@ static void render(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
         fprintf(o, "%s\n    {\"name\": ", i ? "," : ""); jstr(o, l->name);
+        fputs(", \"source\": ", o); jstr(o, l->source ? l->source : "detected");
         fprintf(o, ", \"calls\": %llu, \"time_s\": ", (unsigned long long)l->calls); jnum(o, l->time_s);
         fputs(", \"energy_j\": ", o); jnum(o, l->energy_j);
         fputs(", \"energy_j_per_iter\": ", o);

@@ -292,9 +292,11 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
 {
     struct gs_rec_call r;
     memcpy(&r, rec, sizeof r);
-    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k };
-    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x))
+    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k, 1 };
+    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x)) {
+        p->shp[p->shp_last - 1].calls++;
         return;
+    }
     if ((p->nshp + 1) * 2 > p->shp_cap) {
         size_t cap = p->shp_cap ? p->shp_cap * 2 : 64;
         uint32_t *h = ana_xmalloc(cap, sizeof *h);
@@ -313,6 +315,7 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
     for (; p->shp_hash[j]; j = (j + 1) & (p->shp_cap - 1))
         if (shape_eq(&p->shp[p->shp_hash[j] - 1], &x)) {
             p->shp_last = p->shp_hash[j];
+            p->shp[p->shp_last - 1].calls++;
             return;
         }
     if (p->nshp == p->capshp) {
@@ -391,6 +394,10 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
         case GS_REC_REGION_PUSH:
         case GS_REC_REGION_POP: {
             uint64_t t = ld64(rec + 8);
+            /* who named the region (byte 1 of a push; 0 in older traces); ids are bounded by the records */
+            if (rec[0] == GS_REC_REGION_PUSH && rec[1] && rec[1] <= GS_REGION_ANNOTATE &&
+                !ana_map_get(&p->rorigin, ld32(rec + 4), 0))
+                ana_map_put(&p->rorigin, ld32(rec + 4), (uint32_t)rec[1] + 1);
             if (t > p->raw_rev_max) p->raw_rev_max = t;
             p->nrev++;
             th->nrev++;
@@ -923,6 +930,7 @@ void ana_run_free(struct ana_run *run)
         if (p->map)
             munmap((void *)p->map, p->map_size);
         free(p->shp); free(p->shp_hash);
+        ana_map_free(&p->rorigin);
         free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->dnnl); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
