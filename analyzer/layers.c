@@ -674,7 +674,7 @@ static struct tstate *tstate_of(struct det *d, uint32_t proc, uint32_t thread)
 static void det_free(void *x)
 {
     struct det *d = x;
-    for (size_t i = 0; d->names && i < d->nl; i++)
+    for (size_t i = 0; d->names && i < d->nnamed; i++)   /* names exist for the first nnamed layers only */
         free(d->names[i]);
     free(d->names);
     free(d->row);
