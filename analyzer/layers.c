@@ -572,7 +572,7 @@ static void name_of(const struct det *d, const struct lay *l, char *out, size_t 
     default: {                          /* L_BLAS: the call itself */
         uint8_t o = (uint8_t)w[1];
         ana_op_name(o, op);
-        if (ANA_OP_IS_DNNL(o))
+        if (ANA_OP_IS_DNNL(o) || ANA_OP_IS_COMM(o))   /* communication: the call's name */
             snprintf(out, len, "%s", op);
         else if (GS_OP_ROUTINE(o) == GS_R_GEMM)
             snprintf(out, len, "%s %ux%ux%u", op, w[3], w[4], w[5]);
