@@ -10,6 +10,13 @@ SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/i
 ANA_CFLAGS  := -std=gnu11
 
 SHIM_SRC := $(wildcard shim/*.c shim/sources/*.c)
+# MPI interposers (shim/mpi.c): compiled against the real mpi.h (Open MPI's,
+# Debian libopenmpi-dev), never linked with libmpi; left out without mpi.h
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+ifeq ($(MPI_CFLAGS),)
+SHIM_SRC := $(filter-out shim/mpi.c,$(SHIM_SRC))
+endif
+MPICC   := $(shell command -v mpicc 2>/dev/null)
 ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
@@ -38,6 +45,10 @@ ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
 endif
 endif
+# the distributed tests' MPI trainer (tests/e2e/test_mpi.sh): only with mpicc
+ifneq ($(MPICC),)
+GPU_BIN   += $(BUILD)/mpi/mpi_train
+endif
 CUDA_INC  := -I$(CUDA_HOME)/include
 CUDA_LIB  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
@@ -53,6 +64,8 @@ $(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/gr
 $(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/obj/shim/mpi.o: SHIM_CFLAGS += $(MPI_CFLAGS)
 
 $(BUILD)/libgreenshim.so: $(SHIM_OBJ)
 	$(CC) -shared -pthread -o $@ $^ -ldl -Wl,-z,nodelete
@@ -104,6 +117,10 @@ $(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
 $(BUILD)/gpu/gpu_nvtx: tests/e2e/src/gpu_nvtx.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< $(BLAS_LIBS) -ldl
+
+$(BUILD)/mpi/mpi_train: tests/e2e/src/mpi_train.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< $(BLAS_LIBS)
 
 $(BUILD)/gpu/gpu_launch_cu: tests/e2e/src/gpu_launch_cu.cu
 	@mkdir -p $(dir $@)
