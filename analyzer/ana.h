@@ -538,6 +538,8 @@ void ana_progress_attach(struct ana_run *run);   /* a sink that shows the calls 
 int  cmd_html(int argc, char **argv);
 int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);
+int  cmd_summarize(int argc, char **argv);      /* summary.c */
+int  cmd_merge(int argc, char **argv);
 
 /* DVFS recommendation (issue 8's JSON), read with --dvfs FILE */
 struct ana_dvfs_rec {

@@ -189,12 +189,19 @@ void ana_job_finish(struct ana_job *j)
     free(ord);
     free(to);
 
-    /* node clocks: realtime offsets, then the median exit difference to node 0 */
-    for (size_t i = 0; i < j->ncoll; i++) {
-        const struct ana_job_node *n = &j->nodes[j->ranks[j->coll[i].rank_row].node];
-        j->coll[i].t0 += n->off_ns;
-        j->coll[i].t1 += n->off_ns;
+    /* node clocks: realtime offsets (less the smallest: doubles keep their
+     * nanoseconds), then the median exit difference to node 0.  The
+     * collectives keep their node-clock times (summaries write them). */
+    double off0 = INFINITY;
+    for (size_t n = 0; n < j->nnodes; n++) {
+        j->nodes[n].fix_ns = 0;
+        if (j->nodes[n].off_ns < off0)
+            off0 = j->nodes[n].off_ns;
     }
+    double *sh = ana_xmalloc(j->nnodes + 1, sizeof *sh);
+    for (size_t n = 0; n < j->nnodes; n++)
+        sh[n] = j->nodes[n].off_ns - off0;
+#define SH(c) sh[j->ranks[(c)->rank_row].node]
     if (j->ncoll)
         qsort(j->coll, j->ncoll, sizeof *j->coll, coll_cmp);
     j->clock_how = j->nnodes > 1 ? "each node's realtime clock at its processes' start, refined on collective exits"
@@ -213,7 +220,7 @@ void ana_job_finish(struct ana_job *j)
             double ref = NAN;
             for (size_t i = a; i < b && isnan(ref); i++)
                 if (j->ranks[j->coll[i].rank_row].node == 0)
-                    ref = j->coll[i].t1;
+                    ref = j->coll[i].t1 + SH(&j->coll[i]);
             if (isnan(ref))
                 continue;
             for (size_t i = a; i < b; i++) {
@@ -224,7 +231,7 @@ void ana_job_finish(struct ana_job *j)
                     cap[n] = cap[n] ? cap[n] * 2 : 64;
                     d[n] = ana_xrealloc(d[n], cap[n], sizeof *d[n]);
                 }
-                d[n][nd[n]++] = ref - j->coll[i].t1;
+                d[n][nd[n]++] = ref - (j->coll[i].t1 + SH(&j->coll[i]));
             }
         }
         double *res = NULL;
@@ -245,11 +252,8 @@ void ana_job_finish(struct ana_job *j)
         }
         free(res);
         free(d); free(nd); free(cap);
-        for (size_t i = 0; i < j->ncoll; i++) {
-            double f = j->nodes[j->ranks[j->coll[i].rank_row].node].fix_ns;
-            j->coll[i].t0 += f;
-            j->coll[i].t1 += f;
-        }
+        for (size_t n = 0; n < j->nnodes; n++)
+            sh[n] += j->nodes[n].fix_ns;
     }
 
     /* wait: from a rank's arrival to the last arrival, within its own call */
@@ -260,8 +264,8 @@ void ana_job_finish(struct ana_job *j)
         double last = -INFINITY;
         uint32_t size = 0;
         for (b = a; b < j->ncoll && j->coll[b].key == j->coll[a].key && j->coll[b].seq == j->coll[a].seq; b++) {
-            if (j->coll[b].t0 > last)
-                last = j->coll[b].t0;
+            if (j->coll[b].t0 + SH(&j->coll[b]) > last)
+                last = j->coll[b].t0 + SH(&j->coll[b]);
             if (j->coll[b].size > size)
                 size = j->coll[b].size;
         }
@@ -270,12 +274,15 @@ void ana_job_finish(struct ana_job *j)
             j->incomplete++;            /* some ranks' traces are not here: the last arrival may be later */
         for (size_t i = a; i < b; i++) {
             const struct ana_job_coll *c = &j->coll[i];
-            double end = c->t1 < last ? c->t1 : last, w = end > c->t0 ? end - c->t0 : 0;
+            double t0 = c->t0 + SH(c), t1 = c->t1 + SH(c);
+            double end = t1 < last ? t1 : last, w = end > t0 ? end - t0 : 0;
             struct ana_job_rank *k = &j->ranks[c->rank_row];
             k->wait_s += w * 1e-9;
             k->wait_j += c->t1 > c->t0 ? c->e * w / (c->t1 - c->t0) : 0;
         }
     }
+#undef SH
+    free(sh);
     j->energy_j = 0;
     for (size_t n = 0; n < j->nnodes; n++)
         j->energy_j += j->nodes[n].energy_j;
@@ -325,7 +332,7 @@ static int ranks_begin(struct ana_report *r)
             j->world_size = p->job_world_size;
         int n = ana_job_node_of(j, p->job_node[0] ? p->job_node : p->host[0] ? p->host : "?");
         if (j->nodes[n].off_ns == 0)      /* realtime - monotonic at the node's first process's start */
-            j->nodes[n].off_ns = (double)p->hdr.start_real_ns - (double)p->hdr.start_mono_ns;
+            j->nodes[n].off_ns = (double)(int64_t)(p->hdr.start_real_ns - p->hdr.start_mono_ns);
         if (p->job_rank < 0) {
             j->procs_no_rank++;
             continue;
@@ -402,7 +409,6 @@ static int ranks_end(struct ana_report *r)
         k->nlayer = j->nlayers;
     }
     for (size_t i = 0; i < r->nops; i++)
-        if (is_comm_api(r->ops[i].api))
             ana_job_op_add(j, r->ops[i].op, r->ops[i].api, r->ops[i].calls, r->ops[i].bytes, r->ops[i].time_s,
                            r->ops[i].energy_j);
     /* energy: each process's own domains (the machine's once per run), added per node */
@@ -580,7 +586,8 @@ void ana_job_text_table(const struct ana_job *j, FILE *o)
         fprintf(o, "; %llu past the summaries' bound not matched", (unsigned long long)j->coll_dropped);
     fputs("\n", o);
     for (size_t i = 0; i < j->nops; i++)
-        fprintf(o, "  %-22s %-5s %10llu calls  %-11s %s\n", j->ops[i].op, j->ops[i].api,
+        if (is_comm_api(j->ops[i].api))
+            fprintf(o, "  %-22s %-5s %10llu calls  %-11s %s\n", j->ops[i].op, j->ops[i].api,
                 (unsigned long long)j->ops[i].calls, fmt_bytes(j->ops[i].bytes, b[10], 64),
                 ana_dur(j->ops[i].time_s, b[11], 64));
 }

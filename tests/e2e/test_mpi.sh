@@ -53,6 +53,17 @@ eq("collectives matched", j["collectives"]["matched"], 2 * S + 4)
 eq("incomplete", j["collectives"]["incomplete"], 0)
 if "job openmpi:" not in text or "wait" not in text: sys.exit("text: no per-rank table")
 PY
+# the node's summary, merged, gives the same ranks and waits
+"$ana" summarize "$tmp/run" -o "$tmp/run.sum" 2>"$tmp/s.err" || fail "summarize: $(cat "$tmp/s.err")"
+"$ana" merge "$tmp/run.sum" --format json >"$tmp/m.json" 2>"$tmp/m.err" || fail "merge: $(cat "$tmp/m.err")"
+pycheck "$tmp/r.json" "$tmp/m.json" <<'PY' || exit 1
+r = load(sys.argv[1]); m = load(sys.argv[2])
+for a, b in zip(r["ranks"], m["ranks"]):
+    for k in ("busy_s", "energy_j", "wait_s", "wait_j"):
+        if abs(a[k] - b[k]) > 1e-9 * max(1e-9, abs(a[k])): sys.exit("rank %d %s: report %r, merge %r" % (a["rank"], k, a[k], b[k]))
+    eq("rank %d comm" % a["rank"], b["comm"], a["comm"])
+eq("collectives", m["job"]["collectives"], r["job"]["collectives"])
+PY
 # the same library in a program with no MPI at all
 record "$tmp/plain" "$build/bench/tiny_gemm" 10 1 >/dev/null || fail "a non-MPI program under the library failed"
 echo "mpirun -np 2: per-rank BLAS and MPI counts exact, rank 0 waits for the straggler"
