@@ -17,11 +17,15 @@ ifeq ($(MPI_CFLAGS),)
 SHIM_SRC := $(filter-out shim/mpi.c,$(SHIM_SRC))
 endif
 MPICC   := $(shell command -v mpicc 2>/dev/null)
+# NCCL interposers (shim/nccl.c): compiled against CUDA's nccl.h, left out without it
+ifeq ($(wildcard /usr/local/cuda/include/nccl.h),)
+SHIM_SRC := $(filter-out shim/nccl.c,$(SHIM_SRC))
+endif
 ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c,$(wildcard tests/fakes/*.c))
+FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c tests/fakes/fake_nccl.c,$(wildcard tests/fakes/*.c))
 BENCH_SRC:= $(wildcard bench/*.c)
 
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -37,13 +41,17 @@ BLAS_LIBS := -lopenblas
 # toolkit is; the fake NVML and CUDA driver always (they need nothing)
 CUDA_HOME ?= /usr/local/cuda
 NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
-GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1
+GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1 $(BUILD)/fakes/nccl/libnccl.so.2
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
 GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
              $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
 ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
 endif
+endif
+# the NCCL test rank (tests/e2e/test_nccl.sh): only with CUDA's nccl.h
+ifneq ($(wildcard $(CUDA_HOME)/include/nccl.h),)
+GPU_BIN   += $(BUILD)/gpu/nccl_ranks
 endif
 # the distributed tests' MPI trainer (tests/e2e/test_mpi.sh): only with mpicc
 ifneq ($(MPICC),)
@@ -117,6 +125,15 @@ $(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
 $(BUILD)/gpu/gpu_nvtx: tests/e2e/src/gpu_nvtx.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< $(BLAS_LIBS) -ldl
+
+$(BUILD)/fakes/nccl/libnccl.so.2: tests/fakes/fake_nccl.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC -shared -Wl,-soname,libnccl.so.2 -o $@ $<
+
+# linked against the fake NCCL's soname; at run time LD_LIBRARY_PATH picks the fake or the real one
+$(BUILD)/gpu/nccl_ranks: tests/e2e/src/nccl_ranks.c $(BUILD)/fakes/nccl/libnccl.so.2
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< -L$(BUILD)/fakes/nccl -l:libnccl.so.2 $(BLAS_LIBS)
 
 $(BUILD)/mpi/mpi_train: tests/e2e/src/mpi_train.c
 	@mkdir -p $(dir $@)

@@ -374,7 +374,9 @@ static void ranks_event(struct ana_report *r, void *self, const struct ana_event
         k->fn_calls[fn]++;
         k->fn_bytes[fn] += (double)c->bytes;
     }
-    if (fn > GS_CF_NONE && fn < GS_CF_P2P && c->ldb && c->lda < UINT32_MAX - 1) {
+    /* collectives matched across ranks; not NCCL's, whose host time is only the enqueue */
+    if (fn > GS_CF_NONE && fn < GS_CF_P2P && c->ldb && c->lda < UINT32_MAX - 1 &&
+        !(ANA_COMM_FLAGS(c->flags) & GS_COMM_F_ASYNC)) {
         struct ana_job_coll e = { (uint32_t)row, c->lda, c->ldb, fn, c->m, t0, t1, c->energy_j };
         ana_job_coll_add(j, &e);
     }
