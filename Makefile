@@ -17,6 +17,13 @@ ifeq ($(MPI_CFLAGS),)
 SHIM_SRC := $(filter-out shim/mpi.c,$(SHIM_SRC))
 endif
 MPICC   := $(shell command -v mpicc 2>/dev/null)
+# gloo interposers (shim/gloo.cc, C++ only to read gloo's option classes):
+# compiled against Debian libgloo-dev's headers, left out without them; no
+# libgloo or libstdc++ at link time (inline members only; no cleanups: no personality routine)
+CXX     ?= g++
+ifneq ($(wildcard /usr/include/gloo/allreduce.h),)
+SHIM_CXX_SRC := shim/gloo.cc
+endif
 # NCCL interposers (shim/nccl.c): compiled against CUDA's nccl.h, left out without it
 ifeq ($(wildcard /usr/local/cuda/include/nccl.h),)
 SHIM_SRC := $(filter-out shim/nccl.c,$(SHIM_SRC))
@@ -28,7 +35,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c tests/fakes/fake_nccl.c,$(wildcard tests/fakes/*.c))
 BENCH_SRC:= $(wildcard bench/*.c)
 
-SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o) $(SHIM_CXX_SRC:%.cc=$(BUILD)/obj/%.o)
 ANA_OBJ  := $(ANA_LIB:%.c=$(BUILD)/obj/%.o)
 EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -74,6 +81,11 @@ $(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greensh
 	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
 $(BUILD)/obj/shim/mpi.o: SHIM_CFLAGS += $(MPI_CFLAGS)
+
+$(BUILD)/obj/shim/%.o: shim/%.cc $(wildcard shim/*.h) include/greenshim/trace.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -std=gnu++17 -fPIC -fvisibility=hidden -fno-rtti \
+	    -fasynchronous-unwind-tables $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -c $< -o $@
 
 $(BUILD)/libgreenshim.so: $(SHIM_OBJ)
 	$(CC) -shared -pthread -o $@ $^ -ldl -Wl,-z,nodelete
