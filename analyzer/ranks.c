@@ -256,9 +256,17 @@ void ana_job_finish(struct ana_job *j)
             sh[n] += j->nodes[n].fix_ns;
     }
 
-    /* wait: from a rank's arrival to the last arrival, within its own call */
-    for (size_t i = 0; i < j->nranks; i++)
+    /* wait: from a rank's arrival to the last arrival, within its own call;
+     * also per quarter of the rank's collectives (in sequence order) */
+    size_t *cnt = ana_xmalloc(j->nranks + 1, sizeof *cnt), *seen = ana_xmalloc(j->nranks + 1, sizeof *seen);
+    for (size_t i = 0; i < j->nranks; i++) {
         j->ranks[i].wait_s = j->ranks[i].wait_j = 0;
+        memset(j->ranks[i].wait_q, 0, sizeof j->ranks[i].wait_q);
+        memset(j->ranks[i].nq, 0, sizeof j->ranks[i].nq);
+        cnt[i] = seen[i] = 0;
+    }
+    for (size_t i = 0; i < j->ncoll; i++)
+        cnt[j->coll[i].rank_row]++;
     j->instances = j->incomplete = 0;
     for (size_t a = 0, b; a < j->ncoll; a = b) {
         double last = -INFINITY;
@@ -278,11 +286,16 @@ void ana_job_finish(struct ana_job *j)
             double end = t1 < last ? t1 : last, w = end > t0 ? end - t0 : 0;
             struct ana_job_rank *k = &j->ranks[c->rank_row];
             k->wait_s += w * 1e-9;
+            size_t q = 4 * seen[c->rank_row]++ / cnt[c->rank_row];
+            k->wait_q[q] += w * 1e-9;
+            k->nq[q]++;
             k->wait_j += c->t1 > c->t0 ? c->e * w / (c->t1 - c->t0) : 0;
         }
     }
 #undef SH
     free(sh);
+    free(cnt);
+    free(seen);
     j->energy_j = 0;
     for (size_t n = 0; n < j->nnodes; n++)
         j->energy_j += j->nodes[n].energy_j;
@@ -475,6 +488,8 @@ void ana_job_json_members(const struct ana_job *j, FILE *o)
     fputs(", \"energy_j\": ", o); jnum(o, comm_j);
     fputs("}, \"wait_s\": ", o); jnum(o, wait_s);
     fputs(", \"wait_j\": ", o); jnum(o, wait_j);
+    fputs(", \"dvfs\": ", o);
+    ana_job_slack_json(j, 0, 0, o);
     fputs("},\n  \"ranks\": [", o);
     for (size_t i = 0; i < j->nranks; i++) {
         const struct ana_job_rank *k = &j->ranks[i];
@@ -535,6 +550,130 @@ void ana_job_json_members(const struct ana_job *j, FILE *o)
     fputs("\n  ]", o);
 }
 
+/* ---- DVFS for a job: the waiting ranks' slack (predicted) ---- */
+#define SLACK_ALPHA 2.0
+
+size_t ana_job_slack(const struct ana_job *j, double x_min, struct ana_job_slack **out)
+{
+    struct ana_job_slack *s = ana_xmalloc(j->nranks + 1, sizeof *s);
+    double *xn = ana_xmalloc(j->nnodes + 1, sizeof *xn);
+    for (size_t n = 0; n < j->nnodes; n++)
+        xn[n] = 0;
+    for (size_t i = 0; i < j->nranks; i++) {
+        const struct ana_job_rank *k = &j->ranks[i];
+        /* slack it has all along: its collectives times the smallest mean
+         * wait of a quarter of them (a straggler's waits at start-up are no
+         * slack in its steps) */
+        double tc = k->busy_s - k->comm_s, w = INFINITY;
+        uint32_t nc = 0;
+        for (int q = 0; q < 4; q++) {
+            nc += k->nq[q];
+            if (k->nq[q] && k->wait_q[q] / k->nq[q] < w)
+                w = k->wait_q[q] / k->nq[q];
+        }
+        w = nc ? w * nc : 0;
+        if (tc < 0)
+            tc = 0;
+        s[i] = (struct ana_job_slack){ k->rank, k->node, tc, w, tc > 0 && w > 0 ? tc / (tc + w) : 1, 1, 0, 0 };
+        if (s[i].x < x_min)
+            s[i].x = x_min;             /* the lowest supported clock */
+        if (s[i].x < 0.05)
+            s[i].x = 0.05;              /* no clock goes lower than 5 % of its top */
+        if (s[i].x > xn[k->node])
+            xn[k->node] = s[i].x;
+    }
+    for (size_t i = 0; i < j->nranks; i++) {
+        const struct ana_job_rank *k = &j->ranks[i];
+        double ec = k->energy_j - k->comm_j;
+        if (ec < 0)
+            ec = 0;
+        s[i].x_node = xn[k->node] > 0 ? xn[k->node] : 1;
+        /* the slack is spent computing at x (its share of the wait's energy
+         * goes); at x_node a rank fills part of its slack */
+        double wj = k->wait_s > 0 ? k->wait_j * s[i].slack_s / k->wait_s : 0;
+        double fill = s[i].x < 1 && s[i].slack_s > 0 ? (s[i].compute_s / s[i].x - s[i].compute_s) / s[i].slack_s : 0;
+        s[i].saving_j = s[i].x < 1 ? wj * (fill > 1 ? 1 : fill) + ec * (1 - pow(s[i].x, SLACK_ALPHA - 1)) : 0;
+        double used = s[i].x_node < 1 && s[i].slack_s > 0 ? (s[i].compute_s / s[i].x_node - s[i].compute_s) / s[i].slack_s : 0;
+        s[i].saving_node_j = s[i].x_node < 1 ? wj * (used > 1 ? 1 : used) +
+                                               ec * (1 - pow(s[i].x_node, SLACK_ALPHA - 1)) : 0;
+    }
+    free(xn);
+    *out = s;
+    return j->nranks;
+}
+
+static const char slack_model[] = "x = t_compute / (t_compute + slack), slack = the rank's collectives x the mean wait "
+                                  "of its quietest quarter of them: the compute stretches into the wait, no later at the "
+                                  "collectives; power ~ x^2 (alpha 2, not fitted: one setting)";
+
+static double slack_cap(double x, double f_ref, double f_min)
+{
+    return x * f_ref > f_min ? x * f_ref : f_min;
+}
+
+void ana_job_slack_json(const struct ana_job *j, double f_ref_khz, double f_min_khz, FILE *o)
+{
+    struct ana_job_slack *s;
+    size_t n = ana_job_slack(j, f_ref_khz > 0 ? f_min_khz / f_ref_khz : 0, &s);
+    double tot = 0, totn = 0;
+    fputs("{\"provenance\": \"predicted\", \"model\": ", o); jstr(o, slack_model);
+    fputs(", \"ranks\": [", o);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(o, "%s{\"rank\": %ld, \"node\": ", i ? ", " : "", s[i].rank); jstr(o, j->nodes[s[i].node].name);
+        fputs(", \"compute_s\": ", o); jnum(o, s[i].compute_s);
+        fputs(", \"slack_s\": ", o); jnum(o, s[i].slack_s);
+        fputs(", \"clock_fraction\": ", o); jnum(o, s[i].x);
+        fputs(", \"cpu_freq_khz\": ", o);
+        if (f_ref_khz > 0) jnum(o, slack_cap(s[i].x, f_ref_khz, f_min_khz)); else fputs("null", o);
+        fputs(", \"predicted_saving_j\": ", o); jnum(o, s[i].saving_j);
+        fputs("}", o);
+        tot += s[i].saving_j;
+        totn += s[i].saving_node_j;
+    }
+    fputs("], \"nodes\": [", o);
+    for (size_t nd = 0; nd < j->nnodes; nd++) {
+        double x = 1, e = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s[i].node == nd) {
+                x = s[i].x_node;
+                e += s[i].saving_node_j;
+            }
+        fprintf(o, "%s{\"node\": ", nd ? ", " : ""); jstr(o, j->nodes[nd].name);
+        fputs(", \"clock_fraction\": ", o); jnum(o, x);
+        fputs(", \"cpu_freq_khz\": ", o);
+        if (f_ref_khz > 0) jnum(o, slack_cap(x, f_ref_khz, f_min_khz)); else fputs("null", o);
+        fputs(", \"predicted_saving_j\": ", o); jnum(o, e);
+        fputs("}", o);
+    }
+    fputs("], \"predicted_saving_j\": ", o); jnum(o, tot);
+    fputs(", \"predicted_saving_per_node_caps_j\": ", o); jnum(o, totn);
+    fputs("}", o);
+    free(s);
+}
+
+void ana_job_slack_text(const struct ana_job *j, double f_ref_khz, double f_min_khz, FILE *o)
+{
+    struct ana_job_slack *s;
+    size_t n = ana_job_slack(j, f_ref_khz > 0 ? f_min_khz / f_ref_khz : 0, &s);
+    char b[4][64];
+    fprintf(o, "\nDVFS for the job (predicted): ranks with slack can run slower at no cost to the step time\n"
+               "  model: %s\n  rank  node              compute    slack      clock    %ssaving\n", slack_model,
+            f_ref_khz > 0 ? "cap kHz    " : "");
+    double tot = 0;
+    for (size_t i = 0; i < n; i++) {
+        fprintf(o, "  %-5ld ", s[i].rank);
+        ana_pad(o, j->nodes[s[i].node].name, 17, 0);
+        fprintf(o, " %-10s %-10s %-8.3f ", ana_dur(s[i].compute_s, b[0], 64), ana_dur(s[i].slack_s, b[1], 64), s[i].x);
+        if (f_ref_khz > 0)
+            fprintf(o, "%-10.0f ", slack_cap(s[i].x, f_ref_khz, f_min_khz));
+        fprintf(o, "%s\n", ana_si(s[i].saving_j, "J", b[2], 64));
+        tot += s[i].saving_j;
+    }
+    fprintf(o, "  predicted saving with per-rank caps: %s of the job's %s (per-rank clocks need each rank "
+               "pinned to cores of its own)\n", ana_si(tot, "J", b[3], 64), ana_si(j->energy_j, "J", b[2], 64));
+    free(s);
+}
+
 void ana_job_json(const struct ana_report *r, FILE *o)
 {
     ana_job_json_members(ana_job_of(r), o);
@@ -587,6 +726,7 @@ void ana_job_text_table(const struct ana_job *j, FILE *o)
     if (j->coll_dropped)
         fprintf(o, "; %llu past the summaries' bound not matched", (unsigned long long)j->coll_dropped);
     fputs("\n", o);
+    ana_job_slack_text(j, 0, 0, o);
     for (size_t i = 0; i < j->nops; i++)
         if (is_comm_api(j->ops[i].api))
             fprintf(o, "  %-22s %-5s %10llu calls  %-11s %s\n", j->ops[i].op, j->ops[i].api,

@@ -18,6 +18,8 @@ struct ana_job_rank {
     double busy_s, energy_j;      /* intercepted calls: time, attributed energy */
     double comm_bytes, comm_s, comm_j;
     double wait_s, wait_j;        /* in collectives after its own arrival, before the last rank's */
+    double wait_q[4];             /* the wait in each quarter of its collectives (in order) */
+    uint32_t nq[4];               /* collectives in each quarter */
     double t_first, t_last;       /* first call start, last call end (node clock, ns) */
     uint64_t fn_calls[GS_CF_COUNT]; double fn_bytes[GS_CF_COUNT];   /* communication by function */
     /* per layer: time and energy (layer rows of the report, by name in job->layers) */
@@ -62,6 +64,21 @@ void ana_job_free(struct ana_job *j);
  * members, each line starting ",\n  " */
 void ana_job_json_members(const struct ana_job *j, FILE *o);
 void ana_job_text_table(const struct ana_job *j, FILE *o);
+/* DVFS for a job (predicted): per rank the clock fraction x at which its
+ * compute (busy time outside communication, t_c) stretches to fill its
+ * slack w (its collectives x the mean wait of the quietest quarter of them:
+ * slack it has all along, not a straggler's waits at start-up): x = t_c / (t_c + w), no
+ * later at the collectives, so no slower step; per node the largest x of
+ * its ranks (one clock for the node).  Energy: time(x) = t_c / x, power ~
+ * x^alpha (alpha 2: one setting, nothing fitted; no static power in the
+ * compute energy), so a rank's compute energy E_c becomes E_c x^(alpha-1)
+ * and the slack's share of its wait energy goes.  f_ref_khz > 0: also the
+ * caps in kHz. */
+struct ana_job_slack { long rank; uint32_t node; double compute_s, slack_s, x, x_node, saving_j, saving_node_j; };
+size_t ana_job_slack(const struct ana_job *j, double x_min, struct ana_job_slack **out);   /* one per rank; x >= x_min */
+/* caps: x f_ref_khz, no lower than f_min_khz (the lowest supported clock); 0, 0: fractions only */
+void ana_job_slack_json(const struct ana_job *j, double f_ref_khz, double f_min_khz, FILE *o);  /* a JSON object */
+void ana_job_slack_text(const struct ana_job *j, double f_ref_khz, double f_min_khz, FILE *o);
 const struct ana_job *ana_job_of(const struct ana_report *r);   /* NULL: not a job */
 #define ANA_JOB_COLL_MAX 65536    /* per rank in a summary (summary.c) */
 

@@ -6,7 +6,9 @@
 #  - wait_s exact: 0 for the stragglers, 30 x 3 ms for the others (the
 #    skew is removed on the collective exits: without it node 1's and 2's
 #    waits would be off by 30 x 0.4 / 0.8 ms); the clock fix and residual said;
-#  - summarize per node + merge: the same ranks, waits and ops as the report.
+#  - DVFS for the job (predicted): slack 90 ms and clock t_c / (t_c + 90 ms) for the
+#    waiting ranks, none for the stragglers, node caps 1 (a straggler on each);
+#  - summarize per node + merge: the same ranks, waits, ops and DVFS as the report.
 # Exit 0 pass, 1 fail.
 . "$(dirname "$0")/lib/common.sh"
 need "$ana" "$build/bench/synth_job"
@@ -36,6 +38,17 @@ for rep, name in ((r, "report"), (m, "merge")):
     if j["clock"]["residual_s"] > 1e-6: sys.exit("%s: residual %r" % (name, j["clock"]["residual_s"]))
 for a, b in zip(r["ranks"], m["ranks"]):
     eq("rank %d" % a["rank"], b, a)
+# DVFS for the job: the waiting ranks' slack is 30 x 3 ms all along; the stragglers have none
+d = r["job"]["dvfs"]
+eq("dvfs provenance", d["provenance"], "predicted")
+for x in d["ranks"]:
+    want = 0 if x["rank"] % 7 == 0 else 0.09
+    if abs(x["slack_s"] - want) > 1e-6: sys.exit("rank %d: slack %r, want %r" % (x["rank"], x["slack_s"], want))
+    f = x["compute_s"] / (x["compute_s"] + want) if want else 1.0
+    if abs(x["clock_fraction"] - f) > 1e-9: sys.exit("rank %d: clock fraction %r, want %r" % (x["rank"], x["clock_fraction"], f))
+eq("merge dvfs", m["job"]["dvfs"], d)
+for n in d["nodes"]:
+    eq(n["node"] + " node clock (a straggler on every node)", n["clock_fraction"], 1.0)
 mo = {(x["op"], x["api"]): x["calls"] for x in m["ops"]}
 eq("merge ops", mo, {("sgemm", "cblas"): 48 * 30 * 4, ("allreduce", "mpi"): 48 * 30})
 print("48 synthetic ranks on 3 skewed nodes: waits exact after alignment; merge = report")

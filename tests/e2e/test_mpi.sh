@@ -8,6 +8,7 @@
 #    bytes = 40 x 64 x 64 x 4;
 #  - the waiting rank (0) has a larger wait_s than the straggler, and at
 #    least half the straggler's sleep; ops[] lists the MPI ops with bytes;
+#  - DVFS for the job (predicted): a slower clock for rank 0, none for the straggler;
 #  - a program without MPI still runs under the library (no libmpi needed).
 # Exit 0 pass, 77 skip (no Open MPI), 1 fail.
 . "$(dirname "$0")/lib/common.sh"
@@ -52,6 +53,12 @@ eq("ops sgemm calls", o[("sgemm", "cblas")]["calls"], 12 * S)
 eq("collectives matched", j["collectives"]["matched"], 2 * S + 4)
 eq("incomplete", j["collectives"]["incomplete"], 0)
 if "job openmpi:" not in text or "wait" not in text: sys.exit("text: no per-rank table")
+d = {x["rank"]: x for x in j["dvfs"]["ranks"]}
+eq("dvfs provenance", j["dvfs"]["provenance"], "predicted")
+if not d[0]["clock_fraction"] < 0.9 or not d[0]["predicted_saving_j"] > 0:
+    sys.exit("the waiting rank gets no slower clock: %r" % d[0])
+if not d[1]["clock_fraction"] > 0.95: sys.exit("the straggler is told to slow down: %r" % d[1])
+if "DVFS for the job (predicted)" not in text: sys.exit("text: no DVFS table")
 PY
 # the node's summary, merged, gives the same ranks and waits
 "$ana" summarize "$tmp/run" -o "$tmp/run.sum" 2>"$tmp/s.err" || fail "summarize: $(cat "$tmp/s.err")"
