@@ -293,6 +293,12 @@ void ana_job_finish(struct ana_job *j)
         }
     }
 #undef SH
+    double lo = INFINITY;               /* the aligned clock from the job's first call */
+    for (size_t i = 0; i < j->nranks; i++)
+        if (j->ranks[i].t_first + sh[j->ranks[i].node] < lo)
+            lo = j->ranks[i].t_first + sh[j->ranks[i].node];
+    for (size_t n = 0; n < j->nnodes; n++)
+        j->nodes[n].shift_ns = sh[n] - (isfinite(lo) ? lo : 0);
     free(sh);
     free(cnt);
     free(seen);

@@ -25,7 +25,10 @@ struct ana_job_rank {
     /* per layer: time and energy (layer rows of the report, by name in job->layers) */
     double *layer_s, *layer_j; size_t nlayer;
 };
-struct ana_job_node { char name[128]; double energy_j, off_ns, fix_ns; uint32_t nranks; char provenance[16]; };
+struct ana_job_node {
+    char name[128]; double energy_j, off_ns, fix_ns; uint32_t nranks; char provenance[16];
+    double shift_ns;              /* ana_job_finish: node clock + shift = the job's aligned clock */
+};
 struct ana_job_op { char op[48], api[16]; uint64_t calls; double bytes, time_s, energy_j; };
 struct ana_job_layer { char name[256]; };
 /* one collective of one rank: matched across ranks by (key, seq) */

@@ -9,6 +9,8 @@
 #  - the waiting rank (0) has a larger wait_s than the straggler, and at
 #    least half the straggler's sleep; ops[] lists the MPI ops with bytes;
 #  - DVFS for the job (predicted): a slower clock for rank 0, none for the straggler;
+#  - HTML: the per-rank table and the rank x time timeline; Perfetto: one
+#    process group per rank (named, in rank order), the MPI calls as slices;
 #  - a program without MPI still runs under the library (no libmpi needed).
 # Exit 0 pass, 77 skip (no Open MPI), 1 fail.
 . "$(dirname "$0")/lib/common.sh"
@@ -59,6 +61,17 @@ if not d[0]["clock_fraction"] < 0.9 or not d[0]["predicted_saving_j"] > 0:
     sys.exit("the waiting rank gets no slower clock: %r" % d[0])
 if not d[1]["clock_fraction"] > 0.95: sys.exit("the straggler is told to slow down: %r" % d[1])
 if "DVFS for the job (predicted)" not in text: sys.exit("text: no DVFS table")
+PY
+# HTML: the per-rank table and the rank x time timeline; Perfetto: one process group per rank, in rank order
+"$ana" html "$tmp/run" -o "$tmp/r.html" 2>"$tmp/h.err" || fail "html: $(cat "$tmp/h.err")"
+grep -q "<h2>Ranks</h2>" "$tmp/r.html" && grep -q "waiting for the last rank" "$tmp/r.html" || fail "html: no rank table or timeline"
+"$ana" export --perfetto "$tmp/p.json" "$tmp/run" 2>"$tmp/p.err" || fail "perfetto: $(cat "$tmp/p.err")"
+pycheck "$tmp/p.json" <<'PY' || exit 1
+d = load(sys.argv[1]); ev = d["traceEvents"] if isinstance(d, dict) else d
+names = sorted(e["args"]["name"].split(":")[0] for e in ev if e.get("name") == "process_name")
+eq("perfetto process groups", names, ["rank 0 on " + names[0].split(" on ")[1], "rank 1 on " + names[1].split(" on ")[1]])
+eq("sort indices", sorted(e["args"]["sort_index"] for e in ev if e.get("name") == "process_sort_index"), [0, 1])
+if not any(e.get("ph") == "X" and e.get("name") == "allreduce" for e in ev): sys.exit("perfetto: no allreduce slices")
 PY
 # the node's summary, merged, gives the same ranks and waits
 "$ana" summarize "$tmp/run" -o "$tmp/run.sum" 2>"$tmp/s.err" || fail "summarize: $(cat "$tmp/s.err")"
