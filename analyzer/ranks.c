@@ -396,6 +396,11 @@ static void ranks_event(struct ana_report *r, void *self, const struct ana_event
     /* collectives matched across ranks; not NCCL's, whose host time is only the enqueue */
     if (fn > GS_CF_NONE && fn < GS_CF_P2P && c->ldb && c->lda < UINT32_MAX - 1 &&
         !(ANA_COMM_FLAGS(c->flags) & GS_COMM_F_ASYNC)) {
+        if (k->coll_kept >= ANA_JOB_COLL_MAX) {
+            j->coll_dropped++;          /* past the bound: communication time, not matched */
+            return;
+        }
+        k->coll_kept++;
         struct ana_job_coll e = { (uint32_t)row, c->lda, c->ldb, fn, c->m, t0, t1, c->energy_j };
         ana_job_coll_add(j, &e);
     }
@@ -730,7 +735,8 @@ void ana_job_text_table(const struct ana_job *j, FILE *o)
         fprintf(o, " (%zu seen on fewer ranks than their communicator has: their wait is a lower bound)",
                 j->incomplete);
     if (j->coll_dropped)
-        fprintf(o, "; %llu past the summaries' bound not matched", (unsigned long long)j->coll_dropped);
+        fprintf(o, "; %llu past the bound of %u per rank not matched (their wait is not counted)",
+                (unsigned long long)j->coll_dropped, (unsigned)ANA_JOB_COLL_MAX);
     fputs("\n", o);
     ana_job_slack_text(j, 0, 0, o);
     for (size_t i = 0; i < j->nops; i++)

@@ -20,6 +20,7 @@ struct ana_job_rank {
     double wait_s, wait_j;        /* in collectives after its own arrival, before the last rank's */
     double wait_q[4];             /* the wait in each quarter of its collectives (in order) */
     uint32_t nq[4];               /* collectives in each quarter */
+    uint32_t coll_kept;           /* collectives kept for matching (at most ANA_JOB_COLL_MAX) */
     double t_first, t_last;       /* first call start, last call end (node clock, ns) */
     uint64_t fn_calls[GS_CF_COUNT]; double fn_bytes[GS_CF_COUNT];   /* communication by function */
     /* per layer: time and energy (layer rows of the report, by name in job->layers) */
@@ -83,6 +84,9 @@ size_t ana_job_slack(const struct ana_job *j, double x_min, struct ana_job_slack
 void ana_job_slack_json(const struct ana_job *j, double f_ref_khz, double f_min_khz, FILE *o);  /* a JSON object */
 void ana_job_slack_text(const struct ana_job *j, double f_ref_khz, double f_min_khz, FILE *o);
 const struct ana_job *ana_job_of(const struct ana_report *r);   /* NULL: not a job */
-#define ANA_JOB_COLL_MAX 65536    /* per rank in a summary (summary.c) */
+/* collectives kept per rank for matching (report and summaries alike, so
+ * that both give the same waits): the first ones; later ones are counted in
+ * coll_dropped.  Bounds the stage's memory at 48 bytes x this per rank. */
+#define ANA_JOB_COLL_MAX 16384
 
 #endif

@@ -4,8 +4,9 @@
  * writes what the job report needs of it, no per-call data: the job's
  * identity, each node's energy (one stream per machine), each rank's row
  * (calls, busy time, energy, communication by function, time per layer),
- * every op row, and each rank's collectives (arrival and exit, at most
- * ANA_JOB_COLL_MAX per rank: the cross-node wait needs them).  `merge
+ * every op row, and each rank's collectives (arrival and exit, the first
+ * ANA_JOB_COLL_MAX of each rank, as the report keeps them: the cross-node
+ * wait needs them).  `merge
  * FILE...` reads the summaries of every node and gives the job report
  * (ranks.c: the same keys and totals as a report over all the traces).
  * The job's own launcher runs summarize on each node (docs/distributed.md).
@@ -237,7 +238,7 @@ int cmd_summarize(int argc, char **argv)
                  "Writes the summary of one node's traces of a job: the job's identity, the node's\n"
                  "energy (one stream per machine), each rank's calls, busy time, energy,\n"
                  "communication and time per layer, the op rows, and each rank's collectives\n"
-                 "(arrival and exit, at most 65536 per rank, for the wait across nodes); no\n"
+                 "(arrival and exit, at most 16384 per rank, for the wait across nodes); no\n"
                  "per-call data.  `greenshim-analyze merge` joins the summaries of every node into\n"
                  "the job report.  Run it on each node with the job's own launcher (docs/distributed.md).\n\n"
                  "  -o FILE        the summary file (required)");

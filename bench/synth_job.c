@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include "greenshim/trace.h"
 
-#define CHUNK 262144u
+#define CHUNK0 262144u             /* the recorder's chunk; more steps: one larger chunk */
 
 int main(int argc, char **argv)
 {
@@ -28,12 +28,18 @@ int main(int argc, char **argv)
     const char *out = argv[1];
     int nr = atoi(argv[2]), nn = atoi(argv[3]), steps = atoi(argv[4]);
     double skew_us = argc > 5 ? atof(argv[5]) : 0;
-    if (nr < 1 || nn < 1 || nn > nr || steps < 1 || (size_t)steps * 5 + 4 > CHUNK / GS_REC_SIZE) {
-        fprintf(stderr, "synth_job: bad sizes (at most %u steps)\n", (CHUNK / GS_REC_SIZE - 4) / 5);
+    if (nr < 1 || nn < 1 || nn > nr || steps < 1 || steps > 1000000) {
+        fprintf(stderr, "synth_job: bad sizes (1 to 1000000 steps, 1 <= NNODES <= NRANKS)\n");
         return 2;
     }
+    size_t need = ((size_t)steps * 5 + 4) * GS_REC_SIZE;
+    uint32_t CHUNK = need <= CHUNK0 ? CHUNK0 : (uint32_t)((need + 65535) & ~(size_t)65535);
     mkdir(out, 0700);
-    static uint8_t buf[GS_HEADER_SIZE + CHUNK];
+    uint8_t *buf = malloc(GS_HEADER_SIZE + (size_t)CHUNK);
+    if (!buf) {
+        perror("synth_job");
+        return 1;
+    }
     const uint64_t real0 = 1765000000000000000ull;          /* the job's start, realtime ns */
     const uint64_t step_ns = 10000000, comp_ns = 5000000, slow_ns = 3000000, xfer_ns = 200000;
     int per = (nr + nn - 1) / nn;
@@ -46,7 +52,7 @@ int main(int argc, char **argv)
             return 1;
         }
         snprintf(path, sizeof path, "%s/node-%d-%d-r%d.gstrace", dir, node, 1000 + r, r);
-        memset(buf, 0, sizeof buf);
+        memset(buf, 0, GS_HEADER_SIZE + (size_t)CHUNK);
         /* this node's monotonic clock: boot time differs per node */
         uint64_t mono0 = 50000000000ull + (uint64_t)node * 3700000000ull;
         struct gs_file_header h = { .version = GS_TRACE_VERSION, .header_size = GS_HEADER_SIZE, .chunk_size = CHUNK,
@@ -95,5 +101,6 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    free(buf);
     return 0;
 }

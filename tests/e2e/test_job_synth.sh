@@ -8,7 +8,10 @@
 #    waits would be off by 30 x 0.4 / 0.8 ms); the clock fix and residual said;
 #  - DVFS for the job (predicted): slack 90 ms and clock t_c / (t_c + 90 ms) for the
 #    waiting ranks, none for the stragglers, node caps 1 (a straggler on each);
-#  - summarize per node + merge: the same ranks, waits, ops and DVFS as the report.
+#  - summarize per node + merge: the same ranks, waits, ops and DVFS as the report;
+#  - past the bound of 16,384 collectives kept per rank (4 ranks x 17,000
+#    steps): the first 16,384 matched, the rest counted as not matched, in
+#    the report and the merge alike.
 # Exit 0 pass, 1 fail.
 . "$(dirname "$0")/lib/common.sh"
 need "$ana" "$build/bench/synth_job"
@@ -52,4 +55,24 @@ for n in d["nodes"]:
 mo = {(x["op"], x["api"]): x["calls"] for x in m["ops"]}
 eq("merge ops", mo, {("sgemm", "cblas"): 48 * 30 * 4, ("allreduce", "mpi"): 48 * 30})
 print("48 synthetic ranks on 3 skewed nodes: waits exact after alignment; merge = report")
+PY
+
+# the bound on collectives kept per rank
+"$build/bench/synth_job" "$tmp/big" 4 2 17000 0 || fail "synth_job (17000 steps) failed"
+"$ana" report "$tmp/big/node-0" "$tmp/big/node-1" --format json >"$tmp/b.json" 2>"$tmp/b.err" || fail "report big: $(tail -2 "$tmp/b.err")"
+for n in 0 1; do "$ana" summarize "$tmp/big/node-$n" -o "$tmp/b$n.sum" || fail "summarize big $n"; done
+"$ana" merge "$tmp/b0.sum" "$tmp/b1.sum" --format json >"$tmp/bm.json" || fail "merge big"
+pycheck "$tmp/b.json" "$tmp/bm.json" <<'PY' || exit 1
+r = load(sys.argv[1]); m = load(sys.argv[2])
+for rep, name in ((r, "report"), (m, "merge")):
+    c = rep["job"]["collectives"]
+    eq(name + " matched", c["matched"], 16384)
+    eq(name + " not matched", c["not_matched"], 4 * (17000 - 16384))
+    for k in rep["ranks"]:
+        want = 0 if k["rank"] == 0 else 16384 * 0.003
+        if abs(k["wait_s"] - want) > 1e-5: sys.exit("%s rank %d: wait %r, want %r" % (name, k["rank"], k["wait_s"], want))
+        eq(name + " rank %d allreduce calls" % k["rank"], k["comm"]["ops"]["allreduce"]["calls"], 17000)
+for a, b in zip(r["ranks"], m["ranks"]):
+    eq("big rank %d" % a["rank"], b, a)
+print("17,000 collectives per rank: 16,384 matched in report and merge alike, 2,464 counted as not matched")
 PY
