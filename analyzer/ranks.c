@@ -442,8 +442,12 @@ static int ranks_end(struct ana_report *r)
         const struct ana_proc *p = r->run->procs[i];
         int n = ana_job_node_of(j, p->job_node[0] ? p->job_node : p->host[0] ? p->host : "?");
         j->nodes[n].energy_j += ana_proc_energy_at(p, 1.8e19);
-        if (p->provenance && !j->nodes[n].provenance[0])
-            snprintf(j->nodes[n].provenance, sizeof j->nodes[n].provenance, "%s", p->provenance);
+        /* the node's provenance: measured over modelled over none (a process too
+         * short for a sample has none) */
+        char *nv = j->nodes[n].provenance;
+        if (p->provenance && (!nv[0] || !strcmp(nv, "none") ||
+                              (!strcmp(nv, "modelled") && !strcmp(p->provenance, "measured"))))
+            snprintf(nv, sizeof j->nodes[n].provenance, "%s", p->provenance);
     }
     snprintf(j->provenance, sizeof j->provenance, "%s", r->provenance ? r->provenance : "none");
     j->calls = r->total_calls;

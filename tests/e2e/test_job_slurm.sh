@@ -50,6 +50,8 @@ for k in r["ranks"]:
     eq("rank %d comm calls" % i, k["comm"]["calls"], 0)
 eq("job calls", j["calls"], sum(100 + i for i in range(64)) + 7)
 nodes = {n["name"]: n["ranks"] for n in j["node_list"]}
+for n in j["node_list"]:
+    if n["energy_j"] > 0 and n["provenance"] == "none": sys.exit("node %s: energy %r with provenance none" % (n["name"], n["energy_j"]))
 eq("ranks per node", nodes, {"node-a": 32, "node-b": 32})
 e = sum(n["energy_j"] for n in j["node_list"])
 if abs(e - j["energy_j"]) > 1e-9 * max(1, e): sys.exit("nodes' energy %r does not add up to the job's %r" % (e, j["energy_j"]))
