@@ -43,6 +43,9 @@ FAKE_BIN := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BLAS_LIBS := -lopenblas
+# small C programs the end-to-end tests run (tests/e2e/src/prog_*.c)
+PROG_SRC := $(wildcard tests/e2e/src/prog_*.c)
+PROG_BIN := $(PROG_SRC:tests/e2e/src/%.c=$(BUILD)/progs/%)
 
 # GPU path test programs (tests/e2e/src/gpu_*): built only where the CUDA
 # toolkit is; the fake NVML and CUDA driver always (they need nothing)
@@ -53,7 +56,8 @@ GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.s
              $(BUILD)/gpu/gpu_driver_lookup
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
 GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_orphan $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
-             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
+             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_nvtx_names \
+             $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
 ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
 endif
@@ -72,7 +76,12 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 .PHONY: all check demo bench install clean deps
 .PHONY: sanitize fuzz fuzz-build
-all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN)
+all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN) \
+     $(PROG_BIN)
+
+$(BUILD)/progs/%: tests/e2e/src/%.c include/greenshim.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(BLAS_LIBS)
 
 $(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/greenshim/trace.h include/greenshim.h
 	@mkdir -p $(dir $@)
@@ -148,7 +157,7 @@ $(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcublas -lcublasLt -lcudart
 
-$(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains: $(BUILD)/gpu/%: tests/e2e/src/%.c
+$(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_nvtx_names: $(BUILD)/gpu/%: tests/e2e/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< $(BLAS_LIBS) -ldl
 

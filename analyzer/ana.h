@@ -70,6 +70,7 @@ struct ana_domain {
     size_t n, cap;
     uint64_t *t;                  /* raw clock, ns after timeline */
     uint64_t *v;                  /* raw value */
+    uint32_t *h;                  /* half the read's bracket (t_read - t) / 2, raw clock, saturated */
 };
 
 struct ana_string { uint32_t id; char *text; };
@@ -126,6 +127,7 @@ struct ana_proc {
     char job_id[160], job_launcher[16], job_node[128];
     long job_rank, job_local_rank, job_world_size, job_node_id;
     double idle_watts_hdr;        /* < 0: not given */
+    double age_s;                 /* how long the process had run when its recorder started; < 0: unknown */
     unsigned sampler_hz;
     int clean_exit;
     uint64_t lost;                /* records lost (sum of LOST records) */
@@ -142,9 +144,10 @@ struct ana_proc {
     /* the distinct BLAS call shapes (op, layout and transposes, m, n, k), in
      * the order of their first call (threads in order): layer detection
      * learns what each GEMM pair shows from them instead of a pass */
-    struct ana_shape { uint32_t op, pat, m, n, k; } *shp; size_t nshp, capshp;
+    struct ana_shape { uint32_t op, pat, m, n, k; uint64_t calls; } *shp; size_t nshp, capshp;
     uint32_t *shp_hash; size_t shp_cap;      /* open addressing: index + 1 */
     uint32_t shp_last;                       /* the last call's shape index + 1 */
+    struct ana_map rorigin;       /* region id -> 1 + who named it (enum gs_region_origin), from its pushes */
     struct ana_chunk *chunks; size_t nchunks;
     size_t ncalls, nrev;          /* counted by the reader */
     int any_call_region;          /* some call names a region */
@@ -193,6 +196,8 @@ void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(
  * The file stays mapped until ana_run_free; the reader indexes its chunks
  * per thread and keeps what is small (strings, samples, clock points). */
 int  ana_read_file(struct ana_run *run, const char *path);
+/* which samples of a domain are curve points, once its times are ns (the timeline) */
+void ana_samples_settle(struct ana_domain *d, double ns_per_raw);
 /* decode the next call of a thread from the position (ci, off) (for passes
  * ahead of the sweep: counters are not attached, has_ctr = 0; the pages of
  * chunks left behind are released); 1 found, 0 none left.  Start with
@@ -287,6 +292,7 @@ struct ana_layer_row {
     uint32_t dims[3]; int op; int inst;
     struct ana_first first; uint32_t idx0;
     long iterations;              /* this layer's own (its model's) iterations, 0: none */
+    const char *source;           /* where its name came from: region, nvtx, annotate, detected */
 };
 struct ana_report {
     struct ana_run *run;
@@ -309,6 +315,10 @@ struct ana_report {
     uint64_t ctr_calls, total_calls;
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
+    /* the window: from the first recorder start of the run (its first
+     * intercepted call) to the last record; the part of the processes' lives
+     * before it is not recorded: how long (< 0: unknown, older traces) */
+    double before_window_s;
     struct ana_gpu_report *gpu;   /* kernels.c */
     /* stage results by name (ana_report_ext) */
     struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];
@@ -328,6 +338,9 @@ struct ana_report {
     uint32_t shape_last;          /* the row of the call before + 1 (most calls repeat it) */
     int32_t op_idx[256][2];       /* op byte, api -> op row + 1 while the sweep runs */
     int *op_remap, *layer_remap;  /* row index in the event stream -> row index after the sort */
+    size_t nop_remap, nlayer_remap;   /* their lengths: the rows at the sort; rows added after it
+                                       * (the GPU stage's) have no stream index, so nops and
+                                       * nlayers may exceed them: loops over a remap use these */
     int detected_thread_proc; uint32_t detected_thread;   /* layers: the busiest thread */
     /* report_more.c: what the people-facing renderers need beyond the tables */
     struct ana_more *more;
@@ -380,6 +393,14 @@ int  ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_pro
 void ana_layers_finish(struct ana_report *r);
 /* the layer row that holds the energy between calls inside region id */
 int  ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
+/* the row a region's own work (calls, kernels, energy between calls) goes
+ * to: a leaf region's row (its calls hold at most one detected layer),
+ * else the region's own row, named by its path */
+int  ana_layers_region_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
+const char *ana_layers_region_name(struct ana_report *r, const struct ana_proc *p, uint32_t id, char *out,
+                                   size_t len, const char **source);
+/* a leaf region's row, -1 for a container (for REGION events) */
+int  ana_layers_leaf_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
 
 /* ---- the event stream --------------------------------------------------
  * While the report is built, every stage's and exporter's event() sees the
@@ -402,6 +423,7 @@ struct ana_event {
     const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread; flops: ana_flops(call) */
     uint64_t pos; double flops;
     uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
+    int layer;                    /* ANA_EV_REGION push: the leaf region's layer row (stream order), -1 none */
     int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
     const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */
 };

@@ -866,6 +866,11 @@ static void region_event(struct sweep *w, struct cursor *c)
     }
     struct ana_event ev = { .kind = ANA_EV_REGION, .proc = c->p, .thread = c->ti, .t0 = t, .t1 = t,
                             .region = g.id, .push = push, .name = ana_string(c->p, g.id) };
+    ev.layer = -1;
+    if (push) {                         /* a leaf region's slices carry its layer row */
+        struct ana_first at = { c->pi, 0, c->ti, c->callpos };   /* as the next call on the thread */
+        ev.layer = ana_layers_leaf_row(w->r, c->p, g.id, &at);
+    }
     ana_emit(w->r, &ev);
 }
 

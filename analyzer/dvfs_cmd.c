@@ -279,17 +279,23 @@ static void gpu_visit(void *ctx, const struct ana_proc *p, uint32_t tid, size_t 
     if (!slots || slots > avail)
         return;                   /* damage: trace_read says so */
     struct state *st = g->st;
+    /* chunks need not be aligned (damaged files): decode from a copy, as
+     * kernels.c does (the fuzzer's fitted-dvfs verb found the misaligned read) */
+    uint64_t slot[2 * GS_REC_SIZE / 8];
+    _Static_assert(sizeof(struct gs_rec_gpu_info) <= sizeof slot && sizeof(struct gs_rec_gpu_clocks) <= GS_REC_SIZE,
+                   "the GPU records decoded here fit the copy");
+    memcpy(slot, rec, (slots < 2 ? slots : 2) * GS_REC_SIZE);
     if (rec[0] == GS_REC_GPU_INFO) {
         if (slots * GS_REC_SIZE < sizeof(struct gs_rec_gpu_info))
             return;
-        const struct gs_rec_gpu_info *i = (const void *)rec;
+        const struct gs_rec_gpu_info *i = (const void *)slot;
         if (i->power_min_mw && i->power_max_mw >= i->power_min_mw)
             hw_merge(&st->hw[DVFS_GPU_POWER], i->power_min_mw * 1e-3, i->power_max_mw * 1e-3);
         if (i->sm_max_mhz)
             hw_merge(&st->hw[DVFS_GPU_CLOCK], 0, i->sm_max_mhz);
         return;
     }
-    const struct gs_rec_gpu_clocks *c = (const void *)rec;
+    const struct gs_rec_gpu_clocks *c = (const void *)slot;
     if (!c->nvals || (size_t)c->nvals * 2 > (slots - 1) * GS_REC_SIZE || c->mem_mhz < g->best_mem)
         return;
     const uint8_t *v = rec + GS_REC_SIZE;
@@ -862,6 +868,16 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
         if (r->m.x_cap > 0) jnum(f, r->m.x_cap * r->m.f_ref); else fputs("null", f);
         fputs(", \"time_flat_above\": ", f);
         if (r->m.x_knee > 0) jnum(f, r->m.x_knee * r->m.f_ref); else fputs("null", f);
+        /* power caps: the cap where the voltage reaches its floor (power
+         * linear in the clock below it) and the lowest draw the board came
+         * down to (caps below it not honoured); null: none */
+        fputs(", \"voltage_floor_at_w\": ", f);
+        if (r->knob == DVFS_GPU_POWER && r->m.x_vfloor > 0)
+            jnum(f, r->m.p_static + r->m.p_dyn * pow(r->m.x_vfloor, r->m.alpha));
+        else
+            fputs("null", f);
+        fputs(", \"power_floor_w\": ", f);
+        if (r->knob == DVFS_GPU_POWER && r->m.p_floor > 0) jnum(f, r->m.p_floor); else fputs("null", f);
         fputs(", \"loo_energy_error_pct\": ", f);
         if (r->loo_e < 0) fputs("null", f); else jnum(f, r->loo_e);
         fputs(", \"loo_time_error_pct\": ", f);
@@ -910,6 +926,11 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
             fprintf(f, "; the board's power limit holds the clock above %.6g", r->m.x_cap * r->m.f_ref);
         else if (r->m.x_knee > 0)
             fprintf(f, "; time flat above %.6g", r->m.x_knee * r->m.f_ref);
+        if (r->knob == DVFS_GPU_POWER && r->m.x_vfloor > 0)
+            fprintf(f, "; voltage at its floor below %.4g W (%.0f%% of the clock)",
+                    r->m.p_static + r->m.p_dyn * pow(r->m.x_vfloor, r->m.alpha), 100 * r->m.x_vfloor);
+        if (r->knob == DVFS_GPU_POWER && r->m.p_floor > 0)
+            fprintf(f, "; draws no less than %.4g W", r->m.p_floor);
         if (r->loo_e >= 0)
             fprintf(f, "; leave-one-out error: energy %.2f%%, time %.2f%%", r->loo_e, r->loo_t);
         fputc('\n', f);

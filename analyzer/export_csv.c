@@ -122,7 +122,7 @@ int ana_export_csv(const struct ana_report *r, const char *dir)
         done(o, &err);
     }
     if ((o = open_in(dir, "layers.csv", "name,calls,time_s,energy_j,energy_j_per_iter,net_energy_j,power_w,flops,"
-                                        "gflops,gflops_per_j,bytes_estimated,co2e_g,provenance", &err))) {
+                                        "gflops,gflops_per_j,bytes_estimated,co2e_g,provenance,source", &err))) {
         for (size_t i = 0; i <= r->nlayers; i++) {
             /* the last row: outside intercepted calls, so the rows add up to the total */
             int out = i == r->nlayers;
@@ -141,7 +141,7 @@ int ana_export_csv(const struct ana_report *r, const char *dir)
             }
             fputc(',', o);
             if (ana_co2_g(r, e) >= 0) n(o, ana_co2_g(r, e));
-            fprintf(o, ",%s\n", r->provenance);
+            fprintf(o, ",%s,%s\n", r->provenance, out ? "" : l->source ? l->source : "detected");
         }
         done(o, &err);
     }

@@ -321,7 +321,13 @@ static void event(void *ctx, const struct ana_event *ev)
             pp->depth[ev->thread]++;
             fprintf(o, "{\"ph\": \"B\", \"cat\": \"region\", \"name\": ");
             jstr(o, ev->name ? ev->name : "(unnamed region)");
-            fprintf(o, ", \"pid\": %u, \"tid\": %u, \"ts\": %.3f}", p->hdr.pid, tid_of(p, ev->thread), us(c, ev->t0));
+            fprintf(o, ", \"pid\": %u, \"tid\": %u, \"ts\": %.3f", p->hdr.pid, tid_of(p, ev->thread), us(c, ev->t0));
+            if (ev->layer >= 0 && c->r && (size_t)ev->layer < c->r->nlayers) {
+                fputs(", \"args\": {\"layer\": ", o);   /* a leaf region: the layer row it is */
+                fputs(layer_json(c, (size_t)ev->layer), o);
+                fputc('}', o);
+            }
+            fputc('}', o);
         } else {
             pp->depth[ev->thread]--;
             fprintf(o, "{\"ph\": \"E\", \"pid\": %u, \"tid\": %u, \"ts\": %.3f}", p->hdr.pid, tid_of(p, ev->thread),

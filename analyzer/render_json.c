@@ -179,6 +179,7 @@ static void render(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
         fprintf(o, "%s\n    {\"name\": ", i ? "," : ""); jstr(o, l->name);
+        fputs(", \"source\": ", o); jstr(o, l->source ? l->source : "detected");
         fprintf(o, ", \"calls\": %llu, \"time_s\": ", (unsigned long long)l->calls); jnum(o, l->time_s);
         fputs(", \"energy_j\": ", o); jnum(o, l->energy_j);
         fputs(", \"energy_j_per_iter\": ", o);
@@ -221,6 +222,12 @@ static void render(const struct ana_report *r, FILE *o)
     fputs("}},\n  \"sampler\": {\"hz\": ", o); jnum(o, r->sampler_hz);
     fputs(", \"cpu_s\": ", o); jnum(o, r->sampler_cpu_s);
     fputs(", \"cpu_share\": ", o); jnum(o, DIV(r->sampler_cpu_s, r->wall_sum_s));
+    fputs("},\n", o);
+    /* the window: the recorder's, from the first intercepted call */
+    fputs("  \"window\": {\"starts_at\": \"first intercepted call\", \"duration_s\": ", o);
+    jnum(o, r->duration_s);
+    fputs(", \"not_recorded_before_s\": ", o);
+    if (r->before_window_s >= 0) jnum(o, r->before_window_s); else fputs("null", o);
     fputs("},\n", o);
     more(r, o);
     fputs("  \"warnings\": [", o);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include "ana.h"
 
+#define ANA_TEXT_LAYERS 30      /* layer rows shown; the rest in one "(N more layers)" row */
+
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
 #define MAXC 14
 
@@ -123,6 +125,13 @@ static void headline(const struct ana_report *r, FILE *o)
             fprintf(o, " (%s)", r->source);
         fprintf(o, " over %s%s\n", T(r->duration_s), co2);
     }
+    /* the window is the recorder's, not the process's whole life */
+    if (r->before_window_s > 0)
+        fprintf(o, "  window: from the first intercepted call to exit (%s); the %s the process ran before "
+                   "its first intercepted call is not recorded\n", T(r->duration_s), T(r->before_window_s));
+    else if (r->before_window_s < 0)
+        fprintf(o, "  window: from the first intercepted call to exit (%s); how long the process ran before "
+                   "it is not in the trace\n", T(r->duration_s));
     if (m->top_layer >= 0 || m->top_op >= 0) {
         int out = strcmp(r->provenance, "none") && m->outside_share_j > m->top_layer_share_j &&
                   m->outside_share_j > m->top_op_share_j;
@@ -262,24 +271,42 @@ static void render(const struct ana_report *r, FILE *o)
     double lt = 0;
     for (size_t i = 0; i < r->nlayers; i++)
         lt += r->layers[i].time_s;
-    fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "detected from the call stream, named by regions" : "detected from the call stream");
+    fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "regions holding at most one layer are rows of their own, detected from the call stream inside the others" : "detected from the call stream");
     if (r->iterations > 0)
         fprintf(o, "%ld iterations", r->iterations);
     else
         fprintf(o, "no repeating iteration found");
     fprintf(o, "; energy %s; net: less idle power x time; %%time: of the layers' time; %%energy: of the total)\n",
             r->provenance);
-    tab_cols(&t, carbon ? "<layer|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J|CO2e"
-                        : "<layer|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J");
-    for (size_t i = 0; i < r->nlayers; i++) {
+    tab_cols(&t, carbon ? "<layer|<from|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J|CO2e"
+                        : "<layer|<from|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J");
+    /* at most ANA_TEXT_LAYERS rows in their order; the rest summed in one
+     * row, so that the rows still add up to the total (JSON and CSV: all) */
+    size_t nl = r->nlayers <= ANA_TEXT_LAYERS ? r->nlayers : ANA_TEXT_LAYERS - 1;
+    for (size_t i = 0; i < nl; i++) {
         const struct ana_layer_row *l = &r->layers[i];
-        tab_row(&t, l->name, U(l->calls), T(l->time_s), P(DIV(l->time_s, lt)),
+        tab_row(&t, l->name, l->source ? l->source : "detected", U(l->calls), T(l->time_s), P(DIV(l->time_s, lt)),
                 l->iterations > 0 ? J(l->energy_j / (double)l->iterations) :
                 r->iterations > 0 ? J(l->energy_j / (double)r->iterations) : "-", J(l->energy_j),
                 P(DIV(l->energy_j, r->total_j)), J(l->energy_j - r->idle_w * l->time_s), S(DIV(l->energy_j, l->time_s)),
                 S(DIV(l->flops * 1e-9, l->time_s)), S(DIV(l->flops * 1e-9, l->energy_j)), CO2(r, l->energy_j));
     }
-    tab_row(&t, m && m->filter_desc[0] ? "outside the selected calls" : "outside intercepted calls", "",
+    if (nl < r->nlayers) {
+        struct ana_layer_row rest = { .calls = 0 };
+        for (size_t i = nl; i < r->nlayers; i++) {
+            rest.calls += r->layers[i].calls;
+            rest.time_s += r->layers[i].time_s;
+            rest.energy_j += r->layers[i].energy_j;
+            rest.flops += r->layers[i].flops;
+        }
+        char more[64];
+        snprintf(more, sizeof more, "(%zu more layers)", r->nlayers - nl);
+        tab_row(&t, more, "", U(rest.calls), T(rest.time_s), P(DIV(rest.time_s, lt)), "-", J(rest.energy_j),
+                P(DIV(rest.energy_j, r->total_j)), J(rest.energy_j - r->idle_w * rest.time_s),
+                S(DIV(rest.energy_j, rest.time_s)), S(DIV(rest.flops * 1e-9, rest.time_s)),
+                S(DIV(rest.flops * 1e-9, rest.energy_j)), CO2(r, rest.energy_j));
+    }
+    tab_row(&t, m && m->filter_desc[0] ? "outside the selected calls" : "outside intercepted calls", "", "",
             T(r->outside_s), "", "", J(r->outside_j), P(DIV(r->outside_j, r->total_j)),
             J(r->outside_j - r->idle_w * r->outside_s), "", "", "", CO2(r, r->outside_j));
     tab_print(&t, o);

@@ -192,6 +192,18 @@ static int energy_begin(struct ana_report *r)
     if (ana_energy_setup(r) != 0)
         return -1;
     ana_domain_totals(r);
+    /* the window starts at the run's first recorder start; how much of the
+     * processes' lives came before it (not recorded) */
+    double t_lo = 0, born = 0;
+    int have_lo = 0, have_born = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        if (!have_lo || (double)p->t_start < t_lo)
+            t_lo = (double)p->t_start, have_lo = 1;
+        if (p->age_s >= 0 && (!have_born || (double)p->t_start - p->age_s * 1e9 < born))
+            born = (double)p->t_start - p->age_s * 1e9, have_born = 1;
+    }
+    r->before_window_s = have_born ? (t_lo > born ? (t_lo - born) * 1e-9 : 0) : -1;
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         struct ana_proc *p = run->procs[pi];
         for (int d = 0; d < p->ndom; d++) {
@@ -347,6 +359,8 @@ static int aggregate_end(struct ana_report *r)
     /* indices the event stream gave (c->layer, op rows) -> rows now */
     r->op_remap = ana_xmalloc(r->nops + 1, sizeof *r->op_remap);
     r->layer_remap = ana_xmalloc(r->nlayers + 1, sizeof *r->layer_remap);
+    r->nop_remap = r->nops;
+    r->nlayer_remap = r->nlayers;
     for (size_t i = 0; i < r->nops; i++)
         r->op_remap[r->ops[i].idx0] = (int)i;
     for (size_t i = 0; i < r->nlayers; i++)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -153,6 +154,9 @@ static void parse_header_text(struct ana_proc *p)
                 *nv[i] = v;             /* a number, else not given */
         }
     }
+    p->age_s = ana_hdr_get(p, "process.age_ns", buf, sizeof buf) ? atof(buf) * 1e-9 : -1;
+    if (!(p->age_s >= 0 && p->age_s < 1e9))
+        p->age_s = -1;
     p->task_clock_idx = -1;
     if (strcmp(p->events_live, "none") != 0) {
         char tmp[512];
@@ -302,9 +306,11 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
 {
     struct gs_rec_call r;
     memcpy(&r, rec, sizeof r);
-    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k };
-    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x))
+    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k, 1 };
+    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x)) {
+        p->shp[p->shp_last - 1].calls++;
         return;
+    }
     if ((p->nshp + 1) * 2 > p->shp_cap) {
         size_t cap = p->shp_cap ? p->shp_cap * 2 : 64;
         uint32_t *h = ana_xmalloc(cap, sizeof *h);
@@ -323,6 +329,7 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
     for (; p->shp_hash[j]; j = (j + 1) & (p->shp_cap - 1))
         if (shape_eq(&p->shp[p->shp_hash[j] - 1], &x)) {
             p->shp_last = p->shp_hash[j];
+            p->shp[p->shp_last - 1].calls++;
             return;
         }
     if (p->nshp == p->capshp) {
@@ -402,6 +409,10 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
         case GS_REC_REGION_PUSH:
         case GS_REC_REGION_POP: {
             uint64_t t = ld64(rec + 8);
+            /* who named the region (byte 1 of a push; 0 in older traces); ids are bounded by the records */
+            if (rec[0] == GS_REC_REGION_PUSH && rec[1] && rec[1] <= GS_REGION_ANNOTATE &&
+                !ana_map_get(&p->rorigin, ld32(rec + 4), 0))
+                ana_map_put(&p->rorigin, ld32(rec + 4), (uint32_t)rec[1] + 1);
             if (t > p->raw_rev_max) p->raw_rev_max = t;
             p->nrev++;
             th->nrev++;
@@ -439,20 +450,18 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
             }
             if (dom >= ANA_MAX_DOMAINS)
                 break;
-            /* a read the scheduler interrupted for over 500 us: its value
-             * belongs anywhere in that window, so it is no point of the
-             * curve (cumulative energy only: the neighbours bridge it) */
-            if (rec[1] == GS_SAMPLE_ENERGY_UJ && tr > t &&
-                (double)(tr - t) * (p->hdr.clock == GS_CLOCK_TSC && p->hdr.tsc_hz ? 1e9 / (double)p->hdr.tsc_hz : 1.0) > 5e5)
-                break;
+            /* (reads the scheduler interrupted are sorted out once the
+             * clock is fitted: ana_samples_settle, from the timeline) */
             struct ana_domain *d = &p->dom[dom];
             if (d->n == d->cap) {
                 d->cap = d->cap ? d->cap * 2 : 256;
                 d->t = ana_xrealloc(d->t, d->cap, sizeof *d->t);
                 d->v = ana_xrealloc(d->v, d->cap, sizeof *d->v);
+                d->h = ana_xrealloc(d->h, d->cap, sizeof *d->h);
             }
             /* the read happened between t and t_read: take the middle */
             d->t[d->n] = tr > t ? t + (tr - t) / 2 : t;
+            d->h[d->n] = tr > t ? ((tr - t) / 2 > UINT32_MAX ? UINT32_MAX : (uint32_t)((tr - t) / 2)) : 0;
             d->v[d->n++] = v;
             if (dom + 1 > p->ndom)
                 p->ndom = dom + 1;
@@ -644,10 +653,10 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
 /* Samples of one domain in time order.  Besides the sampler's ticks, the
  * recorder reads measured domains at region boundaries on the program's
  * threads (GS_SAMPLE_AT_BOUNDARY), so one domain's points come from several
- * streams; two reads a few microseconds apart may then come back in the
- * other order, a tiny step back of a cumulative counter that is not a wrap:
- * the later point keeps the earlier value. */
-struct tv { uint64_t t, v; size_t i; };
+ * streams.  Sorted here on the raw clock (monotonic in time); what is kept
+ * is decided in ns, after the timeline fitted the clock
+ * (ana_samples_settle). */
+struct tv { uint64_t t, v; uint32_t h; size_t i; };
 static int tv_cmp(const void *a, const void *b)
 {
     const struct tv *x = a, *y = b;
@@ -663,15 +672,72 @@ static void samples_in_order(struct ana_domain *d)
     if (i < d->n) {
         struct tv *a = ana_xmalloc(d->n, sizeof *a);
         for (size_t k = 0; k < d->n; k++)
-            a[k] = (struct tv){ d->t[k], d->v[k], k };
+            a[k] = (struct tv){ d->t[k], d->v[k], d->h[k], k };
         qsort(a, d->n, sizeof *a, tv_cmp);
         for (size_t k = 0; k < d->n; k++) {
             d->t[k] = a[k].t;
             d->v[k] = a[k].v;
+            d->h[k] = a[k].h;
         }
         free(a);
     }
-    if (strcmp(d->kind, "energy") != 0)
+}
+
+/* (at most 64 neighbours each side: a file's brackets bound no loop) */
+static int loose_covered(const struct ana_domain *d, size_t k)
+{
+    uint64_t h = d->h[k];
+    for (size_t j = k, q = 0; j-- > 0 && q < 64 && d->t[k] - d->t[j] <= h; q++)
+        if (d->h[j] < h)
+            return 1;
+    for (size_t j = k + 1, q = 0; j < d->n && q < 64 && d->t[j] - d->t[k] <= h; j++, q++)
+        if (d->h[j] < h)
+            return 1;
+    return 0;
+}
+
+/* Which samples of a domain (times in ns now, ns_per_raw: the fitted
+ * clock's slope) are points of the curve.  A read is placed at the middle of
+ * its bracket t..t_read.
+ *  - An energy read the scheduler interrupted for over 500 us belongs
+ *    anywhere in that window: no point (the neighbours bridge it).  In ns
+ *    of the fitted clock: the header's tsc_hz, calibrated as the recorder
+ *    started, was once 3.5 MHz on a loaded machine (2.1 GHz real), which
+ *    made every read look 600 times longer and dropped them all.
+ *  - A loose read with a tighter one inside its bracket says nothing that
+ *    one does not, and its middle may be on the wrong side of it: its value
+ *    looked like a step back of the counter, i.e. a wrap (+1 range on a
+ *    small-range counter).  It goes; a loose read with no tighter one
+ *    within its bracket stays (a point known to +-250 us beats a long
+ *    interpolation when the sampler thread was held up as well).
+ *  - Two reads microseconds apart from two streams may come back in the
+ *    other order: a step back of a cumulative counter under 1/1000 of its
+ *    range is such jitter, not a wrap: the later point keeps the earlier
+ *    value. */
+void ana_samples_settle(struct ana_domain *d, double ns_per_raw)
+{
+    int energy = strcmp(d->kind, "energy") == 0;
+    if (!d->h || d->n == 0 || (!energy && strcmp(d->kind, "cpu") != 0))
+        return;
+    if (!(ns_per_raw > 0) || !isfinite(ns_per_raw))
+        ns_per_raw = 1;
+    for (size_t k = 0; k < d->n; k++) {
+        double h = (double)d->h[k] * ns_per_raw;
+        d->h[k] = h < 4e9 ? (uint32_t)h : UINT32_MAX;
+    }
+    uint8_t *drop = calloc(d->n, 1);
+    if (!drop)
+        exit(3);
+    for (size_t k = 0; k < d->n; k++)
+        drop[k] = (energy && d->h[k] > 250000) || (d->n > 2 && d->h[k] > 0 && loose_covered(d, k));
+    size_t o = 0;
+    for (size_t k = 0; k < d->n; k++)
+        if (!drop[k]) {
+            d->t[o] = d->t[k]; d->v[o] = d->v[k]; d->h[o++] = d->h[k];
+        }
+    d->n = o;
+    free(drop);
+    if (!energy)
         return;
     uint64_t tiny = d->max_range ? d->max_range / 1000 : 0;
     for (size_t k = 1; k < d->n; k++)
@@ -895,11 +961,12 @@ void ana_run_free(struct ana_run *run)
         if (p->map)
             munmap((void *)p->map, p->map_size);
         free(p->shp); free(p->shp_hash);
+        ana_map_free(&p->rorigin);
         free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->dnnl); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
-        for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); }
+        for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); free(p->dom[j].h); }
         ana_gpu_free(p);
         free(p);
     }

@@ -172,9 +172,11 @@ struct gs_rec_counters {
 
 /* Region push or pop on this thread.  id names the region's whole path
  * ("model/encoder.3/attn"), so the id alone gives the stack. */
+enum gs_region_origin { GS_REGION_API = 0, GS_REGION_NVTX = 1, GS_REGION_ANNOTATE = 2 };
 struct gs_rec_region {
     uint8_t  type;                /* GS_REC_REGION_PUSH / _POP */
-    uint8_t  reserved0[3];
+    uint8_t  origin;              /* push: enum gs_region_origin (who named it); 0 in older traces */
+    uint8_t  reserved0[2];
     uint32_t id;                  /* path id after push / before pop */
     uint64_t t;
     uint32_t parent;              /* enclosing path id, 0 = none */

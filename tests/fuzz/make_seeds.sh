@@ -54,6 +54,25 @@ if [ -x "$b/gpu/gpu_attrib" ] && [ -e "$b/fakes/cuda/libcuda.so.1" ]; then
         FAKE_CUDA_PCI=0000:02:00.0 GPU_ATTRIB_LIBCUDA=$b/fakes/cuda/libcuda.so.1 LD_LIBRARY_PATH=$b/fakes/nvml \
         rec gpu_visible -- "$b/gpu/gpu_attrib" "$tmp/dev.script" "$tmp/dev.expected" || true
 fi
+# CUDA runtime API records (every call fails without a device: the real
+# error is recorded), cuBLAS calls, NVTX ranges, a CUDA process that forks
+for g in gpu_launch_c gpu_cublas gpu_nvtx; do
+    [ -x "$b/gpu/$g" ] && rec "$g" -- "$b/gpu/$g" || true
+done
+if [ -x "$b/gpu/gpu_fork" ] && [ -e "$b/fakes/nvml/libnvidia-ml.so.1" ]; then
+    LD_LIBRARY_PATH=$b/fakes/nvml rec gpu_fork -- "$b/gpu/gpu_fork" || true
+fi
+# oneDNN primitives (DNNL records: convolution, eltwise, inner product,
+# matmul) inside regions: tests/fuzz/dnnl_seed.c against libdnnl
+if [ -e /usr/include/oneapi/dnnl/dnnl.h ] &&
+    cc -std=gnu11 -Iinclude -o "$tmp/dnnl_seed" tests/fuzz/dnnl_seed.c -ldnnl 2>/dev/null; then
+    rec dnnl -- "$tmp/dnnl_seed" 3 || true
+fi
+# the ranks of one job: a launcher starts two ranks (RANK, WORLD_SIZE), both
+# members of the launcher's run
+rec ranks -- /bin/sh -c '
+for r in 0 1; do RANK=$r LOCAL_RANK=$r WORLD_SIZE=2 "$0" --threads 1 --dgemm 4 --fgemm 2 --sgemv 2 & done; wait' \
+    "$b/examples/blas_mix"
 # measured energy through libpowercap on a synthetic RAPL tree (wrapping counter)
 if unshare -m true 2>/dev/null; then
     for c in normal wrap; do
