@@ -27,7 +27,22 @@ struct ana_call {
     double   energy_j;            /* attribute */
     int32_t  layer;               /* layers: index into report layers, -1 none */
     uint32_t prim;                /* oneDNN: index + 1 into proc->dnnl, 0 for BLAS */
+    uint64_t bytes;               /* communication: the message size (trace.h), else 0 */
 };
+
+/* Communication calls (GS_REC_COMM: MPI, NCCL, gloo) are calls too: their
+ * op is ANA_OP_COMM(fn), m the communicator's size, lda its key, ldb the
+ * collective's sequence number, ldc the peer (as int32), flags the library
+ * (ANA_COMM_LIB) and the record's GS_COMM_F_* (ANA_COMM_FLAGS), bytes the
+ * message size.  They take their share of energy like BLAS calls. */
+#define ANA_OP_COMM_BASE 0x40u
+#define ANA_OP_COMM(fn) ((uint8_t)(ANA_OP_COMM_BASE | ((fn) & 0x3fu)))
+#define ANA_OP_IS_COMM(op) (((op) & 0xc0u) == ANA_OP_COMM_BASE)
+#define ANA_COMM_FN(op) ((unsigned)(op) & 0x3fu)
+#define ANA_COMM_LIB(flags) (((unsigned)(flags) >> 12) & 15u)
+#define ANA_COMM_FLAGS(flags) (((unsigned)(flags) >> 8) & 15u)
+const char *ana_comm_fn_name(unsigned fn);      /* "allreduce" */
+const char *ana_comm_lib_name(unsigned lib);    /* "mpi", "nccl", "gloo" */
 
 /* oneDNN primitives (dnnl.c).  A DNNL call's op is ANA_OP_DNNL(kind), its
  * m, n, k the implicit GEMM (m = output channels/features, n = batch x
@@ -108,6 +123,9 @@ struct ana_proc {
     char *text;                   /* header key: value text (owned) */
     char host[256], cmdline[1024], rank[64], events_live[512], events_kind[32], policy[512];
     char energy_sources[64], run_id[128], run_role[16];
+    /* the launcher's identity (header job.*; docs/distributed.md): rank -1 none */
+    char job_id[160], job_launcher[16], job_node[128];
+    long job_rank, job_local_rank, job_world_size, job_node_id;
     double idle_watts_hdr;        /* < 0: not given */
     double age_s;                 /* how long the process had run when its recorder started; < 0: unknown */
     unsigned sampler_hz;
@@ -203,8 +221,9 @@ int  ana_read_path(struct ana_run *run, const char *path);
 const char *ana_string(const struct ana_proc *p, uint32_t id);
 const char *ana_hdr_get(const struct ana_proc *p, const char *key, char *buf, size_t len);
 void ana_run_free(struct ana_run *run);
-/* traces of more than one run (header run.id): -1 with a message on stderr
- * unless merge (then a warning in the report); 0 one run */
+/* traces of more than one run (header run.id; processes with one job.id
+ * are one run): -1 with a message on stderr unless merge (then a warning in
+ * the report); 0 one run */
 int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
 size_t ana_count_runs(struct ana_run *run, const char **first, const char **other);
 
@@ -224,7 +243,7 @@ static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
 void ana_dnnl_prim(struct ana_proc *p, const uint8_t *rec);
 static inline int ana_rec_is_call(const uint8_t *rec)
 {
-    return rec[0] == GS_REC_CALL || (rec[0] == GS_REC_DNNL && rec[2] == GS_DNNL_EXEC);
+    return rec[0] == GS_REC_CALL || (rec[0] == GS_REC_DNNL && rec[2] == GS_DNNL_EXEC) || rec[0] == GS_REC_COMM;
 }
 void ana_dnnl_decode(const struct ana_proc *p, const uint8_t *rec, struct ana_call *c);
 const struct ana_dnnl *ana_dnnl_of(const struct ana_proc *p, const struct ana_call *c);
@@ -254,6 +273,7 @@ struct ana_op_row {
     uint64_t calls, errors;       /* errors: non-success returns (CUDA, cuBLAS) */ double flops, time_s, energy_j;
     uint64_t ctr_calls; double ctr[GS_MAX_EVENTS];
     struct ana_first first; uint32_t idx0;
+    double bytes;                 /* communication ops: bytes moved (message sizes summed) */
 };
 struct ana_shape_row {
     char op[48]; const char *api; int transa, transb;
@@ -357,6 +377,9 @@ void ana_gpu_report(struct ana_report *r);        /* after ana_layers */
 void ana_gpu_report_free(struct ana_report *r);
 void ana_gpu_json(const struct ana_report *r, FILE *out);
 void ana_gpu_text(const struct ana_report *r, FILE *out);
+/* ranks.c: the job's ranks, communication and waiting (docs/distributed.md) */
+void ana_job_json(const struct ana_report *r, FILE *out);
+void ana_job_text(const struct ana_report *r, FILE *out);
 const char *ana_gpu_api_name(unsigned fn);
 void ana_gpu_cublas_name(unsigned routine, unsigned flags, char *buf, size_t len);
 
@@ -537,6 +560,8 @@ void ana_progress_attach(struct ana_run *run);   /* a sink that shows the calls 
 int  cmd_html(int argc, char **argv);
 int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);
+int  cmd_summarize(int argc, char **argv);      /* summary.c */
+int  cmd_merge(int argc, char **argv);
 
 /* DVFS recommendation (issue 8's JSON), read with --dvfs FILE */
 struct ana_dvfs_rec {

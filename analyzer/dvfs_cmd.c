@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "ana.h"
 #include "dvfs.h"
+#include "ranks.h"
 
 #define DVFS_SETTING_FILE "dvfs-setting"
 #define MAX_SERIES 4096
@@ -44,6 +45,7 @@ struct state {
     struct rec *recs; size_t nrecs;
     char **warn; size_t nwarn;
     struct { int knob, device; double setting, static_j, sched_j; int ok; } gap[DVFS_NKNOBS];
+    char *job_text, *job_json;    /* a job's per-rank slack caps (ranks.c), printed as they are */
 };
 
 static void warnf(struct state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -553,6 +555,28 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
             cmax = o->cand[i];
     double fbase = h->max > 0 ? h->max : cmax;
     double f_ref = fn > 0 ? fsum / fn : fbase;
+    const struct ana_job *job = ana_job_of(&r);
+    if (job && !st->job_text) {
+        /* a job: the per-rank caps its slack allows (caps in kHz of the uncapped clock, when known) */
+        size_t len;
+        double cmin = h->min > 0 ? h->min : 0;
+        for (size_t i = 0; !cmin && i < o->ncand; i++)
+            if (o->cand[i] > 0 && (!cmin || o->cand[i] < cmin))
+                cmin = o->cand[i];
+        for (size_t i = 0; i < o->ncand; i++)
+            if (o->cand[i] > 0 && o->cand[i] < cmin)
+                cmin = o->cand[i];
+        FILE *m = open_memstream(&st->job_text, &len);
+        if (m) {
+            ana_job_slack_text(job, fbase, cmin, m);
+            fclose(m);
+        }
+        m = open_memstream(&st->job_json, &len);
+        if (m) {
+            ana_job_slack_json(job, fbase, cmin, m);
+            fclose(m);
+        }
+    }
     if (!(fbase > 0)) {
         fprintf(stderr, "greenshim-analyze dvfs: the trace records no supported CPU frequencies "
                 "(no cpufreq on the machine it ran on): give --candidates LIST or MIN:MAX:STEP "
@@ -860,7 +884,9 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
         if (r->loo_t < 0) fputs("null", f); else jnum(f, r->loo_t);
         fputc('}', f);
     }
-    fputs("\n  ],\n  \"warnings\": [", f);
+    fputs("\n  ],\n  \"job\": ", f);
+    fputs(st->job_json ? st->job_json : "null", f);
+    fputs(",\n  \"warnings\": [", f);
     for (size_t i = 0; i < st->nwarn; i++) {
         fputs(i ? ",\n    " : "\n    ", f);
         jstr(f, st->warn[i]);
@@ -909,6 +935,8 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
             fprintf(f, "; leave-one-out error: energy %.2f%%, time %.2f%%", r->loo_e, r->loo_t);
         fputc('\n', f);
     }
+    if (st->job_text)
+        fputs(st->job_text, f);
     for (size_t i = 0; i < st->nwarn; i++)
         fprintf(f, "note: %s\n", st->warn[i]);
 }

@@ -226,13 +226,22 @@ static void proc_start(struct pctx *c, const struct ana_proc *p)
     pp->last_t = calloc((size_t)p->ndom + 1, sizeof *pp->last_t);
     pp->last_v = calloc((size_t)p->ndom + 1, sizeof *pp->last_v);
     pp->have = calloc((size_t)p->ndom + 1, sizeof *pp->have);
-    char name[1200];
-    snprintf(name, sizeof name, "%s%s%s (pid %u)", p->cmdline[0] ? p->cmdline : "process", p->rank[0] ? " rank " : "",
-             p->rank, p->hdr.pid);
+    char name[1400];
+    if (p->job_rank >= 0)                 /* a job's rank: one process group per rank, in rank order */
+        snprintf(name, sizeof name, "rank %ld on %s: %s (pid %u)", p->job_rank, p->job_node[0] ? p->job_node : p->host,
+                 p->cmdline[0] ? p->cmdline : "process", p->hdr.pid);
+    else
+        snprintf(name, sizeof name, "%s%s%s (pid %u)", p->cmdline[0] ? p->cmdline : "process",
+                 p->rank[0] ? " rank " : "", p->rank, p->hdr.pid);
     ev_sep(c);
     fprintf(c->o, "{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": %u, \"args\": {\"name\": ", p->hdr.pid);
     jstr(c->o, name);
     fputs("}}", c->o);
+    if (p->job_rank >= 0) {
+        ev_sep(c);
+        fprintf(c->o, "{\"ph\": \"M\", \"name\": \"process_sort_index\", \"pid\": %u, \"args\": {\"sort_index\": %ld}}",
+                p->hdr.pid, p->job_rank);
+    }
     for (size_t t = 0; t < p->nthreads; t++) {
         ev_sep(c);
         fprintf(c->o, "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %u, \"tid\": %u, \"args\": {\"name\": \"%s %u\"}}",

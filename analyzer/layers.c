@@ -596,7 +596,7 @@ static void name_of(const struct det *d, const struct lay *l, char *out, size_t 
         ana_op_name(o, op);
         if (w[2] == FOLD_PAT)
             snprintf(out, len, "%s (%u shapes)", op, d->fold_n[o]);
-        else if (ANA_OP_IS_DNNL(o))
+        else if (ANA_OP_IS_DNNL(o) || ANA_OP_IS_COMM(o))   /* communication: the call's name */
             snprintf(out, len, "%s", op);
         else if (GS_OP_ROUTINE(o) == GS_R_GEMM)
             snprintf(out, len, "%s %ux%ux%u", op, w[3], w[4], w[5]);

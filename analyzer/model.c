@@ -16,6 +16,10 @@ const char *ana_op_name(uint8_t op, char *buf)
         snprintf(buf, 16, "%s", ana_dnnl_kind_name(op & ~ANA_OP_DNNL_BASE));
         return buf;
     }
+    if (ANA_OP_IS_COMM(op)) {
+        snprintf(buf, 16, "%s", ana_comm_fn_name(ANA_COMM_FN(op)));
+        return buf;
+    }
     snprintf(buf, 16, "%c%s", "sdcz"[GS_OP_DTYPE(op)], r < GS_R_COUNT ? routine_names[r] : "unknown");
     return buf;
 }
@@ -24,6 +28,8 @@ double ana_flops(const struct ana_call *c)
 {
     double m = c->m, n = c->n, k = c->k, f;
     int right = (c->flags & GS_F_SIDE_R) != 0;
+    if (ANA_OP_IS_COMM(c->op))
+        return 0;                       /* communication: bytes, no FLOPs */
     if (ANA_OP_IS_DNNL(c->op)) {        /* m, n, k: the implicit GEMM (dnnl.c) */
         unsigned kd = c->op & ~ANA_OP_DNNL_BASE;
         return kd == GS_DNNL_K_CONV || kd == GS_DNNL_K_DECONV || kd == GS_DNNL_K_IP ||

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include "ana.h"
+#include "ranks.h"
 
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
 
@@ -558,6 +559,75 @@ static void tables(const struct ana_report *r, FILE *o)
     fputs("</table>\n", o);
 }
 
+/* a job: the per-rank table and a rank x time timeline (busy span, each
+ * collective: waiting for the last rank, then the transfer) */
+static void job(const struct ana_report *r, FILE *o)
+{
+    const struct ana_job *j = ana_job_of(r);
+    if (!j)
+        return;
+    fputs("<h2>Ranks</h2><p class=note>Job ", o);
+    esc(o, j->id[0] ? j->id : "(no id)");
+    fprintf(o, " (%s): %zu ranks on %zu node%s; wait: time in collectives after the rank arrived, until the last "
+               "rank arrived (its slack); energy %s, one stream per machine, nodes added.</p>",
+            j->launcher[0] ? j->launcher : "?", j->nranks, j->nnodes, j->nnodes == 1 ? "" : "s", j->provenance);
+    fputs("<table><tr><th>rank</th><th class=l>node</th><th>pid</th><th>calls</th><th>busy</th><th>energy</th>"
+          "<th>comm calls</th><th>comm bytes</th><th>comm time</th><th>wait</th><th>wait energy</th></tr>", o);
+    for (size_t i = 0; i < j->nranks && i < 256; i++) {
+        const struct ana_job_rank *k = &j->ranks[i];
+        fprintf(o, "<tr><td>%ld</td><td class=l>", k->rank);
+        esc(o, j->nodes[k->node].name);
+        fprintf(o, "</td><td>%u</td><td>%llu</td><td>%s</td><td>%s</td><td>%llu</td><td>%s</td><td>%s</td><td>%s</td>"
+                   "<td>%s</td></tr>", k->pid, (unsigned long long)k->calls, T(k->busy_s), J(k->energy_j),
+                (unsigned long long)k->comm_calls, ana_si(k->comm_bytes, "B", B(), 96), T(k->comm_s), T(k->wait_s),
+                J(k->wait_j));
+    }
+    fputs("</table>\n", o);
+    double t1 = 0;
+    for (size_t i = 0; i < j->nranks; i++) {
+        double e = j->ranks[i].t_last + j->nodes[j->ranks[i].node].shift_ns;
+        if (e > t1) t1 = e;
+    }
+    size_t nr = j->nranks < 64 ? j->nranks : 64;
+    if (!(t1 > 0) || !nr)
+        return;
+    const double W = 900, L = 60, H = 14;
+    fprintf(o, "<p class=note>Rank x time (first %zu ranks; clocks aligned: %s): grey from a rank's first call to its "
+               "last, <span style=\"color:%s\">waiting for the last rank</span>, <span style=\"color:%s\">in the "
+               "collective after it</span>.</p><svg width=\"%.0f\" height=\"%.0f\" role=img>", nr, j->clock_how, pal[1],
+            pal[0], W + L + 10, H * (double)nr + 20);
+    for (size_t i = 0; i < nr; i++) {
+        const struct ana_job_rank *k = &j->ranks[i];
+        double sh = j->nodes[k->node].shift_ns, y = H * (double)i + 2;
+        fprintf(o, "<text x=\"0\" y=\"%.1f\" font-size=\"10\">rank %ld</text><rect x=\"%.1f\" y=\"%.1f\" "
+                   "width=\"%.1f\" height=\"%.0f\" fill=\"#ddd\"/>", y + 10, k->rank, L + W * (k->t_first + sh) / t1,
+                y, W * (k->t_last - k->t_first) / t1, H - 3);
+    }
+    /* collectives, grouped by instance (sorted by key, seq): the last arrival splits each bar */
+    size_t drawn = 0;
+    for (size_t a = 0, b; a < j->ncoll && drawn < 20000; a = b) {
+        double last = -INFINITY;
+        for (b = a; b < j->ncoll && j->coll[b].key == j->coll[a].key && j->coll[b].seq == j->coll[a].seq; b++) {
+            double t = j->coll[b].t0 + j->nodes[j->ranks[j->coll[b].rank_row].node].shift_ns;
+            if (t > last) last = t;
+        }
+        for (size_t i = a; i < b; i++) {
+            const struct ana_job_coll *c = &j->coll[i];
+            if (c->rank_row >= nr)
+                continue;
+            double sh = j->nodes[j->ranks[c->rank_row].node].shift_ns, t0 = c->t0 + sh, t1c = c->t1 + sh;
+            double mid = last < t1c ? (last > t0 ? last : t0) : t1c, y = H * (double)c->rank_row + 2;
+            if (mid > t0)
+                fprintf(o, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" fill=\"%s\"/>",
+                        L + W * t0 / t1, y, W * (mid - t0) / t1 + 0.3, H - 3, pal[1]);
+            fprintf(o, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" fill=\"%s\"/>", L + W * mid / t1,
+                    y, W * (t1c - mid) / t1 + 0.3, H - 3, pal[0]);
+            drawn++;
+        }
+    }
+    fprintf(o, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\">%s</text></svg>\n", L, H * (double)nr + 16, T(t1 * 1e-9));
+}
+
 static void render(const struct ana_report *r, FILE *o)
 {
     const struct ana_run *run = r->run;
@@ -576,6 +646,7 @@ static void render(const struct ana_report *r, FILE *o)
         return;
     }
     summary(r, o);
+    job(r, o);
     layer_bars(r, o);
     power_chart(r, o);
     roofline(r, o);

@@ -113,6 +113,9 @@ static void render(const struct ana_report *r, FILE *o)
         fputs(", \"gflops\": ", o); jnum(o, DIV(x->flops * 1e-9, x->time_s));
         fputs(", \"share\": ", o); jnum(o, DIV(x->time_s, r->wall_sum_s));
         fputs(", \"energy_j\": ", o); jnum(o, x->energy_j);
+        if (x->bytes > 0 || !strcmp(x->api, "mpi") || !strcmp(x->api, "nccl") || !strcmp(x->api, "gloo")) {
+            fputs(", \"bytes\": ", o); jnum(o, x->bytes);
+        }
         if (x->ctr_calls) {
             fprintf(o, ", \"counters\": {\"sampled_calls\": %llu", (unsigned long long)x->ctr_calls);
             for (int e = 0; e < r->nctr; e++) {
@@ -197,6 +200,7 @@ static void render(const struct ana_report *r, FILE *o)
     }
     fputs("\n  ]", o);
     ana_gpu_json(r, o);
+    ana_job_json(r, o);
     fputs(",\n  \"layers_from\": ", o);
     jstr(o, r->layers_from_regions ? "regions" : "detected");
     fputs(",\n  \"iterations\": ", o);

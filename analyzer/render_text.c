@@ -336,6 +336,7 @@ static void render(const struct ana_report *r, FILE *o)
         fprintf(o, "CO2e: energy x %s g/kWh grid intensity from %s (estimated; the grid's, not measured here)\n",
                 S(m->carbon_g_kwh), m->carbon_src);
     ana_gpu_text(r, o);
+    ana_job_text(r, o);
     for (size_t i = 0; i < run->nwarn; i++)
     {
         char w[4 * 2048 + 1];

@@ -77,6 +77,8 @@ static int op_row(struct ana_report *r, const struct ana_call *c, const struct a
     int api = (c->flags & GS_F_FORTRAN) != 0;
     if (ANA_OP_IS_DNNL(c->op))
         api = 0;                        /* the op byte alone says dnnl */
+    else if (ANA_OP_IS_COMM(c->op))
+        api = ANA_COMM_LIB(c->flags) == GS_COMM_NCCL;   /* MPI and NCCL in one process (Horovod) */
     int32_t i = r->op_idx[c->op][api] - 1;
     if (i < 0) {
         char op[16];
@@ -286,7 +288,7 @@ static void aggregate_event(struct ana_report *r, void *self, const struct ana_e
     double t = (double)(c->t1 - c->t0) * 1e-9, f = ev->flops;
     int oi = op_row(r, c, &at);
     struct ana_op_row *o = &r->ops[oi];
-    o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j;
+    o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j; o->bytes += (double)c->bytes;
     if (c->has_ctr) {
         o->ctr_calls++;
         r->ctr_calls++;

@@ -140,6 +140,20 @@ static void parse_header_text(struct ana_proc *p)
     if (!(p->idle_watts_hdr >= 0 && p->idle_watts_hdr < 1e9))
         p->idle_watts_hdr = -1;         /* NaN, infinite, negative: not given */
     p->sampler_hz = ana_hdr_get(p, "sampler.hz", buf, sizeof buf) ? (unsigned)atoi(buf) : 0;
+    ana_hdr_get(p, "job.id", p->job_id, sizeof p->job_id) || (p->job_id[0] = 0);
+    ana_hdr_get(p, "job.launcher", p->job_launcher, sizeof p->job_launcher) || (p->job_launcher[0] = 0);
+    ana_hdr_get(p, "job.node", p->job_node, sizeof p->job_node) || (p->job_node[0] = 0);
+    static const char *const nk[4] = { "job.rank", "job.local_rank", "job.world_size", "job.node_id" };
+    long *nv[4] = { &p->job_rank, &p->job_local_rank, &p->job_world_size, &p->job_node_id };
+    for (int i = 0; i < 4; i++) {
+        char *e;
+        *nv[i] = -1;
+        if (ana_hdr_get(p, nk[i], buf, sizeof buf) && buf[0] >= '0' && buf[0] <= '9') {
+            long v = strtol(buf, &e, 10);
+            if (!*e && v >= 0 && v < (1l << 31))
+                *nv[i] = v;             /* a number, else not given */
+        }
+    }
     p->age_s = ana_hdr_get(p, "process.age_ns", buf, sizeof buf) ? atof(buf) * 1e-9 : -1;
     if (!(p->age_s >= 0 && p->age_s < 1e9))
         p->age_s = -1;
@@ -377,6 +391,7 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
                 break;
             /* an EXEC counts as a call (t0, t1 at the CALL's offsets) */
             /* fall through */
+        case GS_REC_COMM:               /* a communication call: t0, t1, region as DNNL's */
         case GS_REC_CALL: {
             uint64_t t0 = ld64(rec + 8), t1 = ld64(rec + 16);
             if (t1 < t0)
@@ -558,7 +573,7 @@ int ana_next_call_run(const struct ana_proc *p, const struct ana_thread *th, siz
     if (!ana_next_call_shape(p, th, ci, off, c))
         return 0;
     *n = 1;
-    if (c->prim || *ci >= th->nch || ANA_OP_IS_DNNL(c->op))
+    if (c->prim || *ci >= th->nch || ANA_OP_IS_DNNL(c->op) || ANA_OP_IS_COMM(c->op))
         return 1;
     const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
     const uint8_t *b = p->map + ch->off;
@@ -590,10 +605,26 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
     struct gs_rec_call r;
     if (rec[0] == GS_REC_DNNL) {
         ana_dnnl_decode(p, rec, c);
+        c->bytes = 0;
+        return;
+    }
+    if (rec[0] == GS_REC_COMM) {
+        struct gs_rec_comm m;
+        memcpy(&m, rec, sizeof m);
+        memset(c, 0, sizeof *c);
+        c->t0 = m.t0; c->t1 = m.t1 < m.t0 ? m.t0 : m.t1;
+        c->op = ANA_OP_COMM(m.fn < GS_CF_COUNT ? m.fn : 0);
+        c->m = m.comm_size;
+        c->lda = m.comm_key; c->ldb = m.seq; c->ldc = (uint32_t)m.peer;
+        c->flags = (uint16_t)(GS_COMM_LIB(m.libf) << 12 | (GS_COMM_FLAGS(m.libf) & 15u) << 8);
+        c->region = m.region;
+        c->bytes = m.bytes;
+        c->layer = -1;
         return;
     }
     memcpy(&r, rec, sizeof r);
     c->prim = 0;
+    c->bytes = 0;
     c->t0 = r.t0; c->t1 = r.t1 < r.t0 ? r.t0 : r.t1;
     c->m = r.m; c->n = r.n; c->k = r.k;
     c->lda = r.lda; c->ldb = r.ldb; c->ldc = r.ldc;
@@ -946,23 +977,60 @@ void ana_run_free(struct ana_run *run)
     free(run->errors);
 }
 
+/* Runs: processes that share a run id (one traced command) or a job id
+ * (one job, whichever directory or node wrote it) are one run: union-find
+ * over both keys, linear in processes. */
 static const char *run_id_of(void *ctx, uint32_t i) { return ((struct ana_run *)ctx)->procs[i]->run_id; }
+static const char *job_id_of(void *ctx, uint32_t i) { return ((struct ana_run *)ctx)->procs[i]->job_id; }
+static uint32_t uf_find(uint32_t *up, uint32_t i)
+{
+    while (up[i] != i)
+        i = up[i] = up[up[i]];
+    return i;
+}
 
-/* distinct non-empty run ids (hashed: linear in processes); the first two */
+/* distinct runs; the first two runs' ids (a job id where the run has one) */
 size_t ana_count_runs(struct ana_run *run, const char **first, const char **other)
 {
-    struct ana_names nm = { .name_of = run_id_of, .ctx = run };
-    size_t n = 0;
-    for (size_t i = 0; i < run->nprocs; i++) {
-        const char *id = run->procs[i]->run_id;
-        if (!id[0] || ana_names_find(&nm, id) >= 0)
+    struct ana_names rn = { .name_of = run_id_of, .ctx = run }, jn = { .name_of = job_id_of, .ctx = run };
+    size_t np = run->nprocs, n = 0;
+    uint32_t *up = ana_xmalloc(np + 1, sizeof *up);
+    for (size_t i = 0; i < np; i++) {
+        up[i] = (uint32_t)i;
+        struct ana_proc *p = run->procs[i];
+        for (int k = 0; k < 2; k++) {
+            const char *id = k ? p->job_id : p->run_id;
+            struct ana_names *nm = k ? &jn : &rn;
+            if (!id[0])
+                continue;
+            int j = ana_names_find(nm, id);
+            if (j < 0)
+                ana_names_add(nm, id, (uint32_t)i);
+            else
+                up[uf_find(up, (uint32_t)i)] = uf_find(up, (uint32_t)j);
+        }
+    }
+    uint32_t *jid = ana_xmalloc(np + 1, sizeof *jid);      /* root -> a member with a job id + 1 */
+    memset(jid, 0, (np + 1) * sizeof *jid);
+    for (size_t k = 0; k < np; k++)
+        if (run->procs[k]->job_id[0] && !jid[uf_find(up, (uint32_t)k)])
+            jid[uf_find(up, (uint32_t)k)] = (uint32_t)k + 1;
+    for (size_t i = 0; i < np; i++) {
+        struct ana_proc *p = run->procs[i];
+        if (!p->run_id[0] && !p->job_id[0])
+            continue;                   /* traces from before run ids join any run */
+        if (uf_find(up, (uint32_t)i) != i)
             continue;
-        ana_names_add(&nm, id, (uint32_t)i);
+        /* a root: its run is named by a job id of its members, else its run id */
+        const char *id = jid[i] ? run->procs[jid[i] - 1]->job_id : p->run_id;
         if (n == 0 && first) *first = id;
         if (n == 1 && other) *other = id;
         n++;
     }
-    ana_names_free(&nm);
+    free(jid);
+    free(up);
+    ana_names_free(&rn);
+    ana_names_free(&jn);
     return n;
 }
 
@@ -974,7 +1042,8 @@ int ana_check_runs(struct ana_run *run, int merge, const char *verb)
         return 0;
     if (!merge) {
         fprintf(stderr, "greenshim-analyze %s: these traces are from %zu different runs (run.id %s and %s%s): "
-                "a report covers one run; give one run's directory, or --merge-runs to report them together\n",
+                "a report covers one run (or one job: the traces of one job's ranks are one run); give one run's "
+                "directories, or --merge-runs to report them together\n",
                 verb, nids, first, other, nids > 2 ? ", ..." : "");
         return -1;
     }

@@ -34,7 +34,6 @@
 
 static char gs_dir[PATH_MAX];
 static char gs_id[40];
-static char gs_rank_s[24];
 static int  gs_leader;
 static int  gs_started;                 /* this process wrote its "start" line */
 static int  gs_lock_fd = -1;
@@ -43,27 +42,8 @@ static int  gs_lock_fd_ok(void);
 
 int gs_run_is_leader(void) { return gs_leader; }
 const char *gs_run_dir(void) { return gs_dir; }
-const char *gs_run_rank(void) { return gs_rank_s; }
-
-/* RANK and friends become part of a file name: letters, digits, . _ - only */
-static void gs_pick_rank(void)
-{
-    static const char *vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
-    gs_rank_s[0] = 0;
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-        const char *v = getenv(vars[i]);
-        if (!v || !*v)
-            continue;
-        size_t o = 0;
-        for (; *v && o + 1 < sizeof gs_rank_s; v++) {
-            char c = *v;
-            gs_rank_s[o++] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                             (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-' ? c : '_';
-        }
-        gs_rank_s[o] = 0;
-        return;
-    }
-}
+/* the launcher's rank (job.c: digits only, safe in a file name) */
+const char *gs_run_rank(void) { return gs_job_rank(); }
 
 int gs_run_setup(void)
 {
@@ -119,7 +99,7 @@ int gs_run_setup(void)
     }
     if (strcmp(gs_dir, out) != 0)
         setenv("GREENSHIM_OUT", gs_dir, 1);
-    gs_pick_rank();
+    gs_job_load();                      /* the launcher's variables, once */
     return 0;
 }
 

@@ -28,7 +28,8 @@ rows = {l["name"]: (l["source"], l["calls"]) for l in r["layers"]}
 eq("layer rows", rows, {"phaseA": ("region", 30), "phaseB": ("region", 50), "sgemm 64x64x64": ("detected", 10)})
 eq("layers from", r["layers_from"], "regions")
 tot = sum(l["energy_j"] for l in r["layers"]) + r["outside"]["energy_j"]
-if abs(tot - r["energy"]["total_j"]) > 1e-9 * max(1, r["energy"]["total_j"]):
+# each JSON number carries 9 significant digits: the sum may be off by half a unit per row
+if abs(tot - r["energy"]["total_j"]) > 5e-9 * (len(r["layers"]) + 2) * max(1e-3, r["energy"]["total_j"]):
     print("layers + outside = %r J, total %r J" % (tot, r["energy"]["total_j"])); sys.exit(1)
 eq("reconciled", r["energy"]["reconciled"], True)
 fl = {l["name"]: l["flops"] for l in r["layers"]}
