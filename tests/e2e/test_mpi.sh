@@ -59,7 +59,11 @@ d = {x["rank"]: x for x in j["dvfs"]["ranks"]}
 eq("dvfs provenance", j["dvfs"]["provenance"], "predicted")
 if not d[0]["clock_fraction"] < 0.9 or not d[0]["predicted_saving_j"] > 0:
     sys.exit("the waiting rank gets no slower clock: %r" % d[0])
-if not d[1]["clock_fraction"] > 0.95: sys.exit("the straggler is told to slow down: %r" % d[1])
+# the straggler's own slack is scheduling jitter (a share of its ~1 ms of
+# compute under load): it must be tiny beside the waiter's and get the
+# faster clock of the two
+if not (d[1]["slack_s"] < 0.05 * d[0]["slack_s"] and d[1]["clock_fraction"] > d[0]["clock_fraction"]):
+    sys.exit("the straggler is told to slow down like a waiting rank: %r vs %r" % (d[1], d[0]))
 if "DVFS for the job (predicted)" not in text: sys.exit("text: no DVFS table")
 PY
 # HTML: the per-rank table and the rank x time timeline; Perfetto: one process group per rank, in rank order
