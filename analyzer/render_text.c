@@ -107,7 +107,7 @@ static const char *ctr_unit(const char *ev)
 /* a table's rows + outside against the run's wall and energy, as summed */
 static void recon_line(const struct ana_report *r, const struct ana_recon *x, const char *table, FILE *o)
 {
-    fprintf(o, "  %s + outside: wall %s + %s = %s of %s", table, T(x->rows_s), T(x->out_s), T(x->rows_s + x->out_s),
+    fprintf(o, "\n  %s + outside: wall %s + %s = %s of %s", table, T(x->rows_s), T(x->out_s), T(x->rows_s + x->out_s),
             T(r->duration_s));
     if (strcmp(r->provenance, "none"))
         fprintf(o, ", energy %s + %s = %s of %s", J(x->rows_j), J(x->out_j), J(x->rows_j + x->out_j), J(r->total_j));
