@@ -297,6 +297,9 @@ struct ana_report {
     const char *provenance, *source, *idle_source;
     int reconciled;               /* every table's, time and energy */
     double watts_per_core; char watts_source[32];
+    int blas_threads;             /* the most BLAS threads a calling process had (header blas.threads), 0 unknown */
+    int blas_threads_unknown;     /* some calling process did not say */
+    char blas_threads_how[48];
     struct { char name[64]; char source[32]; char provenance[16]; double energy_j;
              double span_s; /* time its samples cover (per-process domains: summed) */ } dom[ANA_MAX_DOMAINS];
     int ndom;
@@ -530,6 +533,8 @@ void ana_progress_attach(struct ana_run *run);   /* a sink that shows the calls 
 int  cmd_html(int argc, char **argv);
 int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);
+/* report_more.c: the caveat of modelled energy with BLAS threads (NULL: none) */
+const char *ana_spin_note(const struct ana_report *r, char *b, size_t n);
 
 /* DVFS recommendation (issue 8's JSON), read with --dvfs FILE */
 struct ana_dvfs_rec {

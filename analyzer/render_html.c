@@ -128,6 +128,12 @@ static void summary(const struct ana_report *r, FILE *o)
         fprintf(o, "</td></tr><tr><td>in calls / in regions between calls / outside</td><td>%s / %s / %s "
                    "(reconciled: %s)</td></tr>", J(r->calls_j), J(r->gap_j), J(r->outside_j),
                 r->rec_energy.energy_ok ? "yes" : "NO");
+        char spin[512];
+        if (ana_spin_note(r, spin, sizeof spin)) {
+            fputs("<tr><td>modelled energy</td><td>", o);
+            esc(o, spin);
+            fputs("</td></tr>", o);
+        }
         fprintf(o, "<tr><td>idle baseline</td><td>%s W", S(r->idle_w));
         prov(o, "estimated");
         fputs(" (", o);

@@ -181,7 +181,12 @@ static void render(const struct ana_report *r, FILE *o)
     fputs("}", o);
     if (r->watts_per_core > 0) {
         fputs(", \"model\": {\"watts_per_core\": ", o); jnum(o, r->watts_per_core);
-        fputs(", \"watts_source\": ", o); jstr(o, r->watts_source); fputs("}", o);
+        fputs(", \"watts_source\": ", o); jstr(o, r->watts_source);
+        fputs(", \"blas_threads\": ", o);
+        if (r->blas_threads > 0) fprintf(o, "%d", r->blas_threads); else fputs("null", o);
+        char spin[512];
+        fputs(", \"spin_note\": ", o); jstr(o, ana_spin_note(r, spin, sizeof spin));
+        fputs("}", o);
     }
     fputs(", \"domains\": [", o);
     for (int i = 0; i < r->ndom; i++) {

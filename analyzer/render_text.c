@@ -231,6 +231,9 @@ static void render(const struct ana_report *r, FILE *o)
                 r->rec_energy.energy_ok ? "yes" : "NO (see the warnings)");
         fprintf(o, "        idle baseline %s W (%s): idle %s, net of idle %s\n", S(r->idle_w), r->idle_source,
                 J(r->total_j - r->net_j), J(r->net_j));
+        char spin[512];
+        if (ana_spin_note(r, spin, sizeof spin))
+            fprintf(o, "        %s\n", spin);
         for (int d = 0; d < r->ndom; d++)
             fprintf(o, "        domain %s: %s %s (%s)\n", ana_text_escape(r->dom[d].name, B256(), 63), J(r->dom[d].energy_j), r->dom[d].provenance,
                     r->dom[d].source);

@@ -228,6 +228,23 @@ static int energy_begin(struct ana_report *r)
         }
         if (p->run_id[0] && !r->run_id[0])
             snprintf(r->run_id, sizeof r->run_id, "%s", p->run_id);
+        /* BLAS threads (header blas.threads: "N (how)"): the most any calling process had */
+        char bt[128];
+        if (p->ncalls && ana_hdr_get(p, "blas.threads", bt, sizeof bt)) {
+            int n = atoi(bt);
+            if (n > 0) {
+                if (n > r->blas_threads) {
+                    r->blas_threads = n;
+                    const char *how = strchr(bt, '(');
+                    snprintf(r->blas_threads_how, sizeof r->blas_threads_how, "%.*s", how ? (int)strcspn(how + 1, ")") : 0,
+                             how ? how + 1 : "");
+                }
+            } else {
+                r->blas_threads_unknown = 1;
+            }
+        } else if (p->ncalls) {
+            r->blas_threads_unknown = 1;
+        }
     }
     /* distinct run ids among the processes */
     r->nruns = (int)ana_count_runs(run, NULL, NULL);
