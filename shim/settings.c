@@ -57,6 +57,8 @@ static const struct gs_setting_row gs_rows[] = {
       "GPU energy: NVML sampling period in ms (the energy counter moves about every 10 ms)" },
     { "GREENSHIM_CUPTI", T_BOOL, "1", 0, 1, NULL, 0,
       "0: no CUPTI kernel timing (CUDA calls, cuBLAS, NVTX and NVML energy are still recorded)" },
+    { "GREENSHIM_APPEND", T_BOOL, "0", 0, 1, NULL, 0,
+      "1: a new run may join a directory that holds another without a warning (greenshim record --append)" },
     { "GREENSHIM_RUN_ID", T_STR, "", 0, 32, NULL, 0,
       "set by the recorder: the run's id, shared by every process of the run" },
     { "GREENSHIM_RUN_LEADER", T_UINT, "0", 0, 4194304, NULL, 0,
