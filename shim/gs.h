@@ -174,6 +174,10 @@ extern int gs_nevents;
 extern uint64_t gs_ctr_long_ticks;            /* calls at least this long: always read */
 extern uint32_t gs_ctr_sample_every;          /* tiny calls: 1 in N */
 
+/* blas_lib.c: at the exit of a process that made no intercepted call, one
+ * line when it loaded a BLAS or DNN library all the same. */
+GS_HIDDEN void gs_blas_report_unseen(void);
+
 /* sampler.c drives the energy sources (sources/source.h: GS_SOURCE); it
  * is a module (GS_MODULE) like counters.c and regions.c.  At a region
  * boundary, a rate-limited read of the measured domains on the calling

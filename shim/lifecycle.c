@@ -261,6 +261,8 @@ static void gs_fini(void)
         return;
     if (getpid() != gs_self_pid)        /* a vfork child: the parent's state */
         return;
+    if (gs_armed && !gs_enabled)        /* never started: no intercepted call */
+        gs_blas_report_unseen();
     gs_stop();
     gs_armed = 0;
     if (gs_run_is_leader())
