@@ -6,10 +6,10 @@
  * what the program did, whatever the machine was doing.  Time and energy
  * vary from run to run, on a shared machine by far more than within one
  * run (the neighbours come and go, BLAS threads wait for cores), so:
- *  - with repeated runs on both sides, the noise of a row is measured: the
- *    spread of its runs around their mean (half their range) on each side,
- *    at least the within-run estimate; a change beyond both sides' noise
- *    added is significant;
+ *  - with repeated runs on both sides, the noise of a row is measured:
+ *    Welch's bound on the difference of the means from each side's spread,
+ *    at a level shared among all the diff's tests (1% for the family), at
+ *    least the within-run estimates; a change beyond it is significant;
  *  - with one run on a side, only the within-run estimate exists (each
  *    row's calls in even and odd 64ths of the run: their mean cost per call
  *    should agree; at least 1%); it understates the run-to-run variance, so
@@ -126,29 +126,62 @@ static double var_of(const double *v, int n, double mean)
     return n > 1 ? s / (n - 1) : 0;
 }
 
-/* two-sided 99% critical value of Student's t with df degrees of freedom
- * (rows are many: a strict level keeps a repeat of one program quiet) */
-static double t99(double df)
+/* the regularized incomplete beta function I_x(a, b) (continued fraction,
+ * modified Lentz), for Student's t below */
+static double betacf(double a, double b, double x)
 {
-    static const struct { double df, t; } tab[] = {
-        { 1, 63.657 }, { 2, 9.925 }, { 3, 5.841 }, { 4, 4.604 }, { 5, 4.032 }, { 6, 3.707 }, { 7, 3.499 },
-        { 8, 3.355 }, { 9, 3.250 }, { 10, 3.169 }, { 12, 3.055 }, { 15, 2.947 }, { 20, 2.845 }, { 30, 2.750 },
-        { 60, 2.660 }, { 120, 2.617 },
-    };
-    if (!(df >= 1))
-        return tab[0].t;
-    for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
-        if (df <= tab[i].df)
-            return tab[i].t;           /* (df between rows: the larger t, conservative) */
-    return 2.576;
+    double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap;
+    if (fabs(d) < 1e-300) d = 1e-300;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 300; m++) {
+        double m2 = 2.0 * m, aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1 + aa * d; if (fabs(d) < 1e-300) d = 1e-300;
+        c = 1 + aa / c; if (fabs(c) < 1e-300) c = 1e-300;
+        d = 1 / d; h *= d * c;
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1 + aa * d; if (fabs(d) < 1e-300) d = 1e-300;
+        c = 1 + aa / c; if (fabs(c) < 1e-300) c = 1e-300;
+        d = 1 / d;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1) < 1e-14)
+            break;
+    }
+    return h;
+}
+static double betai(double a, double b, double x)
+{
+    if (x <= 0) return 0;
+    if (x >= 1) return 1;
+    double bt = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+    return x < (a + 1) / (a + b + 2) ? bt * betacf(a, b, x) / a : 1 - bt * betacf(b, a, 1 - x) / b;
+}
+
+/* the two-sided critical value of Student's t with df degrees of freedom
+ * (not necessarily whole: Welch's) at level alpha: P(|T| > t) = alpha, where
+ * P(|T| > t) = I_{df/(df+t^2)}(df/2, 1/2); bisection on x */
+static double t_crit(double df, double alpha)
+{
+    if (!(df > 0)) df = 1;
+    double lo = 0, hi = 1;
+    for (int i = 0; i < 200; i++) {
+        double x = (lo + hi) / 2;
+        if (betai(df / 2, 0.5, x) > alpha) hi = x;
+        else lo = x;
+    }
+    double x = (lo + hi) / 2;
+    return x > 0 ? sqrt(df * (1 - x) / x) : INFINITY;
 }
 
 /* relative noise of B's mean against A's for one quantity.  Within-run:
  * each side's even/odd estimate, at least 1% (clock and scheduling
  * jitter), added.  With repeats on both sides, at least Welch's bound:
- * t(99%, df) x the standard error of the difference of the means. */
+ * t(alpha, df) x the standard error of the difference of the means, alpha
+ * the family's 1% shared among the tests of the diff (Bonferroni: many rows
+ * are judged at once, and a repeat of one program must stay quiet). */
 static double diff_noise(const double *va, int na, const struct stat *a, double wa,
-                         const double *vb, int nb, const struct stat *b, double wb, int repeats)
+                         const double *vb, int nb, const struct stat *b, double wb, int repeats, double alpha)
 {
     double x = (wa > 0.01 ? wa : 0.01) + (wb > 0.01 ? wb : 0.01);
     if (repeats && a->mean > 0) {
@@ -156,7 +189,7 @@ static double diff_noise(const double *va, int na, const struct stat *a, double 
         double se = sqrt(qa + qb);
         if (se > 0) {
             double df = (qa + qb) * (qa + qb) / (qa * qa / (na - 1) + qb * qb / (nb - 1));
-            double w = t99(df) * se / a->mean;
+            double w = t_crit(df, alpha) * se / a->mean;
             if (w > x) x = w;
         }
     }
@@ -295,6 +328,14 @@ int cmd_diff(int argc, char **argv)
     int json = !strcmp(fmt, "json");
     int repeats = na >= 2 && nb >= 2;
     int energy_judged = !d[0].modelled && !d[1].modelled;
+    /* the tests this diff makes: time, and energy where judged, of each row on both sides */
+    int ntests = 0;
+    for (size_t i = 0; i < d[0].n; i++) {
+        const struct drow *x = find(&d[1], d[0].rows[i].kind, d[0].rows[i].name, 0);
+        if (d[0].rows[i].nrun && x && x->nrun)
+            ntests += 1 + energy_judged;
+    }
+    double alpha = 0.01 / (ntests > 0 ? ntests : 1);
     const char *basis = repeats ? "repeats" : "within-run";
     char sidea[600], sideb[600];
     snprintf(sidea, sizeof sidea, "%s%s", pa[0], na > 1 ? " ..." : "");
@@ -314,9 +355,11 @@ int cmd_diff(int argc, char **argv)
                 nb == 1 ? "" : "s");
         fprintf(o, "energy: A %s, B %s; change: B vs A (means of each side's runs)\n", d[0].prov[0], d[1].prov[0]);
         if (repeats)
-            fprintf(o, "noise: measured from the repeats: Welch's bound on the difference of the means (t at 99%% x its "
-                       "standard error, from each side's spread over its runs), at least the within-run estimates "
-                       "(even vs odd 64ths, at least 1%% each) added\n");
+            fprintf(o, "noise: measured from the repeats: Welch's bound on the difference of the means (t x its "
+                       "standard error, from each side's spread over its runs; t at 1%% for the whole diff, "
+                       "Bonferroni over its %d tests), at least the within-run estimates (even vs odd 64ths, at "
+                       "least 1%% each) added; record repeats interleaved (A B A B) so that the machine's drift "
+                       "falls on both sides\n", ntests);
         else
             fprintf(o, "noise: within-run only (even vs odd 64ths of each run, at least 1%%): one run %s cannot show "
                        "the run-to-run variance, which on a shared machine is far larger, so time and energy beyond "
@@ -339,8 +382,8 @@ int cmd_diff(int argc, char **argv)
         struct stat ca = stat_of(a->calls, na), cb = stat_of(bb->calls, nb);
         struct stat fa = stat_of(a->flops, na), fb = stat_of(bb->flops, nb);
         double ct = chg(ta.mean, tb.mean), ce = chg(ea.mean, eb.mean);
-        double nt = diff_noise(a->t, na, &ta, a->wnoise[0], bb->t, nb, &tb, bb->wnoise[0], repeats);
-        double ne = diff_noise(a->e, na, &ea, a->wnoise[1], bb->e, nb, &eb, bb->wnoise[1], repeats);
+        double nt = diff_noise(a->t, na, &ta, a->wnoise[0], bb->t, nb, &tb, bb->wnoise[0], repeats, alpha);
+        double ne = diff_noise(a->e, na, &ea, a->wnoise[1], bb->e, nb, &eb, bb->wnoise[1], repeats, alpha);
         int work = a->has_work && a->nrun && bb->nrun && (work_differs(&ca, &cb) || work_differs(&fa, &fb));
         int tbeyond = fabs(ct) > nt, ebeyond = energy_judged && fabs(ce) > ne;
         const char *verdict, *why = "";
