@@ -214,7 +214,9 @@ install: all
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 755 scripts/apply-caps scripts/restore-caps scripts/greenshim-sweep $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
-	install -m 644 python/greenshim.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
+	install -m 644 python/greenshim.py python/greenshim_aten.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
+	install -d $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site
+	install -m 644 python/greenshim_site/sitecustomize.py $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site/
 	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
 	@# `import greenshim` without the recorder too (a no-op then, as the C header is): into the
 	@# interpreter's own directory under PREFIX (Debian: PREFIX/lib/python3.X/dist-packages)

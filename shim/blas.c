@@ -122,6 +122,20 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
     gs_rec_commit(s, GS_REC_CALL);
 }
 
+/* GREENSHIM_NATIVE=0: forward without recording (blas_lib.c reads it) */
+int gs_native = 1;
+/* aten.c's probe: would a call reach a wrapper?  (counted, not recorded) */
+__thread int gs_probe_on __attribute__((tls_model("initial-exec")));
+__thread unsigned gs_probe_hits __attribute__((tls_model("initial-exec")));
+
+/* One matrix product seen above BLAS (shim/aten.c: the Python helper's
+ * ATen fallback), recorded as the call the native path would make. */
+void gs_blas_record_call(struct gs_thread *t, uint8_t op, uint16_t flags, int64_t m, int64_t n, int64_t k,
+                         int64_t lda, int64_t ldb, int64_t ldc, uint64_t t0, uint64_t t1)
+{
+    gs_record(t, op, flags, m, n, k, lda, ldb, ldc, t0, t1, NULL);
+}
+
 /* The body every wrapper shares. */
 #define GS_WRAP(name, SCH, OP, FLAGS, M, N, K, LDA, LDB, LDC, ARGS)                     \
     static void *real_;                                                                \
@@ -131,7 +145,8 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
         !(fn_ = (gs_fn_##name)gs_blas_resolve(&real_, &w8_, #name, SCH)))               \
         return;                                                                        \
     struct gs_thread *t_ = &gs_tls;                                                    \
-    if (GS_UNLIKELY(!gs_recording(t_))) {                                              \
+    if (GS_UNLIKELY(!gs_recording(t_)) || GS_UNLIKELY(!gs_native)) {                   \
+        gs_probe_hits += (unsigned)(gs_probe_on & gs_native);                          \
         fn_ ARGS;                                                                      \
         return;                                                                        \
     }                                                                                  \

@@ -143,8 +143,17 @@ void *gs_blas_resolve(void **slot, int *w8, const char *name, int scheme)
 
 /* Header lines for the libraries known when the recorder starts (the first
  * call resolves its routine before that). */
+/* after the settings (lifecycle.c's constructor, priority 101) */
+__attribute__((constructor(103)))
+static void gs_blas_settings(void)
+{
+    gs_native = gs_setting_bool("GREENSHIM_NATIVE");
+}
+
 static void gs_blas_init(void)
 {
+    if (!gs_native)
+        gs_header_add("native", "off (GREENSHIM_NATIVE=0: BLAS and oneDNN calls forwarded, not recorded)");
     pthread_mutex_lock(&gs_libs_mu);
     for (int i = 0; i < gs_nlibs; i++) {
         char key[32];

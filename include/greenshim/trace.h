@@ -132,6 +132,7 @@ enum gs_routine {
 #define GS_F_WIDE        (1u << 11)  /* a value did not fit its 32-bit field: saturated */
 #define GS_F_SCHEME(f)   (((f) >> 12) & 3)   /* enum gs_blas_scheme of the name called */
 #define GS_F_MK_SCHEME(s) ((uint16_t)((s) << 12))
+#define GS_F_ATEN        (1u << 14)  /* seen above BLAS, at the ATen op (the Python helper's fallback) */
 #define GS_F_MK_TRANSA(t) ((uint16_t)((t) << 2))
 #define GS_F_MK_TRANSB(t) ((uint16_t)((t) << 4))
 
