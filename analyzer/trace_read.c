@@ -181,14 +181,21 @@ static void parse_header_text(struct ana_proc *p)
 static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+/* a chunk as found, with its stream number (v3) for the ordering */
+struct chunk_ref { struct ana_chunk c; uint32_t sno, copied; };
+
 static int chunk_cmp(const void *a, const void *b)
 {
-    const struct ana_chunk *x = a, *y = b;
-    if (x->tid != y->tid)
-        return x->tid < y->tid ? -1 : 1;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return x->off < y->off ? -1 : x->off > y->off;
+    const struct chunk_ref *x = a, *y = b;
+    if (x->c.tid != y->c.tid)
+        return x->c.tid < y->c.tid ? -1 : 1;
+    if (x->sno != y->sno)               /* a tid the kernel gave again: the later thread after */
+        return x->sno < y->sno ? -1 : 1;
+    if (x->c.seq != y->c.seq)
+        return x->c.seq < y->c.seq ? -1 : 1;
+    if (x->copied != y->copied)         /* of a chunk there twice, the helper's copy first */
+        return x->copied ? -1 : 1;
+    return x->c.off < y->c.off ? -1 : x->c.off > y->c.off;
 }
 
 static void string_add(struct ana_proc *p, uint32_t id, char *text)
@@ -681,8 +688,9 @@ int ana_read_file(struct ana_run *run, const char *path)
     size_t at = 0;
     if (memcmp(h.magic, GS_TRACE_MAGIC, 8) != 0)
         snprintf(why, sizeof why, "bad magic (not a greenshim trace)");
-    else if (h.version < 1 || h.version > 2)
-        snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads 1 and 2)", h.version), at = 8;
+    else if (h.version < 1 || h.version > GS_TRACE_VERSION)
+        snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads 1 to %u)", h.version,
+                 GS_TRACE_VERSION), at = 8;
     else if (h.rec_size != GS_REC_SIZE)
         snprintf(why, sizeof why, "record size %u, want %u", h.rec_size, GS_REC_SIZE), at = 20;
     else if (h.chunk_size < 2 * GS_REC_SIZE || h.chunk_size > (1u << 30))
@@ -719,7 +727,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     size_t csize = h.chunk_size, nch = (size - h.header_size) / csize;
     size_t damage = 0;
     char dwhy[200] = "";
-    struct ana_chunk *refs = ana_xmalloc(nch + 1, sizeof *refs);
+    struct chunk_ref *cr = ana_xmalloc(nch + 1, sizeof *cr);
     size_t nref = 0;
     for (size_t i = 0; i < nch; i++) {
         size_t off = h.header_size + i * csize;
@@ -732,7 +740,9 @@ int ana_read_file(struct ana_run *run, const char *path)
             snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: bad chunk magic 0x%08x", off, ch.magic);
             break;
         }
-        refs[nref++] = (struct ana_chunk){ off, ch.tid, ch.seq, ch.stream, (uint32_t)csize };
+        cr[nref++] = (struct chunk_ref){ { off, ch.tid, ch.seq, ch.stream, (uint32_t)csize },
+                                          h.version >= 3 ? ch.sno : 0,
+                                          h.version >= 3 && (ch.flags & GS_CHUNK_F_COPIED) };
         /* small chunks: this scan faults in every page; they go behind it */
         ana_release_behind(p, off, i + 1 < nch ? off + csize : off + ANA_RELEASE_WINDOW);
     }
@@ -743,14 +753,29 @@ int ana_read_file(struct ana_run *run, const char *path)
         if (tail >= GS_REC_SIZE)
             memcpy(&ch, base + off, sizeof ch);
         if (tail >= GS_REC_SIZE && ch.magic == GS_CHUNK_MAGIC)
-            refs[nref++] = (struct ana_chunk){ off, ch.tid, ch.seq, ch.stream, (uint32_t)tail };
+            cr[nref++] = (struct chunk_ref){ { off, ch.tid, ch.seq, ch.stream, (uint32_t)tail },
+                                              h.version >= 3 ? ch.sno : 0,
+                                              h.version >= 3 && (ch.flags & GS_CHUNK_F_COPIED) };
         damage = off + tail - tail % GS_REC_SIZE;   /* the first cut-off record */
         snprintf(dwhy, sizeof dwhy,
                  "truncated at offset %zu: the file (%zu bytes) ends inside a chunk (chunks are %zu bytes)",
                  damage, size, csize);
     }
     if (nref)
-        qsort(refs, nref, sizeof *refs, chunk_cmp);
+        qsort(cr, nref, sizeof *cr, chunk_cmp);
+    /* version 3: a chunk a SIGKILL caught between its copy to the end of
+     * the file and the clearing of its ring segment is there twice under
+     * the same (tid, sno, seq): the copy (sorted first) is read */
+    struct ana_chunk *refs = ana_xmalloc(nref + 1, sizeof *refs);
+    size_t nkept = 0;
+    for (size_t i = 0; i < nref; i++) {
+        if (h.version >= 3 && i > 0 && cr[i].c.tid == cr[i - 1].c.tid && cr[i].sno == cr[i - 1].sno &&
+            cr[i].c.seq == cr[i - 1].c.seq)
+            continue;
+        refs[nkept++] = cr[i].c;
+    }
+    free(cr);
+    nref = nkept;
     /* threads: runs of one tid, in tid order */
     for (size_t i = 0; i < nref; i++)
         if (i == 0 || refs[i].tid != refs[i - 1].tid)

@@ -14,6 +14,11 @@
 /* log.c: one "greenshim: " line on stderr; never stdout */
 GS_HIDDEN void gs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 GS_HIDDEN void gs_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Lines logged on a thread whose descriptor table is the recorder's own
+ * (gs_log_defer set) have no stderr there: they wait in a buffer until
+ * gs_log_flush, called on a program thread, writes them. */
+extern __thread int gs_log_defer __attribute__((tls_model("initial-exec")));
+GS_HIDDEN void gs_log_flush(void);
 /* A warning about the machine ("no RAPL", "no hardware counters"): printed by
  * the first process of the run that has it, silent in the others (run.c). */
 GS_HIDDEN void gs_warn_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -66,8 +71,10 @@ struct gs_thread {
     uint64_t ctr_base[GS_MAX_EVENTS]; /* gated: the values at the last disable */
     uint64_t ctr_id;              /* perf id of the group leader: is the fd still ours? */
     /* writer (writer.c) */
-    uint8_t *chunk;               /* base of the current chunk, or NULL */
+    uint8_t *chunk;               /* base of the current ring segment, or NULL */
     void    *lost;                /* this thread's count of unrecorded calls */
+    uint32_t seg;                 /* index of that segment in the ring */
+    uint32_t sno;                 /* this thread's stream number in the process (chunk header) */
 };
 extern __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
 extern int gs_enabled;            /* 1: recording (started); 0: wrappers forward only */
@@ -106,43 +113,53 @@ static inline int gs_recording(struct gs_thread *t)
  * the calling thread's stream (NULL when off or out of space: the slow path
  * counts what was dropped); the caller fills the payload and commits with
  * gs_rec_commit, which stores the type byte.  An intercepted call takes its
- * slots with gs_call_slot, so that a dropped call is counted as a call. */
-#define GS_SLOT_CALL 0x10000u
-GS_HIDDEN uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots);
-static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
+ * slots with gs_call_slot, so that a dropped call is counted as a call.
+ * The stream is a segment of a reused ring (writer.c): no page fault, no
+ * system call, no descriptor on this path. */
+#define GS_SLOT_CALL (1u << 24)       /* with a byte count: the request is a call's */
+GS_HIDDEN uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req);
+static inline uint8_t *gs_rec_bytes(struct gs_thread *t, unsigned bytes, unsigned call)
 {
-    if (GS_LIKELY(t->gen == gs_gen && t->cur + nslots * GS_REC_SIZE <= t->end)) {
+    if (GS_LIKELY(t->gen == gs_gen && t->cur + bytes <= t->end)) {
         uint8_t *p = t->cur;
-        t->cur += nslots * GS_REC_SIZE;
+        t->cur += bytes;
         return p;
     }
-    return gs_rec_slot_slow(t, nslots);
+    return gs_rec_slot_slow(t, bytes | call);
+}
+static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
+{
+    return gs_rec_bytes(t, nslots * GS_REC_SIZE, 0);
 }
 static inline uint8_t *gs_call_slot(struct gs_thread *t, unsigned nslots)
 {
-    if (GS_LIKELY(t->gen == gs_gen && t->cur + nslots * GS_REC_SIZE <= t->end)) {
-        uint8_t *p = t->cur;
-        t->cur += nslots * GS_REC_SIZE;
-        return p;
-    }
-    return gs_rec_slot_slow(t, nslots | GS_SLOT_CALL);
+    return gs_rec_bytes(t, nslots * GS_REC_SIZE, GS_SLOT_CALL);
 }
 static inline void gs_rec_commit(uint8_t *slot, uint8_t type)
 {
     __atomic_store_n(slot, type, __ATOMIC_RELEASE);
 }
-/* The trace file (writer.c).  create: make the run's directory (run.c names
- * it) and create this process's file; put_header: write the 16 KiB
+/* The trace file (writer.c).  Every descriptor of the recorder lives in
+ * the table of its helper thread (unshare(CLONE_FILES)), never in the
+ * program's: gs_writer_call runs a function on that thread (starting it at
+ * the first call; -1 when it cannot run) and returns when it is done, with
+ * the lines it logged printed by the caller; threads the helper starts (the
+ * sampler) share its table.  create: make the run's directory (run.c names
+ * it), this process's file and its ring; put_header: write the 16 KiB
  * header; begin: accept records; end: every thread's LOST counts, then END,
- * then nothing more is recorded.  fork_prepare/parent/child around fork();
+ * then nothing more is recorded; close: the helper gives back the ring's
+ * unused space and ends.  fork_prepare/parent/child around fork();
  * fork_child forgets the parent's file (create makes the child's).  All
  * driven by lifecycle.c. */
+GS_HIDDEN int  gs_writer_call(void (*fn)(void));
+GS_HIDDEN int  gs_writer_on_helper(void);      /* 1 on the helper thread (or one it started) */
 GS_HIDDEN int  gs_writer_create(void);
 GS_HIDDEN const char *gs_writer_path(void);
 GS_HIDDEN uint32_t gs_writer_chunk_size(void);
 GS_HIDDEN int  gs_writer_put_header(const void *buf, size_t len);
 GS_HIDDEN void gs_writer_begin(void);
 GS_HIDDEN void gs_writer_end(void);
+GS_HIDDEN void gs_writer_close(void);
 GS_HIDDEN void gs_writer_fork_prepare(void);
 GS_HIDDEN void gs_writer_fork_parent(void);
 GS_HIDDEN void gs_writer_fork_child(void);

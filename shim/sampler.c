@@ -253,28 +253,28 @@ static void gs_sample_all(void)
     }
 }
 
-/* A region boundary (regions.c calls this at every push and pop): read the
- * measured domains now, on the program's own thread, at most once per
- * GS_BOUNDARY_NS in the process.  Linear interpolation across a sample
- * interval that straddles a boundary spreads the step in power over the
- * whole interval (a region loses P_step x dt / 6 at each boundary on
- * average), and a sampler thread that a busy machine runs late stretches
- * the interval: a point at the boundary makes region energy exact there at
- * any sampler rate.  RAPL reads are pread()s, safe beside the sampler's;
- * the tally (exit summary) stays the sampler's alone. */
+/* A region boundary (regions.c calls this at every push and pop): the
+ * measured domains are read now, at most once per GS_BOUNDARY_NS in the
+ * process.  Linear interpolation across a sample interval that straddles a
+ * boundary spreads the step in power over the whole interval (a region
+ * loses P_step x dt / 6 at each boundary on average), and a sampler thread
+ * that a busy machine runs late stretches the interval: a point at the
+ * boundary makes region energy exact there at any sampler rate.  The
+ * sources' descriptors are in the recorder's own descriptor table (the
+ * sampler's), not the program's: the program's thread wakes the sampler,
+ * which reads at once, and waits for the read (at most 2 ms), so the point
+ * stays at the boundary.  The tally (exit summary) stays the sampler's
+ * tick's alone. */
 #define GS_BOUNDARY_NS 1000000ull
 static int gs_boundary_on;        /* sources open and the sampler running */
 static int gs_boundary_busy;      /* boundary reads in progress (fini waits) */
 static uint64_t gs_boundary_last;
+static unsigned gs_boundary_asked, gs_boundary_served, gs_boundary_done;   /* under gs_sampler_mu */
+static pthread_cond_t gs_boundary_cv = PTHREAD_COND_INITIALIZER;        /* CLOCK_MONOTONIC */
 
-void gs_sampler_boundary(void)
+/* on the sampler thread */
+static void gs_boundary_read(void)
 {
-    if (!__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE))
-        return;
-    uint64_t now = gs_mono_ns(), last = __atomic_load_n(&gs_boundary_last, __ATOMIC_RELAXED);
-    if (now - last < GS_BOUNDARY_NS ||
-        !__atomic_compare_exchange_n(&gs_boundary_last, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
     __atomic_add_fetch(&gs_boundary_busy, 1, __ATOMIC_ACQ_REL);
     if (__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE))
         for (int s = 0; s < gs_nsrc; s++) {
@@ -308,6 +308,30 @@ void gs_sampler_boundary(void)
             }
         }
     __atomic_sub_fetch(&gs_boundary_busy, 1, __ATOMIC_ACQ_REL);
+}
+
+void gs_sampler_boundary(void)
+{
+    if (!__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE))
+        return;
+    uint64_t now = gs_mono_ns(), last = __atomic_load_n(&gs_boundary_last, __ATOMIC_RELAXED);
+    if (now - last < GS_BOUNDARY_NS ||
+        !__atomic_compare_exchange_n(&gs_boundary_last, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 2000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&gs_sampler_mu);
+    unsigned mine = ++gs_boundary_asked;
+    pthread_cond_signal(&gs_sampler_cv);
+    while ((int)(gs_boundary_done - mine) < 0 && __atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE) &&
+           pthread_cond_timedwait(&gs_boundary_cv, &gs_sampler_mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&gs_sampler_mu);
 }
 
 /* Not the holder: try to take the machine lock (10 Hz).  The holder: check
@@ -406,6 +430,7 @@ static void *gs_sampler_main(void *arg)
     (void)arg;
     gs_tls.stream = GS_STREAM_SAMPLER;
     gs_tls.busy = 1;                    /* BLAS called from here is not the program's */
+    gs_log_defer = 1;                   /* started by the writer's helper: its table, no stderr */
     int autorate = gs_hz == 0;
     if (autorate)
         gs_hz = 200;                    /* until the first 20 ticks are measured */
@@ -461,9 +486,19 @@ static void *gs_sampler_main(void *arg)
         if ((now.tv_sec - next.tv_sec) * 1000000000LL + (now.tv_nsec - next.tv_nsec) > (long long)period)
             next = now;
         pthread_mutex_lock(&gs_sampler_mu);
-        while (!gs_sampler_stop_flag &&
-               pthread_cond_timedwait(&gs_sampler_cv, &gs_sampler_mu, &next) != ETIMEDOUT)
-            ;
+        while (!gs_sampler_stop_flag) {
+            if (gs_boundary_asked != gs_boundary_served) {   /* a region boundary: read now */
+                unsigned asked = gs_boundary_served = gs_boundary_asked;
+                pthread_mutex_unlock(&gs_sampler_mu);
+                gs_boundary_read();
+                pthread_mutex_lock(&gs_sampler_mu);
+                gs_boundary_done = asked;
+                pthread_cond_broadcast(&gs_boundary_cv);
+                continue;
+            }
+            if (pthread_cond_timedwait(&gs_sampler_cv, &gs_sampler_mu, &next) == ETIMEDOUT)
+                break;
+        }
         pthread_mutex_unlock(&gs_sampler_mu);
     }
     gs_sample_all();                    /* closing point of the series */
@@ -496,6 +531,8 @@ static void gs_sampler_init(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&gs_sampler_mu, NULL);  /* fresh in a fork child too */
     pthread_cond_init(&gs_sampler_cv, &ca);
+    pthread_cond_init(&gs_boundary_cv, &ca);
+    gs_boundary_asked = gs_boundary_served = gs_boundary_done = 0;
     pthread_condattr_destroy(&ca);
     sigset_t all, old;
     sigfillset(&all);

@@ -7,6 +7,12 @@
  *                            "key: value\n" text at GS_HEADER_TEXT_OFF
  *   then chunks of header.chunk_size bytes, each owned by one thread:
  *     struct gs_chunk_header (one record slot), then 48-byte records.
+ * Version 3: the recorder's threads write into a ring of chunks that is
+ * part of the file (reused in place); a helper thread copies each full one
+ * to a new chunk at the end of the file and then clears the ring's.  A
+ * reader takes every chunk with a magic wherever it lies; one that a SIGKILL
+ * caught both in the ring and copied appears twice under the same (tid,
+ * sno, seq): readers keep the copy (GS_CHUNK_F_COPIED).
  * A record whose first byte (type) is 0 ends the chunk's data: the recorder
  * writes every record's payload before its type byte, so a record cut off by
  * a crash reads as the end of the chunk, never as garbage.
@@ -19,10 +25,10 @@
 #include <stdint.h>
 
 #define GS_TRACE_MAGIC      "GRNSHIM"          /* 8 bytes with the NUL */
-#define GS_TRACE_VERSION    2u                 /* readers accept 1 and 2 */
+#define GS_TRACE_VERSION    3u                 /* readers accept 1 to 3 */
 #define GS_HEADER_SIZE      16384u
 #define GS_HEADER_TEXT_OFF  256u
-#define GS_CHUNK_SIZE       262144u            /* default; readers use header.chunk_size */
+#define GS_CHUNK_SIZE       65536u             /* default; readers use header.chunk_size */
 #define GS_CHUNK_MAGIC      0x4b4e4843u        /* "CHNK" */
 #define GS_REC_SIZE         48u
 
@@ -74,8 +80,12 @@ struct gs_chunk_header {          /* first 48 bytes of every chunk */
     uint32_t seq;                 /* per-thread chunk sequence, from 0 */
     uint32_t stream;              /* enum gs_stream */
     uint64_t first_tsc;           /* clock when the chunk was taken */
-    uint8_t  reserved[24];
+    uint32_t sno;                 /* v3: the thread's stream number in the process, from 1
+                                     (0: the reserve chunk, and before v3) */
+    uint32_t flags;               /* v3: GS_CHUNK_F_* */
+    uint8_t  reserved[16];
 };
+#define GS_CHUNK_F_COPIED 1u      /* a copy the helper made of a full ring segment */
 
 enum gs_stream {
     GS_STREAM_THREAD  = 1,        /* a program thread */
@@ -228,6 +238,7 @@ enum gs_lost_reason {
     GS_LOST_CAP   = 2,            /* the size cap (GREENSHIM_MAX_MB) */
     GS_LOST_IO    = 3,            /* I/O error, or the trace file is gone */
     GS_LOST_MEM   = 4,            /* out of memory / mmap failed */
+    GS_LOST_BEHIND = 5,           /* v3: the ring stayed full (helper starved) past the wait */
 };
 struct gs_rec_lost {
     uint8_t  type;                /* GS_REC_LOST */
