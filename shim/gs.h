@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 #include "greenshim/trace.h"
 
 #define GS_API    __attribute__((visibility("default")))
@@ -48,6 +49,15 @@ static inline uint64_t gs_now(void)
 static inline uint64_t gs_now(void) { return gs_clock_slow(); }
 #endif
 
+/* One entry of a thread's call-shape dictionary (writer.c, trace.h SHAPE) */
+#define GS_SHP_N 128
+struct gs_shape_ent {
+    uint32_t epoch;
+    uint16_t id, flags;
+    uint32_t region, m, n, k, lda, ldb, ldc;
+    uint8_t  op;
+};
+
 /* Per-thread state, initial-exec TLS (see core.c). */
 struct gs_thread {
     uint8_t *cur, *end;           /* free space in the current chunk */
@@ -75,6 +85,9 @@ struct gs_thread {
     void    *lost;                /* this thread's count of unrecorded calls */
     uint32_t seg;                 /* index of that segment in the ring */
     uint32_t sno;                 /* this thread's stream number in the process (chunk header) */
+    struct gs_shape_ent *shp;     /* the call-shape dictionary (GS_SHP_N entries), or NULL */
+    uint32_t shp_epoch;           /* bumped at every new segment: older entries are void */
+    uint32_t shp_next;            /* next shape id in the segment */
 };
 extern __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
 extern int gs_enabled;            /* 1: recording (started); 0: wrappers forward only */
@@ -138,6 +151,54 @@ static inline uint8_t *gs_call_slot(struct gs_thread *t, unsigned nslots)
 static inline void gs_rec_commit(uint8_t *slot, uint8_t type)
 {
     __atomic_store_n(slot, type, __ATOMIC_RELEASE);
+}
+/* Room for a short call (SHAPE + SCALL) in the thread's segment: 1, or 0
+ * when the call could not be recorded (counted lost). */
+GS_HIDDEN int gs_call_room_slow(struct gs_thread *t);
+/* A call without counters in its short form (trace.h SCALL, 16 bytes; its
+ * SHAPE first when the segment's dictionary lacks it).  Returns 0 when the
+ * short form cannot say it (a call of 2^32 ticks or more, a full
+ * dictionary): the caller writes a CALL record. */
+static inline int gs_call_short(struct gs_thread *t, uint8_t op, uint16_t flags, uint32_t region,
+                                uint32_t m, uint32_t n, uint32_t k, uint32_t lda, uint32_t ldb,
+                                uint32_t ldc, uint64_t t0, uint64_t t1)
+{
+    uint64_t dt = t1 - t0;
+    if (GS_UNLIKELY(dt >> 32))
+        return 0;
+    if (GS_UNLIKELY(t->gen != gs_gen || t->cur + GS_REC_SIZE + GS_SCALL_SIZE > t->end || !t->shp) &&
+        !gs_call_room_slow(t))
+        return 1;
+    if (GS_UNLIKELY(!t->shp))           /* no dictionary (no memory): a CALL */
+        return 0;
+    uint32_t h = (m * 0x9e3779b1u) ^ (n * 0x85ebca77u) ^ (k * 0xc2b2ae3du) ^ (lda * 0x27d4eb2fu) ^
+                 (region * 0x165667b1u) ^ ((uint32_t)op << 16 | flags) ^ ldb ^ (ldc << 7);
+    struct gs_shape_ent *e = &t->shp[(h ^ (h >> 15)) & (GS_SHP_N - 1)];
+    uint8_t *p = t->cur;
+    if (GS_UNLIKELY(e->epoch != t->shp_epoch || e->m != m || e->n != n || e->k != k || e->op != op ||
+                    e->flags != flags || e->region != region || e->lda != lda || e->ldb != ldb ||
+                    e->ldc != ldc)) {
+        if (GS_UNLIKELY(t->shp_next > 0xffff))
+            return 0;
+        e->epoch = t->shp_epoch;
+        e->id = (uint16_t)t->shp_next++;
+        e->op = op; e->flags = flags; e->region = region;
+        e->m = m; e->n = n; e->k = k; e->lda = lda; e->ldb = ldb; e->ldc = ldc;
+        struct gs_rec_shape *d = (struct gs_rec_shape *)p;
+        d->op = op; d->flags = flags; d->region = region; d->id = e->id; d->reserved0 = 0;
+        d->m = m; d->n = n; d->k = k; d->lda = lda; d->ldb = ldb; d->ldc = ldc;
+        memset(d->reserved, 0, sizeof d->reserved);
+        gs_rec_commit(p, GS_REC_SHAPE);
+        p += GS_REC_SIZE;
+    }
+    struct gs_rec_scall *c = (struct gs_rec_scall *)p;
+    c->reserved0 = 0;
+    c->shape = e->id;
+    c->dt = (uint32_t)dt;
+    c->t0 = t0;
+    gs_rec_commit(p, GS_REC_SCALL);
+    t->cur = p + GS_SCALL_SIZE;
+    return 1;
 }
 /* The trace file (writer.c).  Every descriptor of the recorder lives in
  * the table of its helper thread (unshare(CLONE_FILES)), never in the

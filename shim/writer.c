@@ -584,6 +584,8 @@ static void w_take(struct gs_thread *t, uint32_t k)
     __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
     t->chunk = base;
     t->seg = k;
+    t->shp_epoch++;                     /* a new dictionary per segment (trace.h) */
+    t->shp_next = 0;
     t->cur = base + GS_REC_SIZE;
     t->end = base + w_csize - W_FINAL_SLOTS * GS_REC_SIZE;
 }
@@ -592,7 +594,8 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
 {
     unsigned bytes = req & (GS_SLOT_CALL - 1);
     int call = (req & GS_SLOT_CALL) != 0;
-    unsigned nrecs = (bytes + GS_REC_SIZE - 1) / GS_REC_SIZE;
+    /* records not written: a short call is one (its SHAPE aside) */
+    unsigned nrecs = bytes == GS_REC_SIZE + GS_SCALL_SIZE ? 1 : (bytes + GS_REC_SIZE - 1) / GS_REC_SIZE;
     if (!__atomic_load_n(&w_ready, __ATOMIC_ACQUIRE))
         return NULL;
     if (t->gen != gs_gen) {             /* first use, or inherited over fork */
@@ -606,6 +609,11 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
             t->stream = GS_STREAM_THREAD;
         if (w_key_made)
             pthread_setspecific(w_key, (void *)1);
+    }
+    if (!t->shp) {                      /* the thread's shape dictionary (kept over fork) */
+        void *m = mmap(NULL, GS_SHP_N * sizeof *t->shp, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED)
+            t->shp = m;                 /* zeros: epoch 0 is never a segment's */
     }
     if (bytes + (1 + W_FINAL_SLOTS) * GS_REC_SIZE > w_csize) {
         w_count_lost(t, nrecs, call, GS_LOST_MEM);
@@ -664,6 +672,15 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
     return p;
 }
 
+int gs_call_room_slow(struct gs_thread *t)
+{
+    uint8_t *p = gs_rec_slot_slow(t, (GS_REC_SIZE + GS_SCALL_SIZE) | GS_SLOT_CALL);
+    if (!p)
+        return 0;
+    t->cur = p;                         /* room only: gs_call_short writes */
+    return 1;
+}
+
 /* Write one record that must reach the file (LOST, END): into the calling
  * thread's segment, its two kept slots included, else the reserve one. */
 static void w_put_final(const void *rec)
@@ -682,7 +699,7 @@ static void w_put_final(const void *rec)
             ch->seq = W_RSV_SEQ;
             ch->stream = GS_STREAM_THREAD;
             ch->first_tsc = gs_now();
-            ch->sno = 0;
+            ch->sno = UINT32_MAX;       /* after the thread's own chunks */
             ch->flags = 0;
             __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
             w_rsv_used = 1;

@@ -81,7 +81,7 @@ struct gs_chunk_header {          /* first 48 bytes of every chunk */
     uint32_t stream;              /* enum gs_stream */
     uint64_t first_tsc;           /* clock when the chunk was taken */
     uint32_t sno;                 /* v3: the thread's stream number in the process, from 1
-                                     (0: the reserve chunk, and before v3) */
+                                     (0 before v3; UINT32_MAX: the reserve chunk) */
     uint32_t flags;               /* v3: GS_CHUNK_F_* */
     uint8_t  reserved[16];
 };
@@ -103,6 +103,8 @@ enum gs_rec_type {
     GS_REC_SAMPLE      = 7,       /* struct gs_rec_sample */
     GS_REC_LOST        = 8,       /* struct gs_rec_lost */
     GS_REC_END         = 9,       /* struct gs_rec_clock: orderly process exit */
+    GS_REC_SHAPE       = 10,      /* v3: struct gs_rec_shape: a call shape of this chunk's dictionary */
+    GS_REC_SCALL       = 11,      /* v3: struct gs_rec_scall: a call of a shape, 16 bytes */
     /* GPU path (types >= 16 carry their slot count in byte 1) */
     GS_REC_KERNEL      = 16,      /* struct gs_rec_kernel: CUPTI kernel activity */
     GS_REC_MEMCPY      = 17,      /* struct gs_rec_memcpy: CUPTI memcpy/memset activity */
@@ -153,6 +155,35 @@ struct gs_rec_call {
     uint64_t t0, t1;              /* begin, end (header clock) */
     uint32_t m, n, k;
     uint32_t lda, ldb, ldc;
+};
+
+/* Version 3: the short form of a call without counters.  Records lie on
+ * a 16-byte grid (SCALL is 16 bytes, every other record 48 x slots).  A
+ * chunk's dictionary: SHAPE gives id (0, 1, ... in the order of the chunk)
+ * to everything of a CALL but its times; SCALL names a shape of the same
+ * chunk defined before it and carries t0 and t1 - t0.  The recorder uses it
+ * for calls without counters shorter than 2^32 ticks; readers turn each
+ * SCALL back into the CALL it stands for.  Each chunk starts a new
+ * dictionary, so any chunk reads on its own. */
+#define GS_REC_GRID 16u
+#define GS_SCALL_SIZE 16u
+struct gs_rec_shape {
+    uint8_t  type;                /* GS_REC_SHAPE */
+    uint8_t  op;                  /* as gs_rec_call */
+    uint16_t flags;               /* as gs_rec_call (never GS_F_COUNTERS) */
+    uint32_t region;
+    uint16_t id;                  /* the chunk's next shape id */
+    uint16_t reserved0;
+    uint32_t m, n, k;
+    uint32_t lda, ldb, ldc;
+    uint8_t  reserved[12];
+};
+struct gs_rec_scall {
+    uint8_t  type;                /* GS_REC_SCALL */
+    uint8_t  reserved0;
+    uint16_t shape;               /* id of a SHAPE earlier in the chunk */
+    uint32_t dt;                  /* t1 - t0 */
+    uint64_t t0;
 };
 
 /* Counter deltas over the CALL record just before it in the same chunk
@@ -514,6 +545,8 @@ _Static_assert(sizeof(struct gs_rec_dnnl_prim) == 2 * GS_REC_SIZE, "dnnl prim re
 _Static_assert(sizeof(struct gs_file_header) == 256, "header size");
 _Static_assert(sizeof(struct gs_chunk_header) == GS_REC_SIZE, "chunk header");
 _Static_assert(sizeof(struct gs_rec_call) == GS_REC_SIZE, "call record");
+_Static_assert(sizeof(struct gs_rec_shape) == GS_REC_SIZE, "shape record");
+_Static_assert(sizeof(struct gs_rec_scall) == GS_SCALL_SIZE, "short call record");
 _Static_assert(sizeof(struct gs_rec_counters) == GS_REC_SIZE, "counters record");
 _Static_assert(sizeof(struct gs_rec_region) == GS_REC_SIZE, "region record");
 _Static_assert(sizeof(struct gs_rec_string) == GS_REC_SIZE, "string record");

@@ -25,7 +25,7 @@ found = None
 for off in range(hsize, len(b), csize):
     magic, tid, seq, stream = struct.unpack_from("<IIII", b, off)
     flags = struct.unpack_from("<I", b, off + 28)[0]
-    if magic == 0x4b4e4843 and stream == 1 and not flags & 1 and b[off + 48] == 1:
+    if magic == 0x4b4e4843 and stream == 1 and not flags & 1 and b[off + 48] in (1, 10, 11):
         found = off                     # a ring chunk with a CALL
         break
 if found is None:
