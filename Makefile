@@ -14,7 +14,7 @@ ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c,$(wildcard tests/fakes/*.c))
+FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c tests/fakes/fake_cupti.c,$(wildcard tests/fakes/*.c))
 BENCH_SRC:= $(wildcard bench/*.c)
 
 SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -30,10 +30,12 @@ BLAS_LIBS := -lopenblas
 # toolkit is; the fake NVML and CUDA driver always (they need nothing)
 CUDA_HOME ?= /usr/local/cuda
 NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
-GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1
+GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1 \
+             $(BUILD)/fakes/cupti/libcupti.so.13 \
+             $(BUILD)/gpu/gpu_driver_lookup
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
-GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
-             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
+GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_orphan $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
+             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
 ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
 endif
@@ -87,7 +89,11 @@ $(BUILD)/fakes/nvml/libnvidia-ml.so.1: tests/fakes/fake_nvml.c
 
 $(BUILD)/fakes/cuda/libcuda.so.1: tests/fakes/fake_cuda.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -fPIC -shared -Wl,-soname,libcuda.so.1 -o $@ $<
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -fPIC -shared -Wl,-soname,libcuda.so.1 -Wl,-Bsymbolic -o $@ $<
+
+$(BUILD)/fakes/cupti/libcupti.so.13: tests/fakes/fake_cupti.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -fPIC -shared -Wl,-soname,libcupti.so.13 -o $@ $<
 
 $(BUILD)/gpu/gpu_attrib: tests/e2e/src/gpu_attrib.c
 	@mkdir -p $(dir $@)
@@ -97,11 +103,19 @@ $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork: $
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcudart
 
+$(BUILD)/gpu/gpu_orphan: tests/e2e/src/gpu_orphan.c include/greenshim.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< -ldl
+
+$(BUILD)/gpu/gpu_driver_lookup: tests/e2e/src/gpu_driver_lookup.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< -ldl
+
 $(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcublas -lcublasLt -lcudart
 
-$(BUILD)/gpu/gpu_nvtx: tests/e2e/src/gpu_nvtx.c
+$(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains: $(BUILD)/gpu/%: tests/e2e/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< $(BLAS_LIBS) -ldl
 
@@ -198,7 +212,9 @@ install: all
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 755 scripts/apply-caps scripts/restore-caps scripts/greenshim-sweep $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
-	install -m 644 python/greenshim.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
+	install -m 644 python/greenshim.py python/greenshim_aten.py $(DESTDIR)$(PREFIX)/share/greenshim/python/
+	install -d $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site
+	install -m 644 python/greenshim_site/sitecustomize.py $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site/
 	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
 
 clean:

@@ -76,6 +76,7 @@ static const char *const api_names[GS_API_COUNT] = {
     N(cudaMemcpyAsync_ptsz), N(cudaMemset), N(cudaMemset_ptds), N(cudaMemsetAsync), N(cudaMemsetAsync_ptsz),
     N(cudaDeviceSynchronize), N(cudaStreamSynchronize), N(cudaStreamSynchronize_ptsz),
     N(cudaEventSynchronize), N(cuCtxSynchronize), N(cuStreamSynchronize), N(cuStreamSynchronize_ptsz),
+    N(cuLaunchKernel_ptsz), N(cuLaunchKernelEx_ptsz),
 #undef N
 };
 

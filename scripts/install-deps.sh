@@ -15,7 +15,7 @@ set -eu
 PKGS="gcc make pkg-config libc6-dev libpfm4 libpfm4-dev libpowercap0 libpowercap-dev
 libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux
 clang libclang-rt-14-dev libfuzzer-14-dev chromium fonts-dejavu-core
-libdnnl-dev python3-sklearn"
+libdnnl-dev python3-sklearn libopenblas64-0-pthread"
 # optional, for `make bench` only (install-deps.sh --bench): uftrace, measured
 # side by side with the recorder; bench/run.sh skips its row without it.
 [ "${1:-}" = --bench ] && PKGS="$PKGS uftrace"

@@ -199,6 +199,11 @@ static inline void gs_api_emit(struct gs_thread *t, struct gs_rec_api *a, uint64
     gs_rec_commit(s, GS_REC_API);
 }
 
+void gs_gpu_api_record(struct gs_thread *t, struct gs_rec_api *a, uint64_t t1)
+{
+    gs_api_emit(t, a, t1);
+}
+
 /* The first intercepted CUDA call of the process starts NVML (under nsys or
  * ncu our injection entry point is never called). */
 void gs_gpu_first_call(void)
@@ -281,18 +286,25 @@ GS_CUDA_WRAP(gs_cudaerr, __cudaGetKernel, GS_API___cudaGetKernel,
      (ret_ == 0 && kernel && *kernel && gs_kmap_find(func)) ?
          gs_kmap_put(*kernel, gs_kmap_find(func)->name) : (void)0))
 
-/* driver launches: CUfunction */
-GS_CUDA_WRAP(gs_curesult, cuLaunchKernel, GS_API_cuLaunchKernel,
-    (const void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-     unsigned shmem, gs_stream stream, void **params, void **extra),
-    (f, gx, gy, gz, bx, by, bz, shmem, stream, params, extra),
-    (GS_GRID3(gx, gy, gz, bx, by, bz), a_.stream = GS_STREAM(stream), a_.kernel = gs_kernel_id(f, 1)))
-GS_CUDA_WRAP(gs_curesult, cuLaunchKernelEx, GS_API_cuLaunchKernelEx,
-    (const gs_cu_launch_config *cfg, const void *f, void **params, void **extra),
-    (cfg, f, params, extra),
-    (cfg ? (GS_GRID3(cfg->gx, cfg->gy, cfg->gz, cfg->bx, cfg->by, cfg->bz),
-            a_.stream = GS_STREAM(cfg->stream)) : 0,
-     a_.kernel = gs_kernel_id(f, 1)))
+/* driver launches: CUfunction.  Also what a lookup through dlsym on a
+ * handle of libcuda or through cuGetProcAddress returns (driver_entry.c). */
+#define GS_CU_LAUNCH(name)                                                             \
+    GS_CUDA_WRAP(gs_curesult, name, GS_API_##name,                                     \
+        (const void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, \
+         unsigned shmem, gs_stream stream, void **params, void **extra),               \
+        (f, gx, gy, gz, bx, by, bz, shmem, stream, params, extra),                     \
+        (GS_GRID3(gx, gy, gz, bx, by, bz), a_.stream = GS_STREAM(stream), a_.kernel = gs_kernel_id(f, 1)))
+#define GS_CU_LAUNCH_EX(name)                                                          \
+    GS_CUDA_WRAP(gs_curesult, name, GS_API_##name,                                     \
+        (const gs_cu_launch_config *cfg, const void *f, void **params, void **extra),  \
+        (cfg, f, params, extra),                                                       \
+        (cfg ? (GS_GRID3(cfg->gx, cfg->gy, cfg->gz, cfg->bx, cfg->by, cfg->bz),        \
+                a_.stream = GS_STREAM(cfg->stream)) : 0,                               \
+         a_.kernel = gs_kernel_id(f, 1)))
+GS_CU_LAUNCH(cuLaunchKernel)
+GS_CU_LAUNCH(cuLaunchKernel_ptsz)
+GS_CU_LAUNCH_EX(cuLaunchKernelEx)
+GS_CU_LAUNCH_EX(cuLaunchKernelEx_ptsz)
 
 /* graphs */
 #define GS_GRAPH(name)                                                                 \

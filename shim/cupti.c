@@ -66,6 +66,11 @@ static void gs_gpu_inject_env(void)
 GS_CUPTI_FNS(GS_DECL)
 /* optional (CUPTI 12.x without it: an offset from CUPTI's clock instead) */
 static CUptiResult (*p_cuptiActivityRegisterTimestampCallback)(CUpti_TimestampCallbackFunc);
+/* for giving CUPTI up to another client (gs_cupti_yield) */
+static CUptiResult (*p_cuptiUnsubscribe)(CUpti_SubscriberHandle);
+static CUptiResult (*p_cuptiActivityDisable)(CUpti_ActivityKind);
+static CUpti_SubscriberHandle gs_cupti_sub;
+static int gs_cupti_held;               /* subscribed by us, not yet given up */
 static int64_t gs_cupti_ts_offset;      /* added to CUPTI timestamps: 0 when they are ours */
 
 static void *gs_cupti_lib;
@@ -132,9 +137,12 @@ static int gs_cupti_load(void)
     int ok = h != NULL;
 #define GS_LOAD(RT, name, P) if (ok && !(p_##name = (RT(*) P)dlsym(h, #name))) ok = 0;
     GS_CUPTI_FNS(GS_LOAD)
-    if (ok)
+    if (ok) {
         p_cuptiActivityRegisterTimestampCallback =
             (CUptiResult(*)(CUpti_TimestampCallbackFunc))dlsym(h, "cuptiActivityRegisterTimestampCallback");
+        p_cuptiUnsubscribe = (CUptiResult(*)(CUpti_SubscriberHandle))dlsym(h, "cuptiUnsubscribe");
+        p_cuptiActivityDisable = (CUptiResult(*)(CUpti_ActivityKind))dlsym(h, "cuptiActivityDisable");
+    }
     if (!ok) {
         gs_log("libcupti not found (set CUDA_HOME or add the CUDA toolkit's CUPTI directory to "
                "LD_LIBRARY_PATH): GPU kernels will not be timed; CUDA calls and NVML energy still are");
@@ -281,6 +289,27 @@ GS_HIDDEN size_t gs_cupti_parse(uint8_t *buf, size_t valid)
     return n;
 }
 
+static void CUPTIAPI gs_cupti_cb(void *ud, CUpti_CallbackDomain dom, CUpti_CallbackId cbid,
+                                 const void *data);
+
+/* Test entry: CUPTI's API callback for one launch, as CUPTI would call it on
+ * this thread (site 0: enter, 1: exit; params: the API's parameter struct
+ * from CUPTI's generated_*_meta.h, or NULL).  -1 without CUPTI. */
+GS_API int greenshim_cupti_callback(int domain, unsigned cbid, int site, uint32_t corr, const void *params,
+                                    int ret)
+{
+    if (gs_cupti_forked || !gs_cupti_load())
+        return -1;
+    CUpti_CallbackData d;
+    memset(&d, 0, sizeof d);
+    d.callbackSite = site ? CUPTI_API_EXIT : CUPTI_API_ENTER;
+    d.correlationId = corr;
+    d.functionParams = params;
+    d.functionReturnValue = &ret;
+    gs_cupti_cb(NULL, (CUpti_CallbackDomain)domain, (CUpti_CallbackId)cbid, &d);
+    return 0;
+}
+
 /* Test entry: the buffer-complete path on a buffer of real CUPTI record
  * structs, without a GPU.  Returns the records written, -1 without CUPTI. */
 GS_API long greenshim_cupti_buffer(uint8_t *buf, size_t valid)
@@ -329,6 +358,96 @@ static uint64_t CUPTIAPI gs_cupti_ts(void)
     return gs_mono_ns();
 }
 
+/* ---- launches no wrapper saw ----
+ * A kernel launched through a path with no interposed wrapper (a static
+ * cudart, cuDNN's or NCCL's own pointers into the driver) still passes
+ * CUPTI's API callback on the launching thread.  The outermost launch
+ * callback outside our wrappers (t->busy is set inside them) becomes an
+ * API record with GS_API_F_CUPTI, its correlation id, the region open at
+ * the launch and, for the four common forms, the grid: the analyzer joins
+ * the kernel to it like any launch, so it lands in a layer row. */
+static __thread int gs_cb_depth __attribute__((tls_model("initial-exec")));
+static __thread struct { struct gs_rec_api a; uint32_t corr; int on; } gs_orphan
+    __attribute__((tls_model("initial-exec")));
+
+static uint8_t gs_orphan_fn(CUpti_CallbackDomain dom, CUpti_CallbackId cbid)
+{
+    if (dom == CUPTI_CB_DOMAIN_RUNTIME_API)
+        switch (cbid) {
+        case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_v7000: return GS_API_cudaLaunchKernel;
+        case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernel_ptsz_v7000: return GS_API_cudaLaunchKernel_ptsz;
+        case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_v9000: return GS_API_cudaLaunchCooperativeKernel;
+        case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchCooperativeKernel_ptsz_v9000:
+            return GS_API_cudaLaunchCooperativeKernel_ptsz;
+        case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_v11060: return GS_API_cudaLaunchKernelExC;
+        case CUPTI_RUNTIME_TRACE_CBID_cudaLaunchKernelExC_ptsz_v11060: return GS_API_cudaLaunchKernelExC_ptsz;
+        case 505: return GS_API___cudaLaunchKernel;
+        case 506: return GS_API___cudaLaunchKernel_ptsz;
+        case CUPTI_RUNTIME_TRACE_CBID_cudaGraphLaunch_v10000: return GS_API_cudaGraphLaunch;
+        case CUPTI_RUNTIME_TRACE_CBID_cudaGraphLaunch_ptsz_v10000: return GS_API_cudaGraphLaunch_ptsz;
+        default: return GS_API_NONE;
+        }
+    switch (cbid) {
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel: return GS_API_cuLaunchKernel;
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel_ptsz: return GS_API_cuLaunchKernel_ptsz;
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx: return GS_API_cuLaunchKernelEx;
+    case CUPTI_DRIVER_TRACE_CBID_cuLaunchKernelEx_ptsz: return GS_API_cuLaunchKernelEx_ptsz;
+    default: return GS_API_NONE;
+    }
+}
+
+#define GS_ORPHAN_GRID(a, gx, gy, gz, bx, by, bz)                                       \
+    ((a)->u.g.grid_x = (gx), (a)->u.g.grid_y = (uint16_t)(gy), (a)->grid_z = (uint16_t)(gz), \
+     (a)->block = GS_API_BLOCK(bx, by, bz))
+
+static void gs_orphan_begin(CUpti_CallbackDomain dom, CUpti_CallbackId cbid, const CUpti_CallbackData *d)
+{
+    struct gs_thread *t = &gs_tls;
+    uint8_t fn = gs_orphan_fn(dom, cbid);
+    if (fn == GS_API_NONE || !gs_recording(t))
+        return;
+    struct gs_rec_api *a = &gs_orphan.a;
+    memset(a, 0, sizeof *a);
+    a->type = GS_REC_API;
+    a->fn = fn;
+    a->flags = GS_API_F_CUPTI;
+    const void *p = d->functionParams;
+    if (p && dom == CUPTI_CB_DOMAIN_RUNTIME_API &&
+        (fn == GS_API_cudaLaunchKernel || fn == GS_API_cudaLaunchKernel_ptsz)) {
+        const cudaLaunchKernel_v7000_params *k = p;
+        GS_ORPHAN_GRID(a, k->gridDim.x, k->gridDim.y, k->gridDim.z, k->blockDim.x, k->blockDim.y, k->blockDim.z);
+        a->stream = (uint32_t)(uintptr_t)k->stream;
+    } else if (p && (fn == GS_API_cuLaunchKernel || fn == GS_API_cuLaunchKernel_ptsz)) {
+        const cuLaunchKernel_params *k = p;
+        GS_ORPHAN_GRID(a, k->gridDimX, k->gridDimY, k->gridDimZ, k->blockDimX, k->blockDimY, k->blockDimZ);
+        a->stream = (uint32_t)(uintptr_t)k->hStream;
+    } else if (p && (fn == GS_API_cuLaunchKernelEx || fn == GS_API_cuLaunchKernelEx_ptsz)) {
+        const CUlaunchConfig *c = ((const cuLaunchKernelEx_params *)p)->config;
+        if (c) {
+            GS_ORPHAN_GRID(a, c->gridDimX, c->gridDimY, c->gridDimZ, c->blockDimX, c->blockDimY, c->blockDimZ);
+            a->stream = (uint32_t)(uintptr_t)c->hStream;
+        }
+    }
+    gs_orphan.corr = d->correlationId;
+    gs_orphan.on = 1;
+    a->t0 = gs_now();
+}
+
+static void gs_orphan_end(const CUpti_CallbackData *d)
+{
+    uint64_t t1 = gs_now();
+    struct gs_thread *t = &gs_tls;
+    gs_orphan.on = 0;
+    if (d->functionReturnValue)
+        gs_orphan.a.ret = (int16_t)*(const int *)d->functionReturnValue;
+    gs_gpu_corr = gs_orphan.corr;
+    int was = t->busy;
+    t->busy = 1;
+    gs_gpu_api_record(t, &gs_orphan.a, t1);
+    t->busy = was;
+    gs_gpu_corr = 0;
+}
+
 /* launch correlation ids and context teardown */
 static void CUPTIAPI gs_cupti_cb(void *ud, CUpti_CallbackDomain dom, CUpti_CallbackId cbid,
                                  const void *data)
@@ -336,8 +455,18 @@ static void CUPTIAPI gs_cupti_cb(void *ud, CUpti_CallbackDomain dom, CUpti_Callb
     (void)ud;
     if (dom == CUPTI_CB_DOMAIN_RUNTIME_API || dom == CUPTI_CB_DOMAIN_DRIVER_API) {
         const CUpti_CallbackData *d = data;
-        if (d->callbackSite == CUPTI_API_ENTER && !gs_gpu_corr)
-            gs_gpu_corr = d->correlationId;
+        if (d->callbackSite == CUPTI_API_ENTER) {
+            /* inside one of our wrappers: the wrapper's record takes the id */
+            if (gs_tls.busy) {
+                if (!gs_gpu_corr)
+                    gs_gpu_corr = d->correlationId;
+            } else if (gs_cb_depth == 0) {
+                gs_orphan_begin(dom, cbid, d);
+            }
+            gs_cb_depth++;
+        } else if (gs_cb_depth > 0 && --gs_cb_depth == 0 && gs_orphan.on) {
+            gs_orphan_end(d);
+        }
     } else if (dom == CUPTI_CB_DOMAIN_RESOURCE && cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING) {
         if (!gs_cupti_forked)
             p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
@@ -372,6 +501,10 @@ static void gs_cupti_start(void)
         return;
     CUpti_SubscriberHandle sub;
     CUptiResult r = p_cuptiSubscribe(&sub, (CUpti_CallbackFunc)gs_cupti_cb, NULL);
+    if (r == CUPTI_SUCCESS) {
+        gs_cupti_sub = sub;
+        __atomic_store_n(&gs_cupti_held, 1, __ATOMIC_RELEASE);
+    }
     if (r != CUPTI_SUCCESS) {
         if (r == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED)
             gs_log("another tool holds CUPTI (nsys, Kineto, compute-sanitizer?): GPU kernels will not "
@@ -409,6 +542,57 @@ static void gs_cupti_start(void)
     gs_sources |= GS_SRC_CUPTI;
     gs_dbg("CUPTI kernel timing on");
 }
+
+/* ---- sharing CUPTI with the user's profiler ----
+ * CUPTI has one subscriber, one set of activity buffers, one timestamp
+ * callback and per-kind external-correlation stacks per process.  The
+ * shim takes them first (injection at cuInit); when another client of the
+ * process (torch.profiler / Kineto, Nsight, any CUPTI tool) asks for them,
+ * the shim gives them up at once, so the user's profiler works as it would
+ * alone: our buffers are flushed, our activity kinds disabled, CUPTI's own
+ * clock restored, our subscription dropped, and no more external ids are
+ * pushed.  One line says so; kernels after that are not timed by us (the
+ * launch records stay).  GREENSHIM_CUPTI=0 never takes CUPTI at all. */
+static void gs_cupti_yield(const char *what)
+{
+    if (!__atomic_exchange_n(&gs_cupti_held, 0, __ATOMIC_ACQ_REL) || gs_cupti_forked)
+        return;
+    __atomic_store_n(&gs_cupti_live, 0, __ATOMIC_RELEASE);
+    p_cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+    if (p_cuptiActivityDisable) {
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_MEMCPY);
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_MEMSET);
+        p_cuptiActivityDisable(CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION);
+    }
+    if (p_cuptiActivityRegisterTimestampCallback)
+        p_cuptiActivityRegisterTimestampCallback(NULL);
+    if (p_cuptiUnsubscribe)
+        p_cuptiUnsubscribe(gs_cupti_sub);
+    gs_log("another CUPTI client in this process (%s: torch.profiler/Kineto, Nsight or a CUPTI tool) "
+           "asked for CUPTI: greenshim gave it up, so that tool works as it would alone; GPU kernels from "
+           "now on are not timed by greenshim (their launches still are); GREENSHIM_CUPTI=0 leaves CUPTI "
+           "to the other tool from the start", what);
+}
+
+#define GS_CUPTI_FWD(name, PARAMS, ARGS)                                               \
+    GS_API CUptiResult CUPTIAPI name PARAMS                                            \
+    {                                                                                  \
+        static void *real_;                                                            \
+        CUptiResult (*fn_) PARAMS = (CUptiResult (*) PARAMS)__atomic_load_n(&real_, __ATOMIC_ACQUIRE); \
+        if (!fn_ && !(fn_ = (CUptiResult (*) PARAMS)gs_resolve(&real_, #name)))          \
+            return CUPTI_ERROR_NOT_INITIALIZED;                                        \
+        gs_cupti_yield(#name);                                                         \
+        return fn_ ARGS;                                                               \
+    }
+/* what another client calls first; the shim calls CUPTI through its own
+ * handle (p_*), never through these */
+GS_CUPTI_FWD(cuptiSubscribe, (CUpti_SubscriberHandle *s, CUpti_CallbackFunc cb, void *ud), (s, cb, ud))
+GS_CUPTI_FWD(cuptiSubscribe_v2, (CUpti_SubscriberHandle *s, CUpti_CallbackFunc cb, void *ud,
+                                 CUpti_SubscriberParams *p), (s, cb, ud, p))
+GS_CUPTI_FWD(cuptiActivityRegisterCallbacks, (CUpti_BuffersCallbackRequestFunc rq,
+                                              CUpti_BuffersCallbackCompleteFunc cp), (rq, cp))
+GS_CUPTI_FWD(cuptiActivityRegisterTimestampCallback, (CUpti_TimestampCallbackFunc f), (f))
 
 uint32_t gs_cupti_ext_push(void)
 {

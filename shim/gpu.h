@@ -9,6 +9,10 @@
 /* cuda.c */
 GS_HIDDEN uint32_t gs_gpu_string(int kind, const char *text);   /* GS_STR_KERNEL / GS_STR_GPU id */
 GS_HIDDEN void gs_gpu_first_call(void);       /* the process's first CUDA call: start NVML */
+/* cuda.c: one API record on this thread (region, corr = gs_gpu_corr, dt from t1) */
+struct gs_thread;
+struct gs_rec_api;
+GS_HIDDEN void gs_gpu_api_record(struct gs_thread *t, struct gs_rec_api *a, uint64_t t1);
 extern int gs_gpu_started;
 /* CUPTI correlation id of the outermost CUDA API call the current wrapper
  * made (set by cupti.c's callback, read by the wrapper) */

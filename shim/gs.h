@@ -252,6 +252,22 @@ extern int gs_nevents;
 extern uint64_t gs_ctr_long_ticks;            /* calls at least this long: always read */
 extern uint32_t gs_ctr_sample_every;          /* tiny calls: 1 in N */
 
+/* blas.c: GREENSHIM_NATIVE (0: BLAS and oneDNN wrappers only forward), and
+ * a call recorded from above BLAS (aten.c) */
+extern int gs_native;
+extern __thread int gs_probe_on __attribute__((tls_model("initial-exec")));
+extern __thread unsigned gs_probe_hits __attribute__((tls_model("initial-exec")));
+GS_HIDDEN void gs_blas_record_call(struct gs_thread *t, uint8_t op, uint16_t flags, int64_t m, int64_t n,
+                                   int64_t k, int64_t lda, int64_t ldb, int64_t ldc, uint64_t t0, uint64_t t1);
+/* dnnl.c: a oneDNN-like primitive execution recorded from above oneDNN (aten.c) */
+extern __thread uint64_t gs_dnnl_execs __attribute__((tls_model("initial-exec")));
+GS_HIDDEN void gs_dnnl_record(struct gs_thread *t, struct gs_rec_dnnl_prim *d, uint64_t t0, uint64_t t1,
+                              uint8_t flags);
+
+/* blas_lib.c: at the exit of a process that made no intercepted call, one
+ * line when it loaded a BLAS or DNN library all the same. */
+GS_HIDDEN void gs_blas_report_unseen(void);
+
 /* sampler.c drives the energy sources (sources/source.h: GS_SOURCE); it
  * is a module (GS_MODULE) like counters.c and regions.c.  At a region
  * boundary, a rate-limited read of the measured domains on the calling

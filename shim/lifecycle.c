@@ -253,6 +253,8 @@ static void gs_fini(void)
     if (getpid() != gs_self_pid)        /* a vfork child: the parent's state */
         return;
     int was = gs_enabled;
+    if (gs_armed && !gs_enabled)        /* never started: no intercepted call */
+        gs_blas_report_unseen();
     gs_stop();
     gs_armed = 0;
     if (was)

@@ -4,10 +4,20 @@
  * without a domain, become greenshim_region_push/pop, so the same region
  * paths ("decoder/attn") name layers whether a program uses our API,
  * torch.cuda.nvtx.range_push or autograd's emit_nvtx.  Marks are
- * NVTX_MARK records.  The NVTX ABI (frozen, v2) is declared locally. */
+ * NVTX_MARK records.  The NVTX ABI (frozen, v2) is declared locally.
+ *
+ * Libraries annotate themselves too: NCCL, cuDNN, cuBLAS, NVSHMEM, CUTLASS,
+ * TensorRT push ranges in domains of their own name.  Those ranges are no
+ * program names: they become marks ("NCCL: AllReduce"), never regions, so a
+ * collective never nests into the user's layer paths.  The payload
+ * extension (nvtxRangePushPayload / PopPayload / Start / End, NCCL >= 2.23)
+ * is answered too (InitializeInjectionNvtxExtension): a payload pop closes
+ * the range its domain opened, whichever form opened it. */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <wchar.h>
 #include "gs.h"
@@ -49,8 +59,32 @@ struct gs_nvtx_attr {                   /* nvtxEventAttributes_v2 */
     const void *message;
 };
 /* our registered-string and domain handles: a leading tag, then the text */
-struct gs_nvtx_str { uint32_t tag; char text[]; };
+struct gs_nvtx_str { uint32_t tag; uint32_t lib; char text[]; };
 #define GS_NVTX_TAG 0x67734e56u
+
+/* domains of libraries, by name (case-insensitive prefix) */
+static int gs_nvtx_lib_domain(const char *name)
+{
+    static const char *const libs[] = { "NCCL", "cuDNN", "CUDNN", "cuBLAS", "cublas", "NVSHMEM",
+                                        "CUTLASS", "TensorRT", "TRT", "cuFFT", "cuSPARSE", "NPP",
+                                        "DALI", "Triton" };
+    for (size_t i = 0; name && i < sizeof libs / sizeof *libs; i++)
+        if (strncasecmp(name, libs[i], strlen(libs[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static int gs_dom_is_lib(const void *d)
+{
+    const struct gs_nvtx_str *s = d;
+    return s && s->tag == GS_NVTX_TAG && s->lib;
+}
+
+static const char *gs_dom_name(const void *d)
+{
+    const struct gs_nvtx_str *s = d;
+    return s && s->tag == GS_NVTX_TAG ? s->text : "(domain)";
+}
 
 /* ---- text ---- */
 
@@ -105,6 +139,7 @@ static void *gs_nvtx_handle(const char *text)
     if (!s)
         return NULL;
     s->tag = GS_NVTX_TAG;
+    s->lib = 0;
     memcpy(s->text, text ? text : "", l + 1);
     return s;
 }
@@ -164,6 +199,14 @@ static void gs_mark(const char *text)
     t->busy = 0;
 }
 
+/* a library domain's range: a mark "DOMAIN: text", no region */
+static void gs_lib_mark(const void *d, const char *text)
+{
+    char b[600];
+    snprintf(b, sizeof b, "%s: %s", gs_dom_name(d), text);
+    gs_mark(b);
+}
+
 #define TXT(a) char b_[512]; const char *s_ = gs_attr_text((a), b_, sizeof b_)
 static void n_markex(const struct gs_nvtx_attr *a) { TXT(a); gs_mark(s_); }
 static void n_marka(const char *s) { gs_mark(s ? s : "(null)"); }
@@ -176,15 +219,33 @@ static int n_pushex(const struct gs_nvtx_attr *a) { TXT(a); return gs_push(s_); 
 static int n_pusha(const char *s) { return gs_push(s ? s : "(null)"); }
 static int n_pushw(const wchar_t *w) { char b[512]; return gs_push(gs_wide(w, b, sizeof b)); }
 static int n_pop(void) { return gs_pop(); }
-static void d_markex(void *d, const struct gs_nvtx_attr *a) { (void)d; n_markex(a); }
-static uint64_t d_startex(void *d, const struct gs_nvtx_attr *a) { (void)d; return n_startex(a); }
-static void d_end(void *d, uint64_t id) { (void)d; gs_end(id); }
-static int d_pushex(void *d, const struct gs_nvtx_attr *a) { (void)d; return n_pushex(a); }
-static int d_pop(void *d) { (void)d; return gs_pop(); }
+static void d_markex(void *d, const struct gs_nvtx_attr *a)
+{
+    if (gs_dom_is_lib(d)) { TXT(a); gs_lib_mark(d, s_); } else n_markex(a);
+}
+static uint64_t d_startex(void *d, const struct gs_nvtx_attr *a)
+{
+    if (gs_dom_is_lib(d)) { TXT(a); gs_lib_mark(d, s_); return 0; }
+    return n_startex(a);
+}
+static void d_end(void *d, uint64_t id) { if (!gs_dom_is_lib(d)) gs_end(id); }
+static int d_pushex(void *d, const struct gs_nvtx_attr *a)
+{
+    if (gs_dom_is_lib(d)) { TXT(a); gs_lib_mark(d, s_); return 0; }
+    return n_pushex(a);
+}
+static int d_pop(void *d) { return gs_dom_is_lib(d) ? 0 : gs_pop(); }
 static void *d_regstra(void *d, const char *s) { (void)d; return gs_nvtx_handle(s); }
 static void *d_regstrw(void *d, const wchar_t *w) { char b[512]; (void)d; return gs_nvtx_handle(gs_wide(w, b, sizeof b)); }
-static void *d_createa(const char *s) { return gs_nvtx_handle(s); }
-static void *d_createw(const wchar_t *w) { char b[512]; return gs_nvtx_handle(gs_wide(w, b, sizeof b)); }
+static void *gs_domain(const char *name)
+{
+    struct gs_nvtx_str *s = gs_nvtx_handle(name);
+    if (s)
+        s->lib = (uint32_t)gs_nvtx_lib_domain(name);
+    return s;
+}
+static void *d_createa(const char *s) { return gs_domain(s); }
+static void *d_createw(const wchar_t *w) { char b[512]; return gs_domain(gs_wide(w, b, sizeof b)); }
 static void d_destroy(void *d) { (void)d; }     /* handles may still be in use: kept */
 static void d_init(const void *reserved) { (void)reserved; }
 #undef TXT
@@ -232,5 +293,60 @@ GS_API int InitializeInjectionNvtx2(gs_nvtx_get_export get)
         gs_nvtx_set(t, n, CORE2_Initialize, (gs_nvtx_fp)d_init);
     }
     gs_sources |= GS_SRC_NVTX;
+    return 1;
+}
+
+/* ---- the payload extension (nvToolsExtPayload.h, module 2) ----
+ * Ranges whose attributes travel in payloads: a push names its region after
+ * its domain (the payload's layout is the program's schema, not text), a
+ * pop closes the range its domain opened.  Library domains: marks only. */
+enum { EXT_PAYLOAD_MODULE = 2, EXT_SchemaRegister = 0, EXT_EnumRegister = 1, EXT_MarkPayload = 2,
+       EXT_RangePushPayload = 3, EXT_RangePopPayload = 4, EXT_RangeStartPayload = 5,
+       EXT_RangeEndPayload = 6, EXT_DomainIsEnabled = 7 };
+struct gs_nvtx_ext_segment { size_t id, nslots; intptr_t *slots; };
+struct gs_nvtx_ext_module {
+    uint16_t nvtx_ver, struct_size, module_id, compat_id;
+    size_t nsegments;
+    struct gs_nvtx_ext_segment *segments;
+    void *get_export;
+    const void *ext_info;
+};
+
+static uint64_t gs_next_schema = 0x10000;   /* ids past the predefined schemas */
+static uint64_t p_schema(void *d, const void *a) { (void)d; (void)a; return __atomic_add_fetch(&gs_next_schema, 1, __ATOMIC_RELAXED); }
+static void p_mark(void *d, const void *p, size_t n) { (void)p; (void)n; if (gs_dom_is_lib(d)) gs_lib_mark(d, "(payload)"); else gs_mark(gs_dom_name(d)); }
+static int p_push(void *d, const void *p, size_t n)
+{
+    (void)p; (void)n;
+    if (gs_dom_is_lib(d)) { gs_lib_mark(d, "(payload)"); return 0; }
+    return gs_push(gs_dom_name(d));
+}
+static int p_pop(void *d, const void *p, size_t n) { (void)p; (void)n; return gs_dom_is_lib(d) ? 0 : gs_pop(); }
+static uint64_t p_start(void *d, const void *p, size_t n)
+{
+    (void)p; (void)n;
+    if (gs_dom_is_lib(d)) { gs_lib_mark(d, "(payload)"); return 0; }
+    return gs_start(gs_dom_name(d));
+}
+static void p_end(void *d, uint64_t id) { if (!gs_dom_is_lib(d)) gs_end(id); }
+static uint8_t p_enabled(void *d) { (void)d; return 1; }
+
+GS_API int InitializeInjectionNvtxExtension(struct gs_nvtx_ext_module *m)
+{
+    if (!(gs_enabled || gs_armed) || !m || m->module_id != EXT_PAYLOAD_MODULE || m->nsegments < 1 ||
+        !m->segments || !m->segments[0].slots)
+        return 0;
+    intptr_t *s = m->segments[0].slots;
+    size_t n = m->segments[0].nslots;
+#define SET(i, f) do { if ((i) < n) s[i] = (intptr_t)(f); } while (0)
+    SET(EXT_SchemaRegister, p_schema);
+    SET(EXT_EnumRegister, p_schema);
+    SET(EXT_MarkPayload, p_mark);
+    SET(EXT_RangePushPayload, p_push);
+    SET(EXT_RangePopPayload, p_pop);
+    SET(EXT_RangeStartPayload, p_start);
+    SET(EXT_RangeEndPayload, p_end);
+    SET(EXT_DomainIsEnabled, p_enabled);
+#undef SET
     return 1;
 }

@@ -41,7 +41,7 @@ static int gs_self_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-static int gs_is_self(const void *p)
+GS_HIDDEN int gs_is_self(const void *p)
 {
     if (!gs_self_hi)
         dl_iterate_phdr(gs_self_cb, (void *)(uintptr_t)&gs_self_cb);

@@ -140,8 +140,21 @@ enum gs_routine {
 #define GS_F_UPLO_L      (1u << 7)
 #define GS_F_DIAG_U      (1u << 8)
 #define GS_F_COUNTERS    (1u << 9)   /* a COUNTERS record follows */
+#define GS_F_ILP64       (1u << 10)  /* the library took 64-bit integers (shapes read so) */
+#define GS_F_WIDE        (1u << 11)  /* a value did not fit its 32-bit field: saturated */
+#define GS_F_SCHEME(f)   (((f) >> 12) & 3)   /* enum gs_blas_scheme of the name called */
+#define GS_F_MK_SCHEME(s) ((uint16_t)((s) << 12))
+#define GS_F_ATEN        (1u << 14)  /* seen above BLAS, at the ATen op (the Python helper's fallback) */
 #define GS_F_MK_TRANSA(t) ((uint16_t)((t) << 2))
 #define GS_F_MK_TRANSB(t) ((uint16_t)((t) << 4))
+
+/* How the routine called was named (GS_F_SCHEME of a call's flags). */
+enum gs_blas_scheme {
+    GS_BLAS_PLAIN    = 0,         /* cblas_dgemm, dgemm_ */
+    GS_BLAS_SUFFIX64 = 1,         /* cblas_dgemm64_, dgemm_64_ (64-bit integers) */
+    GS_BLAS_SCIPY    = 2,         /* scipy_cblas_dgemm, scipy_dgemm_ (scipy-openblas32) */
+    GS_BLAS_SCIPY64  = 3,         /* scipy_cblas_dgemm64_, scipy_dgemm_64_ (scipy-openblas64) */
+};
 
 /* One intercepted call.  Dimensions as the caller passed them:
  *   gemm m n k;  symm/hemm m n;  syrk/herk/syr2k/her2k n k;  trmm/trsm m n;
@@ -300,6 +313,7 @@ enum gs_api_fn {
     GS_API_cudaDeviceSynchronize, GS_API_cudaStreamSynchronize, GS_API_cudaStreamSynchronize_ptsz,
     GS_API_cudaEventSynchronize, GS_API_cuCtxSynchronize, GS_API_cuStreamSynchronize,
     GS_API_cuStreamSynchronize_ptsz,
+    GS_API_cuLaunchKernel_ptsz, GS_API_cuLaunchKernelEx_ptsz,
     GS_API_COUNT
 };
 
@@ -308,6 +322,9 @@ enum gs_api_fn {
  * unchanged.  dt = t1 - t0 in header-clock ticks; with GS_API_F_DT_SHIFT
  * it is in units of 65536 ticks (calls longer than 2^32 ticks). */
 #define GS_API_F_DT_SHIFT 1u
+#define GS_API_F_CUPTI    2u          /* a launch seen only by CUPTI's API callback (no
+                                         interposed wrapper: static cudart, cuDNN, NCCL,
+                                         a pointer from the driver); kernel 0 unless known */
 struct gs_rec_api {
     uint8_t  type;                /* GS_REC_API */
     uint8_t  nslots;              /* 1 */
