@@ -61,6 +61,7 @@ static pthread_mutex_t gs_sampler_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gs_sampler_cv;
 static int gs_sampler_running;
 static volatile int gs_sampler_stop_flag;
+static int gs_sampler_primed;     /* the thread's first reads are in (under gs_sampler_mu) */
 static unsigned gs_hz;
 
 static const char *gs_kind_name(int kind)
@@ -444,6 +445,12 @@ static void *gs_sampler_main(void *arg)
     uint64_t since_clock = 0, since_self = 0, since_lock = 0;
     while (!gs_sampler_stop_flag) {
         gs_sample_all();
+        if (!gs_sampler_primed) {       /* the series' first point: the start may go on */
+            pthread_mutex_lock(&gs_sampler_mu);
+            gs_sampler_primed = 1;
+            pthread_cond_broadcast(&gs_boundary_cv);
+            pthread_mutex_unlock(&gs_sampler_mu);
+        }
         if (autorate && ++ticks == 20) {
             /* the default rate: the fastest of 1000..100 Hz whose measured
              * tick cost (wake-up + reads + records) stays within 0.5% of one
@@ -533,6 +540,7 @@ static void gs_sampler_init(void)
     pthread_cond_init(&gs_sampler_cv, &ca);
     pthread_cond_init(&gs_boundary_cv, &ca);
     gs_boundary_asked = gs_boundary_served = gs_boundary_done = 0;
+    gs_sampler_primed = 0;
     pthread_condattr_destroy(&ca);
     sigset_t all, old;
     sigfillset(&all);
@@ -545,6 +553,21 @@ static void gs_sampler_init(void)
         return;
     }
     gs_sampler_running = 1;
+    /* the start waits for the thread's first reads (at most 100 ms): a new
+     * thread on a busy machine may wait a whole scheduler period for its
+     * first slice, and a region the program opens before the series' first
+     * point has nothing to interpolate from (test_energy_phases) */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 100000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&gs_sampler_mu);
+    while (!gs_sampler_primed && pthread_cond_timedwait(&gs_boundary_cv, &gs_sampler_mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&gs_sampler_mu);
     __atomic_store_n(&gs_boundary_on, 1, __ATOMIC_RELEASE);
     gs_sources |= GS_SRC_SAMPLER;
 }
