@@ -10,14 +10,32 @@ SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/i
 ANA_CFLAGS  := -std=gnu11
 
 SHIM_SRC := $(wildcard shim/*.c shim/sources/*.c)
+# MPI interposers (shim/mpi.c): compiled against the real mpi.h (Open MPI's,
+# Debian libopenmpi-dev), never linked with libmpi; left out without mpi.h
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+ifeq ($(MPI_CFLAGS),)
+SHIM_SRC := $(filter-out shim/mpi.c,$(SHIM_SRC))
+endif
+MPICC   := $(shell command -v mpicc 2>/dev/null)
+# gloo interposers (shim/gloo.cc, C++ only to read gloo's option classes):
+# compiled against Debian libgloo-dev's headers, left out without them; no
+# libgloo or libstdc++ at link time (inline members only; no cleanups: no personality routine)
+CXX     ?= g++
+ifneq ($(wildcard /usr/include/gloo/allreduce.h),)
+SHIM_CXX_SRC := shim/gloo.cc
+endif
+# NCCL interposers (shim/nccl.c): compiled against CUDA's nccl.h, left out without it
+ifeq ($(wildcard /usr/local/cuda/include/nccl.h),)
+SHIM_SRC := $(filter-out shim/nccl.c,$(SHIM_SRC))
+endif
 ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c tests/fakes/fake_cupti.c,$(wildcard tests/fakes/*.c))
+FAKE_SRC := $(filter-out tests/fakes/fake_nvml.c tests/fakes/fake_cuda.c tests/fakes/fake_cupti.c tests/fakes/fake_nccl.c,$(wildcard tests/fakes/*.c))
 BENCH_SRC:= $(wildcard bench/*.c)
 
-SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+SHIM_OBJ := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o) $(SHIM_CXX_SRC:%.cc=$(BUILD)/obj/%.o)
 ANA_OBJ  := $(ANA_LIB:%.c=$(BUILD)/obj/%.o)
 EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -25,20 +43,34 @@ FAKE_BIN := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 BLAS_LIBS := -lopenblas
+# small C programs the end-to-end tests run (tests/e2e/src/prog_*.c)
+PROG_SRC := $(wildcard tests/e2e/src/prog_*.c)
+PROG_BIN := $(PROG_SRC:tests/e2e/src/%.c=$(BUILD)/progs/%)
+# the interpreter `make install` puts the Python helper in reach of (Debian's torch and numpy are its)
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 
 # GPU path test programs (tests/e2e/src/gpu_*): built only where the CUDA
 # toolkit is; the fake NVML and CUDA driver always (they need nothing)
 CUDA_HOME ?= /usr/local/cuda
 NVCC      := $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc))
-GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1 \
+GPU_BIN   := $(BUILD)/fakes/nvml/libnvidia-ml.so.1 $(BUILD)/fakes/cuda/libcuda.so.1 $(BUILD)/fakes/nccl/libnccl.so.2 \
              $(BUILD)/fakes/cupti/libcupti.so.13 \
              $(BUILD)/gpu/gpu_driver_lookup
 ifneq ($(wildcard $(CUDA_HOME)/include/cupti.h),)
 GPU_BIN   += $(BUILD)/gpu/gpu_attrib $(BUILD)/gpu/gpu_orphan $(BUILD)/gpu/gpu_launch_c $(BUILD)/gpu/gpu_cublas \
-             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
+             $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_nvtx_names \
+             $(BUILD)/gpu/gpu_launch_bench $(BUILD)/gpu/gpu_fork
 ifneq ($(NVCC),)
 GPU_BIN   += $(BUILD)/gpu/gpu_launch_cu
 endif
+endif
+# the NCCL test rank (tests/e2e/test_nccl.sh): only with CUDA's nccl.h
+ifneq ($(wildcard $(CUDA_HOME)/include/nccl.h),)
+GPU_BIN   += $(BUILD)/gpu/nccl_ranks
+endif
+# the distributed tests' MPI trainer (tests/e2e/test_mpi.sh): only with mpicc
+ifneq ($(MPICC),)
+GPU_BIN   += $(BUILD)/mpi/mpi_train
 endif
 CUDA_INC  := -I$(CUDA_HOME)/include
 CUDA_LIB  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
@@ -46,7 +78,12 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 .PHONY: all check demo bench install clean deps
 .PHONY: sanitize fuzz fuzz-build
-all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN)
+all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN) \
+     $(PROG_BIN)
+
+$(BUILD)/progs/%: tests/e2e/src/%.c include/greenshim.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(BLAS_LIBS)
 
 $(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/greenshim/trace.h include/greenshim.h
 	@mkdir -p $(dir $@)
@@ -55,6 +92,13 @@ $(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/gr
 $(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/obj/shim/mpi.o: SHIM_CFLAGS += $(MPI_CFLAGS)
+
+$(BUILD)/obj/shim/%.o: shim/%.cc $(wildcard shim/*.h) include/greenshim/trace.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -std=gnu++17 -fPIC -fvisibility=hidden -fno-rtti \
+	    -fasynchronous-unwind-tables $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -c $< -o $@
 
 $(BUILD)/libgreenshim.so: $(SHIM_OBJ)
 	$(CC) -shared -pthread -o $@ $^ -ldl -Wl,-z,nodelete
@@ -115,9 +159,22 @@ $(BUILD)/gpu/gpu_cublas: tests/e2e/src/gpu_cublas.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< $(CUDA_LIB) -lcublas -lcublasLt -lcudart
 
-$(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains: $(BUILD)/gpu/%: tests/e2e/src/%.c
+$(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_nvtx_names: $(BUILD)/gpu/%: tests/e2e/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CPPFLAGS) $(CUDA_INC) -o $@ $< $(BLAS_LIBS) -ldl
+
+$(BUILD)/fakes/nccl/libnccl.so.2: tests/fakes/fake_nccl.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC -shared -Wl,-soname,libnccl.so.2 -o $@ $<
+
+# linked against the fake NCCL's soname; at run time LD_LIBRARY_PATH picks the fake or the real one
+$(BUILD)/gpu/nccl_ranks: tests/e2e/src/nccl_ranks.c $(BUILD)/fakes/nccl/libnccl.so.2
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(CUDA_INC) -o $@ $< -L$(BUILD)/fakes/nccl -l:libnccl.so.2 $(BLAS_LIBS)
+
+$(BUILD)/mpi/mpi_train: tests/e2e/src/mpi_train.c
+	@mkdir -p $(dir $@)
+	$(MPICC) -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< $(BLAS_LIBS)
 
 $(BUILD)/gpu/gpu_launch_cu: tests/e2e/src/gpu_launch_cu.cu
 	@mkdir -p $(dir $@)
@@ -216,6 +273,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site
 	install -m 644 python/greenshim_site/sitecustomize.py $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site/
 	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
+	@# `import greenshim` without the recorder too (a no-op then, as the C header is): into the
+	@# interpreter's own directory under PREFIX (Debian: PREFIX/lib/python3.X/dist-packages)
+	@d=$$($(PYTHON) -c 'import sys; print(next((p for p in sys.path if p.startswith("$(PREFIX)/lib/") and p.endswith("-packages")), ""))' 2>/dev/null); \
+	if [ -n "$$d" ]; then install -d "$(DESTDIR)$$d" && install -m 644 python/greenshim.py "$(DESTDIR)$$d/" && \
+	    echo "installed greenshim.py in $$d ($(PYTHON))"; \
+	else echo "note: $(PYTHON) has no package directory under $(PREFIX): import greenshim needs PYTHONPATH=$(PREFIX)/share/greenshim/python"; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -25,9 +25,25 @@ struct ana_call {
     uint8_t  has_ctr;
     uint64_t ctr[GS_MAX_EVENTS];
     double   energy_j;            /* attribute */
+    double   wall_s;              /* attribute: its share of the wall time (calls active at once share it) */
     int32_t  layer;               /* layers: index into report layers, -1 none */
     uint32_t prim;                /* oneDNN: index + 1 into proc->dnnl, 0 for BLAS */
+    uint64_t bytes;               /* communication: the message size (trace.h), else 0 */
 };
+
+/* Communication calls (GS_REC_COMM: MPI, NCCL, gloo) are calls too: their
+ * op is ANA_OP_COMM(fn), m the communicator's size, lda its key, ldb the
+ * collective's sequence number, ldc the peer (as int32), flags the library
+ * (ANA_COMM_LIB) and the record's GS_COMM_F_* (ANA_COMM_FLAGS), bytes the
+ * message size.  They take their share of energy like BLAS calls. */
+#define ANA_OP_COMM_BASE 0x40u
+#define ANA_OP_COMM(fn) ((uint8_t)(ANA_OP_COMM_BASE | ((fn) & 0x3fu)))
+#define ANA_OP_IS_COMM(op) (((op) & 0xc0u) == ANA_OP_COMM_BASE)
+#define ANA_COMM_FN(op) ((unsigned)(op) & 0x3fu)
+#define ANA_COMM_LIB(flags) (((unsigned)(flags) >> 12) & 15u)
+#define ANA_COMM_FLAGS(flags) (((unsigned)(flags) >> 8) & 15u)
+const char *ana_comm_fn_name(unsigned fn);      /* "allreduce" */
+const char *ana_comm_lib_name(unsigned lib);    /* "mpi", "nccl", "gloo" */
 
 /* oneDNN primitives (dnnl.c).  A DNNL call's op is ANA_OP_DNNL(kind), its
  * m, n, k the implicit GEMM (m = output channels/features, n = batch x
@@ -55,6 +71,7 @@ struct ana_domain {
     size_t n, cap;
     uint64_t *t;                  /* raw clock, ns after timeline */
     uint64_t *v;                  /* raw value */
+    uint32_t *h;                  /* half the read's bracket (t_read - t) / 2, raw clock, saturated */
 };
 
 struct ana_string { uint32_t id; char *text; };
@@ -107,7 +124,11 @@ struct ana_proc {
     char *text;                   /* header key: value text (owned) */
     char host[256], cmdline[1024], rank[64], events_live[512], events_kind[32], policy[512];
     char energy_sources[64], run_id[128], run_role[16];
+    /* the launcher's identity (header job.*; docs/distributed.md): rank -1 none */
+    char job_id[160], job_launcher[16], job_node[128];
+    long job_rank, job_local_rank, job_world_size, job_node_id;
     double idle_watts_hdr;        /* < 0: not given */
+    double age_s;                 /* how long the process had run when its recorder started; < 0: unknown */
     unsigned sampler_hz;
     int clean_exit;
     uint64_t lost;                /* records lost (sum of LOST records) */
@@ -124,9 +145,10 @@ struct ana_proc {
     /* the distinct BLAS call shapes (op, layout and transposes, m, n, k), in
      * the order of their first call (threads in order): layer detection
      * learns what each GEMM pair shows from them instead of a pass */
-    struct ana_shape { uint32_t op, pat, m, n, k; } *shp; size_t nshp, capshp;
+    struct ana_shape { uint32_t op, pat, m, n, k; uint64_t calls; } *shp; size_t nshp, capshp;
     uint32_t *shp_hash; size_t shp_cap;      /* open addressing: index + 1 */
     uint32_t shp_last;                       /* the last call's shape index + 1 */
+    struct ana_map rorigin;       /* region id -> 1 + who named it (enum gs_region_origin), from its pushes */
     struct ana_chunk *chunks; size_t nchunks;
     size_t ncalls, nrev;          /* counted by the reader */
     int any_call_region;          /* some call names a region */
@@ -175,6 +197,8 @@ void ana_error(struct ana_run *run, const char *fmt, ...) __attribute__((format(
  * The file stays mapped until ana_run_free; the reader indexes its chunks
  * per thread and keeps what is small (strings, samples, clock points). */
 int  ana_read_file(struct ana_run *run, const char *path);
+/* which samples of a domain are curve points, once its times are ns (the timeline) */
+void ana_samples_settle(struct ana_domain *d, double ns_per_raw);
 /* decode the next call of a thread from the position (ci, off) (for passes
  * ahead of the sweep: counters are not attached, has_ctr = 0; the pages of
  * chunks left behind are released); 1 found, 0 none left.  Start with
@@ -198,8 +222,9 @@ int  ana_read_path(struct ana_run *run, const char *path);
 const char *ana_string(const struct ana_proc *p, uint32_t id);
 const char *ana_hdr_get(const struct ana_proc *p, const char *key, char *buf, size_t len);
 void ana_run_free(struct ana_run *run);
-/* traces of more than one run (header run.id): -1 with a message on stderr
- * unless merge (then a warning in the report); 0 one run */
+/* traces of more than one run (header run.id; processes with one job.id
+ * are one run): -1 with a message on stderr unless merge (then a warning in
+ * the report); 0 one run */
 int  ana_check_runs(struct ana_run *run, int merge, const char *verb);
 size_t ana_count_runs(struct ana_run *run, const char **first, const char **other);
 
@@ -219,7 +244,7 @@ static inline uint64_t ana_ns(const struct ana_proc *p, uint64_t raw)
 void ana_dnnl_prim(struct ana_proc *p, const uint8_t *rec);
 static inline int ana_rec_is_call(const uint8_t *rec)
 {
-    return rec[0] == GS_REC_CALL || (rec[0] == GS_REC_DNNL && rec[2] == GS_DNNL_EXEC);
+    return rec[0] == GS_REC_CALL || (rec[0] == GS_REC_DNNL && rec[2] == GS_DNNL_EXEC) || rec[0] == GS_REC_COMM;
 }
 void ana_dnnl_decode(const struct ana_proc *p, const uint8_t *rec, struct ana_call *c);
 const struct ana_dnnl *ana_dnnl_of(const struct ana_proc *p, const struct ana_call *c);
@@ -229,6 +254,7 @@ const char *ana_call_api(const struct ana_call *c);    /* "cblas", "fortran", "d
 /* model.c: names and FLOPs */
 const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */
 double ana_flops(const struct ana_call *c);
+unsigned ana_call_dims(const struct ana_proc *p, const struct ana_call *c);   /* 1 m, 2 n, 4 k: those that apply */
 const char *ana_counter_unit(const char *ev);      /* "ns", "cycles", ... */
 /* control characters as \xNN (text output); out: 4 * max + 1 bytes */
 char *ana_text_escape(const char *in, char *out, size_t max);
@@ -247,13 +273,16 @@ const char *ana_lost_reason(unsigned code);     /* LOST reason code in words */
 struct ana_op_row {
     char op[48]; const char *api;
     uint64_t calls, errors;       /* errors: non-success returns (CUDA, cuBLAS) */ double flops, time_s, energy_j;
+    double wall_s;                /* the calls' shares of the wall time (ana_call.wall_s) */
     uint64_t ctr_calls; double ctr[GS_MAX_EVENTS];
     struct ana_first first; uint32_t idx0;
+    double bytes;                 /* communication ops: bytes moved (message sizes summed) */
 };
 struct ana_shape_row {
     char op[48]; const char *api; int transa, transb;
     uint32_t m, n, k;
-    uint64_t calls; double flops, time_s, energy_j;
+    uint64_t calls; double flops, time_s, energy_j, wall_s;
+    unsigned dims;                /* the dimensions that apply to its routine: 1 m, 2 n, 4 k (ana_call_dims) */
     struct ana_first first; uint32_t oi;   /* op row while the sweep runs */
 };
 struct ana_region_row {
@@ -262,11 +291,13 @@ struct ana_region_row {
 };
 struct ana_layer_row {
     char name[256]; uint64_t calls; double time_s, energy_j, flops;
+    double wall_s;                /* the calls' shares of the wall time, plus the gaps of its regions */
     double gpu_time_s, gpu_energy_j;  /* kernels launched inside the layer (kernels.c) */
     /* detection keys */
     uint32_t dims[3]; int op; int inst;
     struct ana_first first; uint32_t idx0;
     long iterations;              /* this layer's own (its model's) iterations, 0: none */
+    const char *source;           /* where its name came from: region, nvtx, annotate, detected */
 };
 struct ana_report {
     struct ana_run *run;
@@ -279,9 +310,22 @@ struct ana_report {
     long iterations;              /* -1: none detected */
     double outside_s, outside_j, unattributed_s;
     double total_j, calls_j, idle_w, net_j;
+    double gap_s, gap_j;          /* inside regions, between calls (not filtered out) */
+    double dropped_wall_s;        /* wall-time shares of the calls a filter left out */
+    double gap_layers_s, gap_layers_j;        /* the gaps given to layer rows (regions name layers) */
+    double unlayered_wall_s, unlayered_j;     /* calls kept that no layer holds */
+    double layers_out_s, layers_out_j;        /* the layers table's outside row */
+    /* each table's reconciliation: rows + outside against the run's wall time and energy */
+    struct ana_recon {
+        double rows_s, out_s, rows_j, out_j;
+        int time_ok, energy_ok;
+    } rec_energy, rec_ops, rec_shapes, rec_layers;
     const char *provenance, *source, *idle_source;
-    int reconciled;
+    int reconciled;               /* every table's, time and energy */
     double watts_per_core; char watts_source[32];
+    int blas_threads;             /* the most BLAS threads a calling process had (header blas.threads), 0 unknown */
+    int blas_threads_unknown;     /* some calling process did not say */
+    char blas_threads_how[48];
     struct { char name[64]; char source[32]; char provenance[16]; double energy_j;
              double span_s; /* time its samples cover (per-process domains: summed) */ } dom[ANA_MAX_DOMAINS];
     int ndom;
@@ -289,6 +333,10 @@ struct ana_report {
     uint64_t ctr_calls, total_calls;
     double ctr_tot[GS_MAX_EVENTS]; char *ctr_names[GS_MAX_EVENTS]; int nctr;
     double sampler_hz, sampler_cpu_s;
+    /* the window: from the first recorder start of the run (its first
+     * intercepted call) to the last record; the part of the processes' lives
+     * before it is not recorded: how long (< 0: unknown, older traces) */
+    double before_window_s;
     struct ana_gpu_report *gpu;   /* kernels.c */
     /* stage results by name (ana_report_ext) */
     struct { char name[32]; const char *key; void *data; void (*free_fn)(void *); } ext[16];
@@ -308,6 +356,9 @@ struct ana_report {
     uint32_t shape_last;          /* the row of the call before + 1 (most calls repeat it) */
     int32_t op_idx[256][2];       /* op byte, api -> op row + 1 while the sweep runs */
     int *op_remap, *layer_remap;  /* row index in the event stream -> row index after the sort */
+    size_t nop_remap, nlayer_remap;   /* their lengths: the rows at the sort; rows added after it
+                                       * (the GPU stage's) have no stream index, so nops and
+                                       * nlayers may exceed them: loops over a remap use these */
     int detected_thread_proc; uint32_t detected_thread;   /* layers: the busiest thread */
     /* report_more.c: what the people-facing renderers need beyond the tables */
     struct ana_more *more;
@@ -344,6 +395,9 @@ void ana_gpu_report(struct ana_report *r);        /* after ana_layers */
 void ana_gpu_report_free(struct ana_report *r);
 void ana_gpu_json(const struct ana_report *r, FILE *out);
 void ana_gpu_text(const struct ana_report *r, FILE *out);
+/* ranks.c: the job's ranks, communication and waiting (docs/distributed.md) */
+void ana_job_json(const struct ana_report *r, FILE *out);
+void ana_job_text(const struct ana_report *r, FILE *out);
 const char *ana_gpu_api_name(unsigned fn);
 void ana_gpu_cublas_name(unsigned routine, unsigned flags, char *buf, size_t len);
 
@@ -357,6 +411,14 @@ int  ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_pro
 void ana_layers_finish(struct ana_report *r);
 /* the layer row that holds the energy between calls inside region id */
 int  ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
+/* the row a region's own work (calls, kernels, energy between calls) goes
+ * to: a leaf region's row (its calls hold at most one detected layer),
+ * else the region's own row, named by its path */
+int  ana_layers_region_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
+const char *ana_layers_region_name(struct ana_report *r, const struct ana_proc *p, uint32_t id, char *out,
+                                   size_t len, const char **source);
+/* a leaf region's row, -1 for a container (for REGION events) */
+int  ana_layers_leaf_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at);
 
 /* ---- the event stream --------------------------------------------------
  * While the report is built, every stage's and exporter's event() sees the
@@ -379,6 +441,7 @@ struct ana_event {
     const struct ana_call *call;  /* ANA_EV_CALL; pos: its index on its thread; flops: ana_flops(call) */
     uint64_t pos; double flops;
     uint32_t region; int push; const char *name;        /* ANA_EV_REGION */
+    int layer;                    /* ANA_EV_REGION push: the leaf region's layer row (stream order), -1 none */
     int domain; uint8_t sample_kind; uint64_t value;    /* ANA_EV_SAMPLE */
     const uint8_t *rec; unsigned nslots;                /* ANA_EV_RECORD */
 };
@@ -515,6 +578,10 @@ void ana_progress_attach(struct ana_run *run);   /* a sink that shows the calls 
 int  cmd_html(int argc, char **argv);
 int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);
+int  cmd_summarize(int argc, char **argv);      /* summary.c */
+int  cmd_merge(int argc, char **argv);
+/* report_more.c: the caveat of modelled energy with BLAS threads (NULL: none) */
+const char *ana_spin_note(const struct ana_report *r, char *b, size_t n);
 
 /* DVFS recommendation (issue 8's JSON), read with --dvfs FILE */
 struct ana_dvfs_rec {

@@ -697,6 +697,15 @@ static inline __attribute__((always_inline)) void advance(struct sweep *w, doubl
         w->outside_s += dt;
     } else {
         w->r->gap_calls_s += dt;
+        /* the wall time, shared among the calls active in it (tables add up to the wall) */
+        if (w->nact_total == 1 && w->nps == 1) {
+            w->ps[0].act[0]->c.wall_s += dt;
+        } else {
+            double each = dt / (double)w->nact_total;
+            for (size_t q = 0; q < w->nps; q++)
+                for (size_t a = 0; a < w->ps[q].nact; a++)
+                    w->ps[q].act[a]->c.wall_s += each;
+        }
     }
     for (int si = 0; si < w->e->ns; si++) {   /* (no series: s may be NULL) */
         struct series *s = &w->e->s[si];
@@ -866,6 +875,11 @@ static void region_event(struct sweep *w, struct cursor *c)
     }
     struct ana_event ev = { .kind = ANA_EV_REGION, .proc = c->p, .thread = c->ti, .t0 = t, .t1 = t,
                             .region = g.id, .push = push, .name = ana_string(c->p, g.id) };
+    ev.layer = -1;
+    if (push) {                         /* a leaf region's slices carry its layer row */
+        struct ana_first at = { c->pi, 0, c->ti, c->callpos };   /* as the next call on the thread */
+        ev.layer = ana_layers_leaf_row(w->r, c->p, g.id, &at);
+    }
     ana_emit(w->r, &ev);
 }
 
@@ -1022,6 +1036,8 @@ void ana_sweep(struct ana_report *r)
                 run->filter->dropped_j += j;
                 continue;
             }
+            r->gap_j += j;
+            r->gap_s += s;
             if (j != 0) {
                 struct ana_first at = { (uint32_t)pi, 3, id, 0 };
                 int g = ana_region_row(r, p, id, &at);
@@ -1032,6 +1048,9 @@ void ana_sweep(struct ana_report *r)
                 int l = ana_layers_gap_row(r, p, id, &at);
                 r->layers[l].energy_j += j;
                 r->layers[l].time_s += s;
+                r->layers[l].wall_s += s;
+                r->gap_layers_s += s;
+                r->gap_layers_j += j;
             }
         }
         free(ids);

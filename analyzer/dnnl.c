@@ -29,6 +29,8 @@ const char *ana_dnnl_kind_name(unsigned kind)
 
 const char *ana_call_api(const struct ana_call *c)
 {
+    if (ANA_OP_IS_COMM(c->op))
+        return ana_comm_lib_name(ANA_COMM_LIB(c->flags));
     return ANA_OP_IS_DNNL(c->op) ? "dnnl" : c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
 }
 

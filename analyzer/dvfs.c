@@ -88,19 +88,35 @@ static void ls2(const double *u, const double *y, const double *w, size_t n, dou
     *b = B;
 }
 
+/* dynamic power over p_dyn at clock fraction x: x^alpha, or with a voltage
+ * floor below v0 (the voltage cannot follow the clock down) x v0^(alpha-1) */
+static double dyn_of(double x, double alpha, double v0)
+{
+    return v0 > 0 && x < v0 ? x * pow(v0, alpha - 1) : pow(x, alpha);
+}
+
+/* its inverse: the clock fraction where the dynamic power is q (>= 0) */
+static double x_of_dyn(double q, double alpha, double v0)
+{
+    if (v0 > 0 && q < pow(v0, alpha))
+        return q / pow(v0, alpha - 1);
+    return pow(q, 1 / alpha);
+}
+
 static double model_x(const struct dvfs_model *m, double setting)
 {
     if (m->knob != DVFS_GPU_POWER) {
         double x = setting / m->f_ref;
         return m->x_cap > 0 && x > m->x_cap ? m->x_cap : x;
     }
-    /* a power cap: the clock where the natural power meets the cap */
-    double cap = setting;
+    /* a power cap: the clock where the natural power meets the cap; a cap
+     * below the lowest draw the board came down to is not honoured */
+    double cap = setting < m->p_floor ? m->p_floor : setting;
     if (cap >= m->p_nat)
         return 1;
     if (m->p_dyn <= 0 || cap <= m->p_static)
         return m->x_min;
-    double x = pow((cap - m->p_static) / m->p_dyn, 1 / m->alpha);
+    double x = x_of_dyn((cap - m->p_static) / m->p_dyn, m->alpha, m->x_vfloor);
     return x < m->x_min ? m->x_min : x > 1 ? 1 : x;
 }
 
@@ -111,7 +127,7 @@ void dvfs_predict(const struct dvfs_model *m, double setting, double *time_s, do
         x = 1e-6;
     double xt = m->x_knee > 0 && x > m->x_knee ? m->x_knee : x;
     double t = m->t_scaling / xt + m->t_fixed;
-    double p = m->p_static + m->p_dyn * pow(x, m->alpha);
+    double p = m->p_static + m->p_dyn * dyn_of(x, m->alpha, m->knob == DVFS_GPU_POWER ? m->x_vfloor : 0);
     *time_s = t;
     *energy_j = p * t;
 }
@@ -243,13 +259,21 @@ static int fit_freq(const struct dvfs_series *s, double f_ref, struct dvfs_model
 }
 
 /* power caps: the top setting is taken as uncapped (its draw is the natural
- * power); for a static power and exponent on a grid, each setting's measured
- * power gives its clock, and time is fitted on 1/x */
+ * power); each setting's measured power gives its clock in effect through
+ * P = P_static + P_dyn g(x), and time is fitted on 1/x.  g is x^alpha above
+ * a voltage floor v0 and linear below it (x v0^(alpha-1)): under a cap the
+ * firmware first lowers voltage and clock together (power falls fast, time
+ * slowly), then, the voltage at its floor, the clock alone (power and speed
+ * fall alike); the energy optimum sits near that knee, which a single power
+ * law misses.  P_static, v0 (and alpha with five or more settings) on a
+ * grid.  With three settings or fewer, time is taken to scale with the
+ * clock in effect (t_fixed = 0), so that the three pin P_static and v0. */
 static int fit_power(const struct dvfs_series *s, struct dvfs_model *m)
 {
     size_t n = s->n, top = 0;
     double pmin = INFINITY;
     double p[DVFS_MAXPTS] = { 0 }, u[DVFS_MAXPTS] = { 0 }, y[DVFS_MAXPTS] = { 0 }, w[DVFS_MAXPTS] = { 0 };
+    m->p_floor = 0;
     for (size_t i = 0; i < n; i++) {
         p[i] = s->pts[i].energy_j / s->pts[i].time_s;
         y[i] = s->pts[i].time_s;
@@ -259,37 +283,80 @@ static int fit_power(const struct dvfs_series *s, struct dvfs_model *m)
         if (p[i] < pmin)
             pmin = p[i];
     }
+    /* a cap the board drew more than 2 % above: not honoured (its floor) */
+    for (size_t i = 0; i < n; i++)
+        if (p[i] > s->pts[i].setting * 1.02 && (m->p_floor == 0 || p[i] < m->p_floor))
+            m->p_floor = p[i];
     double pnat = p[top];
     for (size_t i = 0; i < n; i++)
         if (p[i] > pnat)
             pnat = p[i];
     m->p_nat = pnat;
     m->x_min = 0.05;
-    double best = INFINITY;
+    /* per voltage floor: the best fit over the rest of the grid */
+    struct dvfs_model byv[81];
+    double rv[81];
+    for (int vi = 0; vi <= 80; vi++)
+        rv[vi] = INFINITY;
     double alo = 1, ahi = 5;
-    if (n < 4)
+    int ng = n <= 4 ? 192 : 48;   /* few settings: a fine static-power grid (cheap) */
+    if (n < 5)
         alo = ahi = 3;            /* too few settings to tell the exponent */
-    for (double a = alo; a <= ahi + 1e-9; a += 0.1)
-        for (int g = 0; g < 48; g++) {
-            double ps = pmin * 0.98 * g / 48, pd = pnat - ps;
-            if (pd <= 0)
-                continue;
-            for (size_t i = 0; i < n; i++) {
-                double xi = pow((p[i] - ps) / pd, 1 / a);
-                if (!(xi > 0.05)) xi = 0.05;
-                if (xi > 1) xi = 1;
-                u[i] = 1 / xi;
-            }
-            double ts, tf, r = 0;
-            ls2(u, y, w, n, &ts, &tf);
-            for (size_t i = 0; i < n; i++)
-                r += w[i] * pow(y[i] - ts * u[i] - tf, 2);
-            if (r < best - 1e-12) {
-                best = r;
-                m->alpha = a; m->p_static = ps; m->p_dyn = pd; m->t_scaling = ts; m->t_fixed = tf;
+    /* many settings pin the shape: a coarser grid (the fit runs once per
+     * left-out setting too) */
+    double astep = n <= 4 ? 0.1 : 0.2;
+    int vstep = n <= 4 ? 1 : 2;
+    for (double a = alo; a <= ahi + 1e-9; a += astep)
+        for (int vi = 0; vi <= 80; vi += vstep) {
+            double v0 = vi ? 0.19 + 0.01 * vi : 0;     /* 0: no floor; else 0.20 .. 0.99 */
+            for (int g = 0; g < ng; g++) {
+                double ps = pmin * 0.98 * g / ng, pd = pnat - ps;
+                if (pd <= 0)
+                    continue;
+                for (size_t i = 0; i < n; i++) {
+                    double q = (p[i] - ps) / pd;
+                    double xi = x_of_dyn(q > 0 ? q : 0, a, v0);
+                    if (!(xi > 0.05)) xi = 0.05;
+                    if (xi > 1) xi = 1;
+                    u[i] = 1 / xi;
+                }
+                double ts, tf = 0, r = 0;
+                if (n <= 3) {             /* through the origin: t = ts / x */
+                    double suu = 0, suy = 0;
+                    for (size_t i = 0; i < n; i++) {
+                        suu += w[i] * u[i] * u[i];
+                        suy += w[i] * u[i] * y[i];
+                    }
+                    ts = suu > 0 ? suy / suu : 0;
+                } else {
+                    ls2(u, y, w, n, &ts, &tf);
+                }
+                for (size_t i = 0; i < n; i++)
+                    r += w[i] * pow(y[i] - ts * u[i] - tf, 2);
+                if (r < rv[vi] * (1 - 1e-9) - 1e-15) {
+                    rv[vi] = r;
+                    struct dvfs_model *b = &byv[vi];
+                    b->alpha = a; b->p_static = ps; b->p_dyn = pd; b->t_scaling = ts; b->t_fixed = tf;
+                    b->x_vfloor = v0;
+                }
             }
         }
-    return best < INFINITY ? 0 : -1;
+    /* the best fit; where the settings cannot tell a knee low from a knee
+     * high (three points fit both within 1 % RMS of time), the highest
+     * voltage floor: the higher cap, the smaller slowdown */
+    double best = INFINITY;
+    for (int vi = 0; vi <= 80; vi++)
+        if (rv[vi] < best)
+            best = rv[vi];
+    if (!(best < INFINITY))
+        return -1;
+    int pick = -1;
+    for (int vi = 0; vi <= 80; vi++)
+        if (rv[vi] <= best + 1e-4 * (double)n)
+            pick = vi;
+    m->alpha = byv[pick].alpha; m->p_static = byv[pick].p_static; m->p_dyn = byv[pick].p_dyn;
+    m->t_scaling = byv[pick].t_scaling; m->t_fixed = byv[pick].t_fixed; m->x_vfloor = byv[pick].x_vfloor;
+    return 0;
 }
 
 int dvfs_fit(const struct dvfs_series *s, double f_ref, struct dvfs_model *m)

@@ -51,6 +51,10 @@ struct dvfs_model {
                                    * clock at x_cap (0: no limit seen) */
     double x_knee;                /* frequency knobs: time stops falling above x_knee (memory
                                    * or power bound; 0: none seen); power still follows x */
+    double x_vfloor;              /* power knob: below this clock fraction the voltage sits at
+                                   * its floor and power is linear in the clock (0: none) */
+    double p_floor;               /* power knob: the lowest draw the board came down to where a
+                                   * cap below it was not honoured (0: none seen) */
     int n_used;                   /* points the fit used */
     double rms_time_pct, rms_energy_pct;   /* in-sample */
 };

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "ana.h"
 #include "dvfs.h"
+#include "ranks.h"
 
 #define DVFS_SETTING_FILE "dvfs-setting"
 #define MAX_SERIES 4096
@@ -44,6 +45,7 @@ struct state {
     struct rec *recs; size_t nrecs;
     char **warn; size_t nwarn;
     struct { int knob, device; double setting, static_j, sched_j; int ok; } gap[DVFS_NKNOBS];
+    char *job_text, *job_json;    /* a job's per-rank slack caps (ranks.c), printed as they are */
 };
 
 static void warnf(struct state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -277,17 +279,23 @@ static void gpu_visit(void *ctx, const struct ana_proc *p, uint32_t tid, size_t 
     if (!slots || slots > avail)
         return;                   /* damage: trace_read says so */
     struct state *st = g->st;
+    /* chunks need not be aligned (damaged files): decode from a copy, as
+     * kernels.c does (the fuzzer's fitted-dvfs verb found the misaligned read) */
+    uint64_t slot[2 * GS_REC_SIZE / 8];
+    _Static_assert(sizeof(struct gs_rec_gpu_info) <= sizeof slot && sizeof(struct gs_rec_gpu_clocks) <= GS_REC_SIZE,
+                   "the GPU records decoded here fit the copy");
+    memcpy(slot, rec, (slots < 2 ? slots : 2) * GS_REC_SIZE);
     if (rec[0] == GS_REC_GPU_INFO) {
         if (slots * GS_REC_SIZE < sizeof(struct gs_rec_gpu_info))
             return;
-        const struct gs_rec_gpu_info *i = (const void *)rec;
+        const struct gs_rec_gpu_info *i = (const void *)slot;
         if (i->power_min_mw && i->power_max_mw >= i->power_min_mw)
             hw_merge(&st->hw[DVFS_GPU_POWER], i->power_min_mw * 1e-3, i->power_max_mw * 1e-3);
         if (i->sm_max_mhz)
             hw_merge(&st->hw[DVFS_GPU_CLOCK], 0, i->sm_max_mhz);
         return;
     }
-    const struct gs_rec_gpu_clocks *c = (const void *)rec;
+    const struct gs_rec_gpu_clocks *c = (const void *)slot;
     if (!c->nvals || (size_t)c->nvals * 2 > (slots - 1) * GS_REC_SIZE || c->mem_mhz < g->best_mem)
         return;
     const uint8_t *v = rec + GS_REC_SIZE;
@@ -547,6 +555,28 @@ static int estimate(struct state *st, const char **paths, int np, const struct o
             cmax = o->cand[i];
     double fbase = h->max > 0 ? h->max : cmax;
     double f_ref = fn > 0 ? fsum / fn : fbase;
+    const struct ana_job *job = ana_job_of(&r);
+    if (job && !st->job_text) {
+        /* a job: the per-rank caps its slack allows (caps in kHz of the uncapped clock, when known) */
+        size_t len;
+        double cmin = h->min > 0 ? h->min : 0;
+        for (size_t i = 0; !cmin && i < o->ncand; i++)
+            if (o->cand[i] > 0 && (!cmin || o->cand[i] < cmin))
+                cmin = o->cand[i];
+        for (size_t i = 0; i < o->ncand; i++)
+            if (o->cand[i] > 0 && o->cand[i] < cmin)
+                cmin = o->cand[i];
+        FILE *m = open_memstream(&st->job_text, &len);
+        if (m) {
+            ana_job_slack_text(job, fbase, cmin, m);
+            fclose(m);
+        }
+        m = open_memstream(&st->job_json, &len);
+        if (m) {
+            ana_job_slack_json(job, fbase, cmin, m);
+            fclose(m);
+        }
+    }
     if (!(fbase > 0)) {
         fprintf(stderr, "greenshim-analyze dvfs: the trace records no supported CPU frequencies "
                 "(no cpufreq on the machine it ran on): give --candidates LIST or MIN:MAX:STEP "
@@ -838,13 +868,25 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
         if (r->m.x_cap > 0) jnum(f, r->m.x_cap * r->m.f_ref); else fputs("null", f);
         fputs(", \"time_flat_above\": ", f);
         if (r->m.x_knee > 0) jnum(f, r->m.x_knee * r->m.f_ref); else fputs("null", f);
+        /* power caps: the cap where the voltage reaches its floor (power
+         * linear in the clock below it) and the lowest draw the board came
+         * down to (caps below it not honoured); null: none */
+        fputs(", \"voltage_floor_at_w\": ", f);
+        if (r->knob == DVFS_GPU_POWER && r->m.x_vfloor > 0)
+            jnum(f, r->m.p_static + r->m.p_dyn * pow(r->m.x_vfloor, r->m.alpha));
+        else
+            fputs("null", f);
+        fputs(", \"power_floor_w\": ", f);
+        if (r->knob == DVFS_GPU_POWER && r->m.p_floor > 0) jnum(f, r->m.p_floor); else fputs("null", f);
         fputs(", \"loo_energy_error_pct\": ", f);
         if (r->loo_e < 0) fputs("null", f); else jnum(f, r->loo_e);
         fputs(", \"loo_time_error_pct\": ", f);
         if (r->loo_t < 0) fputs("null", f); else jnum(f, r->loo_t);
         fputc('}', f);
     }
-    fputs("\n  ],\n  \"warnings\": [", f);
+    fputs("\n  ],\n  \"job\": ", f);
+    fputs(st->job_json ? st->job_json : "null", f);
+    fputs(",\n  \"warnings\": [", f);
     for (size_t i = 0; i < st->nwarn; i++) {
         fputs(i ? ",\n    " : "\n    ", f);
         jstr(f, st->warn[i]);
@@ -852,8 +894,28 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
     fputs("\n  ]\n}\n", f);
 }
 
+/* a knob's setting as people write it: kHz, MHz and W are whole numbers
+ * (3000000, not 3e+06) */
+static const char *setting_str(double v, char *b, size_t n)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(b, n, "%.0f", v);
+    else
+        snprintf(b, n, "%.4g", v);
+    return b;
+}
+
+/* a prediction to the digits it deserves: 3 significant (an estimate from
+ * one trace, or a fit, is not good to 6); the JSON keeps every digit */
+static const char *pred_str(double v, char *b, size_t n)
+{
+    snprintf(b, n, "%.3g", v);
+    return b;
+}
+
 static void render_text(const struct state *st, const struct opts *o, FILE *f)
 {
+    char b1[32], b2[32], b3[32], b4[32];
     fprintf(f, "DVFS recommendation: objective %s", dvfs_objective_name(o->objective));
     if (o->objective == DVFS_ENERGY)
         fprintf(f, ", slowdown at most %.3g%% against the uncapped baseline", o->max_slowdown);
@@ -862,16 +924,17 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
             "recommended", "pred time s", "pred energy J", "saving %", "slower %", "source", "+-%");
     for (size_t i = 0; i < st->nrecs; i++) {
         const struct rec *r = &st->recs[i];
-        fprintf(f, "%-18s %-20.20s %12.6g %12.6g %12.6g %12.6g %9.2f %9.2f %-9s %6.2f\n",
-                dvfs_knob_name(r->knob), r->whole ? "(whole job)" : r->layer, r->c.baseline,
-                r->c.recommended, r->c.time_s, r->c.energy_j, r->c.saving_pct, r->c.slowdown_pct,
-                r->provenance, r->unc_pct);
+        fprintf(f, "%-18s %-20.20s %12s %12s %12s %12s %9.2f %9.2f %-9s %6.2f\n",
+                dvfs_knob_name(r->knob), r->whole ? "(whole job)" : r->layer, setting_str(r->c.baseline, b1, sizeof b1),
+                setting_str(r->c.recommended, b2, sizeof b2), pred_str(r->c.time_s, b3, sizeof b3),
+                pred_str(r->c.energy_j, b4, sizeof b4), r->c.saving_pct, r->c.slowdown_pct, r->provenance, r->unc_pct);
     }
     for (int k = 0; k < DVFS_NKNOBS; k++)
         if (st->gap[k].ok)
-            fprintf(f, "\n%s: best static cap %.6g: %.6g J predicted; per-layer settings: %.6g J "
-                    "(switching per phase would save %.2f%%)\n", dvfs_knob_name(k), st->gap[k].setting,
-                    st->gap[k].static_j, st->gap[k].sched_j,
+            fprintf(f, "\n%s: best static cap %s: %s J predicted; per-layer settings: %s J "
+                    "(switching per phase would save %.2f%%)\n", dvfs_knob_name(k),
+                    setting_str(st->gap[k].setting, b1, sizeof b1), pred_str(st->gap[k].static_j, b2, sizeof b2),
+                    pred_str(st->gap[k].sched_j, b3, sizeof b3),
                     100 * (1 - st->gap[k].sched_j / st->gap[k].static_j));
     fputs("\nmodel per layer (time = t_scaling*f_ref/f + t_fixed; power = P_static + P_dyn*(f/f_ref)^alpha):\n", f);
     for (size_t i = 0; i < st->nrecs; i++) {
@@ -881,13 +944,20 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
                 r->provenance, r->npts, r->npts == 1 ? "" : "s", r->m.t_scaling, r->m.t_fixed,
                 r->m.p_static, r->m.p_dyn, r->m.alpha);
         if (r->m.x_cap > 0)
-            fprintf(f, "; the board's power limit holds the clock above %.6g", r->m.x_cap * r->m.f_ref);
+            fprintf(f, "; the board's power limit holds the clock above %s", setting_str(rint(r->m.x_cap * r->m.f_ref), b1, sizeof b1));
         else if (r->m.x_knee > 0)
-            fprintf(f, "; time flat above %.6g", r->m.x_knee * r->m.f_ref);
+            fprintf(f, "; time flat above %s", setting_str(rint(r->m.x_knee * r->m.f_ref), b1, sizeof b1));
+        if (r->knob == DVFS_GPU_POWER && r->m.x_vfloor > 0)
+            fprintf(f, "; voltage at its floor below %.4g W (%.0f%% of the clock)",
+                    r->m.p_static + r->m.p_dyn * pow(r->m.x_vfloor, r->m.alpha), 100 * r->m.x_vfloor);
+        if (r->knob == DVFS_GPU_POWER && r->m.p_floor > 0)
+            fprintf(f, "; draws no less than %.4g W", r->m.p_floor);
         if (r->loo_e >= 0)
             fprintf(f, "; leave-one-out error: energy %.2f%%, time %.2f%%", r->loo_e, r->loo_t);
         fputc('\n', f);
     }
+    if (st->job_text)
+        fputs(st->job_text, f);
     for (size_t i = 0; i < st->nwarn; i++)
         fprintf(f, "note: %s\n", st->warn[i]);
 }

@@ -226,13 +226,22 @@ static void proc_start(struct pctx *c, const struct ana_proc *p)
     pp->last_t = calloc((size_t)p->ndom + 1, sizeof *pp->last_t);
     pp->last_v = calloc((size_t)p->ndom + 1, sizeof *pp->last_v);
     pp->have = calloc((size_t)p->ndom + 1, sizeof *pp->have);
-    char name[1200];
-    snprintf(name, sizeof name, "%s%s%s (pid %u)", p->cmdline[0] ? p->cmdline : "process", p->rank[0] ? " rank " : "",
-             p->rank, p->hdr.pid);
+    char name[1400];
+    if (p->job_rank >= 0)                 /* a job's rank: one process group per rank, in rank order */
+        snprintf(name, sizeof name, "rank %ld on %s: %s (pid %u)", p->job_rank, p->job_node[0] ? p->job_node : p->host,
+                 p->cmdline[0] ? p->cmdline : "process", p->hdr.pid);
+    else
+        snprintf(name, sizeof name, "%s%s%s (pid %u)", p->cmdline[0] ? p->cmdline : "process",
+                 p->rank[0] ? " rank " : "", p->rank, p->hdr.pid);
     ev_sep(c);
     fprintf(c->o, "{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": %u, \"args\": {\"name\": ", p->hdr.pid);
     jstr(c->o, name);
     fputs("}}", c->o);
+    if (p->job_rank >= 0) {
+        ev_sep(c);
+        fprintf(c->o, "{\"ph\": \"M\", \"name\": \"process_sort_index\", \"pid\": %u, \"args\": {\"sort_index\": %ld}}",
+                p->hdr.pid, p->job_rank);
+    }
     for (size_t t = 0; t < p->nthreads; t++) {
         ev_sep(c);
         fprintf(c->o, "{\"ph\": \"M\", \"name\": \"thread_name\", \"pid\": %u, \"tid\": %u, \"args\": {\"name\": \"%s %u\"}}",
@@ -312,7 +321,13 @@ static void event(void *ctx, const struct ana_event *ev)
             pp->depth[ev->thread]++;
             fprintf(o, "{\"ph\": \"B\", \"cat\": \"region\", \"name\": ");
             jstr(o, ev->name ? ev->name : "(unnamed region)");
-            fprintf(o, ", \"pid\": %u, \"tid\": %u, \"ts\": %.3f}", p->hdr.pid, tid_of(p, ev->thread), us(c, ev->t0));
+            fprintf(o, ", \"pid\": %u, \"tid\": %u, \"ts\": %.3f", p->hdr.pid, tid_of(p, ev->thread), us(c, ev->t0));
+            if (ev->layer >= 0 && c->r && (size_t)ev->layer < c->r->nlayers) {
+                fputs(", \"args\": {\"layer\": ", o);   /* a leaf region: the layer row it is */
+                fputs(layer_json(c, (size_t)ev->layer), o);
+                fputc('}', o);
+            }
+            fputc('}', o);
         } else {
             pp->depth[ev->thread]--;
             fprintf(o, "{\"ph\": \"E\", \"pid\": %u, \"tid\": %u, \"ts\": %.3f}", p->hdr.pid, tid_of(p, ev->thread),

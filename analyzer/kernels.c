@@ -37,7 +37,7 @@ struct g_cublas {
 };
 struct g_kernel { uint64_t start, end; uint32_t name, corr, stream; uint16_t device; };
 struct g_memcpy { uint64_t start, end, bytes; uint32_t corr; uint16_t device; uint8_t kind; };
-struct g_nvml { uint64_t t; uint64_t mj; uint32_t mw; uint16_t device; };
+struct g_nvml { uint64_t t; uint64_t mj; uint32_t mw; uint16_t device; uint64_t t_before, t_after; };
 struct g_info { uint16_t device; uint32_t name, uuid; uint8_t energy; uint32_t plim, pmin, pmax, pdef, smmax, memmax; };
 struct g_ext { uint64_t ext; uint32_t corr; };
 struct g_dev { uint16_t ordinal; uint32_t nvml; };      /* GPU_DEV: CUDA ordinal -> NVML index */
@@ -171,7 +171,8 @@ size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec_in, 
         g = gpu_of(p);
         GROW(g->nv, g->nnv, g->capnv);
         uint64_t t = s->t_read > s->t ? s->t + (s->t_read - s->t) / 2 : s->t;
-        g->nv[g->nnv++] = (struct g_nvml){ t, s->energy_mj, s->power_mw, s->device };
+        g->nv[g->nnv++] = (struct g_nvml){ t, s->energy_mj, s->power_mw, s->device, s->t,
+                                           s->t_read > s->t ? s->t_read : s->t };
         break;
     }
     case GS_REC_GPU_INFO: {
@@ -478,9 +479,7 @@ static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct serie
          * sampling shows only the last move, which happened within Q before
          * it: a move is placed half-way between the readings around it, but
          * never more than Q/2 before the reading that shows it.  Q is the
-         * typical spacing of the readings that show a move.  The series
-         * starts at the first move (before it, the counter's phase is
-         * unknown). */
+         * typical spacing of the readings that show a move. */
         double *sp = malloc((n + 1) * sizeof *sp);
         size_t nsp = 0;
         double tlast = -1;
@@ -501,21 +500,38 @@ static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct serie
             q = sp[nsp / 2];
         }
         free(sp);
+        /* the first reading starts the series: its value is the energy
+         * at the counter's last move, at most Q before it (a sampling
+         * thread that started late no longer moves the window's start) */
         uint64_t base = 0;
+        if (n) {
+            double t = (double)ana_ns(p, v[0].t_before), th = (double)ana_ns(p, v[0].t_after);
+            double lo = q > 0 ? t - q : t;
+            base = v[0].mj;
+            s->t[0] = (lo + th) / 2;
+            s->u[0] = (th - lo) / 2;
+            s->e[0] = 0;
+            s->n = 1;
+        }
         for (size_t i = 1; i < n; i++) {
             if (v[i].mj == v[i - 1].mj)
                 continue;
             if (v[i].mj < v[i - 1].mj)
                 break;                  /* counter reset (driver reload): the series stops */
-            double t = (double)ana_ns(p, v[i].t), tp = (double)ana_ns(p, v[i - 1].t);
-            double lo = q > 0 && t - q > tp ? t - q : tp;   /* the move is in [lo, t] */
-            double c = (lo + t) / 2;
+            /* each reading happened somewhere between the stamps around it
+             * (a reader held up mid-read: its value may be from the end):
+             * the move is after the previous reading began, at most Q
+             * before this one began, and before this one ended */
+            double t = (double)ana_ns(p, v[i].t_before), th = (double)ana_ns(p, v[i].t_after);
+            double tp = (double)ana_ns(p, v[i - 1].t_before);
+            double lo = q > 0 && t - q > tp ? t - q : tp;   /* the move is in [lo, th] */
+            double c = (lo + th) / 2;
             if (s->n && c <= s->t[s->n - 1])
                 continue;
             if (!s->n)
                 base = v[i].mj;
             s->t[s->n] = c;
-            s->u[s->n] = (t - lo) / 2;
+            s->u[s->n] = (th - lo) / 2;
             s->e[s->n] = (double)(v[i].mj - base) * 1e-3;
             s->n++;
         }
@@ -983,8 +999,16 @@ void ana_gpu_report(struct ana_report *r)
                     g->cb[ci].gpu_s += (double)(k->end - k->start) * 1e-9;
                 }
             }
-            if (have_region && r->layers_from_regions)
-                j->layer = layer_row(r, layer_of(p, region));
+            if (have_region && r->layers_from_regions) {
+                /* the region open at its launch: a leaf region's row, else the region's own */
+                char lname[256];
+                const char *src = "region";
+                const char *ln = region ? ana_layers_region_name(r, p, region, lname, sizeof lname, &src)
+                                        : layer_of(p, region);
+                j->layer = layer_row(r, ln);
+                if (region && !r->layers[j->layer].source)
+                    r->layers[j->layer].source = src;
+            }
         }
         free(ac); free(ec); free(cc);
     }

@@ -1,5 +1,8 @@
-/* layers.c - calls to layers, from the call stream alone; region names
- * (greenshim.annotate, a `with region(...)`) only add to the names.
+/* layers.c - calls to layers.  The program's names win: a region (C or
+ * Python markers, NVTX ranges, greenshim.annotate) whose own calls belong to
+ * at most one detected layer is a row of its own, named by its path (and by
+ * that layer); inside a region holding several layers, and outside every
+ * region, layers are detected from the call stream alone, as follows.
  *
  * A fully connected layer is its weight matrix {in, out}: fixed while the
  * batch changes from call to call.  Its three products carry the pair in
@@ -50,6 +53,11 @@
 #include "ana.h"
 
 #define ARROW "\u2192"
+/* a routine whose calls form no layer and come in more minor shapes (each
+ * under a tenth of its calls) than this (the panels of a QR or SVD loop):
+ * those are one row, "dgemv (212 shapes)" */
+#define ANA_FOLD_SHAPES 8
+#define FOLD_PAT 0xfffffu
 
 /* ---- small open-addressing map: fixed-size keys -> index ---- */
 struct lkey { uint32_t w[8]; };
@@ -226,10 +234,7 @@ struct lay {
     long pgen; int nf, nw, ni;
     long iters;                   /* weight gradients, else forward passes */
     long passes_seen; long last_pass;
-    /* region naming */
-    uint32_t rid_proc; int rbase;     /* region base index, -1 none, -2 mixed */
-    uint64_t calls, in_region;
-    int named;                    /* named after the region it owns */
+    uint64_t calls;
     int model;                    /* union-find parent: layers of one forward pass are one model */
     int inst_li[8];               /* instance 1..8 of this base lay: its index + 1 (0: not yet) */
 };
@@ -254,6 +259,15 @@ struct centry {
     int cl_ok; struct cls cl;     /* after the units are final */
 };
 
+/* one region of one process, as the plan saw its calls */
+struct rinfo {
+    uint32_t proc, id;
+    int lay;                      /* the one detected layer among its calls: -1 none, -2 several (a container) */
+    int row;                      /* its report row while the sweep runs, -1 not yet */
+    char *name;                   /* leaf: its row name */
+    const char *source;           /* region, nvtx, annotate */
+};
+
 struct tstate {
     long pass; int phase; uint32_t last_out;
     int pass_first;               /* the first layer placed in this pass */
@@ -272,9 +286,6 @@ struct det {
     long *miters; size_t nmiters; /* per model root (of the plan's lays): its iterations */
     struct map rit;               /* (process, region id) -> iterations of its models */
     char **names; size_t nnamed;  /* per lay: its row name (NULL until named) */
-    /* region bases: names -> index; per base: the one layer (or -2) */
-    char **rb_name; int *rb_layer; size_t nrb;
-    struct ana_names rb_names;    /* rb_name -> index (a linear search per call was quadratic in regions) */
     int *row; size_t nrow;        /* lay -> report layer row (-1: not yet) */
     struct ana_map rb_ids;        /* proc << 32 | region id -> index + 1 */
     struct centry *cc;            /* CCACHE entries */
@@ -282,7 +293,14 @@ struct det {
     int units_final;              /* pass 1 done: classifications may be cached */
     int sweep_stats;              /* one thread, no regions: the sweep gathers what the plan's pass would */
     struct { int *ix; size_t n; } *tsr; size_t ntsr;  /* proc -> thread -> ts index + 1 */
-    uint32_t last_rp, last_rr; int last_rb;   /* the last region asked for (rbase_of) */
+    /* regions: (process, region id) -> index + 1 into reg[]; a region whose
+     * calls hold at most one detected layer is a leaf (a row of its own) */
+    struct ana_map rmap; struct rinfo *reg; size_t nreg;
+    uint32_t last_rk_p, last_rk_id; int last_rk;   /* the last region looked up (index + 1) */
+    unsigned char *natural; size_t nnatural;      /* per process: Fortran calls laid out as stored (R), not torch's */
+    int training;                 /* some pair shows a forward and a weight gradient */
+    uint32_t fold_n[256];         /* per op: its minor shapes of calls that form no layer */
+    struct map minor;             /* those shapes (call keys), where an op has more than ANA_FOLD_SHAPES */
 };
 
 static int unit_of(struct det *d, const struct lkey *k, int create)
@@ -316,7 +334,6 @@ static int lay_of(struct det *d, const struct lkey *k, int inst, int create)
     l->key = *k;
     l->inst = inst;
     l->row = -1;
-    l->rbase = -1;
     l->model = (int)d->nl;
     l->pgen = -1;
     l->last_pass = -1;
@@ -357,9 +374,12 @@ static void learn(struct det *d, const struct sig *s, int *uic)
     }
 }
 
-static int unit_linear(const struct unit *u)
+/* a pair is a layer when it trains (a forward and a weight gradient), or
+ * shows two batches in a run where something trains (evaluation, a ragged
+ * last batch); in a run with no training iteration it stays a GEMM */
+static int unit_linear(const struct det *d, const struct unit *u)
 {
-    return u->b1 != 0 || (u->has_w && u->has_fi);
+    return (u->has_w && u->has_fi) || (u->b1 != 0 && d->training);
 }
 
 static int model_of(struct det *d, int i)
@@ -406,7 +426,7 @@ static void classify(struct det *d, const struct sig *s0, struct cls *cl)
         fwd = s.role == R_F;            /* conv, inner product: by propagation */
         key = s.unit;
     } else if ((s.role == R_FI || s.role == R_W) && (ui = unit_of(d, &s.unit, 0)) >= 0 &&
-               unit_linear(&d->u[ui])) {
+               unit_linear(d, &d->u[ui])) {
         const struct unit *u = &d->u[ui];
         uint32_t lo = s.unit.w[1], hi = s.unit.w[2];
         if (s.role == R_FI) {
@@ -425,6 +445,8 @@ static void classify(struct det *d, const struct sig *s0, struct cls *cl)
         key = s.unit;                   /* no layer pattern: the call names itself */
         if (s.role == R_FI || s.role == R_W)
             key = s.call;
+        if (key.w[0] == L_BLAS && d->minor.cap && map_get(&d->minor, &key) >= 0)
+            key = mk(L_BLAS, key.w[1], FOLD_PAT, 0, 0, 0, 0, 0);   /* a loop of changing shapes: one row */
         cl->li = lay_of(d, &key, 0, 1);
         return;
     }
@@ -572,7 +594,9 @@ static void name_of(const struct det *d, const struct lay *l, char *out, size_t 
     default: {                          /* L_BLAS: the call itself */
         uint8_t o = (uint8_t)w[1];
         ana_op_name(o, op);
-        if (ANA_OP_IS_DNNL(o))
+        if (w[2] == FOLD_PAT)
+            snprintf(out, len, "%s (%u shapes)", op, d->fold_n[o]);
+        else if (ANA_OP_IS_DNNL(o) || ANA_OP_IS_COMM(o))   /* communication: the call's name */
             snprintf(out, len, "%s", op);
         else if (GS_OP_ROUTINE(o) == GS_R_GEMM)
             snprintf(out, len, "%s %ux%ux%u", op, w[3], w[4], w[5]);
@@ -583,38 +607,6 @@ static void name_of(const struct det *d, const struct lay *l, char *out, size_t 
             snprintf(out, len, "%s %ux%u", op, w[3], w[4]);
     }
     }
-    (void)d;
-}
-
-/* "0:Conv2d.backward" and "train/0:Conv2d" -> "0:Conv2d" */
-static void region_base(const char *path, char *out, size_t len)
-{
-    const char *s = strrchr(path, '/');
-    s = s ? s + 1 : path;
-    snprintf(out, len, "%s", s);
-    size_t n = strlen(out);
-    if (n > 9 && strcmp(out + n - 9, ".backward") == 0)
-        out[n - 9] = 0;
-}
-
-static const char *rb_name_of(void *ctx, uint32_t i) { return ((struct det *)ctx)->rb_name[i]; }
-
-static int rbase_index(struct det *d, const char *name)
-{
-    d->rb_names.name_of = rb_name_of;
-    d->rb_names.ctx = d;
-    int i = ana_names_find(&d->rb_names, name);
-    if (i >= 0)
-        return i;
-    if (!d->nrb || !(d->nrb & (d->nrb - 1))) {      /* doubling */
-        d->rb_name = ana_xrealloc(d->rb_name, d->nrb ? 2 * d->nrb : 8, sizeof *d->rb_name);
-        d->rb_layer = ana_xrealloc(d->rb_layer, d->nrb ? 2 * d->nrb : 8, sizeof *d->rb_layer);
-    }
-    ana_names_add(&d->rb_names, name, (uint32_t)d->nrb);
-    d->rb_name[d->nrb] = ana_xmalloc(strlen(name) + 1, 1);
-    memcpy(d->rb_name[d->nrb], name, strlen(name) + 1);
-    d->rb_layer[d->nrb] = -1;
-    return (int)d->nrb++;
 }
 
 /* the aux map: every convolution's weights and per-sample activations */
@@ -682,19 +674,15 @@ static struct tstate *tstate_of(struct det *d, uint32_t proc, uint32_t thread)
 static void det_free(void *x)
 {
     struct det *d = x;
-    for (size_t i = 0; i < d->nrb; i++)
-        free(d->rb_name[i]);
-    for (size_t i = 0; d->names && i < d->nl; i++)
+    for (size_t i = 0; d->names && i < d->nnamed; i++)   /* names exist for the first nnamed layers only */
         free(d->names[i]);
     free(d->names);
-    free(d->rb_name);
-    free(d->rb_layer);
-    ana_names_free(&d->rb_names);
     free(d->row);
     ana_map_free(&d->rb_ids);
     map_free(&d->units);
     map_free(&d->lays);
     map_free(&d->aux);
+    map_free(&d->minor);
     map_free(&d->tmap);
     map_free(&d->rit);
     free(d->ts);
@@ -705,30 +693,200 @@ static void det_free(void *x)
     for (size_t i = 0; i < d->ntsr; i++)
         free(d->tsr[i].ix);
     free(d->tsr);
+    for (size_t i = 0; i < d->nreg; i++)
+        free(d->reg[i].name);
+    free(d->reg);
+    ana_map_free(&d->rmap);
+    free(d->natural);
     free(d);
 }
 
-/* the base of a region's path as an index (-1: none) */
-static int rbase_of(struct det *d, const struct ana_proc *p, uint32_t region)
+/* ---- the program's names: regions as layer rows ---- */
+
+static const char *origin_name(const struct ana_proc *p, uint32_t id)
 {
-    if (!region)
-        return -1;
-    if (d->last_rb > 0 && d->last_rp == p->index && d->last_rr == region)
-        return d->last_rb - 1;
-    uint64_t key = (uint64_t)p->index << 32 | region;
-    uint32_t v = ana_map_get(&d->rb_ids, key, 0);
-    if (v) {
-        d->last_rp = p->index;
-        d->last_rr = region;
-        d->last_rb = (int)v;
-        return (int)v - 1;
+    switch (ana_map_get(&p->rorigin, id, 0)) {
+    case GS_REGION_NVTX + 1: return "nvtx";
+    case GS_REGION_ANNOTATE + 1: return "annotate";
+    default: return "region";
     }
-    const char *nm = ana_string(p, region);
-    char base[256];
-    region_base(nm ? nm : "", base, sizeof base);
-    int i = rbase_index(d, base);
-    ana_map_put(&d->rb_ids, key, (uint32_t)i + 1);
-    return i;
+}
+
+/* a region's path as a row name: ".backward" left off every part, so a
+ * module's forward and backward regions ("fc1:Linear", "fc1:Linear.backward")
+ * are one row */
+static void region_row_name(const char *path, char *out, size_t len)
+{
+    size_t n = 0;
+    for (const char *q = path; *q && n + 1 < len;) {
+        const char *e = strchr(q, '/');
+        size_t l = e ? (size_t)(e - q) : strlen(q);
+        if (l >= 9 && !strncmp(q + l - 9, ".backward", 9))
+            l -= 9;
+        if (l > len - 1 - n)
+            l = len - 1 - n;
+        memcpy(out + n, q, l);
+        n += l;
+        if (!e)
+            break;
+        if (n + 1 < len)
+            out[n++] = '/';
+        q = e + 1;
+    }
+    out[n] = 0;
+}
+
+/* the plan's record of a region (NULL: none and !create) */
+static struct rinfo *rinfo_of(struct det *d, uint32_t proc, uint32_t id, int create)
+{
+    if (d->last_rk && d->last_rk_p == proc && d->last_rk_id == id)
+        return &d->reg[d->last_rk - 1];
+    uint64_t key = (uint64_t)proc << 32 | id;
+    uint32_t v = ana_map_get(&d->rmap, key, 0);
+    if (!v) {
+        if (!create)
+            return NULL;
+        if (!d->nreg || !(d->nreg & (d->nreg - 1)))
+            d->reg = ana_xrealloc(d->reg, d->nreg ? 2 * d->nreg : 8, sizeof *d->reg);
+        struct rinfo *x = &d->reg[d->nreg];
+        memset(x, 0, sizeof *x);
+        x->proc = proc;
+        x->id = id;
+        x->lay = -1;
+        x->row = -1;
+        v = (uint32_t)++d->nreg;
+        ana_map_put(&d->rmap, key, v);
+    }
+    d->last_rk_p = proc;
+    d->last_rk_id = id;
+    d->last_rk = (int)v;
+    return &d->reg[v - 1];
+}
+
+static const char *lay_name(struct det *d, int li);
+
+/* the row of a leaf region (its calls hold at most one detected layer):
+ * named by its path, and by that layer after it; -1 for a container */
+static int leaf_row(struct ana_report *r, struct det *d, const struct ana_proc *p, uint32_t id,
+                    const struct ana_first *at, int is_call)
+{
+    struct rinfo *x = rinfo_of(d, p->index, id, 0);
+    if (!x || x->lay == -2)
+        return -1;
+    if (!x->name) {
+        const char *path = ana_string(p, id);
+        char nm[256], full[256];
+        region_row_name(path ? path : "(unnamed region)", nm, sizeof nm);
+        if (x->lay >= 0)
+            snprintf(full, sizeof full, "%s %s", nm, lay_name(d, x->lay));
+        else
+            snprintf(full, sizeof full, "%s", nm);
+        x->name = ana_xmalloc(strlen(full) + 1, 1);
+        memcpy(x->name, full, strlen(full) + 1);
+        x->source = origin_name(p, id);
+    }
+    /* a call's (process, thread, position) orders the row among the layers */
+    struct ana_first at1 = is_call ? (struct ana_first){ 1, at->a0, at->a2, at->b } : *at;
+    if (x->row >= 0 && (size_t)x->row < r->nlayers) {
+        if (is_call)
+            ana_first_min(&r->layers[x->row].first, &at1);
+        return x->row;
+    }
+    x->row = ana_layer_add(r, x->name, &at1);
+    r->layers[x->row].source = x->source;
+    return x->row;
+}
+
+/* the layer row a region's own work goes to: a leaf's row, else (a
+ * container) a row of the region's own, named by its path */
+int ana_layers_region_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    if (d) {
+        int row = leaf_row(r, d, p, id, at, 0);
+        if (row >= 0)
+            return row;
+    }
+    const char *nm = ana_string(p, id);
+    char name[256];
+    region_row_name(nm ? nm : "(unnamed region)", name, sizeof name);
+    int row = ana_layer_add(r, name, at);
+    if (!r->layers[row].source)
+        r->layers[row].source = origin_name(p, id);
+    return row;
+}
+
+/* the name of the row a region's own work goes to (ana_layers_region_row)
+ * without making it: for stages after the rows were sorted (kernels.c) */
+const char *ana_layers_region_name(struct ana_report *r, const struct ana_proc *p, uint32_t id, char *out,
+                                   size_t len, const char **source)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    struct rinfo *x = d ? rinfo_of(d, p->index, id, 0) : NULL;
+    *source = origin_name(p, id);
+    if (x && x->name) {
+        snprintf(out, len, "%s", x->name);
+        return out;
+    }
+    const char *nm = ana_string(p, id);
+    region_row_name(nm ? nm : "(unnamed region)", out, len);
+    if (x && x->lay >= 0) {
+        size_t n = strlen(out);
+        snprintf(out + n, len - n, " %s", lay_name(d, x->lay));
+    }
+    return out;
+}
+
+/* a leaf region's row for the event stream (-1: a container, or none) */
+int ana_layers_leaf_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at)
+{
+    struct det *d = ana_report_ext(r, "layers");
+    return d && id ? leaf_row(r, d, p, id, at, 1) : -1;
+}
+
+/* Fortran GEMMs of one process: torch's (row-major data, the product
+ * transposed: batch n or k) or laid out as stored (R, column-major data:
+ * batch m or k, like cblas row-major)?  Every activation of one step has
+ * the same batch, so the reading that gives the fewest distinct batches
+ * over the distinct shapes is the caller's; a tie is torch's. */
+static int natural_layout(const struct ana_proc *p)
+{
+    size_t n = 0;
+    for (size_t x = 0; x < p->nshp; x++)
+        n += GS_OP_ROUTINE(p->shp[x].op) == GS_R_GEMM && (p->shp[x].pat & GS_F_FORTRAN) &&
+             !(p->shp[x].pat & GS_F_ROWMAJOR) && !ANA_OP_IS_DNNL(p->shp[x].op);
+    if (n < 2)
+        return 0;
+    struct ana_map va = { 0 }, vb = { 0 };
+    for (size_t x = 0; x < p->nshp; x++) {
+        const struct ana_shape *h = &p->shp[x];
+        if (GS_OP_ROUTINE(h->op) != GS_R_GEMM || !(h->pat & GS_F_FORTRAN) || (h->pat & GS_F_ROWMAJOR) ||
+            ANA_OP_IS_DNNL(h->op))
+            continue;
+        int ta = GS_F_TRANSA(h->pat) != 0, tb = GS_F_TRANSB(h->pat) != 0;
+        if (!tb || !ta)                 /* torch: transb N -> n; transb T, transa N -> k */
+            ana_map_put(&va, !tb ? h->n : h->k, 1);
+        if (!ta || !tb)                 /* as stored: transa N -> m; transa T, transb N -> k */
+            ana_map_put(&vb, !ta ? h->m : h->k, 1);
+    }
+    int nat = vb.n < va.n;
+    ana_map_free(&va);
+    ana_map_free(&vb);
+    return nat;
+}
+
+/* the call as its layout reads: an R-style process's Fortran calls are read
+ * with the row-major rule (tmp holds the copy) */
+static inline const struct ana_call *as_read(const struct det *d, const struct ana_proc *p, const struct ana_call *c,
+                                             struct ana_call *tmp)
+{
+    if (p->index < d->nnatural && d->natural[p->index] && (c->flags & GS_F_FORTRAN) &&
+        !(c->flags & GS_F_ROWMAJOR) && !ANA_OP_IS_DNNL(c->op)) {
+        *tmp = *c;
+        tmp->flags |= GS_F_ROWMAJOR;
+        return tmp;
+    }
+    return c;
 }
 
 /* the row name of a lay, made when first asked */
@@ -750,10 +908,7 @@ static const char *lay_name(struct det *d, int li)
         name_of(d, l, nm, sizeof nm);
         if (l->inst)
             snprintf(nm + strlen(nm), sizeof nm - strlen(nm), " #%d", l->inst + 1);
-        if (l->named)
-            snprintf(full, sizeof full, "%s %s", d->rb_name[l->rbase], nm);
-        else
-            snprintf(full, sizeof full, "%s", nm);
+        snprintf(full, sizeof full, "%s", nm);
         d->names[li] = ana_xmalloc(strlen(full) + 1, 1);
         memcpy(d->names[li], full, strlen(full) + 1);
     }
@@ -774,14 +929,12 @@ static void plan_models(struct det *d, struct ana_report *r)
             d->miters[m] = it;
         if (l->iters > 0 && l->iters > r->iterations)
             r->iterations = l->iters;
-        if (!d->sweep_stats)           /* (no regions there) */
-            l->named = l->rbase >= 0 && d->rb_layer[l->rbase] == (int)i && l->in_region * 2 >= l->calls;
     }
 }
 
 /* Before the sweep: what each pair shows (from the distinct shapes), then
  * one pass over every thread's calls (every call placed), so that names,
- * owners of module regions, models and their iterations are known when the
+ * leaf regions, models and their iterations are known when the
  * calls stream by. */
 int ana_layers_plan(struct ana_report *r)
 {
@@ -800,6 +953,10 @@ int ana_layers_plan(struct ana_report *r)
     r->iterations = -1;
     struct ana_call c;
 
+    d->natural = ana_xmalloc(run->nprocs + 1, 1);
+    d->nnatural = run->nprocs;
+    for (size_t pi = 0; pi < run->nprocs; pi++)
+        d->natural[pi] = (unsigned char)natural_layout(run->procs[pi]);
     for (size_t pi = 0; pi < run->nprocs; pi++) {
         const struct ana_proc *p = run->procs[pi];
         regions |= p->nrev || p->any_call_region;
@@ -814,7 +971,8 @@ int ana_layers_plan(struct ana_report *r)
             c.flags = (uint16_t)h->pat;
             c.m = h->m; c.n = h->n; c.k = h->k;
             struct sig s;
-            sig_of(p, &c, &s);
+            struct ana_call tmp;
+            sig_of(p, as_read(d, p, &c, &tmp), &s);
             learn(d, &s, NULL);
         }
         /* a process not read by the scan (built by hand) or no BLAS: every call */
@@ -828,6 +986,51 @@ int ana_layers_plan(struct ana_report *r)
         }
     }
     r->layers_from_regions = regions;
+    for (size_t i = 0; i < d->nu; i++)
+        d->training |= d->u[i].has_w && d->u[i].has_fi;
+    /* per op: the distinct shapes of calls that form no layer (a loop of
+     * changing shapes is folded into one row) */
+    struct map fold = { NULL, NULL, 0, 0 };
+    struct lkey *fk = NULL; uint64_t *fcalls = NULL, optot[256] = { 0 };
+    size_t nf = 0;
+    for (size_t pi = 0; pi < run->nprocs; pi++) {
+        const struct ana_proc *p = run->procs[pi];
+        for (size_t x = 0; x < p->nshp; x++) {
+            const struct ana_shape *h = &p->shp[x];
+            memset(&c, 0, sizeof c);
+            c.op = (uint8_t)h->op;
+            c.flags = (uint16_t)h->pat;
+            c.m = h->m; c.n = h->n; c.k = h->k;
+            struct sig s;
+            struct ana_call tmp;
+            sig_of(p, as_read(d, p, &c, &tmp), &s);
+            int ui = (s.role == R_FI || s.role == R_W) ? unit_of(d, &s.unit, 0) : -1;
+            if (s.dnnl || (ui >= 0 && unit_linear(d, &d->u[ui])))
+                continue;
+            int fi = map_get(&fold, &s.call);
+            if (fi < 0) {
+                fk = ana_xrealloc(fk, nf + 1, sizeof *fk);
+                fcalls = ana_xrealloc(fcalls, nf + 1, sizeof *fcalls);
+                fk[nf] = s.call;
+                fcalls[nf] = 0;
+                map_put(&fold, &s.call, (int)nf);
+                fi = (int)nf++;
+            }
+            uint64_t n = h->calls ? h->calls : 1;
+            fcalls[fi] += n;
+            optot[c.op] += n;
+        }
+    }
+    for (size_t i = 0; i < nf; i++)
+        d->fold_n[fk[i].w[1] & 255] += fcalls[i] * 10 < optot[fk[i].w[1] & 255];
+    for (size_t i = 0; i < nf; i++) {
+        uint32_t op = fk[i].w[1] & 255;
+        if (fcalls[i] * 10 < optot[op] && d->fold_n[op] > ANA_FOLD_SHAPES)
+            map_put(&d->minor, &fk[i], 1);
+    }
+    free(fk);
+    free(fcalls);
+    map_free(&fold);
     memset(d->cc, 0, CCACHE * sizeof *d->cc);   /* classes need the final units */
     d->clast = NULL;
     d->units_final = 1;
@@ -863,9 +1066,11 @@ int ana_layers_plan(struct ana_report *r)
                     rep = run;
                 int wgrad = 0;
                 size_t k = 1;
-                int li = place_same(d, &c);
+                struct ana_call tmp;
+                const struct ana_call *cr = as_read(d, p, &c, &tmp);
+                int li = place_same(d, cr);
                 if (li < 0)
-                    li = place_call(d, &ts0, p, &c, &wgrad);
+                    li = place_call(d, &ts0, p, cr, &wgrad);
                 else
                     k = rep;
                 rep -= k;
@@ -873,13 +1078,10 @@ int ana_layers_plan(struct ana_report *r)
                 l->calls += k;
                 if (wgrad)
                     l->iters++;
-                if (c.region && l->linear) {    /* helpers (reorders) do not decide names */
-                    int rb = rbase_of(d, p, c.region);
-                    l->in_region += k;
-                    if (l->rbase == -1) l->rbase = rb;
-                    else if (l->rbase != rb) l->rbase = -2;
-                    if (d->rb_layer[rb] == -1) d->rb_layer[rb] = li;
-                    else if (d->rb_layer[rb] != li) d->rb_layer[rb] = -2;
+                if (c.region) {                 /* helpers (reorders) do not split a region */
+                    struct rinfo *x = rinfo_of(d, (uint32_t)pi, c.region, 1);
+                    if (l->linear && x->lay != li)
+                        x->lay = x->lay == -1 ? li : -2;
                 }
                 if (regions && c.region && l->linear) {
                     struct lkey k = mk((uint32_t)pi, c.region, (uint32_t)li, 0, 0, 0, 0, 3);
@@ -928,6 +1130,8 @@ int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc
     struct det *d = plan;
     if (!d)
         return -1;
+    struct ana_call tmp;
+    c = as_read(d, p, c, &tmp);
     int wgrad = 0, li = place_same(d, c);
     if (li < 0)
         li = place_call(d, tstate_of(d, p->index, thread), p, c, &wgrad);
@@ -936,11 +1140,10 @@ int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc
         if (wgrad)
             d->l[li].iters++;
     }
-    if (c->region && !d->l[li].linear) {
-        /* a helper call (reorder, eltwise) inside a module's region: that module's */
-        int rb = rbase_of(d, p, c->region);
-        if (rb >= 0 && d->rb_layer[rb] >= 0 && d->l[d->rb_layer[rb]].named)
-            li = d->rb_layer[rb];
+    if (c->region) {                    /* a leaf region: the program's name wins */
+        int row = leaf_row(r, d, p, c->region, at, 1);
+        if (row >= 0)
+            return row;
     }
     /* real layers first, in order of first use; then the rest */
     struct ana_first at1 = { d->l[li].linear ? 1u : 2u, at->a0, at->a2, at->b };
@@ -958,6 +1161,8 @@ int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc
         return d->row[li];
     }
     d->row[li] = ana_layer_add(r, lay_name(d, li), &at1);
+    if (!r->layers[d->row[li]].source)
+        r->layers[d->row[li]].source = "detected";
     return d->row[li];
 }
 
@@ -966,17 +1171,8 @@ int ana_layers_assign_in(struct ana_report *r, void *plan, const struct ana_proc
  * of the models that run inside it */
 int ana_layers_gap_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at)
 {
+    int row = ana_layers_region_row(r, p, id, at);
     struct det *d = ana_report_ext(r, "layers");
-    const char *nm = ana_string(p, id);
-    if (d) {
-        int rb = rbase_of(d, p, id);
-        if (rb >= 0 && d->rb_layer[rb] >= 0 && d->l[d->rb_layer[rb]].named) {
-            int li = d->rb_layer[rb];
-            struct ana_first at1 = { 1, at->a0, at->a2, at->b };
-            return ana_layer_add(r, lay_name(d, li), &at1);
-        }
-    }
-    int row = ana_layer_add(r, nm ? nm : "(unnamed region)", at);
     if (d) {
         struct lkey rk = mk(p->index, id, 0, 0, 0, 0, 0, 2);
         int it = map_get(&d->rit, &rk);
@@ -1007,5 +1203,17 @@ void ana_layers_finish(struct ana_report *r)
         long it = m < d->nmiters ? d->miters[m] : 0;
         if (row >= 0 && it > r->layers[row].iterations)
             r->layers[row].iterations = it;
+    }
+    /* leaf regions: per iteration of the loops of the models that run in them */
+    for (size_t i = 0; i < d->nreg; i++) {
+        const struct rinfo *x = &d->reg[i];
+        int row = x->name ? ana_layer_find(r, x->name) : -1;
+        if (row < 0)
+            continue;
+        struct lkey rk = mk(x->proc, x->id, 0, 0, 0, 0, 0, 2);
+        int it = map_get(&d->rit, &rk);
+        long v = it > 0 ? it : r->iterations;
+        if (v > r->layers[row].iterations)
+            r->layers[row].iterations = v;
     }
 }

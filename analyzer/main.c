@@ -27,6 +27,9 @@ static const struct verb {
     { "export", "--perfetto FILE | --csv DIR <dir|file>...",
       "a timeline for ui.perfetto.dev; one CSV per table", cmd_export },
     { "diff", "<runA> <runB>", "per layer and routine: time, energy, GFLOP/J, change vs noise", cmd_diff },
+    { "summarize", "<dir|file>... -o FILE", "one node's summary of a job (bounded, no per-call data), for merge",
+      cmd_summarize },
+    { "merge", "FILE... [--format text|json] [-o FILE]", "the job report from the nodes' summaries", cmd_merge },
 };
 
 static int usage_main(FILE *o)

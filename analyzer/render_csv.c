@@ -37,8 +37,9 @@ static void render(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
         fputs("layer,", o); q(o, l->name);
-        fprintf(o, ",,,,,%llu,%.9g,%.9g,%.9g,%s\n", (unsigned long long)l->calls, l->flops, l->time_s, l->energy_j,
-                r->provenance);
+        /* the api column of a layer: where its name came from */
+        fprintf(o, ",%s,,,,%llu,%.9g,%.9g,%.9g,%s\n", l->source ? l->source : "detected", (unsigned long long)l->calls,
+                l->flops, l->time_s, l->energy_j, r->provenance);
     }
     fprintf(o, "outside,\"outside intercepted calls\",,,,,,,%.9g,%.9g,%s\n", r->outside_s, r->outside_j, r->provenance);
     fprintf(o, "energy,\"total\",,,,,,,%.9g,%.9g,%s\n", r->duration_s, r->total_j, r->provenance);

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include "ana.h"
+#include "ranks.h"
 
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
 
@@ -125,8 +126,15 @@ static void summary(const struct ana_report *r, FILE *o)
         esc(o, r->source ? r->source : "?");
         if (!strcmp(r->provenance, "modelled"))
             fprintf(o, " (CPU time x %s W per busy core, %s)", S(r->watts_per_core), r->watts_source);
-        fprintf(o, "</td></tr><tr><td>in calls / outside</td><td>%s / %s (reconciled: %s)</td></tr>", J(r->calls_j),
-                J(r->outside_j), r->reconciled ? "yes" : "NO");
+        fprintf(o, "</td></tr><tr><td>in calls / in regions between calls / outside</td><td>%s / %s / %s "
+                   "(reconciled: %s)</td></tr>", J(r->calls_j), J(r->gap_j), J(r->outside_j),
+                r->rec_energy.energy_ok ? "yes" : "NO");
+        char spin[512];
+        if (ana_spin_note(r, spin, sizeof spin)) {
+            fputs("<tr><td>modelled energy</td><td>", o);
+            esc(o, spin);
+            fputs("</td></tr>", o);
+        }
         fprintf(o, "<tr><td>idle baseline</td><td>%s W", S(r->idle_w));
         prov(o, "estimated");
         fputs(" (", o);
@@ -187,7 +195,7 @@ static void summary(const struct ana_report *r, FILE *o)
 static void layer_bars(const struct ana_report *r, FILE *o)
 {
     size_t n = r->nlayers + 1;          /* + outside */
-    double mx = r->outside_j, gsum = 0;
+    double mx = r->layers_out_j, gsum = 0;
     for (size_t i = 0; i < r->nlayers; i++) {
         double e = r->layers[i].energy_j + r->layers[i].gpu_energy_j;
         if (e > mx) mx = e;
@@ -204,7 +212,7 @@ static void layer_bars(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < n; i++) {
         int out = i == r->nlayers;
         const char *name = out ? "outside intercepted calls" : r->layers[i].name;
-        double e = out ? r->outside_j : r->layers[i].energy_j, t = out ? r->outside_s : r->layers[i].time_s;
+        double e = out ? r->layers_out_j : r->layers[i].energy_j, t = out ? r->layers_out_s : r->layers[i].wall_s;
         int y = 8 + (int)i * rowh;
         fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=end>", left - 8, y + 15);
         char nm[44];
@@ -496,7 +504,7 @@ static void tables(const struct ana_report *r, FILE *o)
     const struct ana_more *m = r->more;
     static const char tr[] = "NTC?";
     int carbon = ana_co2_g(r, 1) >= 0;
-    fputs("<h2>Top routines</h2><p class=note>%wall: of the wall time summed over processes; %energy: of the run's "
+    fputs("<h2>Top routines</h2><p class=note>%wall: of the wall time (calls active at once share it); %energy: of the run's "
           "total energy.</p><table><tr><th class=l>routine</th><th class=l>api</th><th>calls</th><th>GFLOP</th>"
           "<th>time</th><th>mean</th><th>GFLOP/s</th><th>%wall</th><th>energy</th><th>%energy</th><th>GFLOP/J</th>", o);
     if (carbon) fputs("<th>CO2e</th>", o);
@@ -506,7 +514,7 @@ static void tables(const struct ana_report *r, FILE *o)
         fprintf(o, "<tr><td class=l>%s</td><td class=l>%s</td><td>%llu</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td>",
                 x->op, x->api, (unsigned long long)x->calls, S(x->flops * 1e-9), T(x->time_s),
-                T(DIV(x->time_s, (double)x->calls)), S(DIV(x->flops * 1e-9, x->time_s)), P(DIV(x->time_s, r->wall_sum_s)),
+                T(DIV(x->time_s, (double)x->calls)), S(DIV(x->flops * 1e-9, x->time_s)), P(DIV(x->wall_s, r->duration_s)),
                 J(x->energy_j), P(DIV(x->energy_j, r->total_j)), S(DIV(x->flops * 1e-9, x->energy_j)));
         if (carbon) fprintf(o, "<td>%s</td>", ana_si(ana_co2_g(r, x->energy_j), "g", B(), 96));
         fputs("</tr>", o);
@@ -515,12 +523,16 @@ static void tables(const struct ana_report *r, FILE *o)
           "<th>m</th><th>n</th><th>k</th><th>calls</th><th>time</th><th>GFLOP/s</th><th>energy</th><th>%energy</th></tr>", o);
     for (size_t i = 0; i < r->nshapes && i < 20; i++) {
         const struct ana_shape_row *s = &r->shapes[i];
-        fprintf(o, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%c%c</td><td>%u</td><td>%u</td><td>%u</td>"
+        char dm[3][16];
+        const uint32_t dv[3] = { s->m, s->n, s->k };
+        for (int d = 0; d < 3; d++)
+            snprintf(dm[d], sizeof dm[d], s->dims >> d & 1 ? "%u" : "-", dv[d]);
+        fprintf(o, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%c%c</td><td>%s</td><td>%s</td><td>%s</td>"
                    "<td>%llu</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>",
-                s->op, s->api, tr[s->transa & 3], tr[s->transb & 3], s->m, s->n, s->k, (unsigned long long)s->calls,
+                s->op, s->api, tr[s->transa & 3], tr[s->transb & 3], dm[0], dm[1], dm[2], (unsigned long long)s->calls,
                 T(s->time_s), S(DIV(s->flops * 1e-9, s->time_s)), J(s->energy_j), P(DIV(s->energy_j, r->total_j)));
     }
-    fputs("</table>\n<h2>Layers</h2><table><tr><th class=l>layer</th><th>calls</th><th>time</th><th>J/iter</th>"
+    fputs("</table>\n<h2>Layers</h2><table><tr><th class=l>layer</th><th>calls</th><th>wall</th><th>J/iter</th>"
           "<th>energy</th><th>%energy</th><th>net of idle</th><th>W</th><th>GFLOP/s</th><th>GFLOP/J</th></tr>", o);
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *L = &r->layers[i];
@@ -528,13 +540,19 @@ static void tables(const struct ana_report *r, FILE *o)
         esc(o, L->name);
         fprintf(o, "</td><td>%llu</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                    "<td>%s</td></tr>",
-                (unsigned long long)L->calls, T(L->time_s), r->iterations > 0 ? J(L->energy_j / (double)r->iterations) : "-",
-                J(L->energy_j), P(DIV(L->energy_j, r->total_j)), J(L->energy_j - r->idle_w * L->time_s),
-                S(DIV(L->energy_j, L->time_s)), S(DIV(L->flops * 1e-9, L->time_s)), S(DIV(L->flops * 1e-9, L->energy_j)));
+                (unsigned long long)L->calls, T(L->wall_s), r->iterations > 0 ? J(L->energy_j / (double)r->iterations) : "-",
+                J(L->energy_j), P(DIV(L->energy_j, r->total_j)), J(L->energy_j - r->idle_w * L->wall_s),
+                S(DIV(L->energy_j, L->wall_s)), S(DIV(L->flops * 1e-9, L->time_s)), S(DIV(L->flops * 1e-9, L->energy_j)));
     }
-    fprintf(o, "<tr><td class=l>outside intercepted calls</td><td></td><td>%s</td><td></td><td>%s</td><td>%s</td>"
+    fprintf(o, "<tr><td class=l>%s</td><td></td><td>%s</td><td></td><td>%s</td><td>%s</td>"
                "<td>%s</td><td></td><td></td><td></td></tr></table>\n",
-            T(r->outside_s), J(r->outside_j), P(DIV(r->outside_j, r->total_j)), J(r->outside_j - r->idle_w * r->outside_s));
+            r->layers_from_regions ? "outside layers (no call, no layer&#39;s region)" : "outside intercepted calls",
+            T(r->layers_out_s), J(r->layers_out_j), P(DIV(r->layers_out_j, r->total_j)),
+            J(r->layers_out_j - r->idle_w * r->layers_out_s));
+    fprintf(o, "<p class=note>layers + outside: wall %s of %s, energy %s of %s; reconciled: %s</p>\n",
+            T(r->rec_layers.rows_s + r->rec_layers.out_s), T(r->duration_s),
+            J(r->rec_layers.rows_j + r->rec_layers.out_j), J(r->total_j),
+            r->rec_layers.time_ok && r->rec_layers.energy_ok ? "yes" : "NO");
     if (r->nregions) {
         fputs("<h2>Regions</h2><table><tr><th class=l>region</th><th>calls</th><th>time</th><th>in BLAS</th>"
               "<th>energy</th></tr>", o);
@@ -558,6 +576,75 @@ static void tables(const struct ana_report *r, FILE *o)
     fputs("</table>\n", o);
 }
 
+/* a job: the per-rank table and a rank x time timeline (busy span, each
+ * collective: waiting for the last rank, then the transfer) */
+static void job(const struct ana_report *r, FILE *o)
+{
+    const struct ana_job *j = ana_job_of(r);
+    if (!j)
+        return;
+    fputs("<h2>Ranks</h2><p class=note>Job ", o);
+    esc(o, j->id[0] ? j->id : "(no id)");
+    fprintf(o, " (%s): %zu ranks on %zu node%s; wait: time in collectives after the rank arrived, until the last "
+               "rank arrived (its slack); energy %s, one stream per machine, nodes added.</p>",
+            j->launcher[0] ? j->launcher : "?", j->nranks, j->nnodes, j->nnodes == 1 ? "" : "s", j->provenance);
+    fputs("<table><tr><th>rank</th><th class=l>node</th><th>pid</th><th>calls</th><th>busy</th><th>energy</th>"
+          "<th>comm calls</th><th>comm bytes</th><th>comm time</th><th>wait</th><th>wait energy</th></tr>", o);
+    for (size_t i = 0; i < j->nranks && i < 256; i++) {
+        const struct ana_job_rank *k = &j->ranks[i];
+        fprintf(o, "<tr><td>%ld</td><td class=l>", k->rank);
+        esc(o, j->nodes[k->node].name);
+        fprintf(o, "</td><td>%u</td><td>%llu</td><td>%s</td><td>%s</td><td>%llu</td><td>%s</td><td>%s</td><td>%s</td>"
+                   "<td>%s</td></tr>", k->pid, (unsigned long long)k->calls, T(k->busy_s), J(k->energy_j),
+                (unsigned long long)k->comm_calls, ana_si(k->comm_bytes, "B", B(), 96), T(k->comm_s), T(k->wait_s),
+                J(k->wait_j));
+    }
+    fputs("</table>\n", o);
+    double t1 = 0;
+    for (size_t i = 0; i < j->nranks; i++) {
+        double e = j->ranks[i].t_last + j->nodes[j->ranks[i].node].shift_ns;
+        if (e > t1) t1 = e;
+    }
+    size_t nr = j->nranks < 64 ? j->nranks : 64;
+    if (!(t1 > 0) || !nr)
+        return;
+    const double W = 900, L = 60, H = 14;
+    fprintf(o, "<p class=note>Rank x time (first %zu ranks; clocks aligned: %s): grey from a rank's first call to its "
+               "last, <span style=\"color:%s\">waiting for the last rank</span>, <span style=\"color:%s\">in the "
+               "collective after it</span>.</p><svg width=\"%.0f\" height=\"%.0f\" role=img>", nr, j->clock_how, pal[1],
+            pal[0], W + L + 10, H * (double)nr + 20);
+    for (size_t i = 0; i < nr; i++) {
+        const struct ana_job_rank *k = &j->ranks[i];
+        double sh = j->nodes[k->node].shift_ns, y = H * (double)i + 2;
+        fprintf(o, "<text x=\"0\" y=\"%.1f\" font-size=\"10\">rank %ld</text><rect x=\"%.1f\" y=\"%.1f\" "
+                   "width=\"%.1f\" height=\"%.0f\" fill=\"#ddd\"/>", y + 10, k->rank, L + W * (k->t_first + sh) / t1,
+                y, W * (k->t_last - k->t_first) / t1, H - 3);
+    }
+    /* collectives, grouped by instance (sorted by key, seq): the last arrival splits each bar */
+    size_t drawn = 0;
+    for (size_t a = 0, b; a < j->ncoll && drawn < 20000; a = b) {
+        double last = -INFINITY;
+        for (b = a; b < j->ncoll && j->coll[b].key == j->coll[a].key && j->coll[b].seq == j->coll[a].seq; b++) {
+            double t = j->coll[b].t0 + j->nodes[j->ranks[j->coll[b].rank_row].node].shift_ns;
+            if (t > last) last = t;
+        }
+        for (size_t i = a; i < b; i++) {
+            const struct ana_job_coll *c = &j->coll[i];
+            if (c->rank_row >= nr)
+                continue;
+            double sh = j->nodes[j->ranks[c->rank_row].node].shift_ns, t0 = c->t0 + sh, t1c = c->t1 + sh;
+            double mid = last < t1c ? (last > t0 ? last : t0) : t1c, y = H * (double)c->rank_row + 2;
+            if (mid > t0)
+                fprintf(o, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" fill=\"%s\"/>",
+                        L + W * t0 / t1, y, W * (mid - t0) / t1 + 0.3, H - 3, pal[1]);
+            fprintf(o, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.0f\" fill=\"%s\"/>", L + W * mid / t1,
+                    y, W * (t1c - mid) / t1 + 0.3, H - 3, pal[0]);
+            drawn++;
+        }
+    }
+    fprintf(o, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\">%s</text></svg>\n", L, H * (double)nr + 16, T(t1 * 1e-9));
+}
+
 static void render(const struct ana_report *r, FILE *o)
 {
     const struct ana_run *run = r->run;
@@ -576,6 +663,7 @@ static void render(const struct ana_report *r, FILE *o)
         return;
     }
     summary(r, o);
+    job(r, o);
     layer_bars(r, o);
     power_chart(r, o);
     roofline(r, o);

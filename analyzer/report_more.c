@@ -163,7 +163,6 @@ struct more_acc {
     /* for diff: per op and layer (stream index) [even/odd slice of the process's span][time, energy, calls] */
     double (*oph)[2][3]; size_t noph;
     double (*lyh)[2][3]; size_t nlyh;
-    size_t nstream;               /* layers in the stream (rows a --region filter leaves out are dropped later) */
 };
 
 static void more_acc_free(void *x)
@@ -312,7 +311,7 @@ int ana_more_halves(const struct ana_report *r, int is_layer, size_t row, double
     memset(out, 0, 6 * sizeof(double));
     if (!a)
         return 0;
-    size_t n = is_layer ? (a->nstream ? a->nstream : r->nlayers) : r->nops;
+    size_t n = is_layer ? r->nlayer_remap : r->nop_remap;   /* not nlayers/nops: see ana.h */
     const int *remap = is_layer ? r->layer_remap : r->op_remap;
     for (size_t i = 0; i < n && remap; i++)
         if (remap[i] >= 0 && (size_t)remap[i] == row) {
@@ -342,8 +341,6 @@ static void drop_filtered_rows(struct ana_report *r)
             free(r->regions[i].name);
     }
     r->nregions = k;
-    if (!a->nstream)
-        a->nstream = r->nlayers;
     int *to = ana_xmalloc(r->nlayers + 1, sizeof *to);
     k = 0;
     for (size_t i = 0; i < r->nlayers; i++) {
@@ -353,7 +350,7 @@ static void drop_filtered_rows(struct ana_report *r)
         if (to[i] >= 0)
             r->layers[k++] = r->layers[i];
     }
-    for (size_t i = 0; i < a->nstream; i++)
+    for (size_t i = 0; i < r->nlayer_remap; i++)
         if (r->layer_remap[i] >= 0)
             r->layer_remap[i] = to[r->layer_remap[i]];
     r->nlayers = k;
@@ -539,8 +536,7 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
             m->threads[t].span_s = acc->tl[t] > acc->tf[t] ? (acc->tl[t] - acc->tf[t]) * 1e-9 : 0;
         }
         m->nthreads = acc->nthreads;
-        size_t ns = acc->nstream ? acc->nstream : r->nlayers;
-        for (size_t l = 0; l < ns && l < acc->nlb; l++)
+        for (size_t l = 0; l < r->nlayer_remap && l < acc->nlb; l++)
             if (r->layer_remap[l] >= 0)
                 m->layer_bytes[r->layer_remap[l]] = acc->lbytes[l];
     }
@@ -584,7 +580,7 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
     for (size_t k = 0; k < nb; k++) {
         int best = -1;
         double bv = 0;
-        for (size_t l = 0; acc && l < acc->nlt && l < (acc->nstream ? acc->nstream : r->nlayers); l++)
+        for (size_t l = 0; acc && l < acc->nlt && l < r->nlayer_remap; l++)
             if (r->layer_remap[l] >= 0 && acc->lt[l] && acc->lt[l][k] > 0 && (best < 0 || acc->lt[l][k] > bv)) {
                 best = r->layer_remap[l];
                 bv = acc->lt[l][k];
@@ -645,4 +641,25 @@ void ana_report_more_free(struct ana_report *r)
     free(m->dvfs);
     free(m);
     r->more = NULL;
+}
+
+/* modelled energy is CPU time x watts: BLAS threads that spin while they
+ * wait for work burn CPU time the model counts as energy (a run of one
+ * program varies ~3x with BLAS threads and load).  NULL: nothing to say
+ * (measured energy, or one BLAS thread everywhere). */
+const char *ana_spin_note(const struct ana_report *r, char *b, size_t n)
+{
+    if (!r->provenance || strcmp(r->provenance, "modelled"))
+        return NULL;
+    if (r->blas_threads > 1)
+        snprintf(b, n, "modelled energy counts CPU time, BLAS threads spin-waiting for work included (%d BLAS threads, "
+                 "%s): it varies with BLAS threads and machine load; compare runs on time and FLOPs (diff does), or "
+                 "record with OPENBLAS_NUM_THREADS=1", r->blas_threads, r->blas_threads_how);
+    else if (r->blas_threads_unknown)
+        snprintf(b, n, "modelled energy counts CPU time, BLAS threads spin-waiting for work included (BLAS threads "
+                 "not recorded): with more than one it varies with BLAS threads and machine load; compare runs on "
+                 "time and FLOPs (diff does)");
+    else
+        return NULL;
+    return b;
 }

@@ -7,12 +7,14 @@
 extern const struct ana_stage ana_stage_timeline, ana_stage_energy, ana_stage_layers, ana_stage_aggregate;
 extern const struct ana_stage ana_stage_more;
 extern const struct ana_stage ana_stage_gpu;
+extern const struct ana_stage ana_stage_ranks;
 
 const struct ana_stage *const ana_stages[] = {
     &ana_stage_timeline,          /* clock fit, samples in ns, spans */
     &ana_stage_energy,            /* energy curves of the run, idle baseline */
     &ana_stage_layers,            /* layer detection (before the calls stream by) */
     &ana_stage_aggregate,         /* ops, shapes, regions, layers rows; reconcile */
+    &ana_stage_ranks,             /* a job's ranks: communication, waiting, nodes (ranks.c) */
     &ana_stage_gpu,               /* CUDA/cuBLAS ops, kernels, GPU energy, layers' GPU columns (kernels.c) */
     &ana_stage_more,              /* headline, steady state, threads, power bins, roofline (report_more.c) */
     NULL

@@ -90,6 +90,7 @@ void ana_timeline(struct ana_proc *p)
             if (p->dom[d].t[i] > hi) hi = p->dom[d].t[i];
         }
         sort_samples(&p->dom[d]);
+        ana_samples_settle(&p->dom[d], p->clk_b);
     }
     for (size_t i = 0; i < p->nck; i++) {
         uint64_t t = ana_ns(p, p->ck_raw[i]);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -139,6 +140,23 @@ static void parse_header_text(struct ana_proc *p)
     if (!(p->idle_watts_hdr >= 0 && p->idle_watts_hdr < 1e9))
         p->idle_watts_hdr = -1;         /* NaN, infinite, negative: not given */
     p->sampler_hz = ana_hdr_get(p, "sampler.hz", buf, sizeof buf) ? (unsigned)atoi(buf) : 0;
+    ana_hdr_get(p, "job.id", p->job_id, sizeof p->job_id) || (p->job_id[0] = 0);
+    ana_hdr_get(p, "job.launcher", p->job_launcher, sizeof p->job_launcher) || (p->job_launcher[0] = 0);
+    ana_hdr_get(p, "job.node", p->job_node, sizeof p->job_node) || (p->job_node[0] = 0);
+    static const char *const nk[4] = { "job.rank", "job.local_rank", "job.world_size", "job.node_id" };
+    long *nv[4] = { &p->job_rank, &p->job_local_rank, &p->job_world_size, &p->job_node_id };
+    for (int i = 0; i < 4; i++) {
+        char *e;
+        *nv[i] = -1;
+        if (ana_hdr_get(p, nk[i], buf, sizeof buf) && buf[0] >= '0' && buf[0] <= '9') {
+            long v = strtol(buf, &e, 10);
+            if (!*e && v >= 0 && v < (1l << 31))
+                *nv[i] = v;             /* a number, else not given */
+        }
+    }
+    p->age_s = ana_hdr_get(p, "process.age_ns", buf, sizeof buf) ? atof(buf) * 1e-9 : -1;
+    if (!(p->age_s >= 0 && p->age_s < 1e9))
+        p->age_s = -1;
     p->task_clock_idx = -1;
     if (strcmp(p->events_live, "none") != 0) {
         char tmp[512];
@@ -295,9 +313,11 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
 {
     struct gs_rec_call r;
     memcpy(&r, rec, sizeof r);
-    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k };
-    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x))
+    struct ana_shape x = { r.op, r.flags & 0x3fu, r.m, r.n, r.k, 1 };
+    if (p->shp_last && shape_eq(&p->shp[p->shp_last - 1], &x)) {
+        p->shp[p->shp_last - 1].calls++;
         return;
+    }
     if ((p->nshp + 1) * 2 > p->shp_cap) {
         size_t cap = p->shp_cap ? p->shp_cap * 2 : 64;
         uint32_t *h = ana_xmalloc(cap, sizeof *h);
@@ -316,6 +336,7 @@ static void shape_note(struct ana_proc *p, const uint8_t *rec)
     for (; p->shp_hash[j]; j = (j + 1) & (p->shp_cap - 1))
         if (shape_eq(&p->shp[p->shp_hash[j] - 1], &x)) {
             p->shp_last = p->shp_hash[j];
+            p->shp[p->shp_last - 1].calls++;
             return;
         }
     if (p->nshp == p->capshp) {
@@ -377,6 +398,7 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
                 break;
             /* an EXEC counts as a call (t0, t1 at the CALL's offsets) */
             /* fall through */
+        case GS_REC_COMM:               /* a communication call: t0, t1, region as DNNL's */
         case GS_REC_CALL: {
             uint64_t t0 = ld64(rec + 8), t1 = ld64(rec + 16);
             if (t1 < t0)
@@ -394,6 +416,10 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
         case GS_REC_REGION_PUSH:
         case GS_REC_REGION_POP: {
             uint64_t t = ld64(rec + 8);
+            /* who named the region (byte 1 of a push; 0 in older traces); ids are bounded by the records */
+            if (rec[0] == GS_REC_REGION_PUSH && rec[1] && rec[1] <= GS_REGION_ANNOTATE &&
+                !ana_map_get(&p->rorigin, ld32(rec + 4), 0))
+                ana_map_put(&p->rorigin, ld32(rec + 4), (uint32_t)rec[1] + 1);
             if (t > p->raw_rev_max) p->raw_rev_max = t;
             p->nrev++;
             th->nrev++;
@@ -431,20 +457,18 @@ static size_t scan_chunk(struct ana_run *run, struct ana_proc *p, struct ana_thr
             }
             if (dom >= ANA_MAX_DOMAINS)
                 break;
-            /* a read the scheduler interrupted for over 500 us: its value
-             * belongs anywhere in that window, so it is no point of the
-             * curve (cumulative energy only: the neighbours bridge it) */
-            if (rec[1] == GS_SAMPLE_ENERGY_UJ && tr > t &&
-                (double)(tr - t) * (p->hdr.clock == GS_CLOCK_TSC && p->hdr.tsc_hz ? 1e9 / (double)p->hdr.tsc_hz : 1.0) > 5e5)
-                break;
+            /* (reads the scheduler interrupted are sorted out once the
+             * clock is fitted: ana_samples_settle, from the timeline) */
             struct ana_domain *d = &p->dom[dom];
             if (d->n == d->cap) {
                 d->cap = d->cap ? d->cap * 2 : 256;
                 d->t = ana_xrealloc(d->t, d->cap, sizeof *d->t);
                 d->v = ana_xrealloc(d->v, d->cap, sizeof *d->v);
+                d->h = ana_xrealloc(d->h, d->cap, sizeof *d->h);
             }
             /* the read happened between t and t_read: take the middle */
             d->t[d->n] = tr > t ? t + (tr - t) / 2 : t;
+            d->h[d->n] = tr > t ? ((tr - t) / 2 > UINT32_MAX ? UINT32_MAX : (uint32_t)((tr - t) / 2)) : 0;
             d->v[d->n++] = v;
             if (dom + 1 > p->ndom)
                 p->ndom = dom + 1;
@@ -556,7 +580,7 @@ int ana_next_call_run(const struct ana_proc *p, const struct ana_thread *th, siz
     if (!ana_next_call_shape(p, th, ci, off, c))
         return 0;
     *n = 1;
-    if (c->prim || *ci >= th->nch || ANA_OP_IS_DNNL(c->op))
+    if (c->prim || *ci >= th->nch || ANA_OP_IS_DNNL(c->op) || ANA_OP_IS_COMM(c->op))
         return 1;
     const struct ana_chunk *ch = &p->chunks[th->ch0 + *ci];
     const uint8_t *b = p->map + ch->off;
@@ -588,16 +612,33 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
     struct gs_rec_call r;
     if (rec[0] == GS_REC_DNNL) {
         ana_dnnl_decode(p, rec, c);
+        c->bytes = 0;
+        return;
+    }
+    if (rec[0] == GS_REC_COMM) {
+        struct gs_rec_comm m;
+        memcpy(&m, rec, sizeof m);
+        memset(c, 0, sizeof *c);
+        c->t0 = m.t0; c->t1 = m.t1 < m.t0 ? m.t0 : m.t1;
+        c->op = ANA_OP_COMM(m.fn < GS_CF_COUNT ? m.fn : 0);
+        c->m = m.comm_size;
+        c->lda = m.comm_key; c->ldb = m.seq; c->ldc = (uint32_t)m.peer;
+        c->flags = (uint16_t)(GS_COMM_LIB(m.libf) << 12 | (GS_COMM_FLAGS(m.libf) & 15u) << 8);
+        c->region = m.region;
+        c->bytes = m.bytes;
+        c->layer = -1;
         return;
     }
     memcpy(&r, rec, sizeof r);
     c->prim = 0;
+    c->bytes = 0;
     c->t0 = r.t0; c->t1 = r.t1 < r.t0 ? r.t0 : r.t1;
     c->m = r.m; c->n = r.n; c->k = r.k;
     c->lda = r.lda; c->ldb = r.ldb; c->ldc = r.ldc;
     c->region = r.region; c->flags = r.flags; c->op = r.op;
     c->has_ctr = 0;
     c->energy_j = 0;
+    c->wall_s = 0;
     c->layer = -1;
     for (const uint8_t *q = next; q + GS_REC_SIZE <= end;) {
         if (ana_rec_is_call(q) || q[0] == GS_REC_NONE)
@@ -620,10 +661,10 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
 /* Samples of one domain in time order.  Besides the sampler's ticks, the
  * recorder reads measured domains at region boundaries on the program's
  * threads (GS_SAMPLE_AT_BOUNDARY), so one domain's points come from several
- * streams; two reads a few microseconds apart may then come back in the
- * other order, a tiny step back of a cumulative counter that is not a wrap:
- * the later point keeps the earlier value. */
-struct tv { uint64_t t, v; size_t i; };
+ * streams.  Sorted here on the raw clock (monotonic in time); what is kept
+ * is decided in ns, after the timeline fitted the clock
+ * (ana_samples_settle). */
+struct tv { uint64_t t, v; uint32_t h; size_t i; };
 static int tv_cmp(const void *a, const void *b)
 {
     const struct tv *x = a, *y = b;
@@ -639,15 +680,72 @@ static void samples_in_order(struct ana_domain *d)
     if (i < d->n) {
         struct tv *a = ana_xmalloc(d->n, sizeof *a);
         for (size_t k = 0; k < d->n; k++)
-            a[k] = (struct tv){ d->t[k], d->v[k], k };
+            a[k] = (struct tv){ d->t[k], d->v[k], d->h[k], k };
         qsort(a, d->n, sizeof *a, tv_cmp);
         for (size_t k = 0; k < d->n; k++) {
             d->t[k] = a[k].t;
             d->v[k] = a[k].v;
+            d->h[k] = a[k].h;
         }
         free(a);
     }
-    if (strcmp(d->kind, "energy") != 0)
+}
+
+/* (at most 64 neighbours each side: a file's brackets bound no loop) */
+static int loose_covered(const struct ana_domain *d, size_t k)
+{
+    uint64_t h = d->h[k];
+    for (size_t j = k, q = 0; j-- > 0 && q < 64 && d->t[k] - d->t[j] <= h; q++)
+        if (d->h[j] < h)
+            return 1;
+    for (size_t j = k + 1, q = 0; j < d->n && q < 64 && d->t[j] - d->t[k] <= h; j++, q++)
+        if (d->h[j] < h)
+            return 1;
+    return 0;
+}
+
+/* Which samples of a domain (times in ns now, ns_per_raw: the fitted
+ * clock's slope) are points of the curve.  A read is placed at the middle of
+ * its bracket t..t_read.
+ *  - An energy read the scheduler interrupted for over 500 us belongs
+ *    anywhere in that window: no point (the neighbours bridge it).  In ns
+ *    of the fitted clock: the header's tsc_hz, calibrated as the recorder
+ *    started, was once 3.5 MHz on a loaded machine (2.1 GHz real), which
+ *    made every read look 600 times longer and dropped them all.
+ *  - A loose read with a tighter one inside its bracket says nothing that
+ *    one does not, and its middle may be on the wrong side of it: its value
+ *    looked like a step back of the counter, i.e. a wrap (+1 range on a
+ *    small-range counter).  It goes; a loose read with no tighter one
+ *    within its bracket stays (a point known to +-250 us beats a long
+ *    interpolation when the sampler thread was held up as well).
+ *  - Two reads microseconds apart from two streams may come back in the
+ *    other order: a step back of a cumulative counter under 1/1000 of its
+ *    range is such jitter, not a wrap: the later point keeps the earlier
+ *    value. */
+void ana_samples_settle(struct ana_domain *d, double ns_per_raw)
+{
+    int energy = strcmp(d->kind, "energy") == 0;
+    if (!d->h || d->n == 0 || (!energy && strcmp(d->kind, "cpu") != 0))
+        return;
+    if (!(ns_per_raw > 0) || !isfinite(ns_per_raw))
+        ns_per_raw = 1;
+    for (size_t k = 0; k < d->n; k++) {
+        double h = (double)d->h[k] * ns_per_raw;
+        d->h[k] = h < 4e9 ? (uint32_t)h : UINT32_MAX;
+    }
+    uint8_t *drop = calloc(d->n, 1);
+    if (!drop)
+        exit(3);
+    for (size_t k = 0; k < d->n; k++)
+        drop[k] = (energy && d->h[k] > 250000) || (d->n > 2 && d->h[k] > 0 && loose_covered(d, k));
+    size_t o = 0;
+    for (size_t k = 0; k < d->n; k++)
+        if (!drop[k]) {
+            d->t[o] = d->t[k]; d->v[o] = d->v[k]; d->h[o++] = d->h[k];
+        }
+    d->n = o;
+    free(drop);
+    if (!energy)
         return;
     uint64_t tiny = d->max_range ? d->max_range / 1000 : 0;
     for (size_t k = 1; k < d->n; k++)
@@ -1073,11 +1171,12 @@ void ana_run_free(struct ana_run *run)
         if (p->map)
             munmap((void *)p->map, p->map_size);
         free(p->shp); free(p->shp_hash);
+        ana_map_free(&p->rorigin);
         free(p->chunks); free(p->threads); free(p->ck_raw); free(p->ck_ns); free(p->text); free(p->dnnl); free(p->shash);
         for (size_t j = 0; j < p->nstrs; j++) free(p->strs[j].text);
         free(p->strs);
         for (int j = 0; j < p->nevents; j++) free(p->events[j]);
-        for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); }
+        for (int j = 0; j < ANA_MAX_DOMAINS; j++) { free(p->dom[j].t); free(p->dom[j].v); free(p->dom[j].h); }
         ana_gpu_free(p);
         free(p);
     }
@@ -1088,23 +1187,60 @@ void ana_run_free(struct ana_run *run)
     free(run->errors);
 }
 
+/* Runs: processes that share a run id (one traced command) or a job id
+ * (one job, whichever directory or node wrote it) are one run: union-find
+ * over both keys, linear in processes. */
 static const char *run_id_of(void *ctx, uint32_t i) { return ((struct ana_run *)ctx)->procs[i]->run_id; }
+static const char *job_id_of(void *ctx, uint32_t i) { return ((struct ana_run *)ctx)->procs[i]->job_id; }
+static uint32_t uf_find(uint32_t *up, uint32_t i)
+{
+    while (up[i] != i)
+        i = up[i] = up[up[i]];
+    return i;
+}
 
-/* distinct non-empty run ids (hashed: linear in processes); the first two */
+/* distinct runs; the first two runs' ids (a job id where the run has one) */
 size_t ana_count_runs(struct ana_run *run, const char **first, const char **other)
 {
-    struct ana_names nm = { .name_of = run_id_of, .ctx = run };
-    size_t n = 0;
-    for (size_t i = 0; i < run->nprocs; i++) {
-        const char *id = run->procs[i]->run_id;
-        if (!id[0] || ana_names_find(&nm, id) >= 0)
+    struct ana_names rn = { .name_of = run_id_of, .ctx = run }, jn = { .name_of = job_id_of, .ctx = run };
+    size_t np = run->nprocs, n = 0;
+    uint32_t *up = ana_xmalloc(np + 1, sizeof *up);
+    for (size_t i = 0; i < np; i++) {
+        up[i] = (uint32_t)i;
+        struct ana_proc *p = run->procs[i];
+        for (int k = 0; k < 2; k++) {
+            const char *id = k ? p->job_id : p->run_id;
+            struct ana_names *nm = k ? &jn : &rn;
+            if (!id[0])
+                continue;
+            int j = ana_names_find(nm, id);
+            if (j < 0)
+                ana_names_add(nm, id, (uint32_t)i);
+            else
+                up[uf_find(up, (uint32_t)i)] = uf_find(up, (uint32_t)j);
+        }
+    }
+    uint32_t *jid = ana_xmalloc(np + 1, sizeof *jid);      /* root -> a member with a job id + 1 */
+    memset(jid, 0, (np + 1) * sizeof *jid);
+    for (size_t k = 0; k < np; k++)
+        if (run->procs[k]->job_id[0] && !jid[uf_find(up, (uint32_t)k)])
+            jid[uf_find(up, (uint32_t)k)] = (uint32_t)k + 1;
+    for (size_t i = 0; i < np; i++) {
+        struct ana_proc *p = run->procs[i];
+        if (!p->run_id[0] && !p->job_id[0])
+            continue;                   /* traces from before run ids join any run */
+        if (uf_find(up, (uint32_t)i) != i)
             continue;
-        ana_names_add(&nm, id, (uint32_t)i);
+        /* a root: its run is named by a job id of its members, else its run id */
+        const char *id = jid[i] ? run->procs[jid[i] - 1]->job_id : p->run_id;
         if (n == 0 && first) *first = id;
         if (n == 1 && other) *other = id;
         n++;
     }
-    ana_names_free(&nm);
+    free(jid);
+    free(up);
+    ana_names_free(&rn);
+    ana_names_free(&jn);
     return n;
 }
 
@@ -1116,7 +1252,8 @@ int ana_check_runs(struct ana_run *run, int merge, const char *verb)
         return 0;
     if (!merge) {
         fprintf(stderr, "greenshim-analyze %s: these traces are from %zu different runs (run.id %s and %s%s): "
-                "a report covers one run; give one run's directory, or --merge-runs to report them together\n",
+                "a report covers one run (or one job: the traces of one job's ranks are one run); give one run's "
+                "directories, or --merge-runs to report them together\n",
                 verb, nids, first, other, nids > 2 ? ", ..." : "");
         return -1;
     }

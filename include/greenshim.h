@@ -23,6 +23,8 @@ extern "C" {
 
 void greenshim_region_push(const char *name) __attribute__((weak));
 void greenshim_region_pop(void) __attribute__((weak));
+/* the same, saying who named it (0 the program, 1 NVTX, 2 greenshim.annotate) */
+void greenshim_region_push_from(const char *name, int origin) __attribute__((weak));
 /* 1 when the recorder is loaded and recording, else 0 */
 int greenshim_active(void) __attribute__((weak));
 

@@ -73,6 +73,7 @@ class _Backend:
         self.push_fn = None
         self.pop_fn = None
         self.active_fn = None
+        self.from_fn = None
         try:
             lib = ctypes.CDLL(None)
             push_fn = getattr(lib, "greenshim_region_push", None)
@@ -86,6 +87,11 @@ class _Backend:
         pop_fn.argtypes = []
         pop_fn.restype = None
         self.push_fn, self.pop_fn = push_fn, pop_fn
+        from_fn = getattr(lib, "greenshim_region_push_from", None)
+        if from_fn is not None:           # says annotate() named the region (older recorders: plain push)
+            from_fn.argtypes = [ctypes.c_char_p, ctypes.c_int]
+            from_fn.restype = None
+        self.from_fn = from_fn
         active_fn = getattr(lib, "greenshim_active", None)
         if active_fn is not None:
             active_fn.argtypes = []
@@ -104,8 +110,11 @@ class _Backend:
                 return True
         return True
 
-    def push(self, name):
-        self.push_fn(name.encode("utf-8", "replace"))
+    def push(self, name, origin=0):
+        if origin and getattr(self, "from_fn", None) is not None:
+            self.from_fn(name.encode("utf-8", "replace"), origin)
+        else:
+            self.push_fn(name.encode("utf-8", "replace"))
 
     def pop(self):
         self.pop_fn()
@@ -153,9 +162,18 @@ def _stack():
     return s
 
 
-def _push_entry(name, lazy=False, depth=0, node=None):
+_ANNOTATE = 2                       # enum gs_region_origin: named by annotate()
+
+
+def _push_entry(name, lazy=False, depth=0, node=None, origin=0):
     e = _Entry(name, lazy, depth, node)
-    _backend.push(name)
+    if origin:
+        try:
+            _backend.push(name, origin)
+        except TypeError:               # a test backend with push(name) only
+            _backend.push(name)
+    else:
+        _backend.push(name)
     _stack().append(e)
     return e
 
@@ -338,7 +356,7 @@ def _open_backward(st, node):
     while s and s[-1].node == node and s[-1].depth > st.depth and not s[-1].closed:
         above.append(s.pop())
         _backend.pop()
-    st.entry = _push_entry(st.name + ".backward", lazy=st.lazy, depth=st.depth, node=node)
+    st.entry = _push_entry(st.name + ".backward", lazy=st.lazy, depth=st.depth, node=node, origin=_ANNOTATE)
     for e in reversed(above):
         _backend.push(e.name)
         s.append(e)
@@ -420,7 +438,7 @@ def _hook_module(torch, mod, name, depth, backward, is_leaf):
         calls = getattr(pending, "calls", None)
         if calls is None:
             calls = pending.calls = []
-        calls.append((_push_entry(name), st))
+        calls.append((_push_entry(name, origin=_ANNOTATE), st))
         return ret
 
     def fwd_hook(module, args, output):

@@ -12,10 +12,16 @@ set -eu
 # fuzzing (`make fuzz`, docs/fuzzing.md): clang with libFuzzer and the sanitizer
 # runtimes; `make check` itself needs only gcc's (libasan8, libubsan1, with gcc).
 # reports: chromium and a font (the HTML report checked in a real headless browser).
+# jobs (docs/distributed.md): Open MPI (openmpi-bin: mpirun; libopenmpi-dev: the
+# real mpi.h the MPI interposers are compiled against, mpicc for the test trainer);
+# gloo headers (libgloo-dev: the gloo interposers read its option classes);
+# Slurm and munge (slurm-wlm, munge: tests/e2e/test_srun.sh starts a one-node
+# cluster of its own; the packages' system services are not used).
 PKGS="gcc make pkg-config libc6-dev libpfm4 libpfm4-dev libpowercap0 libpowercap-dev
 libopenblas0 libopenblas-dev check python3 python3-numpy python3-torch util-linux
 clang libclang-rt-14-dev libfuzzer-14-dev chromium fonts-dejavu-core
-libdnnl-dev python3-sklearn libopenblas64-0-pthread"
+libdnnl-dev python3-sklearn libopenblas64-0-pthread openmpi-bin libopenmpi-dev libgloo-dev slurm-wlm
+munge"
 # optional, for `make bench` only (install-deps.sh --bench): uftrace, measured
 # side by side with the recorder; bench/run.sh skips its row without it.
 [ "${1:-}" = --bench ] && PKGS="$PKGS uftrace"

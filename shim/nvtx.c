@@ -155,7 +155,7 @@ static uint64_t gs_next_start = 1;
 
 static int gs_push(const char *name)
 {
-    greenshim_region_push(name);
+    greenshim_region_push_from(name, GS_REGION_NVTX);
     return (int)gs_tls.region_depth - 1;
 }
 
@@ -171,7 +171,7 @@ static uint64_t gs_start(const char *name)
 {
     uint64_t id = __atomic_fetch_add(&gs_next_start, 1, __ATOMIC_RELAXED);
     if (gs_nstart < GS_NVTX_MAXSTART) {
-        greenshim_region_push(name);
+        greenshim_region_push_from(name, GS_REGION_NVTX);
         gs_start_ids[gs_nstart++] = id;
     }
     return id;

@@ -91,14 +91,17 @@ static uint32_t gs_intern(uint32_t parent, const char *name, int *created)
     return r->id;
 }
 
-static void gs_region_rec(uint8_t type, struct gs_thread *t, uint32_t id, uint32_t parent)
+static void gs_region_rec(uint8_t type, struct gs_thread *t, uint32_t id, uint32_t parent, unsigned origin)
 {
-    struct gs_rec_region r = { .type = type, .id = id, .parent = parent, .depth = t->region_depth };
+    struct gs_rec_region r = { .type = type, .origin = (uint8_t)origin, .id = id, .parent = parent,
+                               .depth = t->region_depth };
     r.t = gs_now();
     gs_emit(&r);
 }
 
-GS_API void greenshim_region_push(const char *name)
+/* origin: who named the region (enum gs_region_origin): the analyzer says
+ * where each layer's name came from */
+GS_API void greenshim_region_push_from(const char *name, int origin)
 {
     struct gs_thread *t = &gs_tls;
     if (!gs_recording(t))
@@ -120,9 +123,14 @@ GS_API void greenshim_region_push(const char *name)
         gs_emit_string(GS_STR_REGION, id, path);
     pthread_mutex_unlock(&gs_reg_lock);
     t->region_stack[t->region_depth++] = id;
-    gs_region_rec(GS_REC_REGION_PUSH, t, id, parent);
+    gs_region_rec(GS_REC_REGION_PUSH, t, id, parent, origin >= 0 && origin <= 2 ? (unsigned)origin : 0);
     gs_sampler_boundary();              /* energy exact at the boundary (after its stamp) */
     t->busy = 0;
+}
+
+GS_API void greenshim_region_push(const char *name)
+{
+    greenshim_region_push_from(name, GS_REGION_API);
 }
 
 GS_API void greenshim_region_pop(void)
@@ -141,7 +149,7 @@ GS_API void greenshim_region_pop(void)
     if (depth <= sizeof t->region_stack / sizeof *t->region_stack) {
         uint32_t id = t->region_stack[depth - 1];
         uint32_t parent = depth > 1 ? t->region_stack[depth - 2] : 0;
-        gs_region_rec(GS_REC_REGION_POP, t, id, parent);
+        gs_region_rec(GS_REC_REGION_POP, t, id, parent, 0);
     }
     gs_sampler_boundary();
     t->region_depth--;

@@ -14,6 +14,7 @@
  *                exits.  Its text hands the last values to the next holder.
  *   warn.ID.KEY  O_EXCL markers: a warning about the machine once per run */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,8 +35,8 @@
 
 static char gs_dir[PATH_MAX];
 static char gs_id[40];
-static char gs_rank_s[24];
 static int  gs_leader;
+static int  gs_fresh;                   /* this process began the run (picked its id) */
 static int  gs_started;                 /* this process wrote its "start" line */
 static int  gs_lock_fd = -1;
 static int  gs_lock_held;
@@ -43,27 +44,8 @@ static int  gs_lock_fd_ok(void);
 
 int gs_run_is_leader(void) { return gs_leader; }
 const char *gs_run_dir(void) { return gs_dir; }
-const char *gs_run_rank(void) { return gs_rank_s; }
-
-/* RANK and friends become part of a file name: letters, digits, . _ - only */
-static void gs_pick_rank(void)
-{
-    static const char *vars[] = { "RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID" };
-    gs_rank_s[0] = 0;
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-        const char *v = getenv(vars[i]);
-        if (!v || !*v)
-            continue;
-        size_t o = 0;
-        for (; *v && o + 1 < sizeof gs_rank_s; v++) {
-            char c = *v;
-            gs_rank_s[o++] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                             (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-' ? c : '_';
-        }
-        gs_rank_s[o] = 0;
-        return;
-    }
-}
+/* the launcher's rank (job.c: digits only, safe in a file name) */
+const char *gs_run_rank(void) { return gs_job_rank(); }
 
 int gs_run_setup(void)
 {
@@ -80,6 +62,7 @@ int gs_run_setup(void)
         setenv("GREENSHIM_RUN_ID", gs_id, 1);
         setenv("GREENSHIM_RUN_LEADER", b, 1);
         gs_leader = 1;
+        gs_fresh = 1;
     } else {
         snprintf(gs_id, sizeof gs_id, "%s", id);
         /* the leader keeps its role through exec (same pid) */
@@ -119,7 +102,7 @@ int gs_run_setup(void)
     }
     if (strcmp(gs_dir, out) != 0)
         setenv("GREENSHIM_OUT", gs_dir, 1);
-    gs_pick_rank();
+    gs_job_load();                      /* the launcher's variables, once */
     return 0;
 }
 
@@ -156,6 +139,36 @@ static void gs_append(const char *line)
     close(fd);
 }
 
+/* A new run in a directory that holds another (LD_PRELOAD by hand, the same
+ * GREENSHIM_OUT twice): perf moves an old perf.data aside; the recorder
+ * never moves files it did not make, and the other run may still be
+ * writing, so it records next to it, keeps it apart (its own run id: the
+ * analyzer reports one run at a time) and says so once, unless asked to
+ * add (GREENSHIM_APPEND=1, greenshim record --append). */
+static void gs_check_other_runs(void)
+{
+    if (!gs_fresh || gs_setting_bool("GREENSHIM_APPEND"))
+        return;
+    char p[PATH_MAX];
+    gs_sub(p, sizeof p, NULL);
+    DIR *d = opendir(p);
+    if (!d)
+        return;
+    unsigned others = 0;
+    char mine[64];
+    snprintf(mine, sizeof mine, "procs.%s", gs_id);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, "procs.", 6) == 0 && strcmp(e->d_name, mine) != 0)
+            others++;
+    closedir(d);
+    if (others)
+        gs_warn_once("other-runs", "%s already holds %u other run%s: this run (id %s) is added next to %s, "
+                     "kept apart (the analyzer reports one run at a time; --merge-runs joins them); for a "
+                     "directory of its own set GREENSHIM_OUT to a new one (greenshim record refuses such a "
+                     "directory unless --append)", gs_dir, others, others == 1 ? "" : "s", gs_id,
+                     others == 1 ? "it" : "them");
+}
+
 void gs_run_start(void)
 {
     gs_header_add("run.id", "%s", gs_id);
@@ -165,6 +178,7 @@ void gs_run_start(void)
                "run's summary and samples no machine-wide energy", gs_dir);
         return;
     }
+    gs_check_other_runs();
     char line[64];
     snprintf(line, sizeof line, "start %d\n", (int)getpid());
     gs_append(line);

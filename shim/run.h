@@ -12,6 +12,9 @@
 GS_HIDDEN int gs_run_setup(void);
 GS_HIDDEN int gs_run_is_leader(void);
 GS_HIDDEN const char *gs_run_rank(void);      /* "" when none; safe for file names */
+/* job.c: the launcher's identity (RANK, OMPI_COMM_WORLD_*, PMI*, SLURM_*), read once */
+GS_HIDDEN void gs_job_load(void);
+GS_HIDDEN const char *gs_job_rank(void);     /* digits, "" when no launcher numbered this process */
 /* at the process's first call */
 GS_HIDDEN const char *gs_run_dir(void);
 GS_HIDDEN void gs_run_start(void);            /* header lines, this process's entry */

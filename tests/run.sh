@@ -6,8 +6,9 @@
 #     PASS name
 #     FAIL name            followed by the last lines of its output, indented
 #     SKIP name: reason    (exit status 77; the reason is its last output line)
-# and, as the last line, "N passed, N failed, N skipped".  Exit status 1 when
-# any test failed, else 0.
+# each with its seconds, then "slowest: name Ns, ..." (the five longest, and
+# the whole run's seconds) and, as the last line, "N passed, N failed, N
+# skipped".  Exit status 1 when any test failed, else 0.
 #
 #   tests/run.sh [PATTERN...]     only tests whose name contains a PATTERN
 # Environment: UNIT_TIMEOUT (s, default 120), E2E_TIMEOUT (s, default 240),
@@ -23,7 +24,9 @@ unset GREENSHIM GREENSHIM_OUT LD_PRELOAD 2>/dev/null || true
 
 passed=0 failed=0 skipped=0
 log=$(mktemp "${TMPDIR:-/tmp}/gs-run.XXXXXX")
-trap 'rm -f "$log"' EXIT
+times=$(mktemp "${TMPDIR:-/tmp}/gs-run-times.XXXXXX")
+trap 'rm -f "$log" "$times"' EXIT
+t_all=$(date +%s)
 
 wanted() {
     [ $# -le 1 ] && return 0
@@ -43,6 +46,7 @@ run_one() {   # name timeout cmd...
     timeout -k 10 "$limit" "$@" >"$log" 2>&1 </dev/null
     rc=$?
     end=$(date +%s)
+    echo "$((end - start)) $name" >>"$times"
     case $rc in
         0)  passed=$((passed + 1))
             echo "PASS $name ($((end - start))s)" ;;
@@ -69,16 +73,19 @@ if [ -d "$build/tests" ]; then
     done
 fi
 for t in "${units[@]+"${units[@]}"}"; do
-    name=unit/$(basename "$t")
+    name=unit/${t##*/}
     wanted "$name" "$@" || continue
     run_one "$name" "$unit_timeout" "$t"
 done
 for t in tests/e2e/test_*.sh; do
     [ -f "$t" ] || continue
-    name=e2e/$(basename "$t" .sh)
+    name=${t##*/}; name=e2e/${name%.sh}
     wanted "$name" "$@" || continue
     run_one "$name" "$e2e_timeout" bash "$t"
 done
 
+# where the time went: the five slowest tests, and the whole run
+slow=$(sort -rn "$times" | head -5 | awk '{printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1}')
+[ -n "$slow" ] && echo "slowest: $slow (all $(wc -l <"$times") tests: $(($(date +%s) - t_all))s)"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

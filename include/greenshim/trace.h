@@ -118,6 +118,7 @@ enum gs_rec_type {
     GS_REC_GPU_CLOCKS  = 25,      /* struct gs_rec_gpu_clocks: supported clocks (+ raw u16 MHz) */
     GS_REC_GPU_LOST    = 26,      /* struct gs_rec_gpu_lost: CUPTI activity records dropped */
     GS_REC_GPU_DEV     = 27,      /* struct gs_rec_gpu_dev: CUDA device ordinal -> NVML index */
+    GS_REC_COMM        = 28,      /* struct gs_rec_comm: MPI / NCCL / gloo communication call */
 };
 
 /* ---- BLAS operation encoding: op = routine << 2 | dtype ---- */
@@ -212,9 +213,11 @@ struct gs_rec_counters {
 
 /* Region push or pop on this thread.  id names the region's whole path
  * ("model/encoder.3/attn"), so the id alone gives the stack. */
+enum gs_region_origin { GS_REGION_API = 0, GS_REGION_NVTX = 1, GS_REGION_ANNOTATE = 2 };
 struct gs_rec_region {
     uint8_t  type;                /* GS_REC_REGION_PUSH / _POP */
-    uint8_t  reserved0[3];
+    uint8_t  origin;              /* push: enum gs_region_origin (who named it); 0 in older traces */
+    uint8_t  reserved0[2];
     uint32_t id;                  /* path id after push / before pop */
     uint64_t t;
     uint32_t parent;              /* enclosing path id, 0 = none */
@@ -556,6 +559,49 @@ struct gs_rec_dnnl_prim {         /* two slots */
     uint8_t  reserved[8];
 };
 
+/* ---- communication (type 28, byte 1 = nslots): one MPI, NCCL or gloo call ----
+ * Recorded like a BLAS call (stamped around the real function).  bytes is
+ * the call's message size: count x type size of the buffer the operation
+ * is about (allreduce, reduce, bcast, send, recv: the buffer; allgather(v),
+ * alltoall(v): the whole receive / send buffer of this rank; reduce_scatter:
+ * the whole input), 0 for waits and barriers.  comm_key names the
+ * communicator the same way on every rank (world: 0; others: a hash of
+ * size and member world ranks), so that the n-th collective of a
+ * communicator can be matched across ranks; seq is that n, per (comm_key)
+ * on this process, from 1; 0 for point-to-point calls. */
+enum gs_comm_lib { GS_COMM_MPI = 1, GS_COMM_NCCL = 2, GS_COMM_GLOO = 3 };
+enum gs_comm_fn {
+    GS_CF_NONE = 0,
+    /* collectives (< GS_CF_P2P) */
+    GS_CF_ALLREDUCE, GS_CF_REDUCE, GS_CF_BCAST, GS_CF_ALLGATHER, GS_CF_ALLGATHERV,
+    GS_CF_REDUCE_SCATTER, GS_CF_REDUCE_SCATTER_BLOCK, GS_CF_ALLTOALL, GS_CF_ALLTOALLV,
+    GS_CF_BARRIER, GS_CF_GATHER, GS_CF_SCATTER,
+    /* point to point and completion */
+    GS_CF_P2P = 32,
+    GS_CF_SEND = 32, GS_CF_RECV, GS_CF_ISEND, GS_CF_IRECV, GS_CF_SENDRECV,
+    GS_CF_WAIT, GS_CF_WAITALL, GS_CF_WAITANY, GS_CF_WAITSOME,
+    GS_CF_COUNT
+};
+/* byte 3: the library in the low nibble, GS_COMM_F_* in the high one */
+#define GS_COMM_F_ERROR  (1u << 0)    /* the call returned an error (passed through) */
+#define GS_COMM_F_ASYNC  (1u << 1)    /* enqueued, not completed (NCCL: on a CUDA stream) */
+#define GS_COMM_LIBF(lib, f) ((uint8_t)((lib) | (f) << 4))
+#define GS_COMM_LIB(b)   ((b) & 15u)
+#define GS_COMM_FLAGS(b) ((b) >> 4)
+struct gs_rec_comm {
+    uint8_t  type;                /* GS_REC_COMM */
+    uint8_t  nslots;              /* 1 */
+    uint8_t  fn;                  /* enum gs_comm_fn */
+    uint8_t  libf;                /* GS_COMM_LIBF(enum gs_comm_lib, GS_COMM_F_*) */
+    uint32_t comm_size;           /* ranks in the communicator, 0: unknown */
+    uint64_t t0, t1;              /* begin, end (header clock) */
+    uint32_t region;              /* innermost region path id, 0 = none (at the offset of DNNL's) */
+    int32_t  peer;                /* send/recv: peer rank; rooted collectives: root; waits: requests; else -1 */
+    uint64_t bytes;
+    uint32_t comm_key;
+    uint32_t seq;                 /* collectives: n-th on comm_key in this process, from 1; else 0 */
+};
+
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct gs_rec_dnnl_exec) == GS_REC_SIZE, "dnnl exec record");
 _Static_assert(sizeof(struct gs_rec_dnnl_prim) == 2 * GS_REC_SIZE, "dnnl prim record");
@@ -581,6 +627,7 @@ _Static_assert(sizeof(struct gs_rec_extcorr) == GS_REC_SIZE, "extcorr record");
 _Static_assert(sizeof(struct gs_rec_gpu_clocks) == GS_REC_SIZE, "gpu clocks record");
 _Static_assert(sizeof(struct gs_rec_gpu_lost) == GS_REC_SIZE, "gpu lost record");
 _Static_assert(sizeof(struct gs_rec_gpu_dev) == GS_REC_SIZE, "gpu dev record");
+_Static_assert(sizeof(struct gs_rec_comm) == GS_REC_SIZE, "comm record");
 #endif
 
 #endif

@@ -76,6 +76,7 @@ static pthread_mutex_t gs_nvml_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gs_nvml_cv;
 static int gs_nvml_quit;
 static uint64_t gs_nvml_period_ns = 5000000;   /* the counter moves about every 10 ms */
+#define GS_NVML_TIGHT_NS 1000000ull              /* a read bracketed within 1 ms is taken as is */
 static void *gs_nvml_lib;
 
 static int gs_nvml_load(void)
@@ -185,15 +186,34 @@ static void gs_nvml_sample(void)
     for (unsigned i = 0; i < gs_ndev; i++) {
         nvmlDevice_t h = gs_dev[i].h;
         struct gs_rec_nvml s = { .type = GS_REC_NVML, .nslots = 1, .device = (uint16_t)gs_dev[i].index };
-        s.t = gs_now();
-        unsigned long long mj = 0;
-        unsigned mw = 0, a;
+        unsigned a;
         int got = 0;
-        if (gs_dev[i].energy == GS_GPU_E_COUNTER && GS_CALL(nvmlDeviceGetTotalEnergyConsumption, h, &mj))
-            s.energy_mj = mj, got = 1;
-        if (gs_dev[i].energy == GS_GPU_E_POWER && GS_CALL(nvmlDeviceGetPowerUsage, h, &mw))
-            s.power_mw = mw, got = 1;
-        s.t_read = gs_now();
+        /* the value belongs somewhere between the stamps around the read: a
+         * read the scheduler (or the driver) held up brackets it loosely,
+         * and its value may be from the end of the wait; read again, up to
+         * 3 times, for one within GS_NVML_TIGHT_NS, and keep the tightest */
+        uint64_t best = UINT64_MAX;
+        for (int k = 0; k < 3 && best > GS_NVML_TIGHT_NS; k++) {
+            uint64_t m0 = gs_mono_ns(), t0 = gs_now();
+            unsigned long long mj = 0;
+            unsigned mw = 0;
+            int ok = 0;
+            if (gs_dev[i].energy == GS_GPU_E_COUNTER && GS_CALL(nvmlDeviceGetTotalEnergyConsumption, h, &mj))
+                ok = 1;
+            if (gs_dev[i].energy == GS_GPU_E_POWER && GS_CALL(nvmlDeviceGetPowerUsage, h, &mw))
+                ok = 1;
+            uint64_t t1 = gs_now(), m1 = gs_mono_ns();
+            if (!ok)
+                break;
+            if (m1 - m0 < best) {
+                best = m1 - m0;
+                s.t = t0;
+                s.t_read = t1;
+                s.energy_mj = mj;
+                s.power_mw = mw;
+                got = 1;
+            }
+        }
         if (!got)
             continue;                   /* a failed read is a missing point, not a zero */
         if (GS_CALL(nvmlDeviceGetClockInfo, h, NVML_CLOCK_SM, &a))
@@ -309,6 +329,10 @@ void gs_nvml_start(void)
         pthread_mutex_unlock(&gs_nvml_mu);
         return;
     }
+    /* the series starts now, on the caller's thread: a sampling thread
+     * that a loaded machine runs late left the kernels before its first
+     * reading outside the measured window */
+    gs_nvml_sample();
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -40,6 +40,16 @@ an = [l["name"] for l in a["layers"] if l["calls"]]
 for want in ("0:Conv2d conv 1%s8 3x3" % A, "3:Conv2d conv 8%s16 3x3" % A, "7:Linear linear 400%s10" % A):
     if want not in an:
         print("annotated layer %r missing: %r" % (want, an)); sys.exit(1)
+# each module region holds one layer (forward and .backward, with its
+# reorders): a row of its own, every call of the run in those rows, its
+# name from annotate; without markup the rows are detected
+rows = {l["name"]: l for l in a["layers"] if l["calls"]}
+eq("annotated rows with calls", sorted(rows), sorted(["0:Conv2d conv 1%s8 3x3" % A, "3:Conv2d conv 8%s16 3x3" % A,
+                                                     "7:Linear linear 400%s10" % A]))
+eq("annotated sources", {l["source"] for l in a["layers"]}, {"annotate"})
+eq("annotated rows hold every call", sum(l["calls"] for l in rows.values()), sum(o["calls"] for o in a["ops"]))
+eq("annotated classifier calls", rows["7:Linear linear 400%s10" % A]["calls"], 3 * N)
+eq("plain sources", {l["source"] for l in c["layers"]}, {"detected"})
 inside = sum(x["time_s"] for x in c["ops"])
 print("layers: %s; conv GFLOP %.3f; %.1f%% of wall in intercepted calls" %
       (names, fl[("conv", "dnnl")] * 1e-9, 100 * inside / max(1e-12, inside + c["outside"]["time_s"])))

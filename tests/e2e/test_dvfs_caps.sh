@@ -4,8 +4,12 @@
 # (tests/fakes/nvidia-smi, which logs its arguments): apply -> restore puts
 # back exactly what was there, --dry-run changes nothing, and every refusal
 # (not root, malformed JSON, a string for a number, NaN, out of range,
-# unknown knob, duplicate, already applied, a failure part way) exits
-# non-zero with a clear message and leaves the machine as it was.
+# unknown knob, duplicate, already applied, a failure part way, a 401-digit
+# integer, 100,000-deep JSON) exits non-zero with one clear message (never a
+# traceback) and leaves the machine as it was; a state path whose rename
+# fails leaves no temp file; restore checks every saved value against the
+# device's limits again and formats numbers exactly; restore is not
+# all-or-nothing: what can be restored is, only what failed stays saved.
 . "$(dirname "$0")/lib/common.sh"
 apply=$root/scripts/apply-caps
 restore=$root/scripts/restore-caps
@@ -170,4 +174,129 @@ echo '{"format_version": 1, "cpu": [{"policy": "../../../etc", "scaling_max_freq
     >"$GREENSHIM_CAPS_STATE"
 if "$restore" 2>"$tmp/err"; then fail "restore from a forged state succeeded"; fi
 grep -q "not what apply-caps writes" "$tmp/err" || fail "forged state: $(cat "$tmp/err")"
+
+# 5. numbers and nesting Python's json takes but nothing here should: one
+# line, exit 2, for the recommendation and for the saved state alike
+rm -f "$GREENSHIM_CAPS_STATE"
+one_line_2() {   # what prog file... : exit 2, exactly one "PROG: " line, no traceback
+    local what=$1 prog=$2 rc name
+    shift 2
+    name=$(basename "$prog")
+    "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "$what: exit $rc, want 2: $(head -c 600 "$tmp/err")"
+    [ "$(grep -c . "$tmp/err")" -eq 1 ] || fail "$what: want one line on stderr, got: $(head -c 600 "$tmp/err")"
+    grep -q "^$name: " "$tmp/err" || fail "$what: not a $name: line: $(head -c 300 "$tmp/err")"
+    echo "refused ($what): $(cut -c1-110 "$tmp/err")"
+}
+mk_tree
+big=1$(printf '%0400d' 0)
+rec "$tmp/big.json" cpu_freq_khz null "$big"
+one_line_2 "a 401-digit integer" "$apply" "$tmp/big.json"
+one_line_2 "a 401-digit integer, dry run" "$apply" --dry-run "$tmp/big.json"
+"$py" -c 'import sys; n = 100000; sys.stdout.write("[" * n + "]" * n)' >"$tmp/deep.json"
+one_line_2 "100,000-deep JSON" "$apply" "$tmp/deep.json"
+cp "$tmp/deep.json" "$GREENSHIM_CAPS_STATE"
+one_line_2 "100,000-deep saved state" "$restore"
+printf '{"format_version": 1, "cpu": [{"policy": "policy0", "scaling_max_freq": %s, "scaling_min_freq": 1}], "gpu": []}\n' \
+    "$big" >"$GREENSHIM_CAPS_STATE"
+one_line_2 "a 401-digit integer in the saved state" "$restore"
+rm -f "$GREENSHIM_CAPS_STATE"
+
+# 6. a state path whose rename fails (a name longer than NAME_MAX: mkstemp
+# in its directory works, the rename does not) leaves no temp file
+mk_tree
+orig=$(snapshot)
+mkdir -p "$tmp/sd"
+rec "$tmp/r.json" cpu_freq_khz null 1000000
+if "$apply" --state "$tmp/sd/$(printf 'x%.0s' $(seq 300))" "$tmp/r.json" >"$tmp/out" 2>"$tmp/err"; then
+    fail "apply with an unsavable state succeeded"
+fi
+grep -q "cannot save the current state" "$tmp/err" || fail "unsavable state: $(cat "$tmp/err")"
+[ -z "$(ls -A "$tmp/sd")" ] || fail "a failed save left $(ls -A "$tmp/sd")"
+[ "$(snapshot)" = "$orig" ] || fail "an unsavable state still changed the tree"
+echo "refused (state rename fails): $(head -1 "$tmp/err"); nothing left in its directory"
+
+# 7. restore checks the saved values against the device's limits again and
+# formats them exactly; what is out of range is reported and kept
+mk_tree
+orig=$(snapshot)
+"$apply" "$tmp/all.json" 2>"$tmp/err" || fail "apply failed: $(cat "$tmp/err")"
+"$py" - "$GREENSHIM_CAPS_STATE" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["cpu"][0]["scaling_max_freq"] = 99999999999     # far above cpuinfo_max_freq
+s["gpu"][0]["power_limit_w"] = 123456789          # far above the power-limit range
+json.dump(s, open(sys.argv[1], "w"))
+PY
+: >"$tmp/smi.log"
+"$restore" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "restore of out-of-range values: exit $rc, want 1: $(cat "$tmp/err")"
+p0=$sys/devices/system/cpu/cpufreq/policy0 p1=$sys/devices/system/cpu/cpufreq/policy1
+[ "$(cat "$p0/scaling_max_freq")" = 1000000 ] || fail "policy0 got $(cat "$p0/scaling_max_freq") from an edited state"
+[ "$(cat "$p1/scaling_max_freq")" = 2900000 ] || fail "policy1 (in range) was not restored"
+grep -q "policy0: saved scaling_max_freq 99999999999 is outside policy0's hardware range 800000..3000000" "$tmp/err" ||
+    fail "no message for policy0: $(cat "$tmp/err")"
+grep -q "saved power limit 123456789 W is outside GPU 0's 100..300 W" "$tmp/err" ||
+    fail "power limit not checked or not formatted exactly: $(cat "$tmp/err")"
+if grep -q -- $'-pl\t' "$tmp/smi.log"; then fail "nvidia-smi -pl ran with an out-of-range value: $(cat "$tmp/smi.log")"; fi
+grep -qx -e $'-i\t0\t-rgc' "$tmp/smi.log" || fail "the GPU clocks were not released: $(cat "$tmp/smi.log")"
+"$py" - "$GREENSHIM_CAPS_STATE" <<'PY' || fail "state after a partial restore: $(cat "$GREENSHIM_CAPS_STATE")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert [c["policy"] for c in s["cpu"]] == ["policy0"], s
+assert s["gpu"] == [{"device": 0, "clocks_locked": False, "power_limit_w": 123456789}], s
+PY
+# an exact value in range: 123.4567 W reaches nvidia-smi as 123.4567 (%g: 123.457)
+echo '{"format_version": 1, "cpu": [], "gpu": [{"device": 0, "power_limit_w": 123.4567, "clocks_locked": false}]}' \
+    >"$GREENSHIM_CAPS_STATE"
+: >"$tmp/smi.log"
+"$restore" 2>"$tmp/err" || fail "restore of 123.4567 W failed: $(cat "$tmp/err")"
+grep -qx -e $'-i\t0\t-pl\t123.4567' "$tmp/smi.log" || fail "power limit not exact: $(grep -- -pl "$tmp/smi.log")"
+[ ! -e "$GREENSHIM_CAPS_STATE" ] || fail "state left after a full restore"
+echo "restore checks limits again: policy0 and the power limit kept, the rest restored; 123.4567 W exact"
+
+# 8. restore is not all-or-nothing: a policy gone (CPU offlined) does not
+# stop the GPU; only it stays saved, and a retry does only it
+mk_tree
+orig=$(snapshot)
+"$apply" "$tmp/all.json" 2>"$tmp/err" || fail "apply failed: $(cat "$tmp/err")"
+mv "$p0" "$tmp/policy0.away"
+: >"$tmp/smi.log"
+"$restore" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "restore with a policy gone: exit $rc, want 1: $(cat "$tmp/err")"
+grep -q "not restored: policy0: cannot read" "$tmp/err" || fail "no message for the missing policy: $(cat "$tmp/err")"
+[ "$(cat "$p1/scaling_max_freq")" = 2900000 ] || fail "policy1 not restored behind a missing policy0"
+grep -qx -e $'-i\t0\t-rgc' "$tmp/smi.log" || fail "GPU clocks not released behind a missing policy: $(cat "$tmp/smi.log")"
+grep -qx -e $'-i\t0\t-pl\t275' "$tmp/smi.log" || fail "GPU power limit not restored behind a missing policy: $(cat "$tmp/smi.log")"
+"$py" - "$GREENSHIM_CAPS_STATE" <<'PY' || fail "state after a partial restore: $(cat "$GREENSHIM_CAPS_STATE")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert [c["policy"] for c in s["cpu"]] == ["policy0"] and s["gpu"] == [], s
+PY
+mv "$tmp/policy0.away" "$p0"
+: >"$tmp/smi.log"
+"$restore" 2>"$tmp/err" || fail "the retry failed: $(cat "$tmp/err")"
+[ ! -s "$tmp/smi.log" ] || fail "the retry ran nvidia-smi again: $(cat "$tmp/smi.log")"
+rm -f "$tmp/gpu/locked"
+[ "$(snapshot)" = "$orig" ] || fail "after the retry: $(diff <(echo "$orig") <(snapshot))"
+[ ! -e "$GREENSHIM_CAPS_STATE" ] || fail "state left after the retry"
+# the GPU clock release failing: the rest is restored, only the lock stays
+"$apply" "$tmp/all.json" 2>"$tmp/err" || fail "apply failed: $(cat "$tmp/err")"
+FAKE_NVSMI_FAIL=rgc "$restore" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 1 ] || fail "restore with -rgc failing: $(cat "$tmp/err")"
+[ "$(cat "$tmp/gpu/power_limit")" = 275.00 ] || fail "power limit not restored while -rgc failed"
+"$py" - "$GREENSHIM_CAPS_STATE" <<'PY' || fail "state after -rgc failed: $(cat "$GREENSHIM_CAPS_STATE")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["cpu"] == [] and s["gpu"] == [{"device": 0, "clocks_locked": True, "power_limit_w": None}], s
+PY
+: >"$tmp/smi.log"
+"$restore" 2>"$tmp/err" || fail "the retry of -rgc failed: $(cat "$tmp/err")"
+[ "$(cat "$tmp/smi.log")" = $'-i\t0\t-rgc' ] || fail "the retry did more than -rgc: $(cat "$tmp/smi.log")"
+rm -f "$tmp/gpu/locked"
+[ "$(snapshot)" = "$orig" ] || fail "after the -rgc retry: $(diff <(echo "$orig") <(snapshot))"
+echo "partial restore: a missing policy and a failing -rgc keep only themselves; retries do only them"
 echo "ok"

@@ -18,11 +18,16 @@ r = load(sys.argv[1])
 eq("layers from", r["layers_from"], "regions")
 got = {g["name"]: g["calls"] for g in r["regions"] if g["calls"]}
 eq("regions (one per NVTX form)", got, {"encoder/attn": 12, "decoder": 12, "head": 12, "tail": 12})
-# the layers stage names a layer after the region that owns it (its base name first)
+# each range holds one detected layer: a row of its own, named by the range's
+# path and then by the layer detection found in it, its name from NVTX
 lay = {l["name"]: l["calls"] for l in r["layers"] if l["calls"]}
-for base in ("attn", "decoder", "head", "tail"):
-    named = [n for n in lay if n.split()[0] == base]
-    eq("layer named by the '%s' range" % base, [lay[n] for n in named], [12])
+src = {l["name"]: l["source"] for l in r["layers"] if l["calls"]}
+for path, want in (("encoder/attn", "linear 64\u2192128"), ("decoder", "linear 128\u219296"),
+                   ("head", "linear 96\u219232"), ("tail", "linear 32\u219216")):
+    name = path + " " + want
+    eq("layer named by the '%s' range" % path, lay.get(name), 12)
+    eq("source of '%s'" % name, src.get(name), "nvtx")
+eq("layer rows with calls", len(lay), 4)
 eq("marks", open(sys.argv[2]).read().count("NVTX_MARK text=step"), 4)
 PY
 # a tool's own injection library wins: with NVTX_INJECTION64_PATH set to

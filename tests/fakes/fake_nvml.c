@@ -9,6 +9,11 @@
  *     counter 0|1            0: no energy counter, power readings only
  *     seg START_MS END_MS W  a segment at W watts; overlapping segments add
  *                            their excess over idle
+ *     stall START_MS END_MS  a reading asked for in [START, END) returns at END
+ *                            (the reader held up, as a loaded machine does)
+ *     stall_others START_MS END_MS  the same for threads other than the one
+ *                            that called nvmlInit (a sampling thread that a
+ *                            loaded machine runs late; START may be < 0)
  * Times are ms after FAKE_NVML_T0_NS (CLOCK_MONOTONIC ns; default: the
  * moment of nvmlInit).  The counter starts at 123456789 mJ.
  *
@@ -24,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 #define MAXSEG 1024
 #define MAXDEV 8
@@ -32,11 +39,14 @@ struct fdev {
     int has_counter;
     struct { double a, b, w; } seg[MAXSEG];
     int nseg;
+    struct { double a, b; int others; } stall[16];
+    int nstall;
 };
 static struct fdev devs[MAXDEV];
 static unsigned ndevs = 1;
 static double t0_ns;
 static int inited;
+static pid_t init_tid;                  /* the thread that called nvmlInit */
 
 static double now_ns(void)
 {
@@ -55,11 +65,12 @@ static double power_at(const struct fdev *d, double t)
     return p;
 }
 
-/* energy in J from 0 to t ms, exact for the piecewise-constant script */
+/* energy in J from 0 to t ms, exact for the piecewise-constant script
+ * (negative before 0: the device idles before the script too) */
 static double energy_to(const struct fdev *d, double t)
 {
     if (t <= 0)
-        return 0;
+        return d->idle_w * t * 1e-3;
     double e = d->idle_w * t * 1e-3;
     for (int i = 0; i < d->nseg; i++) {
         double a = d->seg[i].a, b = d->seg[i].b < t ? d->seg[i].b : t;
@@ -83,6 +94,12 @@ static void load_script(struct fdev *d, const char *path)
         if (sscanf(line, "idle %lf", &a) == 1) d->idle_w = a;
         else if (sscanf(line, "quantum_ms %lf", &a) == 1) d->quantum_ms = a;
         else if (sscanf(line, "counter %lf", &a) == 1) d->has_counter = a != 0;
+        else if (sscanf(line, "stall %lf %lf", &a, &b) == 2 && d->nstall < 16) {
+            d->stall[d->nstall].a = a; d->stall[d->nstall].b = b; d->stall[d->nstall++].others = 0;
+        }
+        else if (sscanf(line, "stall_others %lf %lf", &a, &b) == 2 && d->nstall < 16) {
+            d->stall[d->nstall].a = a; d->stall[d->nstall].b = b; d->stall[d->nstall++].others = 1;
+        }
         else if (sscanf(line, "seg %lf %lf %lf", &a, &b, &w) == 3 && d->nseg < MAXSEG) {
             d->seg[d->nseg].a = a; d->seg[d->nseg].b = b; d->seg[d->nseg].w = w; d->nseg++;
         }
@@ -113,7 +130,15 @@ enum { OK = 0, ERR_UNINIT = 1, ERR_INVALID = 2, ERR_NOT_SUPPORTED = 3, ERR_NOT_F
 #define DEV(d) ((struct fdev *)(d))
 static unsigned index_of(nvmlDevice_t d) { return (unsigned)(DEV(d) - devs); }
 
-nvmlReturn_t nvmlInit_v2(void) { if (!inited) load_scripts(); inited = 1; return OK; }
+nvmlReturn_t nvmlInit_v2(void)
+{
+    if (!inited) {
+        load_scripts();
+        init_tid = (pid_t)syscall(SYS_gettid);
+    }
+    inited = 1;
+    return OK;
+}
 nvmlReturn_t nvmlInit(void) { return nvmlInit_v2(); }
 nvmlReturn_t nvmlShutdown(void) { return OK; }
 nvmlReturn_t nvmlDeviceGetCount_v2(unsigned *n) { if (!inited) return ERR_UNINIT; *n = ndevs; return OK; }
@@ -173,17 +198,32 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char *u, unsigned len)
     snprintf(uuid, sizeof uuid, "GPU-fa4e0000-0000-4000-8000-%012u", index_of(d));
     return copy(u, len, uuid);
 }
+/* script ms now, after any stall the script holds the reader in */
+static double read_ms(const struct fdev *d)
+{
+    double t = (now_ns() - t0_ns) * 1e-6;
+    for (int i = 0; i < d->nstall; i++)
+        if (t >= d->stall[i].a && t < d->stall[i].b &&
+            (!d->stall[i].others || (pid_t)syscall(SYS_gettid) != init_tid)) {
+            double until = t0_ns + d->stall[i].b * 1e6;
+            struct timespec ts = { (time_t)(until / 1e9), (long)fmod(until, 1e9) };
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
+                ;
+            t = (now_ns() - t0_ns) * 1e-6;
+        }
+    return t;
+}
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long *mj)
 {
     if (!DEV(d)->has_counter) return ERR_NOT_SUPPORTED;
-    double t = (now_ns() - t0_ns) * 1e-6;
+    double t = read_ms(DEV(d));
     double tq = floor(t / DEV(d)->quantum_ms) * DEV(d)->quantum_ms;
     *mj = 123456789ull + (unsigned long long)llround(energy_to(DEV(d), tq) * 1e3);
     return OK;
 }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned *mw)
 {
-    *mw = (unsigned)llround(power_at(DEV(d), (now_ns() - t0_ns) * 1e-6) * 1e3);
+    *mw = (unsigned)llround(power_at(DEV(d), read_ms(DEV(d))) * 1e3);
     return OK;
 }
 nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned *mhz)

@@ -23,12 +23,19 @@
  * --bounding-set), which gets EACCES from the kernel's own permission check,
  * as an unprivileged user does on kernels that make energy_uj root-only.
  *
+ * --follow FILE (with --log LOG): instead of a fixed timeline the power is
+ * whatever the phase trainer sets in FILE (struct pp_follow, power_profile.h;
+ * created here, --idle W until the trainer sets one), integrated over the
+ * writer's own clock; at exit LOG gets every value written to the package
+ * zone (struct pp_logent records: what the counter said, and when), the
+ * truth the test compares with.
+ *
  * Values are written space-padded to a fixed width so a shorter number never
  * leaves stale digits behind (strtoull, which libpowercap uses, skips
  * leading blanks).  Usage:
  *   fake_powercap ROOT --profile "30:5,10:40:r,..." [--idle W] [--delay-ms 300]
  *       [--max-range UJ] [--initial UJ] [--unreadable] [--ready FILE]
- *       [--period-us 100] [--max-s 120]
+ *       [--period-us 100] [--max-s 120] [--follow FILE --log LOG]
  * FILE gets the profile's CLOCK_MONOTONIC start in ns once the tree exists.
  * Runs until SIGTERM/SIGINT or --max-s. */
 #define _GNU_SOURCE
@@ -39,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "power_profile.h"
@@ -95,7 +103,7 @@ static void write_value(int fd, unsigned long long v)
 
 int main(int argc, char **argv)
 {
-    const char *root = NULL, *prof = NULL, *ready = NULL;
+    const char *root = NULL, *prof = NULL, *ready = NULL, *follow_path = NULL, *log_path = NULL;
     double idle = 5.0, delay_ms = 300, max_s = 120;
     unsigned long long range = 262143328850ull, initial = 123456789ull;
     long period_us = 100;
@@ -114,13 +122,31 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--ready")) ready = v;
         else if (!strcmp(a, "--period-us")) period_us = atol(v);
         else if (!strcmp(a, "--max-s")) max_s = atof(v);
+        else if (!strcmp(a, "--follow")) follow_path = v;
+        else if (!strcmp(a, "--log")) log_path = v;
         else { fprintf(stderr, "fake_powercap: unknown option %s\n", a); return 2; }
     }
     struct pp_profile p;
-    if (!root || !prof || pp_parse(&p, prof, idle) != 0 || range == 0 || period_us <= 0) {
+    if (!root || (!prof && !follow_path) || (prof && pp_parse(&p, prof, idle) != 0) || range == 0 ||
+        period_us <= 0 || (follow_path && !log_path)) {
         fprintf(stderr, "usage: fake_powercap ROOT --profile 'ms:W[:r],...' [--idle W] [--delay-ms MS]\n"
-                        "       [--max-range UJ] [--initial UJ] [--unreadable] [--ready FILE] [--period-us US]\n");
+                        "       [--max-range UJ] [--initial UJ] [--unreadable] [--ready FILE] [--period-us US]\n"
+                        "       or ROOT --follow FILE --log LOG [--idle W] [the same options]\n");
         return 2;
+    }
+    if (!prof)
+        pp_parse(&p, "1:0", idle);      /* (follow mode: no fixed timeline) */
+    struct pp_follow *fw = NULL;
+    if (follow_path) {
+        int fd = open(follow_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || ftruncate(fd, sizeof *fw) != 0 ||
+            (fw = mmap(NULL, sizeof *fw, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+            fprintf(stderr, "fake_powercap: %s: %s\n", follow_path, strerror(errno));
+            return 1;
+        }
+        close(fd);
+        pp_follow_set(fw, idle);
+        fw->magic = PP_FOLLOW_MAGIC;
     }
     char top[1024], pkg[1024], core[1024], link[1024];
     snprintf(top, sizeof top, "%s/intel-rapl", root);
@@ -156,11 +182,14 @@ int main(int argc, char **argv)
     int64_t t0 = pp_mono_ns();
     p.start_ns = t0 + (int64_t)(delay_ms * 1e6);
     double e0 = pp_energy_j(&p, t0);
-    /* energy in uJ since t0, plus the initial counter value */
-    #define COUNTER(t, share) ((unsigned long long)((double)initial * (share) + \
-            (pp_energy_j(&p, (t)) - e0) * 1e6 * (share)) % range)
-    write_value(fd_pkg, COUNTER(t0, 1.0));
-    write_value(fd_core, COUNTER(t0, 0.6));
+    /* follow mode: the energy in uJ since t0 of the power followed */
+    double fuj = 0;
+    int64_t ft = t0;
+    #define COUNTER(uj, share) ((unsigned long long)((double)initial * (share) + (uj) * (share)) % range)
+    write_value(fd_pkg, COUNTER(0.0, 1.0));
+    write_value(fd_core, COUNTER(0.0, 0.6));
+    struct pp_logent *log = NULL;
+    size_t nlog = 0, caplog = 0;
     if (ready) {
         char tmp[1100], buf[32];
         snprintf(tmp, sizeof tmp, "%s.tmp", ready);
@@ -176,10 +205,41 @@ int main(int argc, char **argv)
         next += period_us * 1000;
         pp_sleep_until(next);
         int64_t now = pp_mono_ns(), mid = now + period_us * 500;
-        write_value(fd_pkg, COUNTER(mid, 1.0));
-        write_value(fd_core, COUNTER(mid, 0.6));
+        double uj;
+        if (fw) {
+            /* the power set now, over the time since the last write (a
+             * change lands at most one period late, and the log says when),
+             * and on to mid as the fixed profile does (no mean lag) */
+            double w = pp_follow_get(fw);
+            fuj += w * (double)(now - ft) * 1e-3;
+            ft = now;
+            uj = fuj + w * (double)(mid - now) * 1e-3;
+        } else {
+            uj = (pp_energy_j(&p, mid) - e0) * 1e6;
+        }
+        int64_t tb = pp_mono_ns();
+        write_value(fd_pkg, COUNTER(uj, 1.0));
+        int64_t ta = pp_mono_ns();
+        write_value(fd_core, COUNTER(uj, 0.6));
+        if (log_path) {
+            if (nlog == caplog) {
+                caplog = caplog ? caplog * 2 : 65536;
+                struct pp_logent *nl = realloc(log, caplog * sizeof *log);
+                if (!nl) { fprintf(stderr, "fake_powercap: out of memory for the log\n"); return 1; }
+                log = nl;
+            }
+            log[nlog++] = (struct pp_logent){ tb, ta, uj };
+        }
         if (now > next + 50 * period_us * 1000)
             next = now;                 /* fell far behind: do not burst */
     }
+    if (log_path) {
+        FILE *f = fopen(log_path, "wb");
+        if (!f || fwrite(log, sizeof *log, nlog, f) != nlog || fclose(f) != 0) {
+            fprintf(stderr, "fake_powercap: cannot write %s: %s\n", log_path, strerror(errno));
+            return 1;
+        }
+    }
+    free(log);
     return 0;
 }

@@ -1,22 +1,29 @@
 /* phase_trainer.c - a trainer whose work follows a scripted power profile
- * (power_profile.h), in time with fake_powercap writing the same profile
- * into a fake RAPL counter.  Each ":r" phase runs cblas_sgemm in a loop
- * inside greenshim_region_push("phase<k>") / pop; other phases are gaps
- * (sleep).  It writes the ground truth as JSON: per region the exact
- * integral of the profile over the region's actual time interval, from
- * before its push to after its pop (energy_j) and from after the push to
- * before the pop (energy_inner_j): the recorder stamps the boundary
- * somewhere inside each call, which a busy machine can make long.
+ * (power_profile.h) that it plays on its own clock ("follow" mode): it
+ * sets the power it draws in the shared file fake_powercap integrates into
+ * a fake RAPL counter, entering each phase as the one before it ends.  Each
+ * ":r" phase runs cblas_sgemm in a loop inside
+ * greenshim_region_push("phase<k>") / pop, the power set right after the
+ * push and set back right after the pop; other phases are gaps (sleep).
+ * Every phase lasts at least its length from when it really began, so a
+ * loaded machine that starves the trainer stretches phases but never
+ * shrinks or skips one.  It writes, per region, the times around its push
+ * (t0_ns before, t0b_ns after) and pop (t1a_ns before, t1_ns after): the
+ * recorder stamps the boundary somewhere inside each call, which a busy
+ * machine can make long; the test takes the energy between them from the
+ * writer's log of what the counter said.
  *
  * OpenBLAS is dlopen'ed with RTLD_GLOBAL and cblas_sgemm looked up through
  * RTLD_DEFAULT, so the generic fakes build rule (no -lopenblas) suffices and
  * under LD_PRELOAD the shim's interposed cblas_sgemm is the one reached.
- *   phase_trainer --ready FILE --profile P [--idle W] --truth OUT.json [--n 64]
- * FILE holds the profile's CLOCK_MONOTONIC start in ns (from fake_powercap). */
+ *   phase_trainer --ready FILE --follow FILE --profile P [--idle W] --truth OUT.json [--n 64]
+ * The ready file appears once fake_powercap has made the follow file. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
 #include "greenshim.h"
@@ -28,19 +35,21 @@ enum { RowMajor = 101, NoTrans = 111 };
 
 int main(int argc, char **argv)
 {
-    const char *ready = NULL, *prof = NULL, *truth = NULL;
+    const char *ready = NULL, *prof = NULL, *truth = NULL, *follow = NULL;
     double idle = 5.0;
     int n = 64;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--ready")) ready = argv[i + 1];
         else if (!strcmp(argv[i], "--profile")) prof = argv[i + 1];
         else if (!strcmp(argv[i], "--truth")) truth = argv[i + 1];
+        else if (!strcmp(argv[i], "--follow")) follow = argv[i + 1];
         else if (!strcmp(argv[i], "--idle")) idle = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--n")) n = atoi(argv[i + 1]);
     }
     struct pp_profile p;
-    if (!ready || !prof || !truth || n <= 0 || pp_parse(&p, prof, idle) != 0) {
-        fprintf(stderr, "usage: phase_trainer --ready FILE --profile 'ms:W[:r],...' --truth OUT.json [--idle W] [--n N]\n");
+    if (!ready || !follow || !prof || !truth || n <= 0 || pp_parse(&p, prof, idle) != 0) {
+        fprintf(stderr, "usage: phase_trainer --ready FILE --follow FILE --profile 'ms:W[:r],...' --truth OUT.json"
+                        " [--idle W] [--n N]\n");
         return 2;
     }
     if (!dlopen("libopenblas.so.0", RTLD_NOW | RTLD_GLOBAL)) {
@@ -55,11 +64,18 @@ int main(int argc, char **argv)
     FILE *f = fopen(ready, "r");
     long long start = 0;
     if (!f || fscanf(f, "%lld", &start) != 1) {
-        fprintf(stderr, "phase_trainer: cannot read the start time from %s\n", ready);
+        fprintf(stderr, "phase_trainer: cannot read %s\n", ready);
         return 1;
     }
     fclose(f);
-    p.start_ns = start;
+    int fd = open(follow, O_RDWR);
+    struct pp_follow *fw = fd < 0 ? MAP_FAILED
+                         : mmap(NULL, sizeof *fw, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fw == MAP_FAILED || fw->magic != PP_FOLLOW_MAGIC) {
+        fprintf(stderr, "phase_trainer: %s is no follow file of fake_powercap\n", follow);
+        return 1;
+    }
+    close(fd);
 
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n),
           *c = malloc(sizeof(float) * n * n);
@@ -78,37 +94,44 @@ int main(int argc, char **argv)
     GREENSHIM_REGION_PUSH("warmup");
     sgemm(RowMajor, NoTrans, NoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     GREENSHIM_REGION_POP();
-    fprintf(out, "{\"start_ns\": %lld, \"regions\": [", start);
+    fprintf(out, "{\"regions\": [");
     long calls = 0;
     int k = 0;
+    int64_t at = pp_mono_ns();          /* when the current phase began */
     for (int i = 0; i < p.n; i++) {
         const struct pp_phase *ph = &p.ph[i];
-        if (!ph->region)
+        int64_t len = ph->end_ns - ph->begin_ns;
+        if (!ph->region) {
+            pp_follow_set(fw, ph->watts);
+            pp_sleep_until(at + len);
+            at = pp_mono_ns();
             continue;
-        pp_sleep_until(start + ph->begin_ns);
+        }
         char name[32];
         snprintf(name, sizeof name, "phase%d", k);
         int64_t t0 = pp_mono_ns();
         GREENSHIM_REGION_PUSH(name);
         int64_t t0b = pp_mono_ns();     /* the region starts inside the push call */
+        pp_follow_set(fw, ph->watts);
         int64_t now, t1a;
         do {
             sgemm(RowMajor, NoTrans, NoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
             calls++;
             now = pp_mono_ns();
-        } while (now < start + ph->end_ns);
+        } while (now < t0b + len);
         t1a = pp_mono_ns();
         GREENSHIM_REGION_POP();
         int64_t t1 = pp_mono_ns();
-        fprintf(out, "%s\n  {\"name\": \"%s\", \"t0_ns\": %lld, \"t1_ns\": %lld, \"time_s\": %.9f, "
-                "\"phase_s\": %.6f, \"energy_j\": %.9f, \"energy_inner_j\": %.9f, \"watts\": %g}",
-                k ? "," : "", name,
-                (long long)t0, (long long)t1, (t1 - t0) * 1e-9, (ph->end_ns - ph->begin_ns) * 1e-9,
-                pp_energy_j(&p, t1) - pp_energy_j(&p, t0), pp_energy_j(&p, t1a) - pp_energy_j(&p, t0b),
-                ph->watts);
+        /* the next phase's power (a gap's, or idle at the end) */
+        pp_follow_set(fw, i + 1 < p.n ? p.ph[i + 1].watts : idle);
+        at = t1;
+        fprintf(out, "%s\n  {\"name\": \"%s\", \"t0_ns\": %lld, \"t0b_ns\": %lld, \"t1a_ns\": %lld, "
+                "\"t1_ns\": %lld, \"time_s\": %.9f, \"phase_s\": %.6f, \"watts\": %g}",
+                k ? "," : "", name, (long long)t0, (long long)t0b, (long long)t1a, (long long)t1,
+                (t1 - t0) * 1e-9, len * 1e-9, ph->watts);
         k++;
     }
-    pp_sleep_until(start + pp_length_ns(&p));
+    pp_follow_set(fw, idle);
     fprintf(out, "\n], \"sgemm_calls\": %ld, \"checksum\": %g}\n", calls, (double)c[n + 1]);
     fclose(out);
     return 0;

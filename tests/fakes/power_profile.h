@@ -1,9 +1,19 @@
 /* power_profile.h - the scripted power profile shared by the fake powercap
- * writer and the phase trainer, so both integrate the same function.
+ * writer and the phase trainer.
  *
- * A profile is "ms:watts[:r],...", phases back to back from a CLOCK_MONOTONIC
- * start time; ":r" marks a phase the trainer runs as a region ("phase<k>").
- * Before the start and after the end the power is the idle power. */
+ * A profile is "ms:watts[:r],...", phases back to back; ":r" marks a phase
+ * the trainer runs as a region ("phase<k>").  Two ways to play it:
+ *   fixed:  phases from a CLOCK_MONOTONIC start time (pp_energy_j); before
+ *           the start and after the end the power is the idle power;
+ *   follow: the trainer plays the phases on its own clock, each at least
+ *           its length from when it really began, and sets the power it
+ *           draws in a small shared file (struct pp_follow) as it enters
+ *           each phase; the writer integrates whatever power is set.  A
+ *           loaded machine that starves the trainer then stretches a phase
+ *           instead of shrinking or skipping it, and the power steps stay at
+ *           the region boundaries.  The writer logs every value it writes
+ *           (struct pp_logent), the truth a test checks the recorder
+ *           against: what the counter really said, when. */
 #ifndef GS_POWER_PROFILE_H
 #define GS_POWER_PROFILE_H
 
@@ -87,5 +97,34 @@ static inline void pp_sleep_until(int64_t t)
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
 }
+
+/* follow mode: the power the trainer draws now, set by it, read by the writer */
+struct pp_follow {
+    uint64_t magic;               /* PP_FOLLOW_MAGIC once the writer made it */
+    double   watts;               /* (atomic) */
+    uint64_t sets;                /* (atomic) number of changes, for the log */
+};
+#define PP_FOLLOW_MAGIC 0x776f6c6c6f667070ull
+
+static inline void pp_follow_set(struct pp_follow *f, double w)
+{
+    uint64_t u;
+    memcpy(&u, &w, sizeof u);
+    __atomic_store_n((uint64_t *)&f->watts, u, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&f->sets, 1, __ATOMIC_RELEASE);
+}
+
+static inline double pp_follow_get(const struct pp_follow *f)
+{
+    uint64_t u = __atomic_load_n((const uint64_t *)&f->watts, __ATOMIC_ACQUIRE);
+    double w;
+    memcpy(&w, &u, sizeof w);
+    return w;
+}
+
+/* one value the writer put into the package's energy_uj: written between
+ * t_before and t_after (CLOCK_MONOTONIC ns); uj is the energy since the
+ * writer started, not wrapped (the file holds it modulo the range) */
+struct pp_logent { int64_t t_before, t_after; double uj; };
 
 #endif

@@ -31,6 +31,10 @@ rec mlp_mono GREENSHIM_CLOCK=mono -- "$b/examples/mlp_train" --steps 2 --quiet
 rec mix_threads -- "$b/examples/blas_mix" --threads 3 --dgemm 8 --fgemm 4 --sgemv 4
 rec mix_nocounters GREENSHIM_EVENTS=none -- "$b/examples/blas_mix" --threads 1 --dgemm 6 --fgemm 3 --sgemv 3
 rec mix_fork -- "$b/examples/blas_mix" --fork
+# version 3 short calls: most tiny calls are SCALLs of a per-chunk SHAPE
+# dictionary (the other scenarios are version 3 too when remade; the
+# committed corpus keeps their version 2 files, which readers still take)
+rec v3_short -- "$b/examples/blas_mix" --threads 2 --dgemm 40 --fgemm 4 --sgemv 4
 # long region names (STRING continuation slots), nested regions, numpy BLAS
 rec py_regions -- /usr/bin/python3 -c '
 import sys; sys.path.insert(0, "python")
@@ -54,6 +58,25 @@ if [ -x "$b/gpu/gpu_attrib" ] && [ -e "$b/fakes/cuda/libcuda.so.1" ]; then
         FAKE_CUDA_PCI=0000:02:00.0 GPU_ATTRIB_LIBCUDA=$b/fakes/cuda/libcuda.so.1 LD_LIBRARY_PATH=$b/fakes/nvml \
         rec gpu_visible -- "$b/gpu/gpu_attrib" "$tmp/dev.script" "$tmp/dev.expected" || true
 fi
+# CUDA runtime API records (every call fails without a device: the real
+# error is recorded), cuBLAS calls, NVTX ranges, a CUDA process that forks
+for g in gpu_launch_c gpu_cublas gpu_nvtx; do
+    [ -x "$b/gpu/$g" ] && rec "$g" -- "$b/gpu/$g" || true
+done
+if [ -x "$b/gpu/gpu_fork" ] && [ -e "$b/fakes/nvml/libnvidia-ml.so.1" ]; then
+    LD_LIBRARY_PATH=$b/fakes/nvml rec gpu_fork -- "$b/gpu/gpu_fork" || true
+fi
+# oneDNN primitives (DNNL records: convolution, eltwise, inner product,
+# matmul) inside regions: tests/fuzz/dnnl_seed.c against libdnnl
+if [ -e /usr/include/oneapi/dnnl/dnnl.h ] &&
+    cc -std=gnu11 -Iinclude -o "$tmp/dnnl_seed" tests/fuzz/dnnl_seed.c -ldnnl 2>/dev/null; then
+    rec dnnl -- "$tmp/dnnl_seed" 3 || true
+fi
+# the ranks of one job: a launcher starts two ranks (RANK, WORLD_SIZE), both
+# members of the launcher's run
+rec ranks -- /bin/sh -c '
+for r in 0 1; do RANK=$r LOCAL_RANK=$r WORLD_SIZE=2 "$0" --threads 1 --dgemm 4 --fgemm 2 --sgemv 2 & done; wait' \
+    "$b/examples/blas_mix"
 # measured energy through libpowercap on a synthetic RAPL tree (wrapping counter)
 if unshare -m true 2>/dev/null; then
     for c in normal wrap; do

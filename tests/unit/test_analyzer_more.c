@@ -497,6 +497,77 @@ START_TEST(dump_visits_records)
 }
 END_TEST
 
+/* A read the scheduler interrupted (bracket 300 us) is placed at its middle,
+ * after a tight read taken meanwhile: its value looks like a step back of a
+ * 4 J counter (4.5 mJ, over the 1/1000-of-range jitter allowance), which was
+ * taken for a wrap (+4 J).  The loose read goes: 45 W over 20 ms = 0.9 J. */
+START_TEST(loose_read_is_no_wrap)
+{
+    const char *p = tpath("loose.gstrace");
+    struct tg g;
+    tg_open(&g, p, "host: unit\ndomain.0: name=package-0 kind=energy unit=uJ component=cpu scope=machine "
+                   "key=rapl:0:package source=rapl provenance=measured sum=1 max_range=4000000\n");
+    tg_thread(&g, 1, GS_STREAM_THREAD);
+    tg_call(&g, SGEMM, RM, 1000000, 19000000, 8, 8, 8, 0);
+    /* the loose read on the program's thread: really at 10.0 ms */
+    struct gs_rec_sample loose = { .type = GS_REC_SAMPLE, .kind = GS_SAMPLE_ENERGY_UJ, .domain = 0,
+                                   .t = 9990000, .t_read = 10290000, .value = 1000000 + 45 * 10000 };
+    loose.reserved0 = GS_SAMPLE_AT_BOUNDARY;
+    tg_rec(&g, &loose);
+    tg_end(&g, 20000000);
+    tg_thread(&g, 9, GS_STREAM_SAMPLER);
+    for (uint64_t us = 0; us <= 20000; us += 200)   /* 45 W = 45 uJ per us, from 1 J */
+        tg_sample(&g, 0, GS_SAMPLE_ENERGY_UJ, us * 1000, 1000000 + 45 * us);
+    tg_sample(&g, 0, GS_SAMPLE_ENERGY_UJ, 10100000, 1000000 + 45 * 10100);   /* tight, inside the bracket */
+    tg_close(&g);
+    struct ana_run run; struct ana_report r;
+    build(&run, &r, p);
+    ck_assert_str_eq(r.provenance, "measured");
+    ck_assert_double_eq_tol(r.total_j, 0.9, 1e-6);
+    ana_report_free(&r); ana_run_free(&run);
+}
+END_TEST
+
+/* A TSC trace whose header tsc_hz was calibrated wrong (3.5 MHz; the
+ * clock is 2.5 GHz, as the CLOCK records show): the energy reads, 10 us
+ * each, are judged in ns of the fitted clock, not of the header's rate
+ * (which made each 7 ms long: all dropped as interrupted, no energy). */
+START_TEST(read_brackets_in_fitted_ns)
+{
+    const char *p = tpath("b.gstrace");
+    struct tg g;
+    tg_open(&g, p, "host: unit\ndomain.0: name=package-0 kind=energy unit=uJ component=cpu scope=machine "
+                   "key=rapl:0:package source=rapl provenance=measured sum=1 max_range=262143328850\n");
+    tg_thread(&g, 1, GS_STREAM_THREAD);
+    uint64_t t0 = 1000000 + 2500000000ull;
+    tg_call(&g, SGEMM, RM, t0, t0 + 2500000, 4, 4, 4, 0);
+    tg_thread(&g, 9, GS_STREAM_SAMPLER);
+    for (int i = 1; i <= 4; i++) {
+        struct gs_rec_clock c = { .type = i == 4 ? GS_REC_END : GS_REC_CLOCK,
+                                  .tsc = 1000000 + (uint64_t)i * 2500000000ull,
+                                  .mono_ns = 5000000000ull + (uint64_t)i * 1000000000ull };
+        tg_rec(&g, &c);
+    }
+    for (int i = 0; i <= 40; i++) {     /* every 100 ms, 1 J each (10 W) */
+        uint64_t tk = 1000000 + (uint64_t)i * 250000000ull;
+        struct gs_rec_sample sm = { .type = GS_REC_SAMPLE, .kind = GS_SAMPLE_ENERGY_UJ, .domain = 0,
+                                    .t = tk, .t_read = tk + 25000, .value = 5000000 + (uint64_t)i * 1000000 };
+        tg_rec(&g, &sm);
+    }
+    tg_close(&g);
+    uint32_t clock = GS_CLOCK_TSC;
+    uint64_t pair[2] = { 1000000, 5000000000ull }, hz = 3502459;
+    patch(p, offsetof(struct gs_file_header, clock), &clock, 4);
+    patch(p, offsetof(struct gs_file_header, start_tsc), pair, 16);
+    patch(p, offsetof(struct gs_file_header, tsc_hz), &hz, 8);
+    struct ana_run run; struct ana_report r;
+    build(&run, &r, p);
+    ck_assert_str_eq(r.provenance, "measured");
+    ck_assert_double_eq_tol(r.total_j, 40, 1e-6);
+    ana_report_free(&r); ana_run_free(&run);
+}
+END_TEST
+
 int main(void)
 {
     TG_RUN_SUITE("analyzer-more", setup, teardown, 60,
@@ -513,5 +584,7 @@ int main(void)
                  layers_warmup_and_repeated_shape,
                  no_period,
                  json_and_csv_contract,
-                 dump_visits_records);
+                 dump_visits_records,
+                 loose_read_is_no_wrap,
+                 read_brackets_in_fitted_ns);
 }

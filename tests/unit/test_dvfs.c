@@ -207,6 +207,54 @@ START_TEST(power_limit_model)
 }
 END_TEST
 
+/* a GPU under a power cap: voltage at its floor below 85 % of the clock
+ * (power linear in the clock there), x^3 above; the board cannot draw less
+ * than 41 W; time 40 s / x.  From three caps (30 W: not honoured, 80 W,
+ * 130 W: uncapped) the energy-optimal cap lands at the knee, within one
+ * 5 W step, and its energy within 3 % */
+static void knee_truth(double cap, double *t, double *e)
+{
+    double pnat = 30 + 90.0, p = cap < pnat ? cap : pnat, x;
+    if (p < 41)
+        p = 41;
+    double kink = 30 + 90 * 0.85 * 0.85 * 0.85;
+    x = p <= kink ? (p - 30) / (90 * 0.85 * 0.85) : cbrt((p - 30) / 90);
+    *t = 40 / x;
+    *e = p * *t;
+}
+
+START_TEST(power_limit_knee)
+{
+    struct dvfs_series s;
+    memset(&s, 0, sizeof s);
+    s.knob = DVFS_GPU_POWER;
+    double caps[] = { 30, 80, 130 }, t, e;
+    for (int i = 0; i < 3; i++) {
+        knee_truth(caps[i], &t, &e);
+        dvfs_series_add(&s, caps[i], t, e);
+    }
+    struct dvfs_model m;
+    ck_assert_int_eq(dvfs_fit(&s, 130, &m), 0);
+    double cand[21], best = 0, be = INFINITY;
+    for (int i = 0; i <= 20; i++) {
+        cand[i] = 30 + 5 * i;
+        knee_truth(cand[i], &t, &e);
+        if (e < be) { be = e; best = cand[i]; }
+    }
+    struct dvfs_choice c;
+    ck_assert_int_eq(dvfs_choose(&m, cand, 21, 130, DVFS_ENERGY, 1e9, &c), 0);
+    ck_assert_msg(fabs(c.recommended - best) <= 5, "recommended %g W, the optimum is %g W", c.recommended, best);
+    knee_truth(c.recommended, &t, &e);
+    ck_assert_msg(fabs(c.energy_j / e - 1) < 0.03, "predicted %g J at %g W, truth %g J", c.energy_j, c.recommended, e);
+    /* a cap below the board's floor: what the floor gives, not a stall */
+    double t30, e30;
+    dvfs_predict(&m, 30, &t30, &e30);
+    knee_truth(30, &t, &e);
+    ck_assert_msg(fabs(t30 / t - 1) < 0.03, "30 W: %g s, truth %g s", t30, t);
+    dvfs_series_free(&s);
+}
+END_TEST
+
 START_TEST(objectives)
 {
     /* a memory-bound job: energy wants the lowest clock, EDP less low, ED2P higher */
@@ -302,6 +350,7 @@ int main(void)
     tcase_add_test(tc, leave_one_out);
     tcase_add_test(tc, repeats_average);
     tcase_add_test(tc, power_limit_model);
+    tcase_add_test(tc, power_limit_knee);
     tcase_add_test(tc, objectives);
     tcase_add_test(tc, candidates);
     tcase_add_test(tc, single_trace_estimate);

@@ -131,6 +131,13 @@ static inline void tg_region(struct tg *g, int push, uint32_t id, uint64_t t)
     tg_rec(g, &r);
 }
 
+/* a push that says who named the region (enum gs_region_origin) */
+static inline void tg_region_from(struct tg *g, uint32_t id, uint64_t t, unsigned origin)
+{
+    struct gs_rec_region r = { .type = GS_REC_REGION_PUSH, .origin = (uint8_t)origin, .id = id, .t = t };
+    tg_rec(g, &r);
+}
+
 static inline void tg_end(struct tg *g, uint64_t t)
 {
     struct gs_rec_clock c = { .type = GS_REC_END, .tsc = t, .mono_ns = t };

@@ -19,9 +19,15 @@ py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gs-e2e.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# a clean recorder environment: no inherited settings, no rank suffixes
+# a clean recorder environment: no inherited settings, no rank suffixes, no
+# launcher's job (make check inside a Slurm job or under mpirun: each test's
+# processes would join that job, docs/distributed.md)
 unset GREENSHIM GREENSHIM_OUT GREENSHIM_EVENTS GREENSHIM_CLOCK LD_PRELOAD \
-      RANK LOCAL_RANK OMPI_COMM_WORLD_RANK PMI_RANK SLURM_PROCID 2>/dev/null || true
+      RANK LOCAL_RANK WORLD_SIZE MASTER_ADDR MASTER_PORT TORCHELASTIC_RUN_ID \
+      OMPI_COMM_WORLD_RANK OMPI_COMM_WORLD_LOCAL_RANK OMPI_COMM_WORLD_SIZE OMPI_MCA_ess_base_jobid \
+      PMI_RANK PMI_SIZE PMIX_RANK PMIX_NAMESPACE MPI_LOCALRANKID \
+      SLURM_PROCID SLURM_LOCALID SLURM_NTASKS SLURM_JOB_ID SLURM_JOBID SLURM_STEP_ID SLURMD_NODENAME \
+      SLURM_NODEID 2>/dev/null || true
 export GREENSHIM_QUIET=1
 
 need() {

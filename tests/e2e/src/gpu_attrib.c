@@ -77,6 +77,17 @@ int main(int argc, char **argv)
     fprintf(f, "idle %g\nquantum_ms 10\ncounter %s\n", IDLE_W, getenv("GPU_ATTRIB_POWER_ONLY") ? "0" : "1");
     for (int i = 0; i < nk; i++)
         fprintf(f, "seg %g %g %g\n", ks[i].a, ks[i].b, ks[i].w);
+    /* "A B[,A B...]": the NVML reader held up (any thread; or the sampling
+     * thread only, as when a loaded machine starts it late) */
+    const char *const stalls[2][2] = { { "GPU_ATTRIB_STALL", "stall" }, { "GPU_ATTRIB_STALL_OTHERS", "stall_others" } };
+    for (int w = 0; w < 2; w++)
+        for (const char *q = getenv(stalls[w][0]); q && *q;) {
+            double a, b;
+            if (sscanf(q, "%lf %lf", &a, &b) == 2)
+                fprintf(f, "%s %g %g\n", stalls[w][1], a, b);
+            q = strchr(q, ',');
+            if (q) q++;
+        }
     fclose(f);
 
     /* the script starts 50 ms from now, so that the NVML sampler (started
