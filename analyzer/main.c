@@ -370,7 +370,7 @@ static int cmd_dump(int argc, char **argv)
 
 static int version(void)
 {
-    printf("greenshim-analyze %s (reads trace format versions 1 and %u)\n", ANA_VERSION, GS_TRACE_VERSION);
+    printf("greenshim-analyze %s (reads trace format versions 1 to %u)\n", ANA_VERSION, GS_TRACE_VERSION);
     return 0;
 }
 

@@ -199,14 +199,21 @@ static void parse_header_text(struct ana_proc *p)
 static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+/* a chunk as found, with its stream number (v3) for the ordering */
+struct chunk_ref { struct ana_chunk c; uint32_t sno, copied; };
+
 static int chunk_cmp(const void *a, const void *b)
 {
-    const struct ana_chunk *x = a, *y = b;
-    if (x->tid != y->tid)
-        return x->tid < y->tid ? -1 : 1;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return x->off < y->off ? -1 : x->off > y->off;
+    const struct chunk_ref *x = a, *y = b;
+    if (x->c.tid != y->c.tid)
+        return x->c.tid < y->c.tid ? -1 : 1;
+    if (x->sno != y->sno)               /* a tid the kernel gave again: the later thread after */
+        return x->sno < y->sno ? -1 : 1;
+    if (x->c.seq != y->c.seq)
+        return x->c.seq < y->c.seq ? -1 : 1;
+    if (x->copied != y->copied)         /* of a chunk there twice, the helper's copy first */
+        return x->copied ? -1 : 1;
+    return x->c.off < y->c.off ? -1 : x->c.off > y->c.off;
 }
 
 static void string_add(struct ana_proc *p, uint32_t id, char *text)
@@ -746,6 +753,168 @@ void ana_samples_settle(struct ana_domain *d, double ns_per_raw)
             d->v[k] = d->v[k - 1];
 }
 
+/* ---- version 3: chunks as found (ring and copies), short calls ---- */
+
+/* slots of a 48-byte-grid record of a version 3 chunk, 0: damage */
+static size_t v3_slots(const uint8_t *rec, size_t left)
+{
+    uint8_t type = rec[0];
+    if (type == GS_REC_STRING) {
+        size_t len = (size_t)rec[2] | (size_t)rec[3] << 8;
+        size_t ncont = len > GS_STRING_HEAD_TEXT ? (len - GS_STRING_HEAD_TEXT + GS_REC_SIZE - 1) / GS_REC_SIZE : 0;
+        return 1 + ncont <= left ? 1 + ncont : 0;
+    }
+    if (type >= 16)
+        return rec[1] && rec[1] <= left ? rec[1] : 0;
+    return type <= GS_REC_END && left ? 1 : 0;
+}
+
+/* Chunks of a version 3 file with their (tid, sno, seq), sorted, the
+ * copy of a chunk kept where the ring still holds it too.  Stops at a bad
+ * chunk magic (damage); a partial last chunk counts up to its size. */
+static struct chunk_ref *v3_chunks(const uint8_t *base, size_t size, const struct gs_file_header *h,
+                                   size_t *n, size_t *damage, char *why, size_t wl)
+{
+    size_t csize = h->chunk_size, nch = (size - h->header_size) / csize;
+    size_t tail = (size - h->header_size) % csize;
+    struct chunk_ref *cr = ana_xmalloc(nch + 2, sizeof *cr);
+    size_t k = 0;
+    if (tail) {
+        *damage = h->header_size + nch * csize + tail - tail % GS_REC_GRID;
+        snprintf(why, wl, "truncated at offset %zu: the file (%zu bytes) ends inside a chunk (chunks are %zu bytes)",
+                 *damage, size, csize);
+    }
+    for (size_t i = 0; i <= nch; i++) {
+        size_t off = h->header_size + i * csize, len = i < nch ? csize : tail;
+        if (len < GS_REC_SIZE)
+            break;
+        struct gs_chunk_header ch;
+        memcpy(&ch, base + off, sizeof ch);
+        if (ch.magic == 0)
+            continue;
+        if (ch.magic != GS_CHUNK_MAGIC) {
+            if (i < nch) {
+                *damage = off;
+                snprintf(why, wl, "corrupt at offset %zu: bad chunk magic 0x%08x", off, ch.magic);
+            }
+            break;
+        }
+        cr[k++] = (struct chunk_ref){ { off, ch.tid, ch.seq, ch.stream, (uint32_t)len }, ch.sno,
+                                      (ch.flags & GS_CHUNK_F_COPIED) != 0 };
+    }
+    if (k)
+        qsort(cr, k, sizeof *cr, chunk_cmp);
+    size_t kept = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!(kept && cr[i].c.tid == cr[kept - 1].c.tid && cr[i].sno == cr[kept - 1].sno &&
+              cr[i].c.seq == cr[kept - 1].c.seq))
+            cr[kept++] = cr[i];
+    *n = kept;
+    return cr;
+}
+
+/* A version 3 file as the stages read every file: its chunks (one of each)
+ * one after the other, each short call (SCALL) written out as the CALL it
+ * stands for, SHAPE records dropped; chunks grow to 3x their size (a
+ * 16-byte record becomes 48).  The image lives in a memfd mapping, so that
+ * the passes can drop its pages behind them (ana_release) and read them
+ * again.  Damage (an undefined shape, an unknown record) ends the chunk
+ * there; *damage and why name the file's own offset. */
+static int v3_expand(const char *path, struct ana_run *run, const uint8_t *base, size_t size,
+                     struct gs_file_header *h, const uint8_t **nbase, size_t *nsize, size_t *damage,
+                     char *why, size_t wl)
+{
+    size_t n = 0, csize = h->chunk_size, ecs = 3 * csize;
+    struct chunk_ref *cr = v3_chunks(base, size, h, &n, damage, why, wl);
+    size_t out = h->header_size + n * ecs;
+    int fd = memfd_create("greenshim-v3", MFD_CLOEXEC);
+    uint8_t *o = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, (off_t)out) == 0)
+        o = mmap(NULL, out, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd >= 0)
+        close(fd);
+    if (o == MAP_FAILED) {
+        ana_error(run, "%s: cannot make room to read a version 3 trace (%zu bytes: %s)", path, out, strerror(errno));
+        free(cr);
+        return -1;
+    }
+    memcpy(o, base, h->header_size);
+    struct gs_rec_shape *shp = NULL;
+    size_t capshp = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *src = base + cr[i].c.off;
+        uint8_t *dst = o + h->header_size + i * ecs;
+        size_t len = cr[i].c.len, w = GS_REC_SIZE, nshp = 0, bad = 0;
+        const char *what = NULL;
+        memcpy(dst, src, GS_REC_SIZE);
+        for (size_t r = GS_REC_SIZE; r + GS_REC_GRID <= len;) {
+            const uint8_t *rec = src + r;
+            if (rec[0] == GS_REC_NONE)
+                break;
+            if (rec[0] == GS_REC_SCALL) {
+                struct gs_rec_scall sc;
+                memcpy(&sc, rec, sizeof sc);
+                if (sc.shape >= nshp) {
+                    bad = r, what = "short call of a shape not defined before it";
+                    break;
+                }
+                const struct gs_rec_shape *d = &shp[sc.shape];
+                struct gs_rec_call c = { GS_REC_CALL, d->op, d->flags, d->region, sc.t0, sc.t0 + sc.dt,
+                                         d->m, d->n, d->k, d->lda, d->ldb, d->ldc };
+                memcpy(dst + w, &c, sizeof c);
+                w += GS_REC_SIZE;
+                r += GS_SCALL_SIZE;
+                continue;
+            }
+            if (rec[0] == GS_REC_SHAPE) {
+                if (r + GS_REC_SIZE > len)
+                    break;                      /* cut off by the chunk's end: not written */
+                struct gs_rec_shape d;
+                memcpy(&d, rec, sizeof d);
+                if (d.id != nshp) {
+                    bad = r, what = "shape id out of order";
+                    break;
+                }
+                if (nshp == capshp) {
+                    capshp = capshp ? capshp * 2 : 64;
+                    shp = ana_xrealloc(shp, capshp, sizeof *shp);
+                }
+                shp[nshp++] = d;
+                r += GS_REC_SIZE;
+                continue;
+            }
+            size_t ns = v3_slots(rec, (len - r) / GS_REC_SIZE);
+            if (!ns) {
+                if ((len - r) / GS_REC_SIZE == 0)
+                    break;                      /* the partial tail of a cut file */
+                bad = r;
+                what = rec[0] >= 16 ? "record with a bad slot count" :
+                       rec[0] == GS_REC_STRING ? "overlong string record" : "unknown record type";
+                break;
+            }
+            memcpy(dst + w, rec, ns * GS_REC_SIZE);
+            w += ns * GS_REC_SIZE;
+            r += ns * GS_REC_SIZE;
+        }
+        if (bad && (!*damage || cr[i].c.off + bad < *damage)) {
+            *damage = cr[i].c.off + bad;
+            snprintf(why, wl, "corrupt at offset %zu: %s (type %u)", *damage, what, src[bad]);
+        }
+        /* the image's chunk headers say nothing more: no copies left */
+        struct gs_chunk_header ch;
+        memcpy(&ch, dst, sizeof ch);
+        ch.flags = 0;
+        memcpy(dst, &ch, sizeof ch);
+    }
+    free(shp);
+    free(cr);
+    h->chunk_size = (uint32_t)ecs;
+    memcpy(o, h, sizeof *h);
+    *nbase = o;
+    *nsize = out;
+    return 0;
+}
+
 int ana_read_file(struct ana_run *run, const char *path)
 {
     /* O_NONBLOCK: a FIFO (or a device) named *.gstrace must not block us */
@@ -779,8 +948,9 @@ int ana_read_file(struct ana_run *run, const char *path)
     size_t at = 0;
     if (memcmp(h.magic, GS_TRACE_MAGIC, 8) != 0)
         snprintf(why, sizeof why, "bad magic (not a greenshim trace)");
-    else if (h.version < 1 || h.version > 2)
-        snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads 1 and 2)", h.version), at = 8;
+    else if (h.version < 1 || h.version > GS_TRACE_VERSION)
+        snprintf(why, sizeof why, "unknown trace format version %u (this analyzer reads 1 to %u)", h.version,
+                 GS_TRACE_VERSION), at = 8;
     else if (h.rec_size != GS_REC_SIZE)
         snprintf(why, sizeof why, "record size %u, want %u", h.rec_size, GS_REC_SIZE), at = 20;
     else if (h.chunk_size < 2 * GS_REC_SIZE || h.chunk_size > (1u << 30))
@@ -796,6 +966,24 @@ int ana_read_file(struct ana_run *run, const char *path)
         ana_error(run, "%s: %s at offset %zu", path, why, at);
         munmap((void *)base, size);
         return -1;
+    }
+    size_t xdamage = 0;
+    char xwhy[200] = "";
+    if (h.version >= 3) {
+        if (h.chunk_size > (1u << 30) / 3 || h.chunk_size % GS_REC_GRID) {
+            ana_error(run, "%s: chunk size %u out of range for version 3 (a multiple of 16 up to 341 MiB) at offset 16",
+                      path, h.chunk_size);
+            munmap((void *)base, size);
+            return -1;
+        }
+        const uint8_t *nb;
+        size_t nsz;
+        int rc = v3_expand(path, run, base, size, &h, &nb, &nsz, &xdamage, xwhy, sizeof xwhy);
+        munmap((void *)base, size);
+        if (rc != 0)
+            return -1;
+        base = nb;
+        size = nsz;
     }
     struct ana_proc *p = calloc(1, sizeof *p);
     if (!p) {
@@ -817,7 +1005,7 @@ int ana_read_file(struct ana_run *run, const char *path)
     size_t csize = h.chunk_size, nch = (size - h.header_size) / csize;
     size_t damage = 0;
     char dwhy[200] = "";
-    struct ana_chunk *refs = ana_xmalloc(nch + 1, sizeof *refs);
+    struct chunk_ref *cr = ana_xmalloc(nch + 1, sizeof *cr);
     size_t nref = 0;
     for (size_t i = 0; i < nch; i++) {
         size_t off = h.header_size + i * csize;
@@ -830,7 +1018,9 @@ int ana_read_file(struct ana_run *run, const char *path)
             snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: bad chunk magic 0x%08x", off, ch.magic);
             break;
         }
-        refs[nref++] = (struct ana_chunk){ off, ch.tid, ch.seq, ch.stream, (uint32_t)csize };
+        cr[nref++] = (struct chunk_ref){ { off, ch.tid, ch.seq, ch.stream, (uint32_t)csize },
+                                          h.version >= 3 ? ch.sno : 0,
+                                          h.version >= 3 && (ch.flags & GS_CHUNK_F_COPIED) };
         /* small chunks: this scan faults in every page; they go behind it */
         ana_release_behind(p, off, i + 1 < nch ? off + csize : off + ANA_RELEASE_WINDOW);
     }
@@ -841,14 +1031,29 @@ int ana_read_file(struct ana_run *run, const char *path)
         if (tail >= GS_REC_SIZE)
             memcpy(&ch, base + off, sizeof ch);
         if (tail >= GS_REC_SIZE && ch.magic == GS_CHUNK_MAGIC)
-            refs[nref++] = (struct ana_chunk){ off, ch.tid, ch.seq, ch.stream, (uint32_t)tail };
+            cr[nref++] = (struct chunk_ref){ { off, ch.tid, ch.seq, ch.stream, (uint32_t)tail },
+                                              h.version >= 3 ? ch.sno : 0,
+                                              h.version >= 3 && (ch.flags & GS_CHUNK_F_COPIED) };
         damage = off + tail - tail % GS_REC_SIZE;   /* the first cut-off record */
         snprintf(dwhy, sizeof dwhy,
                  "truncated at offset %zu: the file (%zu bytes) ends inside a chunk (chunks are %zu bytes)",
                  damage, size, csize);
     }
     if (nref)
-        qsort(refs, nref, sizeof *refs, chunk_cmp);
+        qsort(cr, nref, sizeof *cr, chunk_cmp);
+    /* version 3: a chunk a SIGKILL caught between its copy to the end of
+     * the file and the clearing of its ring segment is there twice under
+     * the same (tid, sno, seq): the copy (sorted first) is read */
+    struct ana_chunk *refs = ana_xmalloc(nref + 1, sizeof *refs);
+    size_t nkept = 0;
+    for (size_t i = 0; i < nref; i++) {
+        if (h.version >= 3 && i > 0 && cr[i].c.tid == cr[i - 1].c.tid && cr[i].sno == cr[i - 1].sno &&
+            cr[i].c.seq == cr[i - 1].c.seq)
+            continue;
+        refs[nkept++] = cr[i].c;
+    }
+    free(cr);
+    nref = nkept;
     /* threads: runs of one tid, in tid order */
     for (size_t i = 0; i < nref; i++)
         if (i == 0 || refs[i].tid != refs[i - 1].tid)
@@ -881,6 +1086,10 @@ int ana_read_file(struct ana_run *run, const char *path)
                 snprintf(dwhy, sizeof dwhy, "corrupt at offset %zu: %s record type %u inside a chunk", bad,
                          p->map[bad] == GS_REC_STRING ? "overlong string" : "unknown", p->map[bad]);
         }
+    }
+    if (xwhy[0] && (!dwhy[0] || xdamage < damage)) {   /* version 3: in the file's own offsets */
+        damage = xdamage;
+        snprintf(dwhy, sizeof dwhy, "%s", xwhy);
     }
     for (size_t t = 0; t < p->nthreads; t++)
         if (p->threads[t].stream == GS_STREAM_THREAD && p->threads[t].ncalls)

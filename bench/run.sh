@@ -79,12 +79,14 @@ col() { awk -v c="$1" '{print $c}' "$tmp/$2" | median; }
 u=$(col 1 untraced); uc=$(col 2 untraced); ut=$(col 3 untraced)
 fl=$(col 1 floor); ft=$(col 3 floor)
 echo "# wall: best rep, added over untraced (and x the floor wrapper's added); thread: the calling thread's CPU"
-echo "# per call, added (x floor); all: CPU of every thread of the process per call, added"
+echo "# per call, added (x floor); all: CPU of every thread of the process per call, added; helpers: all"
+echo "# minus thread (the ring's helper thread and the sampler), added"
 row() { # label name bytes
     w=$(col 1 "$2"); c=$(col 2 "$2"); t=$(col 3 "$2")
     awk -v l="$1" -v w="$w" -v c="$c" -v t="$t" -v u="$u" -v uc="$uc" -v ut="$ut" -v f="$fl" -v ft="$ft" -v b="$3" 'BEGIN {
-        printf "%-32s wall %6.1f ns %+6.1f (%4.1fx) | thread %+6.1f (%4.1fx) | all %+6.1f | %s\n",
-               l, w, w-u, ((f-u) > 0 ? (w-u)/(f-u) : 0), t-ut, ((ft-ut) > 0 ? (t-ut)/(ft-ut) : 0), c-uc, b }'
+        printf "%-32s wall %6.1f ns %+6.1f (%4.1fx) | thread %+6.1f (%4.1fx) | all %+6.1f | helpers %+5.1f | %s\n",
+               l, w, w-u, ((f-u) > 0 ? (w-u)/(f-u) : 0), t-ut, ((ft-ut) > 0 ? (t-ut)/(ft-ut) : 0), c-uc,
+               (c-t)-(uc-ut), b }'
 }
 # bytes per call: one run of N calls each
 rm -rf "$tmp/t"; GREENSHIM_EVENTS=none GREENSHIM_OUT=$tmp/t LD_PRELOAD=$LIB $B/bench/tiny_gemm "$N" 1 >/dev/null
@@ -92,11 +94,26 @@ bytes_off=$(cat "$tmp"/t/*.gstrace | wc -c); disk_off=$(du -k "$tmp/t" | tail -1
 rm -rf "$tmp/t"; GREENSHIM_OUT=$tmp/t LD_PRELOAD=$LIB $B/bench/tiny_gemm "$N" 1 >/dev/null
 bytes_on=$(cat "$tmp"/t/*.gstrace | wc -c)
 rm -rf "$tmp/t"
+# the trace's own bytes per call, without the fixed part (header, the ring's
+# 1 MiB): the file of 2N calls minus the file of N, over N
+steady() { # env...
+    rm -rf "$tmp/t"; env "$@" GREENSHIM_OUT=$tmp/t LD_PRELOAD=$LIB $B/bench/tiny_gemm "$N" 1 >/dev/null
+    s1=$(cat "$tmp"/t/*.gstrace | wc -c)
+    rm -rf "$tmp/t"; env "$@" GREENSHIM_OUT=$tmp/t GREENSHIM_DEBUG=1 LD_PRELOAD=$LIB $B/bench/tiny_gemm $((2 * N)) 1 \
+        >/dev/null 2>"$tmp/dbg"
+    s2=$(cat "$tmp"/t/*.gstrace | wc -c)
+    rm -rf "$tmp/t"
+    awk -v a="$s1" -v b="$s2" -v n="$N" 'BEGIN { printf "%.1f", (b-a)/n }'
+}
+steady_off=$(steady GREENSHIM_EVENTS=none); ring_off=$(grep -o 'ring: .*' "$tmp/dbg")
+steady_on=$(steady GREENSHIM_EVENTS=); ring_on=$(grep -o 'ring: .*' "$tmp/dbg")
 bpc() { awk -v s="$1" -v n="$N" 'BEGIN { printf "%.1f bytes/call", s/n }'; }
 row "untraced" untraced ""
 row "floor wrapper (rdtsc x2 + ring)" floor "0 bytes/call (nothing kept)"
-row "greenshim, counters off" off "$(bpc "$bytes_off") (disk $(awk -v k="$disk_off" -v n="$N" 'BEGIN{printf "%.1f", k*1024/n}'))"
-row "greenshim, default counters" on "$(bpc "$bytes_on")"
+row "greenshim, counters off" off "$(bpc "$bytes_off") (disk $(awk -v k="$disk_off" -v n="$N" 'BEGIN{printf "%.1f", k*1024/n}'), steady $steady_off)"
+row "greenshim, default counters" on "$(bpc "$bytes_on") (steady $steady_on)"
+echo "# the ring at $((2 * N)) calls, counters off: $ring_off"
+echo "# the ring at $((2 * N)) calls, default counters: $ring_on"
 if [ $have_uftrace = 1 ]; then
     uft $B/bench/tiny_gemm "$N" 1 >/dev/null 2>&1
     row "uftrace -F cblas_dgemm" uftrace "$(bpc "$(cat "$tmp"/u/*.dat | wc -c)")"

@@ -5,8 +5,10 @@
  *
  * All 272 wrappers come from one table (GS_BLAS_TABLE) expanded through a
  * per-shape macro, once per scheme.  A wrapper only stamps: guard, clock,
- * forward, clock, one 48-byte record (two when counters are read).  Names,
- * FLOPs and everything else are the analyzer's business.
+ * forward, clock, one record: 16 bytes in the short form (a shape of the
+ * thread's dictionary and the times), a 48-byte CALL and its COUNTERS when
+ * counters are read.  Names, FLOPs and everything else are the analyzer's
+ * business.
  *
  * Never harm the host: the library behind a name may take 32-bit (LP64)
  * or 64-bit (ILP64) integers, and the wrapper cannot know which from the
@@ -95,9 +97,12 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
     /* every call, sampled or not, says whether the next one of its routine
      * is worth counting: a long call among tiny ones is not missed */
     t->ctr_always[op] = (t1 - t0) >= gs_ctr_long_ticks;
+    uint32_t region = t->region_depth ? t->region_stack[t->region_depth - 1] : 0;
     if (c0) {
         gs_counters_end(t, c1);
         flags |= GS_F_COUNTERS;
+    } else if (GS_LIKELY(gs_call_short(t, op, flags, region, m, n, k, lda, ldb, ldc, t0, t1))) {
+        return;
     }
     uint8_t *s = gs_call_slot(t, c0 ? 2 : 1);
     if (GS_UNLIKELY(!s))
@@ -105,7 +110,7 @@ static inline void gs_record(struct gs_thread *t, uint8_t op, uint16_t flags,
     struct gs_rec_call *r = (struct gs_rec_call *)s;
     r->op = op;
     r->flags = flags;
-    r->region = t->region_depth ? t->region_stack[t->region_depth - 1] : 0;
+    r->region = region;
     r->t0 = t0;
     r->t1 = t1;
     r->m = m; r->n = n; r->k = k;

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 #include "greenshim/trace.h"
 
 #define GS_API    __attribute__((visibility("default")))
@@ -14,6 +15,11 @@
 /* log.c: one "greenshim: " line on stderr; never stdout */
 GS_HIDDEN void gs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 GS_HIDDEN void gs_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Lines logged on a thread whose descriptor table is the recorder's own
+ * (gs_log_defer set) have no stderr there: they wait in a buffer until
+ * gs_log_flush, called on a program thread, writes them. */
+extern __thread int gs_log_defer __attribute__((tls_model("initial-exec")));
+GS_HIDDEN void gs_log_flush(void);
 /* A warning about the machine ("no RAPL", "no hardware counters"): printed by
  * the first process of the run that has it, silent in the others (run.c). */
 GS_HIDDEN void gs_warn_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -43,6 +49,15 @@ static inline uint64_t gs_now(void)
 static inline uint64_t gs_now(void) { return gs_clock_slow(); }
 #endif
 
+/* One entry of a thread's call-shape dictionary (writer.c, trace.h SHAPE) */
+#define GS_SHP_N 128
+struct gs_shape_ent {
+    uint32_t epoch;
+    uint16_t id, flags;
+    uint32_t region, m, n, k, lda, ldb, ldc;
+    uint8_t  op;
+};
+
 /* Per-thread state, initial-exec TLS (see core.c). */
 struct gs_thread {
     uint8_t *cur, *end;           /* free space in the current chunk */
@@ -66,8 +81,13 @@ struct gs_thread {
     uint64_t ctr_base[GS_MAX_EVENTS]; /* gated: the values at the last disable */
     uint64_t ctr_id;              /* perf id of the group leader: is the fd still ours? */
     /* writer (writer.c) */
-    uint8_t *chunk;               /* base of the current chunk, or NULL */
+    uint8_t *chunk;               /* base of the current ring segment, or NULL */
     void    *lost;                /* this thread's count of unrecorded calls */
+    uint32_t seg;                 /* index of that segment in the ring */
+    uint32_t sno;                 /* this thread's stream number in the process (chunk header) */
+    struct gs_shape_ent *shp;     /* the call-shape dictionary (GS_SHP_N entries), or NULL */
+    uint32_t shp_epoch;           /* bumped at every new segment: older entries are void */
+    uint32_t shp_next;            /* next shape id in the segment */
 };
 extern __thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
 extern int gs_enabled;            /* 1: recording (started); 0: wrappers forward only */
@@ -106,43 +126,101 @@ static inline int gs_recording(struct gs_thread *t)
  * the calling thread's stream (NULL when off or out of space: the slow path
  * counts what was dropped); the caller fills the payload and commits with
  * gs_rec_commit, which stores the type byte.  An intercepted call takes its
- * slots with gs_call_slot, so that a dropped call is counted as a call. */
-#define GS_SLOT_CALL 0x10000u
-GS_HIDDEN uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned nslots);
-static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
+ * slots with gs_call_slot, so that a dropped call is counted as a call.
+ * The stream is a segment of a reused ring (writer.c): no page fault, no
+ * system call, no descriptor on this path. */
+#define GS_SLOT_CALL (1u << 24)       /* with a byte count: the request is a call's */
+GS_HIDDEN uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req);
+static inline uint8_t *gs_rec_bytes(struct gs_thread *t, unsigned bytes, unsigned call)
 {
-    if (GS_LIKELY(t->gen == gs_gen && t->cur + nslots * GS_REC_SIZE <= t->end)) {
+    if (GS_LIKELY(t->gen == gs_gen && t->cur + bytes <= t->end)) {
         uint8_t *p = t->cur;
-        t->cur += nslots * GS_REC_SIZE;
+        t->cur += bytes;
         return p;
     }
-    return gs_rec_slot_slow(t, nslots);
+    return gs_rec_slot_slow(t, bytes | call);
+}
+static inline uint8_t *gs_rec_slot(struct gs_thread *t, unsigned nslots)
+{
+    return gs_rec_bytes(t, nslots * GS_REC_SIZE, 0);
 }
 static inline uint8_t *gs_call_slot(struct gs_thread *t, unsigned nslots)
 {
-    if (GS_LIKELY(t->gen == gs_gen && t->cur + nslots * GS_REC_SIZE <= t->end)) {
-        uint8_t *p = t->cur;
-        t->cur += nslots * GS_REC_SIZE;
-        return p;
-    }
-    return gs_rec_slot_slow(t, nslots | GS_SLOT_CALL);
+    return gs_rec_bytes(t, nslots * GS_REC_SIZE, GS_SLOT_CALL);
 }
 static inline void gs_rec_commit(uint8_t *slot, uint8_t type)
 {
     __atomic_store_n(slot, type, __ATOMIC_RELEASE);
 }
-/* The trace file (writer.c).  create: make the run's directory (run.c names
- * it) and create this process's file; put_header: write the 16 KiB
+/* Room for a short call (SHAPE + SCALL) in the thread's segment: 1, or 0
+ * when the call could not be recorded (counted lost). */
+GS_HIDDEN int gs_call_room_slow(struct gs_thread *t);
+/* A call without counters in its short form (trace.h SCALL, 16 bytes; its
+ * SHAPE first when the segment's dictionary lacks it).  Returns 0 when the
+ * short form cannot say it (a call of 2^32 ticks or more, a full
+ * dictionary): the caller writes a CALL record. */
+static inline int gs_call_short(struct gs_thread *t, uint8_t op, uint16_t flags, uint32_t region,
+                                uint32_t m, uint32_t n, uint32_t k, uint32_t lda, uint32_t ldb,
+                                uint32_t ldc, uint64_t t0, uint64_t t1)
+{
+    uint64_t dt = t1 - t0;
+    if (GS_UNLIKELY(dt >> 32))
+        return 0;
+    if (GS_UNLIKELY(t->gen != gs_gen || t->cur + GS_REC_SIZE + GS_SCALL_SIZE > t->end || !t->shp) &&
+        !gs_call_room_slow(t))
+        return 1;
+    if (GS_UNLIKELY(!t->shp))           /* no dictionary (no memory): a CALL */
+        return 0;
+    uint32_t h = (m * 0x9e3779b1u) ^ (n * 0x85ebca77u) ^ (k * 0xc2b2ae3du) ^ (lda * 0x27d4eb2fu) ^
+                 (region * 0x165667b1u) ^ ((uint32_t)op << 16 | flags) ^ ldb ^ (ldc << 7);
+    struct gs_shape_ent *e = &t->shp[(h ^ (h >> 15)) & (GS_SHP_N - 1)];
+    uint8_t *p = t->cur;
+    if (GS_UNLIKELY(e->epoch != t->shp_epoch || e->m != m || e->n != n || e->k != k || e->op != op ||
+                    e->flags != flags || e->region != region || e->lda != lda || e->ldb != ldb ||
+                    e->ldc != ldc)) {
+        if (GS_UNLIKELY(t->shp_next > 0xffff))
+            return 0;
+        e->epoch = t->shp_epoch;
+        e->id = (uint16_t)t->shp_next++;
+        e->op = op; e->flags = flags; e->region = region;
+        e->m = m; e->n = n; e->k = k; e->lda = lda; e->ldb = ldb; e->ldc = ldc;
+        struct gs_rec_shape *d = (struct gs_rec_shape *)p;
+        d->op = op; d->flags = flags; d->region = region; d->id = e->id; d->reserved0 = 0;
+        d->m = m; d->n = n; d->k = k; d->lda = lda; d->ldb = ldb; d->ldc = ldc;
+        memset(d->reserved, 0, sizeof d->reserved);
+        gs_rec_commit(p, GS_REC_SHAPE);
+        p += GS_REC_SIZE;
+    }
+    struct gs_rec_scall *c = (struct gs_rec_scall *)p;
+    c->reserved0 = 0;
+    c->shape = e->id;
+    c->dt = (uint32_t)dt;
+    c->t0 = t0;
+    gs_rec_commit(p, GS_REC_SCALL);
+    t->cur = p + GS_SCALL_SIZE;
+    return 1;
+}
+/* The trace file (writer.c).  Every descriptor of the recorder lives in
+ * the table of its helper thread (unshare(CLONE_FILES)), never in the
+ * program's: gs_writer_call runs a function on that thread (starting it at
+ * the first call; -1 when it cannot run) and returns when it is done, with
+ * the lines it logged printed by the caller; threads the helper starts (the
+ * sampler) share its table.  create: make the run's directory (run.c names
+ * it), this process's file and its ring; put_header: write the 16 KiB
  * header; begin: accept records; end: every thread's LOST counts, then END,
- * then nothing more is recorded.  fork_prepare/parent/child around fork();
+ * then nothing more is recorded; close: the helper gives back the ring's
+ * unused space and ends.  fork_prepare/parent/child around fork();
  * fork_child forgets the parent's file (create makes the child's).  All
  * driven by lifecycle.c. */
+GS_HIDDEN int  gs_writer_call(void (*fn)(void));
+GS_HIDDEN int  gs_writer_on_helper(void);      /* 1 on the helper thread (or one it started) */
 GS_HIDDEN int  gs_writer_create(void);
 GS_HIDDEN const char *gs_writer_path(void);
 GS_HIDDEN uint32_t gs_writer_chunk_size(void);
 GS_HIDDEN int  gs_writer_put_header(const void *buf, size_t len);
 GS_HIDDEN void gs_writer_begin(void);
 GS_HIDDEN void gs_writer_end(void);
+GS_HIDDEN void gs_writer_close(void);
 GS_HIDDEN void gs_writer_fork_prepare(void);
 GS_HIDDEN void gs_writer_fork_parent(void);
 GS_HIDDEN void gs_writer_fork_child(void);

@@ -6,7 +6,10 @@
  * pyenv shims) gets no file, no thread, no counters.  The first intercepted
  * call of a process opens its trace (writer), then runs every module's init.
  * A fork child starts again the same way at its own first call.  A process
- * that execs closes its trace (END) first: the new image gets a new file. */
+ * that execs closes its trace (END) first: the new image gets a new file.
+ * The start and the end run on the writer's helper thread (gs_writer_call):
+ * every descriptor they open (the trace, /proc files, the run's files, the
+ * sampler's sources) is in its table, never in the program's. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
@@ -164,8 +167,8 @@ int gs_start_slow(struct gs_thread *t)
     if (!__atomic_load_n(&gs_enabled, __ATOMIC_ACQUIRE)) {
         t->busy = 1;                    /* calls made while starting are not the program's */
         pthread_mutex_lock(&gs_start_mu);
-        if (!gs_enabled && gs_armed)
-            gs_start_locked();
+        if (!gs_enabled && gs_armed && gs_writer_call(gs_start_locked) != 0)
+            gs_armed = 0;               /* said why; stays off */
         pthread_mutex_unlock(&gs_start_mu);
         t->busy = 0;
         if (!gs_enabled)
@@ -183,7 +186,19 @@ int gs_start_slow(struct gs_thread *t)
 }
 
 /* Every module's fini in reverse order, then the writer's END; the exit
- * record for the run (run.c).  Called at exit, and before an exec. */
+ * record for the run (run.c).  On the helper thread (gs_stop). */
+static void gs_stop_on_helper(void)
+{
+    if (__start_gs_modules)
+        for (const struct gs_module *m = __stop_gs_modules; m-- > __start_gs_modules;)
+            if (m->fini)
+                m->fini();
+    uint64_t calls = gs_calls_total();
+    gs_writer_end();
+    gs_run_stop(calls, gs_writer_lost_calls());
+}
+
+/* Called at exit, and before an exec. */
 static void gs_stop(void)
 {
     if (!gs_enabled || getpid() != gs_started_pid)   /* a vfork child execs: not ours */
@@ -192,15 +207,17 @@ static void gs_stop(void)
     int busy = t->busy;
     t->busy = 1;
     __atomic_store_n(&gs_enabled, 0, __ATOMIC_RELEASE);
-    if (__start_gs_modules)
-        for (const struct gs_module *m = __stop_gs_modules; m-- > __start_gs_modules;)
-            if (m->fini)
-                m->fini();
-    uint64_t calls = gs_calls_total();
-    gs_writer_end();
+    gs_writer_call(gs_stop_on_helper);
     gs_gen++;                           /* after a failed exec: chunks of a new file */
-    gs_run_stop(calls, gs_writer_lost_calls());
     t->busy = busy;
+}
+
+/* The run's summary (the leader's), on the helper: it reads the run's files */
+static void gs_exit_on_helper(void)
+{
+    if (gs_run_is_leader())
+        gs_settings_report();           /* if no process of the run said it */
+    gs_run_exit();                      /* the run's first process: the summary line */
 }
 
 static void gs_atfork_prepare(void)
@@ -261,13 +278,16 @@ static void gs_fini(void)
         return;
     if (getpid() != gs_self_pid)        /* a vfork child: the parent's state */
         return;
+    int was = gs_enabled;
     if (gs_armed && !gs_enabled)        /* never started: no intercepted call */
         gs_blas_report_unseen();
     gs_stop();
     gs_armed = 0;
-    if (gs_run_is_leader())
-        gs_settings_report();           /* if no process of the run said it */
-    gs_run_exit();                      /* the run's first process: the summary line */
+    if (was)
+        gs_writer_call(gs_exit_on_helper);
+    else
+        gs_exit_on_helper();            /* never started: no helper, no file of its own */
+    gs_writer_close();
 }
 
 /* _exit skips the destructors: shells (dash) and Python's os._exit (fork
@@ -301,6 +321,7 @@ static void gs_before_exec(void)
 {
     if (gs_enabled && getpid() == gs_started_pid) {
         gs_stop();
+        gs_writer_close();
         gs_armed = 1;                   /* if the exec fails, a new file at the next call */
     }
 }

@@ -62,6 +62,7 @@ static pthread_mutex_t gs_sampler_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gs_sampler_cv;
 static int gs_sampler_running;
 static volatile int gs_sampler_stop_flag;
+static int gs_sampler_primed;     /* the thread's first reads are in (under gs_sampler_mu) */
 static unsigned gs_hz;
 
 static const char *gs_kind_name(int kind)
@@ -255,8 +256,7 @@ static void gs_sample_all(void)
 }
 
 /* A region boundary (regions.c calls this at every push and pop): read the
- * energy domains (measured, and the CPU-time model) now, on the program's
- * own thread.  Linear interpolation across a sample interval that straddles
+ * energy domains (measured, and the CPU-time model) now.  Linear interpolation across a sample interval that straddles
  * a boundary spreads the step in power over the whole interval (a region
  * loses P_step x dt / 6 at each boundary on average), and a sampler thread
  * that a busy machine runs late stretches the interval: a point at the
@@ -268,14 +268,19 @@ static void gs_sample_all(void)
  * millisecond" gave the push none, and a sampler stalled by load left that
  * region's start to a long interpolation: a phase charged 0 J or +170%),
  * while regions pushed at 100 kHz still cost one read per millisecond.
- * RAPL reads are pread()s, safe beside the sampler's; the tally (exit
- * summary) stays the sampler's alone. */
+ * The sources' descriptors are in the recorder's own descriptor table (the
+ * sampler's), not the program's: the program's thread wakes the sampler,
+ * which reads at once, and waits for the read (at most 2 ms), so the point
+ * stays at the boundary.  The tally (exit summary) stays the sampler's
+ * tick's alone. */
 #define GS_BOUNDARY_NS    1000000ull
 #define GS_BOUNDARY_BURST 8ull
 #define GS_BOUNDARY_LOOSE 500000ull   /* the analyzer drops reads bracketed looser than this */
 static int gs_boundary_on;        /* sources open and the sampler running */
 static int gs_boundary_busy;      /* boundary reads in progress (fini waits) */
 static uint64_t gs_boundary_tat;  /* the rate limit's theoretical arrival time (mono ns) */
+static unsigned gs_boundary_asked, gs_boundary_served, gs_boundary_done;   /* under gs_sampler_mu */
+static pthread_cond_t gs_boundary_cv = PTHREAD_COND_INITIALIZER;        /* CLOCK_MONOTONIC */
 
 static int gs_boundary_kind(int kind)
 {
@@ -296,10 +301,9 @@ static int gs_boundary_admit(uint64_t now)
     }
 }
 
-void gs_sampler_boundary(void)
+/* on the sampler thread */
+static void gs_boundary_read(void)
 {
-    if (!__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE) || !gs_boundary_admit(gs_mono_ns()))
-        return;
     __atomic_add_fetch(&gs_boundary_busy, 1, __ATOMIC_ACQ_REL);
     if (__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE))
         for (int s = 0; s < gs_nsrc; s++) {
@@ -334,6 +338,26 @@ void gs_sampler_boundary(void)
             }
         }
     __atomic_sub_fetch(&gs_boundary_busy, 1, __ATOMIC_ACQ_REL);
+}
+
+void gs_sampler_boundary(void)
+{
+    if (!__atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE) || !gs_boundary_admit(gs_mono_ns()))
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 2000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&gs_sampler_mu);
+    unsigned mine = ++gs_boundary_asked;
+    pthread_cond_signal(&gs_sampler_cv);
+    while ((int)(gs_boundary_done - mine) < 0 && __atomic_load_n(&gs_boundary_on, __ATOMIC_ACQUIRE) &&
+           pthread_cond_timedwait(&gs_boundary_cv, &gs_sampler_mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&gs_sampler_mu);
 }
 
 /* Not the holder: try to take the machine lock (10 Hz).  The holder: check
@@ -432,6 +456,7 @@ static void *gs_sampler_main(void *arg)
     (void)arg;
     gs_tls.stream = GS_STREAM_SAMPLER;
     gs_tls.busy = 1;                    /* BLAS called from here is not the program's */
+    gs_log_defer = 1;                   /* started by the writer's helper: its table, no stderr */
     int autorate = gs_hz == 0;
     if (autorate)
         gs_hz = 200;                    /* until the first 20 ticks are measured */
@@ -445,6 +470,12 @@ static void *gs_sampler_main(void *arg)
     uint64_t since_clock = 0, since_self = 0, since_lock = 0;
     while (!gs_sampler_stop_flag) {
         gs_sample_all();
+        if (!gs_sampler_primed) {       /* the series' first point: the start may go on */
+            pthread_mutex_lock(&gs_sampler_mu);
+            gs_sampler_primed = 1;
+            pthread_cond_broadcast(&gs_boundary_cv);
+            pthread_mutex_unlock(&gs_sampler_mu);
+        }
         if (autorate && ++ticks == 20) {
             /* the default rate: the fastest of 1000..100 Hz whose measured
              * tick cost (wake-up + reads + records) stays within 0.5% of one
@@ -487,9 +518,19 @@ static void *gs_sampler_main(void *arg)
         if ((now.tv_sec - next.tv_sec) * 1000000000LL + (now.tv_nsec - next.tv_nsec) > (long long)period)
             next = now;
         pthread_mutex_lock(&gs_sampler_mu);
-        while (!gs_sampler_stop_flag &&
-               pthread_cond_timedwait(&gs_sampler_cv, &gs_sampler_mu, &next) != ETIMEDOUT)
-            ;
+        while (!gs_sampler_stop_flag) {
+            if (gs_boundary_asked != gs_boundary_served) {   /* a region boundary: read now */
+                unsigned asked = gs_boundary_served = gs_boundary_asked;
+                pthread_mutex_unlock(&gs_sampler_mu);
+                gs_boundary_read();
+                pthread_mutex_lock(&gs_sampler_mu);
+                gs_boundary_done = asked;
+                pthread_cond_broadcast(&gs_boundary_cv);
+                continue;
+            }
+            if (pthread_cond_timedwait(&gs_sampler_cv, &gs_sampler_mu, &next) == ETIMEDOUT)
+                break;
+        }
         pthread_mutex_unlock(&gs_sampler_mu);
     }
     gs_sample_all();                    /* closing point of the series */
@@ -547,8 +588,8 @@ static void gs_sampler_init(void)
             return;                     /* GREENSHIM_SAMPLE_HZ=0: no sampler */
     }
     /* the series starts before the program's first recorded call returns
-     * to it: take the machine lock and read every domain once here, on the
-     * program's thread, instead of leaving both to a sampler thread that a
+     * to it: take the machine lock and read every domain once here (on the
+     * writer's helper, which the program's first call waits for), instead of leaving both to a sampler thread that a
      * loaded machine may not run for milliseconds (until then no sample and
      * no boundary read: the calls and regions before got 0 J) */
     gs_try_machine();
@@ -559,6 +600,9 @@ static void gs_sampler_init(void)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&gs_sampler_mu, NULL);  /* fresh in a fork child too */
     pthread_cond_init(&gs_sampler_cv, &ca);
+    pthread_cond_init(&gs_boundary_cv, &ca);
+    gs_boundary_asked = gs_boundary_served = gs_boundary_done = 0;
+    gs_sampler_primed = 0;
     pthread_condattr_destroy(&ca);
     sigset_t all, old;
     sigfillset(&all);
@@ -571,6 +615,21 @@ static void gs_sampler_init(void)
         return;
     }
     gs_sampler_running = 1;
+    /* the start waits for the thread's first reads (at most 100 ms): the
+     * thread serves the boundary reads, and a new thread on a busy machine
+     * may wait a whole scheduler period for its first slice, so the first
+     * regions' boundaries would get no point (test_energy_phases) */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += 100000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&gs_sampler_mu);
+    while (!gs_sampler_primed && pthread_cond_timedwait(&gs_boundary_cv, &gs_sampler_mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&gs_sampler_mu);
     __atomic_store_n(&gs_boundary_on, 1, __ATOMIC_RELEASE);
     gs_sources |= GS_SRC_SAMPLER;
 }

@@ -1,34 +1,37 @@
-/* writer.c - the trace file: its directory and name, per-thread chunk
- * streams, the records the recorder could not write (LOST) and the END.
+/* writer.c - the trace file: its directory and name, the ring the
+ * threads write their records into, the helper thread that moves them to
+ * the file, the records the recorder could not write (LOST) and the END.
  * It calls nothing back into other modules.
  *
- * One file per process.  Each thread owns a chunk of it at a time, mapped
- * MAP_SHARED: a record is in the page cache as soon as it is stored, so a
- * crash or SIGKILL loses nothing already recorded.
+ * One file per process: the header, then chunks.  Program threads store
+ * records into segments of a ring that is part of the file itself, mapped
+ * MAP_SHARED and reused: a record is in the page cache as soon as it is
+ * stored (a SIGKILL loses nothing), and after the ring's first round no
+ * store touches a fresh page (docs/recorder.md: on some hosts a fresh page
+ * costs the writer ~55 ns per record whatever a helper does beforehand).  A
+ * thread whose segment is full hands it to the helper thread and takes a
+ * free one (a mutex once per segment, a futex wake only when the helper
+ * sleeps); the helper copies the full segment to a new chunk at the end of
+ * the file (fallocate, pwrite of the body, then of the chunk header, so a
+ * copy cut short by a kill has no magic), then clears the segment and puts
+ * it back.  A kill between the copy and the clearing leaves the same chunk
+ * twice: readers keep one (trace.h).
  *
- * The hot path never faults and never makes a system call in steady state
- * (measured, docs/recorder.md): a preparer thread extends the file by
- * writing zeros for the next chunks (pwrite puts the pages in the page cache
- * and reserves their space, so a full disk is an error here, never a SIGBUS
- * in the host), maps them and pre-faults them (MADV_POPULATE_WRITE); a
- * thread whose chunk is full takes a prepared one from a small pool under a
- * mutex and hands the full one back to be unmapped.  Only when the pool is
- * empty does the thread prepare a chunk itself (by path, the file's
- * identity checked before each use).
- *
- * Guest manners: no descriptor in the program's table.  The preparer keeps
- * its descriptor in a table of its own (unshare(CLONE_FILES)); program
- * threads open the file by path (O_NOFOLLOW) and check its identity (device,
- * inode) before each use, so a program that closes every descriptor or
- * reuses numbers never gets our writes.  Files are 0600 and directories 0700
+ * Guest manners: a program thread never opens, holds or closes a
+ * descriptor.  The helper calls unshare(CLONE_FILES), empties its private
+ * table and keeps the trace descriptor there; it creates the file, writes
+ * the header, grows the ring and drains it, and runs the recorder's whole
+ * start and end (gs_writer_call: lifecycle.c), so the threads it starts
+ * (the sampler) share its table too.  Files are 0600 and directories 0700
  * whatever the umask.
  *
- * Out of space or over the cap (GREENSHIM_MAX_MB): the thread keeps
- * running at full speed; the slow path backs off (the cap: for good; no
- * space: retried after 10 ms doubling to 1 s) and counts each dropped call
- * and record per thread.  Every chunk keeps two slots and the process one
- * reserve chunk, taken with the first chunk, so that the LOST counts and
- * the END always reach the file. */
+ * When the ring is full: the thread waits for the helper (up to 1 s, then
+ * its calls count as lost, reason 5); when the file cannot grow (no space,
+ * the cap GREENSHIM_MAX_MB, an I/O error) full segments stay in the ring -
+ * they are in the file already - and a thread that finds no free segment
+ * runs on at full speed, counting each dropped call and record.  Every
+ * segment keeps two slots and the ring one reserve segment for the records
+ * that must reach the file: LOST counts and the END. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -50,12 +53,17 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
-#define W_POOL_MAX   8              /* prepared chunks at most */
-#define W_RETIRED    64             /* full chunks waiting to be unmapped */
-#define W_ACCTS      512            /* threads with their own lost counts */
-#define W_FINAL_SLOTS 2             /* kept free at the end of every chunk */
-#define W_RSV_SEQ    0x7fffffffu    /* reserve chunk sorts after the owner's */
+#define W_EXT_SEGS    16            /* segments per ring extent (1 MiB of 64 KiB) */
+#define W_MAX_SEGS    4096          /* the ring's largest size, in segments */
+#define W_ACCTS       512           /* threads with their own lost counts */
+#define W_FINAL_SLOTS 2             /* kept free at the end of every segment */
+#define W_RSV_SEQ     0x7fffffffu   /* reserve chunk sorts after the owner's */
+#define W_WAIT_NS     1000000000ull /* a thread waits this long for a free segment */
+#define W_EXT_AHEAD   8             /* extents the ring may grow to when threads had to wait */
 
 /* A thread's unrecorded calls.  The counts only grow, written by their
  * thread alone (no locked instruction on the lost path); a LOST record
@@ -69,31 +77,38 @@ struct w_acct {
     uint8_t  reason;
 };
 
+enum { W_SEG_FREE = 0, W_SEG_OWNED, W_SEG_FULL, W_SEG_RSV };
+struct w_seg {
+    uint8_t *base;
+    uint32_t idx;                       /* chunk index in the file */
+    uint8_t  state;
+};
+
 static char w_path[PATH_MAX];
 static char w_dir[PATH_MAX];
-static dev_t w_dev;
-static ino_t w_ino;
 static int w_ready;                     /* file made and header written */
 static uint32_t w_csize = GS_CHUNK_SIZE;
+static uint32_t w_ext_segs = W_EXT_SEGS;
 static uint64_t w_cap;                  /* file size cap in bytes, 0 none */
 
-/* file extent: chunk indices handed out; held while extending the file */
-static pthread_mutex_t w_file_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t w_nchunks;
-static uint32_t w_rsv_idx = UINT32_MAX; /* the reserve chunk */
+/* the ring: every field under w_mu; the helper alone touches the file */
+static pthread_mutex_t w_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t w_cv = PTHREAD_COND_INITIALIZER;      /* the helper's work */
+static pthread_cond_t w_free_cv = PTHREAD_COND_INITIALIZER; /* a segment freed, a call done */
+static struct w_seg w_segs[W_MAX_SEGS];
+static uint32_t w_nsegs, w_next;        /* segments; the file's next chunk index */
+static uint16_t w_free[W_MAX_SEGS];
+static uint32_t w_nfree;
+static uint16_t w_full[W_MAX_SEGS];     /* FIFO of full segments */
+static uint32_t w_full_head, w_nfull;
+static uint8_t *w_ext_base[W_MAX_SEGS];
+static uint32_t w_next_ext;             /* extents mapped */
+static int w_waiters, w_waited;         /* threads waiting for a segment; had to */
+static uint8_t *w_rsv;                  /* the reserve segment */
+static uint32_t w_rsv_used;             /* its slots used (0: untouched) */
+static uint64_t w_n_drained, w_n_waits;
 
-/* pool of prepared chunks and full ones to unmap; short critical sections */
-static pthread_mutex_t w_pool_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t w_pool_cv = PTHREAD_COND_INITIALIZER;
-static uint8_t *w_pool[W_POOL_MAX];
-static uint32_t w_pool_idx[W_POOL_MAX];
-static int w_npool, w_pool_target = 2;
-static uint8_t *w_retired[W_RETIRED];
-static int w_nretired;
-static uint8_t *w_rsv;                  /* the reserve chunk, mapped when used */
-static uint32_t w_rsv_used;             /* slots used in it */
-
-/* failure state: why the trace cannot grow, and when to try again */
+/* failure state: why the file cannot grow, and when to try again */
 static int w_fail;                      /* enum gs_lost_reason, 0 none */
 static uint64_t w_retry_ns;
 static unsigned w_backoff_ms;
@@ -101,27 +116,29 @@ static unsigned w_backoff_ms;
 static struct w_acct w_accts[W_ACCTS + 1]; /* the last one is shared */
 static pthread_mutex_t w_acct_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t w_gone_calls, w_gone_recs;  /* of accounts given back at thread exit */
+static uint32_t w_sno;                  /* stream numbers handed out */
 
-static uint64_t w_n_pool, w_n_self;      /* chunks taken prepared / made by the thread */
-static pthread_t w_prep;
-static int w_prep_running, w_prep_stop;
-/* The preparer's own descriptor table (unshare(CLONE_FILES)): the program
- * can neither close nor see the trace descriptor it keeps there. */
-static __thread int w_is_prep __attribute__((tls_model("initial-exec")));
-static int w_prep_fd = -1;
-static uint8_t *w_rsv_map;              /* the reserve chunk, mapped when reserved */
-static pthread_cond_t w_got_cv = PTHREAD_COND_INITIALIZER; /* the preparer added a chunk */
+/* the helper thread */
+static pthread_t w_helper;
+static int w_helper_state;              /* 0 none, 1 running, -1 cannot run */
+static int w_stop;
+static void (*w_call_fn)(void);
+static unsigned w_call_seq, w_done_seq;
+static uint32_t w_caller_tid;           /* the program thread whose call the helper runs */
+static __thread int w_is_helper __attribute__((tls_model("initial-exec")));
+static int w_fd = -1;                   /* in the helper's own descriptor table */
 static pthread_key_t w_key;
 static int w_key_made;
 
 static const char *w_reason_text(int r)
 {
     switch (r) {
-    case GS_LOST_SPACE: return "no space left on the file system";
-    case GS_LOST_CAP:   return "the size cap GREENSHIM_MAX_MB";
-    case GS_LOST_IO:    return "I/O error or the trace file is gone";
-    case GS_LOST_MEM:   return "out of memory";
-    default:            return "unknown";
+    case GS_LOST_SPACE:  return "no space left on the file system";
+    case GS_LOST_CAP:    return "the size cap GREENSHIM_MAX_MB";
+    case GS_LOST_IO:     return "I/O error or the trace file is gone";
+    case GS_LOST_MEM:    return "out of memory";
+    case GS_LOST_BEHIND: return "the recorder's helper thread got no CPU for a second";
+    default:             return "unknown";
     }
 }
 
@@ -137,45 +154,9 @@ static uint32_t w_gettid(void)
     return (uint32_t)syscall(SYS_gettid);
 }
 
-/* ---- the file, by path ---- */
-
-/* Open the trace file again, checking it is still ours. */
-static int w_open(void)
+static off_t w_off(uint32_t idx)
 {
-    int fd = open(w_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_dev != w_dev || st.st_ino != w_ino) {
-        close(fd);
-        errno = ESTALE;
-        return -1;
-    }
-    return fd;
-}
-
-/* Is fd still the trace file?  Program threads share their descriptor table
- * with the program, which may close and reuse any number at any time: check
- * just before each use (the preparer's private descriptor needs no check). */
-static int w_still(int fd)
-{
-    if (w_is_prep && fd == w_prep_fd)
-        return 1;
-    struct stat st;
-    return fstat(fd, &st) == 0 && st.st_dev == w_dev && st.st_ino == w_ino;
-}
-
-static int w_fd_get(void)
-{
-    return w_is_prep && w_prep_fd >= 0 ? w_prep_fd : w_open();
-}
-
-/* Close our descriptor - unless the program closed it meanwhile and the
- * number is now one of its own files. */
-static void w_fd_put(int fd)
-{
-    if (!(w_is_prep && fd == w_prep_fd) && w_still(fd))
-        close(fd);
+    return (off_t)GS_HEADER_SIZE + (off_t)idx * w_csize;
 }
 
 static int w_errno_reason(int e)
@@ -187,15 +168,44 @@ static int w_errno_reason(int e)
     return GS_LOST_IO;
 }
 
+/* (w_mu held) */
+static void w_note_fail(int reason)
+{
+    if (reason == GS_LOST_CAP) {
+        __atomic_store_n(&w_fail, reason, __ATOMIC_RELEASE);   /* for good */
+        return;
+    }
+    w_backoff_ms = w_backoff_ms ? (w_backoff_ms * 2 > 1000 ? 1000 : w_backoff_ms * 2) : 10;
+    w_retry_ns = w_coarse_ns() + (uint64_t)w_backoff_ms * 1000000ull;
+    __atomic_store_n(&w_fail, reason, __ATOMIC_RELEASE);
+}
+
+static int w_failing(void)
+{
+    int f = __atomic_load_n(&w_fail, __ATOMIC_ACQUIRE);
+    return f && (f == GS_LOST_CAP || w_coarse_ns() < w_retry_ns);
+}
+
+static void w_deadline(struct timespec *ts, uint64_t ns)
+{
+    clock_gettime(CLOCK_REALTIME, ts);  /* the condition variables' clock */
+    ts->tv_sec += (time_t)(ns / 1000000000ull);
+    ts->tv_nsec += (long)(ns % 1000000000ull);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* ---- the file: the helper's alone ---- */
+
 /* zeros written through the page cache: space reserved, pages present */
-static int w_zero(int fd, off_t off, size_t len)
+static int w_zero(off_t off, size_t len)
 {
     static const uint8_t zeros[65536];
     while (len) {
         size_t n = len < sizeof zeros ? len : sizeof zeros;
-        if (!w_still(fd))
-            return ESTALE;
-        ssize_t w = pwrite(fd, zeros, n, off);
+        ssize_t w = pwrite(w_fd, zeros, n, off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -206,241 +216,297 @@ static int w_zero(int fd, off_t off, size_t len)
     return 0;
 }
 
-static void w_note_fail(int reason)
+static int w_write_all(const uint8_t *p, size_t len, off_t off)
 {
-    uint64_t now = w_coarse_ns();
-    if (reason == GS_LOST_CAP) {
-        w_fail = reason;                /* for good */
-        return;
+    while (len) {
+        ssize_t w = pwrite(w_fd, p, len, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : ENOSPC;
+        p += w;
+        off += w;
+        len -= (size_t)w;
     }
-    w_backoff_ms = w_backoff_ms ? (w_backoff_ms * 2 > 1000 ? 1000 : w_backoff_ms * 2) : 10;
-    w_retry_ns = now + (uint64_t)w_backoff_ms * 1000000ull;
-    __atomic_store_n(&w_fail, reason, __ATOMIC_RELEASE);
+    return 0;
 }
 
-static int w_failing(void)
+/* Room for n chunks at index i: the file grows by whole chunks at once, so
+ * that a kill in the middle of the writes never leaves a file that ends
+ * inside a chunk (readers would call it truncated).  fallocate reserves the
+ * space: a full disk is an error here, never later. */
+static int w_grow(uint32_t i, uint32_t n)
 {
-    int f = __atomic_load_n(&w_fail, __ATOMIC_ACQUIRE);
-    return f && (f == GS_LOST_CAP || w_coarse_ns() < w_retry_ns);
+    if (w_cap && (uint64_t)w_off(i + n) > w_cap)
+        return EFBIG;
+    if (fallocate(w_fd, 0, w_off(i), (off_t)n * w_csize) == 0)
+        return 0;
+    int e = errno;
+    if (e == EOPNOTSUPP && ftruncate(w_fd, w_off(i + n)) == 0)
+        return 0;
+    if (ftruncate(w_fd, w_off(i)) != 0) { /* what was reserved stays: zeros, skipped by readers */ }
+    return e;
 }
 
-static off_t w_off(uint32_t idx)
+static int w_reason_of(int e)
 {
-    return (off_t)GS_HEADER_SIZE + (off_t)idx * w_csize;
+    return e == EFBIG ? GS_LOST_CAP : w_errno_reason(e);
 }
 
-/* Take the next chunk index (w_file_mu held only for that, so that a
- * preparer descheduled in the middle of its writes never blocks a program
- * thread) and give it space in the file.  Returns its mapping, or NULL
- * with *reason set. */
-static uint8_t *w_extend(uint32_t *idx, int *reason)
+/* A new extent of the ring at the end of the file: zeros written (the
+ * pages exist and the space is reserved), mapped, and every page touched
+ * once by a store here, so that no program thread ever takes the first
+ * fault of a ring page.  Returns 0 or a lost reason. */
+static int w_add_extent(void)
 {
-    int fd = w_fd_get();
-    if (fd < 0) {
-        *reason = GS_LOST_IO;
-        return NULL;
+    uint32_t n = w_ext_segs;
+    if (w_nsegs + n > W_MAX_SEGS)
+        return GS_LOST_MEM;
+    uint32_t i = w_next;
+    int e = w_grow(i, n);
+    if (e)
+        return w_reason_of(e);
+    size_t len = (size_t)n * w_csize;
+    e = w_zero(w_off(i), len);
+    if (e) {
+        if (ftruncate(w_fd, w_off(i)) != 0) { /* zeros: skipped by readers */ }
+        return w_errno_reason(e);
     }
-    pthread_mutex_lock(&w_file_mu);
-    if (w_cap && (uint64_t)w_off(w_nchunks + 1) > w_cap) {
-        pthread_mutex_unlock(&w_file_mu);
-        w_fd_put(fd);
-        *reason = GS_LOST_CAP;
-        return NULL;
+    uint8_t *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, w_fd, w_off(i));
+    if (b == MAP_FAILED) {
+        if (ftruncate(w_fd, w_off(i)) != 0) { }
+        return GS_LOST_MEM;
     }
-    /* the file's size grows by whole chunks at once, so that a SIGKILL in
-     * the middle of the writes below never leaves a file that ends inside
-     * a chunk (readers would call it truncated) */
-    uint32_t i = w_nchunks;
-    int err = 0;
-    if (!w_still(fd))
-        err = ESTALE;
-    else if (ftruncate(fd, w_off(i + 1)) != 0)
-        err = errno;
-    if (!err)
-        w_nchunks++;
-    pthread_mutex_unlock(&w_file_mu);
-    off_t off = w_off(i);
-    if (err) {
-        w_fd_put(fd);
-        *reason = w_errno_reason(err);
-        return NULL;
-    }
-    err = w_zero(fd, off, w_csize);
-    if (err) {
-        /* the file's last chunk gives back what was written; one in the
-         * middle stays zeros, which readers skip */
-        pthread_mutex_lock(&w_file_mu);
-        if (w_nchunks == i + 1) {
-            if (w_still(fd) && ftruncate(fd, off) != 0) { /* zeros are skipped */ }
-            w_nchunks = i;
+    madvise(b, len, MADV_POPULATE_WRITE); /* best effort: the touches below fault otherwise */
+    for (size_t o = 0; o < len; o += 4096)
+        __atomic_store_n(b + o, 0, __ATOMIC_RELAXED);
+    w_next = i + n;
+    pthread_mutex_lock(&w_mu);
+    w_ext_base[w_next_ext++] = b;
+    for (uint32_t k = 0; k < n; k++) {
+        struct w_seg *s = &w_segs[w_nsegs];
+        s->base = b + (size_t)k * w_csize;
+        s->idx = i + k;
+        if (!w_rsv) {
+            s->state = W_SEG_RSV;
+            w_rsv = s->base;
+        } else {
+            s->state = W_SEG_FREE;
+            w_free[w_nfree++] = (uint16_t)w_nsegs;
         }
-        pthread_mutex_unlock(&w_file_mu);
-        w_fd_put(fd);
-        *reason = w_errno_reason(err);
-        return NULL;
+        w_nsegs++;
     }
-    uint8_t *base = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off) : MAP_FAILED;
-    if (base != MAP_FAILED && !w_still(fd)) {   /* the number changed hands meanwhile */
-        munmap(base, w_csize);
-        base = MAP_FAILED;
-    }
-    w_fd_put(fd);
-    if (base == MAP_FAILED) {
-        *reason = GS_LOST_MEM;          /* zeros on disk: skipped by readers */
-        return NULL;
-    }
-    *idx = i;
-    return base;
+    pthread_cond_broadcast(&w_free_cv);
+    pthread_mutex_unlock(&w_mu);
+    return 0;
 }
 
-/* The process's reserve chunk comes with its first chunk: it holds the
- * LOST and END records of threads that have no room of their own. */
-static void w_reserve_locked(void)
+/* Copy a full segment to a new chunk at the end of the file: the body,
+ * then the chunk header (a copy a kill cuts short has no magic), then
+ * clear the segment, magic first (a kill while clearing leaves no half
+ * chunk).  Returns 0 or a lost reason; on failure the segment is intact. */
+static int w_drain(struct w_seg *s)
 {
-    if (w_rsv_idx != UINT32_MAX)
-        return;
-    int fd = w_fd_get();
-    if (fd < 0)
-        return;
-    if (!w_still(fd) || ftruncate(fd, w_off(w_nchunks + 1)) != 0) {   /* whole chunks only */
-        w_fd_put(fd);
-        return;
+    uint32_t i = w_next;
+    int e = w_grow(i, 1);
+    if (e)
+        return w_reason_of(e);
+    e = w_write_all(s->base + GS_REC_SIZE, w_csize - GS_REC_SIZE, w_off(i) + GS_REC_SIZE);
+    if (!e) {
+        struct gs_chunk_header ch;
+        memcpy(&ch, s->base, sizeof ch);
+        ch.flags |= GS_CHUNK_F_COPIED;
+        e = w_write_all((const uint8_t *)&ch, sizeof ch, w_off(i));
     }
-    if (w_zero(fd, w_off(w_nchunks), w_csize) == 0) {
-        uint8_t *b = w_still(fd) ? mmap(NULL, w_csize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, w_off(w_nchunks))
-                                 : MAP_FAILED;
-        if (b != MAP_FAILED && !w_still(fd)) {
-            munmap(b, w_csize);
-            b = MAP_FAILED;
-        }
-        w_rsv_map = b == MAP_FAILED ? NULL : b;
-        w_rsv_idx = w_nchunks++;
-    } else if (w_still(fd) && ftruncate(fd, w_off(w_nchunks)) != 0) { /* zeros are skipped */ }
-    w_fd_put(fd);
+    w_next = i + 1;
+    if (e)
+        return w_errno_reason(e);       /* a chunk without magic: skipped by readers */
+    __atomic_store_n((uint32_t *)s->base, 0, __ATOMIC_RELEASE);
+    memset(s->base + 4, 0, w_csize - 4);
+    return 0;
 }
 
-/* A prepared chunk, or NULL; counts failures into the backoff. */
-static uint8_t *w_new_chunk(uint32_t *idx, int populate, int *reason)
+/* The ring's free segments give back their space (holes read as zeros). */
+static void w_punch_free(void)
 {
-    if (__atomic_load_n(&w_rsv_idx, __ATOMIC_ACQUIRE) == UINT32_MAX) {
-        pthread_mutex_lock(&w_file_mu);
-        w_reserve_locked();             /* once: the first chunk of the process */
-        pthread_mutex_unlock(&w_file_mu);
-    }
-    uint8_t *base = w_extend(idx, reason);
-    if (!base) {
-        pthread_mutex_lock(&w_pool_mu);
-        w_note_fail(*reason);
-        pthread_mutex_unlock(&w_pool_mu);
-        return NULL;
-    }
-    if (populate)
-        madvise(base, w_csize, MADV_POPULATE_WRITE); /* best effort: a fault later otherwise */
-    return base;
+    pthread_mutex_lock(&w_mu);
+    for (uint32_t k = 0; k < w_nfree; k++)
+        if (fallocate(w_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_segs[w_free[k]].idx),
+                      w_csize) != 0) { /* zeros stay: skipped by readers */ }
+    if (w_rsv && !w_rsv_used)
+        for (uint32_t k = 0; k < w_nsegs; k++)
+            if (w_segs[k].state == W_SEG_RSV &&
+                fallocate(w_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_segs[k].idx), w_csize) != 0) { }
+    pthread_mutex_unlock(&w_mu);
 }
 
-/* ---- the preparer thread ---- */
+/* (w_mu held) whether the ring should grow: few free segments and none
+ * coming back soon, or threads had to wait */
+static int w_want_extent(void)
+{
+    if (w_failing() || w_nsegs + w_ext_segs > W_MAX_SEGS)
+        return 0;
+    if (w_nfree < 2 && w_nfull == 0)
+        return 1;
+    return w_waited && w_next_ext < W_EXT_AHEAD && !w_cap;
+}
 
-static void w_release_unused(void);
-
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-
-static void *w_prep_main(void *arg)
+static void *w_helper_main(void *arg)
 {
     (void)arg;
     gs_tls.busy = 1;                    /* BLAS called from here is not the program's */
-    w_is_prep = 1;
+    w_is_helper = 1;
+    gs_log_defer = 1;                   /* no stderr in this table */
     /* a descriptor table of its own, emptied of the program's descriptors
      * (an extra reference to a pipe would keep its reader from EOF) */
-    if (unshare(CLONE_FILES) == 0) {
-        if (syscall(SYS_close_range, 0u, ~0u, 0u) != 0)
-            for (int fd = 0; fd < 65536; fd++)
-                close(fd);
-        w_prep_fd = w_open();
-    }
-    pthread_mutex_lock(&w_pool_mu);
-    for (;;) {
-        while (!w_prep_stop && w_nretired == 0 && (w_npool >= w_pool_target || w_failing())) {
-            if (w_fail && w_fail != GS_LOST_CAP) {
-                struct timespec ts;     /* the condition variable's clock */
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 100000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
-                pthread_cond_timedwait(&w_pool_cv, &w_pool_mu, &ts);
-            } else {
-                pthread_cond_wait(&w_pool_cv, &w_pool_mu);
-            }
-        }
-        if (w_prep_stop)
+    int ok = unshare(CLONE_FILES) == 0;
+    if (ok && syscall(SYS_close_range, 0u, ~0u, 0u) != 0)
+        for (int fd = 0; fd < 65536; fd++)
+            close(fd);
+    /* 0, 1 and 2 of this table are /dev/null: a library that prints from
+     * here (libpowercap does) writes nowhere, never into one of our files */
+    for (int i = 0; ok && i < 3; i++)
+        if (open("/dev/null", O_RDWR | O_CLOEXEC) < 0)
             break;
-        uint8_t *old[W_RETIRED];
-        int nold = w_nretired;
-        memcpy(old, w_retired, sizeof(*old) * (size_t)nold);
-        w_nretired = 0;
-        int want = w_npool < w_pool_target && !w_failing();
-        pthread_mutex_unlock(&w_pool_mu);
-        for (int i = 0; i < nold; i++)
-            munmap(old[i], w_csize);
-        uint8_t *base = NULL;
-        uint32_t idx = 0;
-        int reason = 0;
-        if (want)
-            base = w_new_chunk(&idx, 1, &reason);
-        pthread_mutex_lock(&w_pool_mu);
-        if (base) {
-            w_fail = 0;
-            w_backoff_ms = 0;
-            if (w_npool < W_POOL_MAX) {
-                w_pool[w_npool] = base;
-                w_pool_idx[w_npool++] = idx;
-                pthread_cond_broadcast(&w_got_cv);
+    pthread_mutex_lock(&w_mu);
+    w_helper_state = ok ? 1 : -1;
+    pthread_cond_broadcast(&w_free_cv);
+    if (!ok) {
+        pthread_mutex_unlock(&w_mu);
+        return NULL;
+    }
+    for (;;) {
+        while (!w_stop && !w_call_fn && (w_nfull == 0 || w_failing()) && !(w_fd >= 0 && w_want_extent())) {
+            if (w_fail && w_fail != GS_LOST_CAP && w_nfull) {
+                struct timespec ts;
+                w_deadline(&ts, 100000000ull);
+                pthread_cond_timedwait(&w_cv, &w_mu, &ts);
             } else {
-                munmap(base, w_csize);  /* zeros: skipped by readers */
+                pthread_cond_wait(&w_cv, &w_mu);
             }
         }
-        if (want && !base)
-            pthread_cond_broadcast(&w_got_cv);  /* failed: waiters count their records lost */
+        if (w_call_fn) {
+            void (*fn)(void) = w_call_fn;
+            pthread_mutex_unlock(&w_mu);
+            fn();
+            pthread_mutex_lock(&w_mu);
+            w_call_fn = NULL;
+            w_done_seq++;
+            pthread_cond_broadcast(&w_free_cv);
+            continue;
+        }
+        if (w_stop)
+            break;                      /* what is in the ring is in the file */
+        if (w_nfull && !w_failing() && w_fd >= 0) {
+            uint16_t k = w_full[w_full_head];
+            pthread_mutex_unlock(&w_mu);
+            int r = w_drain(&w_segs[k]);
+            pthread_mutex_lock(&w_mu);
+            if (r == 0) {
+                w_full_head = (w_full_head + 1) % W_MAX_SEGS;
+                w_nfull--;
+                w_segs[k].state = W_SEG_FREE;
+                w_free[w_nfree++] = k;
+                w_n_drained++;
+                w_fail = 0;
+                w_backoff_ms = 0;
+            } else {
+                w_note_fail(r);         /* it stays in the ring, which is in the file */
+            }
+            pthread_cond_broadcast(&w_free_cv);
+            continue;
+        }
+        if (w_fd >= 0 && w_want_extent()) {
+            w_waited = 0;
+            pthread_mutex_unlock(&w_mu);
+            int r = w_add_extent();
+            pthread_mutex_lock(&w_mu);
+            if (r)
+                w_note_fail(r);
+            pthread_cond_broadcast(&w_free_cv);   /* failed: waiters count their calls lost */
+            continue;
+        }
     }
-    pthread_cond_broadcast(&w_got_cv);
-    pthread_mutex_unlock(&w_pool_mu);
-    w_release_unused();
-    if (w_prep_fd >= 0)
-        close(w_prep_fd);
-    w_prep_fd = -1;
+    pthread_mutex_unlock(&w_mu);
+    if (w_fd >= 0) {
+        w_punch_free();
+        close(w_fd);
+    }
+    w_fd = -1;
     return NULL;
 }
 
-static void w_prep_start(void)
+/* (w_mu held) */
+static int w_helper_start(void)
 {
-    if (w_prep_running)
-        return;
-    w_prep_stop = 0;
+    if (w_helper_state != 0)
+        return w_helper_state;
+    w_stop = 0;
     sigset_t all, old;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* no signals for it */
-    int r = pthread_create(&w_prep, NULL, w_prep_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* no signals for it (nor the threads it starts) */
+    int r = pthread_create(&w_helper, NULL, w_helper_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (r == 0)
-        w_prep_running = 1;
-    else
-        w_prep_running = -1;            /* threads prepare their own chunks */
+    if (r != 0) {
+        w_helper_state = -1;
+        return -1;
+    }
+    while (w_helper_state == 0)
+        pthread_cond_wait(&w_free_cv, &w_mu);
+    if (w_helper_state < 0) {
+        pthread_mutex_unlock(&w_mu);
+        pthread_join(w_helper, NULL);
+        pthread_mutex_lock(&w_mu);
+    }
+    return w_helper_state;
 }
 
-static void w_prep_halt(void)
+int gs_writer_on_helper(void)
 {
-    if (w_prep_running != 1)
+    return w_is_helper;
+}
+
+int gs_writer_call(void (*fn)(void))
+{
+    if (w_is_helper) {
+        fn();
+        return 0;
+    }
+    pthread_mutex_lock(&w_mu);
+    if (w_helper_start() != 1) {
+        pthread_mutex_unlock(&w_mu);
+        gs_log("cannot start the recorder's helper thread with a descriptor table of its own "
+               "(unshare(CLONE_FILES) refused, or no thread): recording is off");
+        return -1;
+    }
+    while (w_call_fn)
+        pthread_cond_wait(&w_free_cv, &w_mu);
+    w_call_fn = fn;
+    w_caller_tid = w_gettid();
+    unsigned mine = ++w_call_seq;
+    pthread_cond_signal(&w_cv);
+    while ((int)(w_done_seq - mine) < 0)
+        pthread_cond_wait(&w_free_cv, &w_mu);
+    pthread_mutex_unlock(&w_mu);
+    gs_log_flush();
+    return 0;
+}
+
+void gs_writer_close(void)
+{
+    pthread_mutex_lock(&w_mu);
+    if (w_helper_state != 1 || w_is_helper) {
+        pthread_mutex_unlock(&w_mu);
         return;
-    pthread_mutex_lock(&w_pool_mu);
-    w_prep_stop = 1;
-    pthread_cond_signal(&w_pool_cv);
-    pthread_mutex_unlock(&w_pool_mu);
-    pthread_join(w_prep, NULL);
-    w_prep_running = 0;
+    }
+    w_stop = 1;
+    pthread_cond_signal(&w_cv);
+    pthread_mutex_unlock(&w_mu);
+    pthread_join(w_helper, NULL);
+    pthread_mutex_lock(&w_mu);
+    w_helper_state = 0;
+    pthread_mutex_unlock(&w_mu);
+    gs_log_flush();
 }
 
 /* ---- per-thread streams ---- */
@@ -472,7 +538,7 @@ static inline void w_bump(uint64_t *v, uint64_t by, int shared)
         __atomic_store_n(v, __atomic_load_n(v, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
 }
 
-static void w_count_lost(struct gs_thread *t, unsigned nslots, int call, int reason)
+static void w_count_lost(struct gs_thread *t, unsigned nrecs, int call, int reason)
 {
     struct w_acct *a = w_acct_of(t);
     int shared = a == &w_accts[W_ACCTS];
@@ -482,46 +548,60 @@ static void w_count_lost(struct gs_thread *t, unsigned nslots, int call, int rea
         a->reason = (uint8_t)reason;
     if (call)
         w_bump(&a->calls, 1, shared);
-    w_bump(&a->records, nslots, shared);
+    w_bump(&a->records, nrecs, shared);
     /* said once, with the exact counts, when the trace ends (gs_writer_end) */
 }
 
 static void w_thread_exit(void *arg);
 
-static void w_retire(uint8_t *base)
+/* (w_mu held) the thread's segment goes to the helper to be copied */
+static void w_hand_back(struct gs_thread *t)
 {
-    pthread_mutex_lock(&w_pool_mu);
-    if (w_nretired < W_RETIRED && w_prep_running == 1) {
-        w_retired[w_nretired++] = base;
-        base = NULL;
+    if (!t->chunk)
+        return;
+    struct w_seg *s = &w_segs[t->seg];
+    if (t->seg < w_nsegs && s->base == t->chunk && s->state == W_SEG_OWNED) {
+        s->state = W_SEG_FULL;
+        w_full[(w_full_head + w_nfull) % W_MAX_SEGS] = (uint16_t)t->seg;
+        w_nfull++;
+        pthread_cond_signal(&w_cv);     /* a futex wake only when the helper sleeps */
     }
-    pthread_mutex_unlock(&w_pool_mu);
-    if (base)
-        munmap(base, w_csize);
+    t->chunk = t->cur = t->end = NULL;
 }
 
-static void w_take(struct gs_thread *t, uint8_t *base)
+static void w_take(struct gs_thread *t, uint32_t k)
 {
+    struct w_seg *s = &w_segs[k];
+    s->state = W_SEG_OWNED;
+    uint8_t *base = s->base;
     struct gs_chunk_header *ch = (struct gs_chunk_header *)base;
     ch->tid = t->tid;
     ch->seq = t->seq++;
     ch->stream = t->stream;
     ch->first_tsc = gs_now();
+    ch->sno = t->sno;
+    ch->flags = 0;
     __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
     t->chunk = base;
+    t->seg = k;
+    t->shp_epoch++;                     /* a new dictionary per segment (trace.h) */
+    t->shp_next = 0;
     t->cur = base + GS_REC_SIZE;
     t->end = base + w_csize - W_FINAL_SLOTS * GS_REC_SIZE;
 }
 
 uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
 {
-    unsigned nslots = req & 0xffffu;
+    unsigned bytes = req & (GS_SLOT_CALL - 1);
     int call = (req & GS_SLOT_CALL) != 0;
+    /* records not written: a short call is one (its SHAPE aside) */
+    unsigned nrecs = bytes == GS_REC_SIZE + GS_SCALL_SIZE ? 1 : (bytes + GS_REC_SIZE - 1) / GS_REC_SIZE;
     if (!__atomic_load_n(&w_ready, __ATOMIC_ACQUIRE))
         return NULL;
     if (t->gen != gs_gen) {             /* first use, or inherited over fork */
         t->gen = gs_gen;
         t->tid = w_gettid();
+        t->sno = __atomic_add_fetch(&w_sno, 1, __ATOMIC_RELAXED);
         t->seq = 0;
         t->cur = t->end = t->chunk = NULL;
         t->lost = NULL;
@@ -530,74 +610,79 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
         if (w_key_made)
             pthread_setspecific(w_key, (void *)1);
     }
-    if ((nslots + 1 + W_FINAL_SLOTS) * GS_REC_SIZE > w_csize) {
-        w_count_lost(t, nslots, call, GS_LOST_MEM);
+    if (!t->shp) {                      /* the thread's shape dictionary (kept over fork) */
+        void *m = mmap(NULL, GS_SHP_N * sizeof *t->shp, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED)
+            t->shp = m;                 /* zeros: epoch 0 is never a segment's */
+    }
+    if (bytes + (1 + W_FINAL_SLOTS) * GS_REC_SIZE > w_csize) {
+        w_count_lost(t, nrecs, call, GS_LOST_MEM);
         return NULL;
     }
-    if (w_failing()) {
-        w_count_lost(t, nslots, call, __atomic_load_n(&w_fail, __ATOMIC_RELAXED));
+    if (t->chunk && t->cur + bytes <= t->end) {     /* (room after all) */
+        uint8_t *p = t->cur;
+        t->cur += bytes;
+        return p;
+    }
+    pthread_mutex_lock(&w_mu);
+    w_hand_back(t);
+    int reason = 0;
+    uint64_t waited_since = 0;
+    while (w_nfree == 0) {
+        if (w_helper_state != 1 || w_stop) {
+            reason = GS_LOST_IO;
+            break;
+        }
+        if (w_failing() || w_is_helper) {  /* no space, the cap: at full speed */
+            reason = w_fail ? w_fail : GS_LOST_MEM;
+            break;
+        }
+        /* the helper is behind (starved of CPU), or the ring is too small
+         * for the threads: wait for it - it is never the program's stores
+         * that outrun it for long (docs/recorder.md) */
+        uint64_t now = w_coarse_ns();
+        if (!waited_since) {
+            waited_since = now;
+            w_n_waits++;
+        } else if (now - waited_since >= W_WAIT_NS) {
+            reason = GS_LOST_BEHIND;
+            break;
+        }
+        w_waited = 1;
+        w_waiters++;
+        pthread_cond_signal(&w_cv);
+        struct timespec ts;
+        w_deadline(&ts, 50000000ull);
+        pthread_cond_timedwait(&w_free_cv, &w_mu, &ts);
+        w_waiters--;
+    }
+    if (!reason) {
+        uint32_t k = w_free[--w_nfree];
+        w_take(t, k);
+        if (w_nfree < 2)
+            pthread_cond_signal(&w_cv);  /* time to grow */
+    }
+    pthread_mutex_unlock(&w_mu);
+    if (reason) {
+        w_count_lost(t, nrecs, call, reason);
         return NULL;
     }
-    /* a prepared chunk; when there is none (the preparer fell behind, or
-     * this is the process's first), prepare one here: waiting for a
-     * preparer starved of CPU costs milliseconds on a busy machine */
-    uint8_t *base = NULL;
-    int from_pool = 0;
-    pthread_mutex_lock(&w_pool_mu);
-    if (w_prep_running == 0)
-        w_prep_start();
-    if (w_npool > 0) {
-        base = w_pool[--w_npool];
-        from_pool = 1;
-    } else if (w_prep_running == 1 && w_pool_target < W_POOL_MAX && w_n_pool + w_n_self > 0 && !w_cap) {
-        w_pool_target++;                /* the preparer fell behind: look further ahead (not
-                                         * under a cap: chunks prepared ahead take its room) */
-    }
-    /* the recorder's own threads (the sampler) are not in a hurry: they
-     * wait for the preparer (up to 200 ms), so that no descriptor of ours
-     * ever appears in the program's table while the program runs */
-    if (!base && t->stream != GS_STREAM_THREAD && w_prep_running == 1) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 200000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_signal(&w_pool_cv);
-        while (w_npool == 0 && w_prep_running == 1 && !w_prep_stop && !w_failing() &&
-               pthread_cond_timedwait(&w_got_cv, &w_pool_mu, &until) == 0)
-            ;
-        if (w_npool > 0) {
-            base = w_pool[--w_npool];
-            from_pool = 1;
-        }
-    }
-    int wake = w_prep_running == 1 && w_npool < w_pool_target;
-    pthread_mutex_unlock(&w_pool_mu);
-    if (wake)
-        pthread_cond_signal(&w_pool_cv);
-    __atomic_fetch_add(from_pool ? &w_n_pool : &w_n_self, 1, __ATOMIC_RELAXED);
-    if (!base) {
-        uint32_t idx;
-        int reason = 0;
-        base = w_new_chunk(&idx, 0, &reason);
-        if (!base) {
-            w_count_lost(t, nslots, call, reason);
-            return NULL;
-        }
-        __atomic_store_n(&w_fail, 0, __ATOMIC_RELEASE);
-    }
-    if (t->chunk)
-        w_retire(t->chunk);
-    w_take(t, base);
     uint8_t *p = t->cur;
-    t->cur += nslots * GS_REC_SIZE;
+    t->cur += bytes;
     return p;
 }
 
+int gs_call_room_slow(struct gs_thread *t)
+{
+    uint8_t *p = gs_rec_slot_slow(t, (GS_REC_SIZE + GS_SCALL_SIZE) | GS_SLOT_CALL);
+    if (!p)
+        return 0;
+    t->cur = p;                         /* room only: gs_call_short writes */
+    return 1;
+}
+
 /* Write one record that must reach the file (LOST, END): into the calling
- * thread's chunk, its two kept slots included, else the reserve chunk. */
+ * thread's segment, its two kept slots included, else the reserve one. */
 static void w_put_final(const void *rec)
 {
     struct gs_thread *t = &gs_tls;
@@ -606,22 +691,22 @@ static void w_put_final(const void *rec)
         s = t->cur;
         t->cur += GS_REC_SIZE;
     } else {
-        /* mapped when it was reserved: no descriptor needed here */
-        pthread_mutex_lock(&w_pool_mu);
-        if (!w_rsv && w_rsv_map) {
-            uint8_t *b = w_rsv_map;
-            struct gs_chunk_header *ch = (struct gs_chunk_header *)b;
-            ch->tid = t->gen == gs_gen && t->tid ? t->tid : w_gettid();
+        pthread_mutex_lock(&w_mu);
+        if (w_rsv && !w_rsv_used) {
+            struct gs_chunk_header *ch = (struct gs_chunk_header *)w_rsv;
+            /* on the helper (the end): the thread that ends the trace */
+            ch->tid = w_is_helper && w_caller_tid ? w_caller_tid : t->gen == gs_gen && t->tid ? t->tid : w_gettid();
             ch->seq = W_RSV_SEQ;
             ch->stream = GS_STREAM_THREAD;
             ch->first_tsc = gs_now();
+            ch->sno = UINT32_MAX;       /* after the thread's own chunks */
+            ch->flags = 0;
             __atomic_store_n(&ch->magic, GS_CHUNK_MAGIC, __ATOMIC_RELEASE);
-            w_rsv = b;
             w_rsv_used = 1;
         }
         if (w_rsv && (w_rsv_used + 1) * GS_REC_SIZE <= w_csize)
             s = w_rsv + GS_REC_SIZE * w_rsv_used++;
-        pthread_mutex_unlock(&w_pool_mu);
+        pthread_mutex_unlock(&w_mu);
     }
     if (!s)
         return;
@@ -668,9 +753,9 @@ static void w_thread_exit(void *arg)
         }
         t->lost = NULL;
     }
-    if (t->chunk)
-        w_retire(t->chunk);
-    t->chunk = t->cur = t->end = NULL;
+    pthread_mutex_lock(&w_mu);
+    w_hand_back(t);
+    pthread_mutex_unlock(&w_mu);
 }
 
 void gs_emit(const void *rec)
@@ -805,18 +890,19 @@ static int w_pick_dir(void)
 static void w_read_cap(void)
 {
     w_cap = 0;
-    w_pool_target = 2;
     w_csize = GS_CHUNK_SIZE;
+    w_ext_segs = W_EXT_SEGS;
     uint64_t mb = gs_setting_uint("GREENSHIM_MAX_MB");   /* checked in settings.c */
     if (!mb)
         return;
     w_cap = mb << 20;
-    w_pool_target = 1;
-    /* room for at least 14 chunks under the cap: header, reserve, data */
-    while (w_csize > 16384 && (uint64_t)w_csize * 16 > w_cap)
+    /* under the cap, the ring (one extent) takes at most a quarter of it */
+    while (w_csize > 4096 && (uint64_t)w_csize * w_ext_segs * 4 > w_cap)
         w_csize /= 2;
 }
 
+/* (on the helper) the file and its header's room (the ring comes after
+ * the header: a kill never leaves a file without one for long) */
 static int w_open_file(void)
 {
     char host[256] = "host", h[40], r[40];
@@ -846,34 +932,48 @@ static int w_open_file(void)
         gs_log("cannot create trace file %s (%s): recording is off", w_path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fchmod(fd, 0600) != 0 || fstat(fd, &st) != 0) {
+    if (fchmod(fd, 0600) != 0) {
         gs_log("cannot set up trace file %s (%s): recording is off", w_path, strerror(errno));
         close(fd);
         unlink(w_path);
         return -1;
     }
-    w_dev = st.st_dev;
-    w_ino = st.st_ino;
-    int err = !w_still(fd) ? ESTALE : ftruncate(fd, GS_HEADER_SIZE) != 0 ? errno : w_zero(fd, 0, GS_HEADER_SIZE);
-    w_fd_put(fd);
+    w_fd = fd;
+    int err = ftruncate(fd, GS_HEADER_SIZE) != 0 ? errno : w_zero(0, GS_HEADER_SIZE);
     if (err) {
         gs_log("cannot write trace file %s (%s): recording is off", w_path, strerror(err));
+        close(fd);
+        w_fd = -1;
         unlink(w_path);
         return -1;
     }
     return 0;
 }
 
+/* a ring of a process that ended (an exec that failed): unmapped */
+static void w_ring_reset(void)
+{
+    for (uint32_t e = 0; e < w_next_ext; e++)
+        munmap(w_ext_base[e], (size_t)w_ext_segs * w_csize);
+    w_next_ext = w_nsegs = w_next = w_nfree = w_nfull = w_full_head = 0;
+    w_waiters = w_waited = 0;
+    w_rsv = NULL;
+    w_rsv_used = 0;
+    w_n_drained = w_n_waits = 0;
+}
+
 int gs_writer_create(void)
 {
+    if (!w_is_helper)
+        return -1;                      /* descriptors only in the helper's table */
     if (!w_dir[0] && w_pick_dir() != 0)
         return -1;
-    w_read_cap();
     if (!w_key_made && pthread_key_create(&w_key, w_thread_exit) == 0)
         w_key_made = 1;
-    w_nchunks = 0;
-    w_rsv_idx = UINT32_MAX;
+    pthread_mutex_lock(&w_mu);
+    w_ring_reset();
+    pthread_mutex_unlock(&w_mu);
+    w_read_cap();
     w_fail = 0;
     w_backoff_ms = 0;
     w_gone_calls = w_gone_recs = 0;
@@ -913,64 +1013,36 @@ uint32_t gs_writer_chunk_size(void)
 
 int gs_writer_put_header(const void *buf, size_t len)
 {
-    int fd = w_open();
-    if (fd < 0)
+    if (!w_is_helper || w_fd < 0)
         return -1;
-    ssize_t w = w_still(fd) ? pwrite(fd, buf, len, 0) : -1;
-    w_fd_put(fd);
-    return w == (ssize_t)len ? 0 : -1;
+    return w_write_all(buf, len, 0) == 0 ? 0 : -1;
 }
 
+/* (on the helper) the ring's first extent, then records are accepted; a
+ * ring that cannot be made (no space, the cap) leaves every call counted
+ * as lost */
 void gs_writer_begin(void)
 {
+    if (w_is_helper && w_fd >= 0 && !w_nsegs) {
+        int r = w_add_extent();
+        if (r) {
+            pthread_mutex_lock(&w_mu);
+            w_note_fail(r);
+            pthread_mutex_unlock(&w_mu);
+            gs_log("cannot make the trace ring in %s (%s): calls are counted, not recorded", w_path,
+                   w_reason_text(r));
+        }
+    }
     __atomic_store_n(&w_ready, 1, __ATOMIC_RELEASE);
 }
 
-/* Give back the space of prepared chunks nobody used. */
-static void w_release_unused(void)
-{
-    int fd = w_fd_get();
-    pthread_mutex_lock(&w_file_mu);
-    pthread_mutex_lock(&w_pool_mu);
-    uint32_t top = w_nchunks;
-    for (int i = 0; i < w_npool; i++) {
-        munmap(w_pool[i], w_csize);
-        if (fd >= 0 && w_still(fd) && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_pool_idx[i]),
-                                 w_csize) != 0) { /* zeros stay: skipped by readers */ }
-    }
-    for (int i = 0; i < w_nretired; i++)
-        munmap(w_retired[i], w_csize);
-    w_nretired = 0;
-    /* the file ends at the last chunk that holds data */
-    while (top > 0) {
-        uint32_t idx = top - 1;
-        int unused = idx == w_rsv_idx && !w_rsv;
-        for (int i = 0; i < w_npool && !unused; i++)
-            unused = w_pool_idx[i] == idx;
-        if (!unused)
-            break;
-        top--;
-    }
-    w_npool = 0;
-    if (fd >= 0 && top < w_nchunks && w_still(fd) && ftruncate(fd, w_off(top)) == 0)
-        w_nchunks = top;
-    if (fd >= 0 && !w_rsv && w_rsv_idx < w_nchunks && w_still(fd) &&
-        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, w_off(w_rsv_idx), w_csize) != 0) { }
-    if (w_rsv_map)
-        munmap(w_rsv_map, w_csize);
-    w_rsv_map = w_rsv = NULL;
-    pthread_mutex_unlock(&w_pool_mu);
-    pthread_mutex_unlock(&w_file_mu);
-    if (fd >= 0)
-        w_fd_put(fd);
-}
-
+/* Every thread's LOST counts and the END (run on the helper by
+ * lifecycle.c: the records go to the reserve segment); what the threads
+ * wrote stays where it is: the ring is part of the file. */
 void gs_writer_end(void)
 {
     if (!__atomic_load_n(&w_ready, __ATOMIC_ACQUIRE))
         return;
-    /* every thread's counts: this one's first, then those that did not
-     * exit through pthread (still running, or never seen to end) */
     struct gs_thread *t = &gs_tls;
     if (t->gen == gs_gen && t->lost)
         w_flush_acct(t->lost);
@@ -981,12 +1053,8 @@ void gs_writer_end(void)
     w_clock_rec(&c, GS_REC_END);
     w_put_final(&c);
     __atomic_store_n(&w_ready, 0, __ATOMIC_RELEASE);
-    if (w_prep_running == 1)
-        w_prep_halt();                  /* it gives back the unused space */
-    else
-        w_release_unused();
-    gs_dbg("chunks: %llu prepared ahead, %llu made by the writing thread",
-           (unsigned long long)w_n_pool, (unsigned long long)w_n_self);
+    gs_dbg("ring: %u segments of %u bytes, %llu copied to the file, %llu waits for a free segment",
+           w_nsegs, w_csize, (unsigned long long)w_n_drained, (unsigned long long)w_n_waits);
     uint64_t calls, recs;
     w_lost_totals(&calls, &recs);
     if (recs)
@@ -997,45 +1065,35 @@ void gs_writer_end(void)
 
 void gs_writer_fork_prepare(void)
 {
-    pthread_mutex_lock(&w_file_mu);
-    pthread_mutex_lock(&w_pool_mu);
+    pthread_mutex_lock(&w_mu);
 }
 
 void gs_writer_fork_parent(void)
 {
-    pthread_mutex_unlock(&w_pool_mu);
-    pthread_mutex_unlock(&w_file_mu);
+    pthread_mutex_unlock(&w_mu);
 }
 
 /* The child has the parent's mappings but none of its threads: forget the
- * parent's file (its chunks stay the parent's) before create makes ours. */
+ * parent's file and ring (its segments stay the parent's) before create
+ * makes ours. */
 void gs_writer_fork_child(void)
 {
-    pthread_mutex_unlock(&w_pool_mu);
-    pthread_mutex_unlock(&w_file_mu);
-    pthread_mutex_init(&w_pool_mu, NULL);
-    pthread_mutex_init(&w_file_mu, NULL);
-    pthread_cond_init(&w_pool_cv, NULL);
+    pthread_mutex_unlock(&w_mu);
+    pthread_mutex_init(&w_mu, NULL);
+    pthread_cond_init(&w_cv, NULL);
+    pthread_cond_init(&w_free_cv, NULL);
     w_ready = 0;
-    w_prep_running = 0;
-    w_prep_stop = 0;
-    for (int i = 0; i < w_npool; i++)
-        munmap(w_pool[i], w_csize);
-    for (int i = 0; i < w_nretired; i++)
-        munmap(w_retired[i], w_csize);
-    if (w_rsv_map)
-        munmap(w_rsv_map, w_csize);
-    w_npool = w_nretired = 0;
-    w_rsv = w_rsv_map = NULL;
-    w_prep_fd = -1;                     /* a number in the preparer's table, not ours */
-    pthread_cond_init(&w_got_cv, NULL);
-    w_rsv_used = 0;
+    w_helper_state = 0;
+    w_stop = 0;
+    w_call_fn = NULL;
+    w_call_seq = w_done_seq = 0;
+    w_fd = -1;                          /* a number in the parent helper's table, not ours */
+    w_ring_reset();
     memset(w_accts, 0, sizeof w_accts);
     pthread_mutex_init(&w_acct_mu, NULL);
     w_gone_calls = w_gone_recs = 0;
+    w_sno = 0;
     struct gs_thread *t = &gs_tls;
-    if (t->chunk)
-        munmap(t->chunk, w_csize);
     t->chunk = t->cur = t->end = NULL;
     t->lost = NULL;
 }

@@ -7,6 +7,12 @@
  *                            "key: value\n" text at GS_HEADER_TEXT_OFF
  *   then chunks of header.chunk_size bytes, each owned by one thread:
  *     struct gs_chunk_header (one record slot), then 48-byte records.
+ * Version 3: the recorder's threads write into a ring of chunks that is
+ * part of the file (reused in place); a helper thread copies each full one
+ * to a new chunk at the end of the file and then clears the ring's.  A
+ * reader takes every chunk with a magic wherever it lies; one that a SIGKILL
+ * caught both in the ring and copied appears twice under the same (tid,
+ * sno, seq): readers keep the copy (GS_CHUNK_F_COPIED).
  * A record whose first byte (type) is 0 ends the chunk's data: the recorder
  * writes every record's payload before its type byte, so a record cut off by
  * a crash reads as the end of the chunk, never as garbage.
@@ -19,10 +25,10 @@
 #include <stdint.h>
 
 #define GS_TRACE_MAGIC      "GRNSHIM"          /* 8 bytes with the NUL */
-#define GS_TRACE_VERSION    2u                 /* readers accept 1 and 2 */
+#define GS_TRACE_VERSION    3u                 /* readers accept 1 to 3 */
 #define GS_HEADER_SIZE      16384u
 #define GS_HEADER_TEXT_OFF  256u
-#define GS_CHUNK_SIZE       262144u            /* default; readers use header.chunk_size */
+#define GS_CHUNK_SIZE       65536u             /* default; readers use header.chunk_size */
 #define GS_CHUNK_MAGIC      0x4b4e4843u        /* "CHNK" */
 #define GS_REC_SIZE         48u
 
@@ -74,8 +80,12 @@ struct gs_chunk_header {          /* first 48 bytes of every chunk */
     uint32_t seq;                 /* per-thread chunk sequence, from 0 */
     uint32_t stream;              /* enum gs_stream */
     uint64_t first_tsc;           /* clock when the chunk was taken */
-    uint8_t  reserved[24];
+    uint32_t sno;                 /* v3: the thread's stream number in the process, from 1
+                                     (0 before v3; UINT32_MAX: the reserve chunk) */
+    uint32_t flags;               /* v3: GS_CHUNK_F_* */
+    uint8_t  reserved[16];
 };
+#define GS_CHUNK_F_COPIED 1u      /* a copy the helper made of a full ring segment */
 
 enum gs_stream {
     GS_STREAM_THREAD  = 1,        /* a program thread */
@@ -93,6 +103,8 @@ enum gs_rec_type {
     GS_REC_SAMPLE      = 7,       /* struct gs_rec_sample */
     GS_REC_LOST        = 8,       /* struct gs_rec_lost */
     GS_REC_END         = 9,       /* struct gs_rec_clock: orderly process exit */
+    GS_REC_SHAPE       = 10,      /* v3: struct gs_rec_shape: a call shape of this chunk's dictionary */
+    GS_REC_SCALL       = 11,      /* v3: struct gs_rec_scall: a call of a shape, 16 bytes */
     /* GPU path (types >= 16 carry their slot count in byte 1) */
     GS_REC_KERNEL      = 16,      /* struct gs_rec_kernel: CUPTI kernel activity */
     GS_REC_MEMCPY      = 17,      /* struct gs_rec_memcpy: CUPTI memcpy/memset activity */
@@ -157,6 +169,35 @@ struct gs_rec_call {
     uint64_t t0, t1;              /* begin, end (header clock) */
     uint32_t m, n, k;
     uint32_t lda, ldb, ldc;
+};
+
+/* Version 3: the short form of a call without counters.  Records lie on
+ * a 16-byte grid (SCALL is 16 bytes, every other record 48 x slots).  A
+ * chunk's dictionary: SHAPE gives id (0, 1, ... in the order of the chunk)
+ * to everything of a CALL but its times; SCALL names a shape of the same
+ * chunk defined before it and carries t0 and t1 - t0.  The recorder uses it
+ * for calls without counters shorter than 2^32 ticks; readers turn each
+ * SCALL back into the CALL it stands for.  Each chunk starts a new
+ * dictionary, so any chunk reads on its own. */
+#define GS_REC_GRID 16u
+#define GS_SCALL_SIZE 16u
+struct gs_rec_shape {
+    uint8_t  type;                /* GS_REC_SHAPE */
+    uint8_t  op;                  /* as gs_rec_call */
+    uint16_t flags;               /* as gs_rec_call (never GS_F_COUNTERS) */
+    uint32_t region;
+    uint16_t id;                  /* the chunk's next shape id */
+    uint16_t reserved0;
+    uint32_t m, n, k;
+    uint32_t lda, ldb, ldc;
+    uint8_t  reserved[12];
+};
+struct gs_rec_scall {
+    uint8_t  type;                /* GS_REC_SCALL */
+    uint8_t  reserved0;
+    uint16_t shape;               /* id of a SHAPE earlier in the chunk */
+    uint32_t dt;                  /* t1 - t0 */
+    uint64_t t0;
 };
 
 /* Counter deltas over the CALL record just before it in the same chunk
@@ -244,6 +285,7 @@ enum gs_lost_reason {
     GS_LOST_CAP   = 2,            /* the size cap (GREENSHIM_MAX_MB) */
     GS_LOST_IO    = 3,            /* I/O error, or the trace file is gone */
     GS_LOST_MEM   = 4,            /* out of memory / mmap failed */
+    GS_LOST_BEHIND = 5,           /* v3: the ring stayed full (helper starved) past the wait */
 };
 struct gs_rec_lost {
     uint8_t  type;                /* GS_REC_LOST */
@@ -566,6 +608,8 @@ _Static_assert(sizeof(struct gs_rec_dnnl_prim) == 2 * GS_REC_SIZE, "dnnl prim re
 _Static_assert(sizeof(struct gs_file_header) == 256, "header size");
 _Static_assert(sizeof(struct gs_chunk_header) == GS_REC_SIZE, "chunk header");
 _Static_assert(sizeof(struct gs_rec_call) == GS_REC_SIZE, "call record");
+_Static_assert(sizeof(struct gs_rec_shape) == GS_REC_SIZE, "shape record");
+_Static_assert(sizeof(struct gs_rec_scall) == GS_SCALL_SIZE, "short call record");
 _Static_assert(sizeof(struct gs_rec_counters) == GS_REC_SIZE, "counters record");
 _Static_assert(sizeof(struct gs_rec_region) == GS_REC_SIZE, "region record");
 _Static_assert(sizeof(struct gs_rec_string) == GS_REC_SIZE, "string record");

@@ -85,9 +85,9 @@ roles=$(for f in "$tmp/f"/*.gstrace; do hdr "$f" run.role; done | sort | tr '\n'
     fail "no-call run: want one 'no intercepted call' line, got: $(cat "$tmp/none.err")"
 [ ! -e "$tmp/none" ] || fail "no-call run made $tmp/none: $(ls -a "$tmp/none")"
 # 6. lost calls are in the summary
-GREENSHIM_MAX_MB=1 "$gs" record -o "$tmp/cap" -- "$build/bench/tiny_gemm" 60000 1 >/dev/null 2>"$tmp/cap.err" ||
+GREENSHIM_MAX_MB=1 "$gs" record -o "$tmp/cap" -- "$build/bench/tiny_gemm" 200000 1 >/dev/null 2>"$tmp/cap.err" ||
     fail "capped run failed"
-grep -Eq "^greenshim: traces in $tmp/cap: 1 process, 60000 calls \([1-9][0-9]* of them not recorded\)" "$tmp/cap.err" ||
+grep -Eq "^greenshim: traces in $tmp/cap: 1 process, 200000 calls \([1-9][0-9]* of them not recorded\)" "$tmp/cap.err" ||
     fail "capped run: the summary does not count the calls not recorded: $(cat "$tmp/cap.err")"
 # 7. a planted .greenshim-run symlink is not followed
 mkdir -p "$tmp/pl" "$tmp/elsewhere"

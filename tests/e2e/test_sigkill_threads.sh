@@ -8,9 +8,9 @@
 need "$lib" "$ana" "$build/examples/blas_mix"
 for i in 1 2 3 4 5; do
     d=$tmp/k$i
-    record "$d" "$build/examples/blas_mix" --threads 4 --dgemm 400000 --fgemm 0 --sgemv 0 --no-singles \
-        >/dev/null 2>&1 &
-    pid=$!
+    LD_PRELOAD="$lib" GREENSHIM_OUT="$d" "$build/examples/blas_mix" --threads 4 --dgemm 400000 --fgemm 0 \
+        --sgemv 0 --no-singles >/dev/null 2>&1 &
+    pid=$!      # the program itself (a shell function in the background would take the kill)
     sleep "0.$((RANDOM % 9 + 1))"
     kill -9 $pid 2>/dev/null
     wait $pid 2>/dev/null

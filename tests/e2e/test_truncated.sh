@@ -21,13 +21,14 @@ while off + 48 <= len(d):
     if magic == 0x4b4e4843 and stream == 1 and seq == 0:
         # records start after the chunk header; find 200 CALL records in
         p, calls = off + 48, 0
-        while p + 48 <= off + cs and d[p] != 0:
-            if d[p] == 1:
+        # version 3: a 16-byte grid, SCALL 16 bytes, other records 48 x slots
+        while p + 16 <= off + cs and d[p] != 0:
+            if d[p] in (1, 11):
                 calls += 1
                 if calls == 200:
-                    print(p + 20)
+                    print(p + 10)
                     sys.exit(0)
-            p += 48
+            p += 16 if d[p] == 11 else 48 * (d[p + 1] if d[p] >= 16 else 1)
     off += cs
 sys.exit("no thread chunk with 200 calls in " + sys.argv[1])
 PY
