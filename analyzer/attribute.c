@@ -499,20 +499,19 @@ static inline int cur_less(const struct cursor *a, const struct cursor *b)
     return a->ti < b->ti;
 }
 
+/* sift h[i] down: the only change the sweep makes is to the top's key,
+ * which only grows, and the first build is bottom-up (sifting up there
+ * would move a larger key into a subtree already built and leave it) */
 static inline __attribute__((always_inline)) void heap_fix(struct sweep *w, size_t i)
 {
     struct cursor **h = w->heap;
-    for (;;) {                                  /* down */
+    for (;;) {
         size_t l = 2 * i + 1, m = i;
         if (l < w->nheap && cur_less(h[l], h[m])) m = l;
         if (l + 1 < w->nheap && cur_less(h[l + 1], h[m])) m = l + 1;
         if (m == i) break;
         struct cursor *x = h[i]; h[i] = h[m]; h[m] = x;
         i = m;
-    }
-    while (i > 0 && cur_less(h[i], h[(i - 1) / 2])) {   /* up */
-        struct cursor *x = h[i]; h[i] = h[(i - 1) / 2]; h[(i - 1) / 2] = x;
-        i = (i - 1) / 2;
     }
 }
 

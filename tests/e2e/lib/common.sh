@@ -18,7 +18,8 @@ ana=${GS_TEST_ANALYZE:-$build/greenshim-analyze}
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gs-e2e.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+# GS_KEEP_TMP=1 keeps the scratch directory (its path on stderr) for a look after a failure
+trap 'if [ -n "${GS_KEEP_TMP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi' EXIT
 # a clean recorder environment: no inherited settings, no rank suffixes, no
 # launcher's job (make check inside a Slurm job or under mpirun: each test's
 # processes would join that job, docs/distributed.md)
