@@ -380,6 +380,10 @@ struct ana_gpu_row {
     double energy_j, window_s, kernels_energy_j, idle_s, idle_energy_j, idle_power_w;
     double idle_gap_s, idle_gap_energy_j, fit_residual;
     double kernels_outside_j;     /* estimated: kernels' time outside the NVML window x fitted power */
+    const char *power_reading;    /* power path: "instant" (NVML_FI_DEV_POWER_INSTANT), "average" (1 s); else NULL */
+    double resolution_s;          /* the shortest time the series resolves: the counter's update period, the
+                                   * instant field's, or the 1 s averaging window (s) */
+    unsigned kernels_widened;     /* kernel rows shorter than that: uncertainty widened to their whole bound */
     double power_limit_w, power_min_w, power_max_w, power_default_w;
     double *series_t, *series_e, *series_u, *series_ue; size_t series_n;
 };

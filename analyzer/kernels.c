@@ -38,7 +38,8 @@ struct g_cublas {
 struct g_kernel { uint64_t start, end; uint32_t name, corr, stream; uint16_t device; };
 struct g_memcpy { uint64_t start, end, bytes; uint32_t corr; uint16_t device; uint8_t kind; };
 struct g_nvml { uint64_t t; uint64_t mj; uint32_t mw; uint16_t device; uint64_t t_before, t_after; };
-struct g_info { uint16_t device; uint32_t name, uuid; uint8_t energy; uint32_t plim, pmin, pmax, pdef, smmax, memmax; };
+struct g_info { uint16_t device; uint32_t name, uuid; uint8_t energy; uint32_t plim, pmin, pmax, pdef, smmax, memmax;
+                uint8_t power_src; };
 struct g_ext { uint64_t ext; uint32_t corr; };
 struct g_dev { uint16_t ordinal; uint32_t nvml; };      /* GPU_DEV: CUDA ordinal -> NVML index */
 
@@ -182,7 +183,7 @@ size_t ana_gpu_read(struct ana_proc *p, uint32_t thread, const uint8_t *rec_in, 
         GROW(g->info, g->ninfo, g->capinfo);
         g->info[g->ninfo++] = (struct g_info){ i->device, i->name, i->uuid, i->energy, i->power_limit_mw,
                                                 i->power_min_mw, i->power_max_mw, i->power_default_mw,
-                                                i->sm_max_mhz, i->mem_max_mhz };
+                                                i->sm_max_mhz, i->mem_max_mhz, i->power_src };
         break;
     }
     case GS_REC_EXTCORR: {
@@ -295,6 +296,9 @@ int ana_gpu_dump(const struct ana_proc *p, const uint8_t *rec_in)
                i->mem_max_mhz, i->sm_mhz, i->mem_mhz);
         if (i->pci_bus)                 /* older traces: the line as it was */
             printf(" pci=%04x:%02x:%02x", i->pci_bus >> 16, (i->pci_bus >> 8) & 0xff, i->pci_bus & 0xff);
+        if (i->power_src)
+            printf(" power_src=%s", i->power_src == GS_GPU_P_INSTANT ? "instant" :
+                                    i->power_src == GS_GPU_P_AVERAGE ? "average" : "?");
         putchar('\n');
         return 1;
     }
@@ -447,7 +451,35 @@ struct series {
     double *u;                    /* ns: how far each edge's time may be off */
     double *ue;                   /* J: how far each interval's energy may be off (power path) */
     const struct g_info *info;
+    double res_ns;                /* the shortest time it resolves (build_series) */
 };
+
+/* median of v[0..n) (sorts it; insertion: a few thousand at most per run) */
+static double median(double *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double x = v[j]; v[j] = v[j - 1]; v[j - 1] = x;
+        }
+    return n ? v[n / 2] : 0;
+}
+
+/* cumulative energy of a series at t (ns), linear between edges, clamped */
+static double series_at(const struct series *s, double t)
+{
+    if (!s->n || t <= s->t[0])
+        return s->n ? s->e[0] : 0;
+    if (t >= s->t[s->n - 1])
+        return s->e[s->n - 1];
+    size_t lo = 0, hi = s->n - 1;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (s->t[mid] <= t) lo = mid;
+        else hi = mid;
+    }
+    double f = s->t[hi] > s->t[lo] ? (t - s->t[lo]) / (s->t[hi] - s->t[lo]) : 0;
+    return s->e[lo] + f * (s->e[hi] - s->e[lo]);
+}
 
 static int nv_cmp(const void *a, const void *b)
 {
@@ -456,8 +488,13 @@ static int nv_cmp(const void *a, const void *b)
 }
 
 /* Interval edges of one device's series: counter -> where it moved (half-way
- * between the last old and the first new reading); power -> trapezoids. */
-static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct series *s)
+ * between the last old and the first new reading); power -> trapezoids.
+ * res_ns: the shortest time the series resolves - the counter's update
+ * period; the instant power field's (the typical spacing of the readings
+ * that changed, no less than the sampling's); 1 s for
+ * nvmlDeviceGetPowerUsage (a 1 s average on Ampere and later; older
+ * traces do not say which reading they hold: taken as the average). */
+static void build_series(struct ana_proc *p, int dev, uint8_t kind, uint8_t power_src, struct series *s)
 {
     struct ana_gpu *g = p->gpu;
     size_t n = 0;
@@ -491,15 +528,9 @@ static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct serie
                 sp[nsp++] = t - tlast;
             tlast = t;
         }
-        double q = 0;
-        if (nsp) {
-            for (size_t i = 1; i < nsp; i++)       /* insertion sort: a few thousand at most per run */
-                for (size_t j = i; j > 0 && sp[j - 1] > sp[j]; j--) {
-                    double x = sp[j]; sp[j] = sp[j - 1]; sp[j - 1] = x;
-                }
-            q = sp[nsp / 2];
-        }
+        double q = median(sp, nsp);
         free(sp);
+        s->res_ns = q;
         /* the first reading starts the series: its value is the energy
          * at the counter's last move, at most Q before it (a sampling
          * thread that started late no longer moves the window's start) */
@@ -540,6 +571,26 @@ static void build_series(struct ana_proc *p, int dev, uint8_t kind, struct serie
          * have been anywhere between them (and short kernels alias with the
          * sampling), so an interval's energy is known only to within the
          * readings' difference times its length */
+        if (power_src == GS_GPU_P_INSTANT) {
+            double *sp = malloc((n + 1) * sizeof *sp), *ch = malloc((n + 1) * sizeof *ch);
+            size_t nsp = 0, nch = 0;
+            double tlast = -1;
+            for (size_t i = 1; i < n; i++) {
+                double t = (double)ana_ns(p, v[i].t);
+                sp[nsp++] = t - (double)ana_ns(p, v[i - 1].t);
+                if (v[i].mw == v[i - 1].mw)
+                    continue;
+                if (tlast >= 0)
+                    ch[nch++] = t - tlast;
+                tlast = t;
+            }
+            double a = median(sp, nsp), b = median(ch, nch);
+            s->res_ns = a > b ? a : b;
+            free(sp);
+            free(ch);
+        } else {
+            s->res_ns = 1e9;
+        }
         double e = 0;
         for (size_t i = 0; i < n; i++) {
             double t = (double)ana_ns(p, v[i].t);
@@ -876,6 +927,49 @@ static void attribute_device(struct ana_gpu_report *G, struct ana_gpu_row *gr, c
         if (e2 > 0 || lin[k] > 0 || eo > 0)
             kr->energy_err_j = sqrt(kr->energy_err_j * kr->energy_err_j + e2) + lin[k] + eo;
     }
+    /* Kernels shorter than what the series resolves (s->res_ns): a power
+     * reading that is a 1 s average, or one that updates every U, cannot
+     * tell such a kernel's power from its neighbours' (power path: a row
+     * whose calls are that short on average); the counter's intervals
+     * resolve a short kernel that recurs, through the fit, but not a row
+     * whose whole time is under one update period.  Such a row's energy is
+     * known only to lie between 0 and what the device drew over its calls
+     * widened by that time on each side: its uncertainty is at least the
+     * larger distance to either end, never the fit's tighter one. */
+    double res = s->res_ns;
+    size_t widened = 0;
+    if (res > 0) {
+        double *dur = calloc(nrow + 1, sizeof *dur), *ed = calloc(nrow + 1, sizeof *ed);
+        double *eu = calloc(nrow + 1, sizeof *eu), *uend = malloc((nrow + 1) * sizeof *uend);
+        uint64_t *nc = calloc(nrow + 1, sizeof *nc);
+        for (size_t k = 0; k <= nrow; k++)
+            uend[k] = -INFINITY;
+        for (size_t i = 0; i < nj; i++) {         /* by start: the union of [start - res, end + res] */
+            const struct jk *j = &js[i];
+            double a = (double)j->k->start - res, b = (double)j->k->end + res;
+            dur[j->row] += (double)(j->k->end - j->k->start);
+            ed[j->row] += j->energy_j;
+            nc[j->row]++;
+            if (a < uend[j->row])
+                a = uend[j->row];
+            if (b > a)
+                eu[j->row] += series_at(s, b) - series_at(s, a);
+            if (b > uend[j->row])
+                uend[j->row] = b;
+        }
+        int power = s->energy == GS_GPU_E_POWER;
+        for (size_t k = 0; k < nrow; k++) {
+            if (!nc[k] || !(power ? dur[k] / (double)nc[k] < res : dur[k] < res))
+                continue;
+            double wide = ed[k] > eu[k] - ed[k] ? ed[k] : eu[k] - ed[k];
+            struct ana_kernel_row *kr = &G->kernels[k];
+            if (kr->energy_err_j < wide)
+                kr->energy_err_j = wide;
+            widened++;
+        }
+        free(dur); free(ed); free(eu); free(uend); free(nc);
+    }
+    gr->kernels_widened = (unsigned)widened;
     free(out_s);
     free(lin);
     free(col);
@@ -1034,10 +1128,10 @@ void ana_gpu_report(struct ana_report *r)
         for (size_t i = 0; i < g->ninfo; i++) {
             const struct g_info *in = &g->info[i];
             const char *uuid = ana_string(p, in->uuid), *name = ana_string(p, in->name);
-            struct series s = { uuid ? uuid : "?", name ? name : "unknown GPU", in->device, in->energy, 0, NULL, NULL, NULL, NULL, in };
+            struct series s = { uuid ? uuid : "?", name ? name : "unknown GPU", in->device, in->energy, 0, NULL, NULL, NULL, NULL, in, 0 };
             if (in->energy == GS_GPU_E_NONE)
                 continue;
-            build_series(p, in->device, in->energy, &s);
+            build_series(p, in->device, in->energy, in->power_src, &s);
             size_t gi = 0;
             for (; gi < G->ngpus; gi++)
                 if (strcmp(G->gpus[gi].uuid, s.uuid) == 0)
@@ -1057,6 +1151,9 @@ void ana_gpu_report(struct ana_report *r)
             gr->index = in->device;
             gr->series_t = s.t; gr->series_e = s.e; gr->series_u = s.u; gr->series_ue = s.ue; gr->series_n = s.n;
             gr->energy_source = in->energy == GS_GPU_E_COUNTER ? "nvml-energy-counter" : "nvml-power";
+            gr->power_reading = in->energy != GS_GPU_E_POWER ? NULL
+                                : in->power_src == GS_GPU_P_INSTANT ? "instant" : "average";
+            gr->resolution_s = s.res_ns * 1e-9;
             gr->power_limit_w = in->plim * 1e-3; gr->power_min_w = in->pmin * 1e-3;
             gr->power_max_w = in->pmax * 1e-3; gr->power_default_w = in->pdef * 1e-3;
         }
@@ -1076,7 +1173,9 @@ void ana_gpu_report(struct ana_report *r)
     }
     for (size_t gi = 0; gi < G->ngpus; gi++) {
         struct ana_gpu_row *gr = &G->gpus[gi];
-        struct series s = { gr->uuid, gr->name, gr->index, 0, gr->series_n, gr->series_t, gr->series_e, gr->series_u, gr->series_ue, NULL };
+        struct series s = { gr->uuid, gr->name, gr->index, gr->power_reading ? GS_GPU_E_POWER : GS_GPU_E_COUNTER,
+                            gr->series_n, gr->series_t, gr->series_e, gr->series_u, gr->series_ue, NULL,
+                            gr->resolution_s * 1e9 };
         size_t m = 0;
         for (size_t i = 0; i < nj; i++)
             if (js[i].device == gr->index) {
@@ -1085,6 +1184,16 @@ void ana_gpu_report(struct ana_report *r)
             }
         qsort(js, m, sizeof *js, jk_cmp);
         attribute_device(G, gr, &s, js, m);
+        if (gr->kernels_widened)
+            ana_warn(run, "gpu %d: %u kernel%s shorter than %s (%.3f s): %s energy uncertainty widened to the "
+                     "whole bound (0 to the energy over that time around %s)", gr->index, gr->kernels_widened,
+                     gr->kernels_widened == 1 ? "" : "s",
+                     !gr->power_reading ? "the energy counter's update period"
+                     : strcmp(gr->power_reading, "instant") == 0 ? "the instant power field's update period"
+                     : "the power window (no energy counter, no instant power field: nvmlDeviceGetPowerUsage, "
+                       "a 1 s average)",
+                     gr->resolution_s, gr->kernels_widened == 1 ? "its" : "their",
+                     gr->kernels_widened == 1 ? "it" : "them");
         for (size_t i = 0; i < m; i++)
             if (js[i].layer >= 0) {
                 r->layers[js[i].layer].gpu_time_s += js[i].share_s * 1e-9;
@@ -1162,6 +1271,10 @@ void ana_gpu_json(const struct ana_report *r, FILE *o)
         fputs(", \"idle_gap_energy_j\": ", o); jnum(o, g->idle_gap_energy_j);
         fputs(", \"fit_residual\": ", o); jnum(o, g->fit_residual);
         fprintf(o, ", \"samples\": %zu", g->series_n);
+        fputs(", \"power_reading\": ", o);
+        if (g->power_reading) jstr(o, g->power_reading); else fputs("null", o);
+        fputs(", \"resolution_s\": ", o); jnum(o, g->resolution_s);
+        fprintf(o, ", \"kernels_widened\": %u", g->kernels_widened);
         fputs(", \"power_limit_w\": ", o); jnum(o, g->power_limit_w);
         fputs(", \"power_limit_range_w\": [", o); jnum(o, g->power_min_w); fputs(", ", o);
         jnum(o, g->power_max_w); fputs("]}", o);
@@ -1198,9 +1311,13 @@ void ana_gpu_text(const struct ana_report *r, FILE *o)
     fputs("\nGPU\n", o);
     for (size_t i = 0; i < G->ngpus; i++) {
         const struct ana_gpu_row *g = &G->gpus[i];
-        fprintf(o, "  gpu %d %s: %.3f J measured (%s) over %.3f s; kernels %.3f J, idle %.3f J (%.1f W); "
-                "fit residual %.1f%%\n", g->index, g->name, g->energy_j, g->energy_source, g->window_s,
+        fprintf(o, "  gpu %d %s: %.3f J measured (%s%s%s) over %.3f s; kernels %.3f J, idle %.3f J (%.1f W); "
+                "fit residual %.1f%%\n", g->index, g->name, g->energy_j, g->energy_source,
+                g->power_reading ? ", " : "", g->power_reading ? g->power_reading : "", g->window_s,
                 g->kernels_energy_j, g->idle_energy_j, g->idle_power_w, 100 * g->fit_residual);
+        if (g->kernels_widened)
+            fprintf(o, "    %u kernel%s shorter than the series resolves (%.3f s): uncertainty widened\n",
+                    g->kernels_widened, g->kernels_widened == 1 ? "" : "s", g->resolution_s);
     }
     struct ana_kernel_row *k = malloc((G->nkernels + 1) * sizeof *k);
     if (G->nkernels) {                  /* kernels is NULL when there are none (UBSan: memcpy) */

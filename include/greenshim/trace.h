@@ -434,6 +434,9 @@ struct gs_rec_nvtx_mark {
 
 /* One GPU seen by NVML, written once when NVML starts, 2 slots. */
 enum gs_gpu_energy { GS_GPU_E_NONE = 0, GS_GPU_E_COUNTER = 1, GS_GPU_E_POWER = 2 };
+/* gs_rec_gpu_info.power_src, with energy == GS_GPU_E_POWER: which reading
+ * power_mw is.  0 (traces before it): nvmlDeviceGetPowerUsage, as AVERAGE */
+enum gs_gpu_power { GS_GPU_P_UNSTATED = 0, GS_GPU_P_AVERAGE = 1, GS_GPU_P_INSTANT = 2 };
 struct gs_rec_gpu_info {
     uint8_t  type;                /* GS_REC_GPU_INFO */
     uint8_t  nslots;              /* 2 */
@@ -441,7 +444,8 @@ struct gs_rec_gpu_info {
     uint32_t name;                /* string id (GS_STR_GPU): product name */
     uint32_t uuid;                /* string id (GS_STR_GPU): "GPU-..." */
     uint8_t  energy;              /* enum gs_gpu_energy: what the samples carry */
-    uint8_t  reserved0[3];
+    uint8_t  power_src;           /* enum gs_gpu_power: which power reading (0 in older traces) */
+    uint8_t  reserved0[2];
     uint32_t power_limit_mw;      /* enforced limit now */
     uint32_t power_min_mw, power_max_mw, power_default_mw;
     uint32_t sm_max_mhz, mem_max_mhz;
@@ -458,7 +462,7 @@ struct gs_rec_nvml {
     uint8_t  type;                /* GS_REC_NVML */
     uint8_t  nslots;              /* 1 */
     uint16_t device;
-    uint32_t power_mw;            /* nvmlDeviceGetPowerUsage, 0: unread */
+    uint32_t power_mw;            /* GPU_INFO power_src's reading, 0: unread */
     uint64_t t;                   /* header clock before the reads */
     uint64_t energy_mj;
     uint64_t t_read;              /* header clock after the reads */

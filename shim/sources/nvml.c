@@ -9,8 +9,11 @@
  * at InitializeInjection, whichever comes first - under nsys or ncu the
  * injection slot is taken and the energy must still be measured - and
  * samples in its own thread, so a process that never touches CUDA never
- * loads NVML.  H100-class power readings are 1 s averages: the counter is
- * preferred whenever it answers.
+ * loads NVML.  H100-class power readings (nvmlDeviceGetPowerUsage) are 1 s
+ * averages: the counter is preferred whenever it answers; without it the
+ * instant power field (NVML_FI_DEV_POWER_INSTANT, through
+ * nvmlDeviceGetFieldValues) where the driver has it, else the average,
+ * and GPU_INFO's power_src says which.
  *
  * Kernel records carry CUDA device ordinals (after CUDA_VISIBLE_DEVICES and
  * CUDA_DEVICE_ORDER), samples NVML indices: the sampling thread matches
@@ -39,6 +42,19 @@ CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev);
 typedef void *nvmlDevice_t;
 typedef int nvmlReturn_t;
 enum { NVML_OK = 0, NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2 };
+enum { NVML_FI_DEV_POWER_INSTANT = 186 };   /* mW, "current GPU power" (185: the 1 s average) */
+typedef enum { NVML_VALUE_TYPE_DOUBLE = 0, NVML_VALUE_TYPE_UNSIGNED_INT = 1, NVML_VALUE_TYPE_UNSIGNED_LONG = 2,
+               NVML_VALUE_TYPE_UNSIGNED_LONG_LONG = 3, NVML_VALUE_TYPE_SIGNED_LONG_LONG = 4,
+               NVML_VALUE_TYPE_SIGNED_INT = 5 } nvmlValueType_t;
+typedef struct {                        /* nvmlFieldValue_t, as nvml.h lays it out: 40 bytes */
+    unsigned int fieldId, scopeId;
+    long long timestamp, latencyUsec;   /* us since 1970; the driver's update latency */
+    nvmlValueType_t valueType;
+    nvmlReturn_t nvmlReturn;            /* this field's own status (3: not supported) */
+    union { double dVal; unsigned int uiVal; unsigned long ulVal; unsigned long long ullVal;
+            signed long long sllVal; int siVal; } value;
+} nvmlFieldValue_t;
+_Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t layout");
 typedef struct {                        /* nvmlPciInfo_t (v3: nvmlDeviceGetPciInfo_v3) */
     char busIdLegacy[16];
     unsigned domain, bus, device, pciDeviceId, pciSubSystemId;
@@ -53,6 +69,7 @@ typedef struct {                        /* nvmlPciInfo_t (v3: nvmlDeviceGetPciIn
     X(nvmlDeviceGetUUID, (nvmlDevice_t, char *, unsigned))                              \
     X(nvmlDeviceGetTotalEnergyConsumption, (nvmlDevice_t, unsigned long long *))        \
     X(nvmlDeviceGetPowerUsage, (nvmlDevice_t, unsigned *))                              \
+    X(nvmlDeviceGetFieldValues, (nvmlDevice_t, int, nvmlFieldValue_t *))                \
     X(nvmlDeviceGetClockInfo, (nvmlDevice_t, int, unsigned *))                          \
     X(nvmlDeviceGetMaxClockInfo, (nvmlDevice_t, int, unsigned *))                       \
     X(nvmlDeviceGetSupportedMemoryClocks, (nvmlDevice_t, unsigned *, unsigned *))       \
@@ -67,7 +84,7 @@ typedef struct {                        /* nvmlPciInfo_t (v3: nvmlDeviceGetPciIn
 GS_NVML_FNS(GS_NVML_DECL)
 
 #define GS_NVML_MAXDEV 16
-struct gs_nvdev { nvmlDevice_t h; unsigned index; uint8_t energy; };   /* index: NVML's */
+struct gs_nvdev { nvmlDevice_t h; unsigned index; uint8_t energy, power_src; };   /* index: NVML's */
 static struct gs_nvdev gs_dev[GS_NVML_MAXDEV];
 static unsigned gs_ndev;
 static int gs_nvml_state;               /* 0 not tried, 1 running, -1 unavailable/stopped */
@@ -103,6 +120,25 @@ static int gs_nvml_load(void)
 
 #define GS_CALL(name, ...) (p_##name && p_##name(__VA_ARGS__) == NVML_OK)
 
+/* the instant power field in mW: 1 when the driver answers it */
+static int gs_nvml_instant(nvmlDevice_t h, unsigned *mw)
+{
+    nvmlFieldValue_t f;
+    memset(&f, 0, sizeof f);
+    f.fieldId = NVML_FI_DEV_POWER_INSTANT;
+    if (!GS_CALL(nvmlDeviceGetFieldValues, h, 1, &f) || f.nvmlReturn != NVML_OK)
+        return 0;
+    switch (f.valueType) {
+    case NVML_VALUE_TYPE_UNSIGNED_INT: *mw = f.value.uiVal; return 1;
+    case NVML_VALUE_TYPE_UNSIGNED_LONG: *mw = (unsigned)f.value.ulVal; return 1;
+    case NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: *mw = (unsigned)f.value.ullVal; return 1;
+    case NVML_VALUE_TYPE_SIGNED_LONG_LONG: *mw = f.value.sllVal > 0 ? (unsigned)f.value.sllVal : 0; return 1;
+    case NVML_VALUE_TYPE_SIGNED_INT: *mw = f.value.siVal > 0 ? (unsigned)f.value.siVal : 0; return 1;
+    case NVML_VALUE_TYPE_DOUBLE: *mw = f.value.dVal > 0 ? (unsigned)(f.value.dVal + 0.5) : 0; return 1;
+    default: return 0;
+    }
+}
+
 static void gs_put(const void *rec, unsigned nslots)
 {
     uint8_t *s = gs_rec_slot(&gs_tls, nslots);
@@ -127,11 +163,19 @@ static void gs_nvml_describe(unsigned i)
     g.uuid = gs_gpu_string(GS_STR_GPU, uuid);
     unsigned long long mj;
     unsigned mw, a, b;
+    /* no counter: the instant field, probed once, else the 1 s average */
     if (GS_CALL(nvmlDeviceGetTotalEnergyConsumption, h, &mj))
         gs_dev[i].energy = GS_GPU_E_COUNTER;
-    else if (GS_CALL(nvmlDeviceGetPowerUsage, h, &mw))
-        gs_dev[i].energy = GS_GPU_E_POWER;
+    else if (gs_nvml_instant(h, &mw))
+        gs_dev[i].energy = GS_GPU_E_POWER, gs_dev[i].power_src = GS_GPU_P_INSTANT;
+    else if (GS_CALL(nvmlDeviceGetPowerUsage, h, &mw)) {
+        gs_dev[i].energy = GS_GPU_E_POWER, gs_dev[i].power_src = GS_GPU_P_AVERAGE;
+        gs_warn_once("nvml-power-average", "GPU %u: no energy counter and no instant power field: integrating "
+               "nvmlDeviceGetPowerUsage, a 1 s average (kernels shorter than that get wide bounds)",
+               gs_dev[i].index);
+    }
     g.energy = gs_dev[i].energy;
+    g.power_src = gs_dev[i].power_src;
     if (GS_CALL(nvmlDeviceGetEnforcedPowerLimit, h, &a))
         g.power_limit_mw = a;
     if (GS_CALL(nvmlDeviceGetPowerManagementLimitConstraints, h, &a, &b))
@@ -200,7 +244,9 @@ static void gs_nvml_sample(void)
             int ok = 0;
             if (gs_dev[i].energy == GS_GPU_E_COUNTER && GS_CALL(nvmlDeviceGetTotalEnergyConsumption, h, &mj))
                 ok = 1;
-            if (gs_dev[i].energy == GS_GPU_E_POWER && GS_CALL(nvmlDeviceGetPowerUsage, h, &mw))
+            if (gs_dev[i].energy == GS_GPU_E_POWER &&
+                (gs_dev[i].power_src == GS_GPU_P_INSTANT ? gs_nvml_instant(h, &mw)
+                                                          : GS_CALL(nvmlDeviceGetPowerUsage, h, &mw)))
                 ok = 1;
             uint64_t t1 = gs_now(), m1 = gs_mono_ns();
             if (!ok)

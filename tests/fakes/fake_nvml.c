@@ -7,6 +7,15 @@
  *     idle W                 power when no segment is active (default 60)
  *     quantum_ms Q           counter update period (default 10)
  *     counter 0|1            0: no energy counter, power readings only
+ *     instant 0|1            1: nvmlDeviceGetFieldValues answers
+ *                            NVML_FI_DEV_POWER_INSTANT (default 0: the
+ *                            field's nvmlReturn is NOT_SUPPORTED, as on
+ *                            drivers without it)
+ *     instant_ms U           the instant field's update period: it holds the
+ *                            power at the last multiple of U (default 20)
+ *     average_ms A           nvmlDeviceGetPowerUsage is the mean power over
+ *                            the last A ms (Ampere and later: 1000); default
+ *                            0, the power at the moment of the read
  *     seg START_MS END_MS W  a segment at W watts; overlapping segments add
  *                            their excess over idle
  *     stall START_MS END_MS  a reading asked for in [START, END) returns at END
@@ -35,8 +44,8 @@
 #define MAXSEG 1024
 #define MAXDEV 8
 struct fdev {
-    double idle_w, quantum_ms;
-    int has_counter;
+    double idle_w, quantum_ms, instant_ms, average_ms;
+    int has_counter, has_instant;
     struct { double a, b, w; } seg[MAXSEG];
     int nseg;
     struct { double a, b; int others; } stall[16];
@@ -85,6 +94,9 @@ static void load_script(struct fdev *d, const char *path)
     d->idle_w = 60;
     d->quantum_ms = 10;
     d->has_counter = 1;
+    d->has_instant = 0;
+    d->instant_ms = 20;
+    d->average_ms = 0;
     FILE *f = path ? fopen(path, "r") : NULL;
     if (!f)
         return;
@@ -94,6 +106,9 @@ static void load_script(struct fdev *d, const char *path)
         if (sscanf(line, "idle %lf", &a) == 1) d->idle_w = a;
         else if (sscanf(line, "quantum_ms %lf", &a) == 1) d->quantum_ms = a;
         else if (sscanf(line, "counter %lf", &a) == 1) d->has_counter = a != 0;
+        else if (sscanf(line, "instant_ms %lf", &a) == 1 && a > 0) d->instant_ms = a;
+        else if (sscanf(line, "instant %lf", &a) == 1) d->has_instant = a != 0;
+        else if (sscanf(line, "average_ms %lf", &a) == 1 && a >= 0) d->average_ms = a;
         else if (sscanf(line, "stall %lf %lf", &a, &b) == 2 && d->nstall < 16) {
             d->stall[d->nstall].a = a; d->stall[d->nstall].b = b; d->stall[d->nstall++].others = 0;
         }
@@ -223,7 +238,40 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long l
 }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned *mw)
 {
-    *mw = (unsigned)llround(power_at(DEV(d), read_ms(DEV(d))) * 1e3);
+    double t = read_ms(DEV(d)), a = DEV(d)->average_ms;
+    double w = a > 0 ? (energy_to(DEV(d), t) - energy_to(DEV(d), t - a)) / (a * 1e-3) : power_at(DEV(d), t);
+    *mw = (unsigned)llround(w * 1e3);
+    return OK;
+}
+/* nvmlFieldValue_t as nvml.h lays it out (40 bytes) */
+typedef struct {
+    unsigned int fieldId, scopeId;
+    long long timestamp, latencyUsec;
+    int valueType;                      /* nvmlValueType_t: 1 unsigned int */
+    nvmlReturn_t nvmlReturn;
+    union { double dVal; unsigned int uiVal; unsigned long ulVal; unsigned long long ullVal; long long sllVal; } value;
+} nvmlFieldValue_t;
+_Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t layout");
+/* field 186 (NVML_FI_DEV_POWER_INSTANT) where the script has "instant 1",
+ * held at the last multiple of instant_ms; every other field NOT_SUPPORTED */
+nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int n, nvmlFieldValue_t *v)
+{
+    if (!inited) return ERR_UNINIT;
+    if (n < 0 || (n && !v)) return ERR_INVALID;
+    for (int i = 0; i < n; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v[i].timestamp = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        v[i].latencyUsec = 0;
+        if (v[i].fieldId != 186 || !DEV(d)->has_instant) {
+            v[i].nvmlReturn = ERR_NOT_SUPPORTED;
+            continue;
+        }
+        double t = read_ms(DEV(d)), u = DEV(d)->instant_ms;
+        v[i].valueType = 1;
+        v[i].value.uiVal = (unsigned)llround(power_at(DEV(d), floor(t / u) * u) * 1e3);
+        v[i].nvmlReturn = OK;
+    }
     return OK;
 }
 nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned *mhz)

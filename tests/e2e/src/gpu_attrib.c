@@ -13,7 +13,10 @@
  * "name calls joules" lines.  Run under the shim; exit 2 without it.
  * With GPU_ATTRIB_LIBCUDA set it first dlopen()s that file as the CUDA
  * driver (tests/fakes/fake_cuda.c), as libcudart would before its first
- * call, so the recorder can match CUDA ordinals to NVML indices. */
+ * call, so the recorder can match CUDA ordinals to NVML indices.
+ * GPU_ATTRIB_SCRIPT_EXTRA: more script lines, separated by ',' (the fake's
+ * power readings: "instant 1", "average_ms 1000" ...); GPU_ATTRIB_TAIL_MS:
+ * idle time to live through after the script (default 0). */
 #define _GNU_SOURCE
 #include <cupti.h>
 #include <dlfcn.h>
@@ -88,6 +91,11 @@ int main(int argc, char **argv)
             q = strchr(q, ',');
             if (q) q++;
         }
+    for (const char *q = getenv("GPU_ATTRIB_SCRIPT_EXTRA"); q && *q;) {
+        const char *c = strchr(q, ',');
+        fprintf(f, "%.*s\n", c ? (int)(c - q) : (int)strlen(q), q);
+        q = c ? c + 1 : NULL;
+    }
     fclose(f);
 
     /* the script starts 50 ms from now, so that the NVML sampler (started
@@ -106,7 +114,8 @@ int main(int argc, char **argv)
         return 2;
     }
     /* live through the script */
-    double until = t0 + end_ms * 1e6;
+    const char *tail = getenv("GPU_ATTRIB_TAIL_MS");
+    double until = t0 + (end_ms + (tail && *tail ? atof(tail) : 0)) * 1e6;
     while (now_ns() < until) {
         struct timespec ts = { 0, 2000000 };
         nanosleep(&ts, NULL);
