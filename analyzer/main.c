@@ -242,11 +242,13 @@ static int cmd_info(int argc, char **argv)
     fputs(p->text, stdout);
     if (p->text[0] && p->text[strlen(p->text) - 1] != '\n')
         putchar('\n');
-    size_t nsamp = 0;
-    for (size_t t = 0; t < p->nthreads; t++)
+    size_t nhelp = 0, nsamp = 0;
+    for (size_t t = 0; t < p->nthreads; t++) {
+        nhelp += p->threads[t].stream == GS_STREAM_RECORDER;
         nsamp += p->threads[t].stream == GS_STREAM_SAMPLER;
-    printf("--\nthreads: %zu (program threads; the recorder's sampler threads: %zu)\ncalls: %zu\nclean_exit: %s\n",
-           p->nthreads - nsamp, nsamp, p->ncalls, p->clean_exit ? "yes" : "no");
+    }
+    printf("--\nthreads: %zu (program threads; the recorder's sampler threads: %zu%s)\ncalls: %zu\nclean_exit: %s\n",
+           p->nthreads - nsamp - nhelp, nsamp, nhelp ? "; its helper thread: 1" : "", p->ncalls, p->clean_exit ? "yes" : "no");
     if (p->lost || p->lost_calls)
         printf("lost: %llu calls, %llu records (%s)\n", (unsigned long long)p->lost_calls,
                (unsigned long long)p->lost, ana_lost_reason(p->lost_reason));

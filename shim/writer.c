@@ -605,8 +605,8 @@ uint8_t *gs_rec_slot_slow(struct gs_thread *t, unsigned req)
         t->seq = 0;
         t->cur = t->end = t->chunk = NULL;
         t->lost = NULL;
-        if (!t->stream)
-            t->stream = GS_STREAM_THREAD;
+        if (!t->stream)             /* the helper's records are the recorder's, not a program thread's */
+            t->stream = w_is_helper ? GS_STREAM_RECORDER : GS_STREAM_THREAD;
         if (w_key_made)
             pthread_setspecific(w_key, (void *)1);
     }

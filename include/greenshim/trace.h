@@ -90,6 +90,8 @@ struct gs_chunk_header {          /* first 48 bytes of every chunk */
 enum gs_stream {
     GS_STREAM_THREAD  = 1,        /* a program thread */
     GS_STREAM_SAMPLER = 2,        /* the recorder's sampler thread */
+    GS_STREAM_RECORDER = 3,       /* (v3) the recorder's helper thread: what it writes for the
+                                   * process (the start sample, LOST counts, END, module fini) */
 };
 
 enum gs_rec_type {
