@@ -7,21 +7,24 @@
 # directory on relative names), so a change of any byte is a change of
 # behaviour: a refactoring must leave every line as it is.
 #
-#   tests/golden/golden.sh [--analyzer BIN] [--update] [--show CASE]
+#   tests/golden/golden.sh [--analyzer BIN] [--update] [--show CASE] [--save DIR]
 #     (default)   compare with tests/golden/expected.txt; exit 0 same, 1 differs
 #     --update    rewrite tests/golden/expected.txt (a change of behaviour: say why
 #                 in the commit)
 #     --show CASE print one case's output (to see what changed)
+#     --save DIR  also write every case's output to DIR/CASE (/ as __): two
+#                 analyzers' outputs side by side with diff -r
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ana=$root/build/greenshim-analyze
-mode=check show=
+mode=check show= save=
 while [ $# -gt 0 ]; do
     case $1 in
         --analyzer) ana=$(readlink -f "$2"); shift ;;
         --update) mode=update ;;
         --show) mode=show show=$2; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --save) mkdir -p "$2" && save=$(readlink -f "$2") || exit 2; shift ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "golden.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -63,6 +66,7 @@ case_() {
     if [ "$mode" = show ] && [ "$name" = "$show" ]; then
         cat "$out"
     fi
+    [ -z "$save" ] || cp "$out" "$save/${name//\//__}"
     echo "$name $(sha256sum <"$out" | cut -c1-16)" >>"$w/$wk.res"
 }
 # worker N CMDS: run the cases CMDS (a function name) in $w/N, inputs reached as ../
