@@ -57,6 +57,8 @@ static const struct gs_setting_row gs_rows[] = {
       "GPU energy: NVML sampling period in ms (the energy counter moves about every 10 ms)" },
     { "GREENSHIM_CUPTI", T_BOOL, "1", 0, 1, NULL, 0,
       "0: no CUPTI kernel timing (CUDA calls, cuBLAS, NVTX and NVML energy are still recorded)" },
+    { "GREENSHIM_NCCL_PLUGIN", T_BOOL, "1", 0, 1, NULL, 0,
+      "0: the shim does not offer itself as NCCL's profiler plugin (NCCL_PROFILER_PLUGIN); the ncclAllReduce & co. interposers record" },
     { "GREENSHIM_NATIVE", T_BOOL, "1", 0, 1, NULL, 0,
       "0: the BLAS and oneDNN interposers forward without recording (the Python helper's ATen fallback records instead; for comparing the two)" },
     { "GREENSHIM_ATEN", T_ENUM, "auto", 0, 0, "auto|on|off", 0,
