@@ -46,6 +46,8 @@ BLAS_LIBS := -lopenblas
 # small C programs the end-to-end tests run (tests/e2e/src/prog_*.c)
 PROG_SRC := $(wildcard tests/e2e/src/prog_*.c)
 PROG_BIN := $(PROG_SRC:tests/e2e/src/%.c=$(BUILD)/progs/%)
+# the interpreter `make install` puts the Python helper in reach of (Debian's torch and numpy are its)
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 
 # GPU path test programs (tests/e2e/src/gpu_*): built only where the CUDA
 # toolkit is; the fake NVML and CUDA driver always (they need nothing)
@@ -271,6 +273,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site
 	install -m 644 python/greenshim_site/sitecustomize.py $(DESTDIR)$(PREFIX)/share/greenshim/python/greenshim_site/
 	install -m 755 $(EX_BIN) examples/*.py $(DESTDIR)$(PREFIX)/share/greenshim/examples/
+	@# `import greenshim` without the recorder too (a no-op then, as the C header is): into the
+	@# interpreter's own directory under PREFIX (Debian: PREFIX/lib/python3.X/dist-packages)
+	@d=$$($(PYTHON) -c 'import sys; print(next((p for p in sys.path if p.startswith("$(PREFIX)/lib/") and p.endswith("-packages")), ""))' 2>/dev/null); \
+	if [ -n "$$d" ]; then install -d "$(DESTDIR)$$d" && install -m 644 python/greenshim.py "$(DESTDIR)$$d/" && \
+	    echo "installed greenshim.py in $$d ($(PYTHON))"; \
+	else echo "note: $(PYTHON) has no package directory under $(PREFIX): import greenshim needs PYTHONPATH=$(PREFIX)/share/greenshim/python"; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -25,6 +25,7 @@ struct ana_call {
     uint8_t  has_ctr;
     uint64_t ctr[GS_MAX_EVENTS];
     double   energy_j;            /* attribute */
+    double   wall_s;              /* attribute: its share of the wall time (calls active at once share it) */
     int32_t  layer;               /* layers: index into report layers, -1 none */
     uint32_t prim;                /* oneDNN: index + 1 into proc->dnnl, 0 for BLAS */
     uint64_t bytes;               /* communication: the message size (trace.h), else 0 */
@@ -253,6 +254,7 @@ const char *ana_call_api(const struct ana_call *c);    /* "cblas", "fortran", "d
 /* model.c: names and FLOPs */
 const char *ana_op_name(uint8_t op, char *buf);   /* "sgemm" */
 double ana_flops(const struct ana_call *c);
+unsigned ana_call_dims(const struct ana_proc *p, const struct ana_call *c);   /* 1 m, 2 n, 4 k: those that apply */
 const char *ana_counter_unit(const char *ev);      /* "ns", "cycles", ... */
 /* control characters as \xNN (text output); out: 4 * max + 1 bytes */
 char *ana_text_escape(const char *in, char *out, size_t max);
@@ -271,6 +273,7 @@ const char *ana_lost_reason(unsigned code);     /* LOST reason code in words */
 struct ana_op_row {
     char op[48]; const char *api;
     uint64_t calls, errors;       /* errors: non-success returns (CUDA, cuBLAS) */ double flops, time_s, energy_j;
+    double wall_s;                /* the calls' shares of the wall time (ana_call.wall_s) */
     uint64_t ctr_calls; double ctr[GS_MAX_EVENTS];
     struct ana_first first; uint32_t idx0;
     double bytes;                 /* communication ops: bytes moved (message sizes summed) */
@@ -278,7 +281,8 @@ struct ana_op_row {
 struct ana_shape_row {
     char op[48]; const char *api; int transa, transb;
     uint32_t m, n, k;
-    uint64_t calls; double flops, time_s, energy_j;
+    uint64_t calls; double flops, time_s, energy_j, wall_s;
+    unsigned dims;                /* the dimensions that apply to its routine: 1 m, 2 n, 4 k (ana_call_dims) */
     struct ana_first first; uint32_t oi;   /* op row while the sweep runs */
 };
 struct ana_region_row {
@@ -287,6 +291,7 @@ struct ana_region_row {
 };
 struct ana_layer_row {
     char name[256]; uint64_t calls; double time_s, energy_j, flops;
+    double wall_s;                /* the calls' shares of the wall time, plus the gaps of its regions */
     double gpu_time_s, gpu_energy_j;  /* kernels launched inside the layer (kernels.c) */
     /* detection keys */
     uint32_t dims[3]; int op; int inst;
@@ -305,9 +310,22 @@ struct ana_report {
     long iterations;              /* -1: none detected */
     double outside_s, outside_j, unattributed_s;
     double total_j, calls_j, idle_w, net_j;
+    double gap_s, gap_j;          /* inside regions, between calls (not filtered out) */
+    double dropped_wall_s;        /* wall-time shares of the calls a filter left out */
+    double gap_layers_s, gap_layers_j;        /* the gaps given to layer rows (regions name layers) */
+    double unlayered_wall_s, unlayered_j;     /* calls kept that no layer holds */
+    double layers_out_s, layers_out_j;        /* the layers table's outside row */
+    /* each table's reconciliation: rows + outside against the run's wall time and energy */
+    struct ana_recon {
+        double rows_s, out_s, rows_j, out_j;
+        int time_ok, energy_ok;
+    } rec_energy, rec_ops, rec_shapes, rec_layers;
     const char *provenance, *source, *idle_source;
-    int reconciled;
+    int reconciled;               /* every table's, time and energy */
     double watts_per_core; char watts_source[32];
+    int blas_threads;             /* the most BLAS threads a calling process had (header blas.threads), 0 unknown */
+    int blas_threads_unknown;     /* some calling process did not say */
+    char blas_threads_how[48];
     struct { char name[64]; char source[32]; char provenance[16]; double energy_j;
              double span_s; /* time its samples cover (per-process domains: summed) */ } dom[ANA_MAX_DOMAINS];
     int ndom;
@@ -562,6 +580,8 @@ int  cmd_export(int argc, char **argv);
 int  cmd_diff(int argc, char **argv);
 int  cmd_summarize(int argc, char **argv);      /* summary.c */
 int  cmd_merge(int argc, char **argv);
+/* report_more.c: the caveat of modelled energy with BLAS threads (NULL: none) */
+const char *ana_spin_note(const struct ana_report *r, char *b, size_t n);
 
 /* DVFS recommendation (issue 8's JSON), read with --dvfs FILE */
 struct ana_dvfs_rec {

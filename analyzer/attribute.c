@@ -697,6 +697,15 @@ static inline __attribute__((always_inline)) void advance(struct sweep *w, doubl
         w->outside_s += dt;
     } else {
         w->r->gap_calls_s += dt;
+        /* the wall time, shared among the calls active in it (tables add up to the wall) */
+        if (w->nact_total == 1 && w->nps == 1) {
+            w->ps[0].act[0]->c.wall_s += dt;
+        } else {
+            double each = dt / (double)w->nact_total;
+            for (size_t q = 0; q < w->nps; q++)
+                for (size_t a = 0; a < w->ps[q].nact; a++)
+                    w->ps[q].act[a]->c.wall_s += each;
+        }
     }
     for (int si = 0; si < w->e->ns; si++) {   /* (no series: s may be NULL) */
         struct series *s = &w->e->s[si];
@@ -1027,6 +1036,8 @@ void ana_sweep(struct ana_report *r)
                 run->filter->dropped_j += j;
                 continue;
             }
+            r->gap_j += j;
+            r->gap_s += s;
             if (j != 0) {
                 struct ana_first at = { (uint32_t)pi, 3, id, 0 };
                 int g = ana_region_row(r, p, id, &at);
@@ -1037,6 +1048,9 @@ void ana_sweep(struct ana_report *r)
                 int l = ana_layers_gap_row(r, p, id, &at);
                 r->layers[l].energy_j += j;
                 r->layers[l].time_s += s;
+                r->layers[l].wall_s += s;
+                r->gap_layers_s += s;
+                r->gap_layers_j += j;
             }
         }
         free(ids);

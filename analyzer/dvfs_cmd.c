@@ -894,8 +894,28 @@ static void render_json(const struct state *st, const struct opts *o, FILE *f)
     fputs("\n  ]\n}\n", f);
 }
 
+/* a knob's setting as people write it: kHz, MHz and W are whole numbers
+ * (3000000, not 3e+06) */
+static const char *setting_str(double v, char *b, size_t n)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(b, n, "%.0f", v);
+    else
+        snprintf(b, n, "%.4g", v);
+    return b;
+}
+
+/* a prediction to the digits it deserves: 3 significant (an estimate from
+ * one trace, or a fit, is not good to 6); the JSON keeps every digit */
+static const char *pred_str(double v, char *b, size_t n)
+{
+    snprintf(b, n, "%.3g", v);
+    return b;
+}
+
 static void render_text(const struct state *st, const struct opts *o, FILE *f)
 {
+    char b1[32], b2[32], b3[32], b4[32];
     fprintf(f, "DVFS recommendation: objective %s", dvfs_objective_name(o->objective));
     if (o->objective == DVFS_ENERGY)
         fprintf(f, ", slowdown at most %.3g%% against the uncapped baseline", o->max_slowdown);
@@ -904,16 +924,17 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
             "recommended", "pred time s", "pred energy J", "saving %", "slower %", "source", "+-%");
     for (size_t i = 0; i < st->nrecs; i++) {
         const struct rec *r = &st->recs[i];
-        fprintf(f, "%-18s %-20.20s %12.6g %12.6g %12.6g %12.6g %9.2f %9.2f %-9s %6.2f\n",
-                dvfs_knob_name(r->knob), r->whole ? "(whole job)" : r->layer, r->c.baseline,
-                r->c.recommended, r->c.time_s, r->c.energy_j, r->c.saving_pct, r->c.slowdown_pct,
-                r->provenance, r->unc_pct);
+        fprintf(f, "%-18s %-20.20s %12s %12s %12s %12s %9.2f %9.2f %-9s %6.2f\n",
+                dvfs_knob_name(r->knob), r->whole ? "(whole job)" : r->layer, setting_str(r->c.baseline, b1, sizeof b1),
+                setting_str(r->c.recommended, b2, sizeof b2), pred_str(r->c.time_s, b3, sizeof b3),
+                pred_str(r->c.energy_j, b4, sizeof b4), r->c.saving_pct, r->c.slowdown_pct, r->provenance, r->unc_pct);
     }
     for (int k = 0; k < DVFS_NKNOBS; k++)
         if (st->gap[k].ok)
-            fprintf(f, "\n%s: best static cap %.6g: %.6g J predicted; per-layer settings: %.6g J "
-                    "(switching per phase would save %.2f%%)\n", dvfs_knob_name(k), st->gap[k].setting,
-                    st->gap[k].static_j, st->gap[k].sched_j,
+            fprintf(f, "\n%s: best static cap %s: %s J predicted; per-layer settings: %s J "
+                    "(switching per phase would save %.2f%%)\n", dvfs_knob_name(k),
+                    setting_str(st->gap[k].setting, b1, sizeof b1), pred_str(st->gap[k].static_j, b2, sizeof b2),
+                    pred_str(st->gap[k].sched_j, b3, sizeof b3),
                     100 * (1 - st->gap[k].sched_j / st->gap[k].static_j));
     fputs("\nmodel per layer (time = t_scaling*f_ref/f + t_fixed; power = P_static + P_dyn*(f/f_ref)^alpha):\n", f);
     for (size_t i = 0; i < st->nrecs; i++) {
@@ -923,9 +944,9 @@ static void render_text(const struct state *st, const struct opts *o, FILE *f)
                 r->provenance, r->npts, r->npts == 1 ? "" : "s", r->m.t_scaling, r->m.t_fixed,
                 r->m.p_static, r->m.p_dyn, r->m.alpha);
         if (r->m.x_cap > 0)
-            fprintf(f, "; the board's power limit holds the clock above %.6g", r->m.x_cap * r->m.f_ref);
+            fprintf(f, "; the board's power limit holds the clock above %s", setting_str(rint(r->m.x_cap * r->m.f_ref), b1, sizeof b1));
         else if (r->m.x_knee > 0)
-            fprintf(f, "; time flat above %.6g", r->m.x_knee * r->m.f_ref);
+            fprintf(f, "; time flat above %s", setting_str(rint(r->m.x_knee * r->m.f_ref), b1, sizeof b1));
         if (r->knob == DVFS_GPU_POWER && r->m.x_vfloor > 0)
             fprintf(f, "; voltage at its floor below %.4g W (%.0f%% of the clock)",
                     r->m.p_static + r->m.p_dyn * pow(r->m.x_vfloor, r->m.alpha), 100 * r->m.x_vfloor);

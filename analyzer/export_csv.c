@@ -122,12 +122,14 @@ int ana_export_csv(const struct ana_report *r, const char *dir)
         done(o, &err);
     }
     if ((o = open_in(dir, "layers.csv", "name,calls,time_s,energy_j,energy_j_per_iter,net_energy_j,power_w,flops,"
-                                        "gflops,gflops_per_j,bytes_estimated,co2e_g,provenance,source", &err))) {
+                                        "gflops,gflops_per_j,bytes_estimated,co2e_g,provenance,source,wall_s", &err))) {
         for (size_t i = 0; i <= r->nlayers; i++) {
-            /* the last row: outside intercepted calls, so the rows add up to the total */
+            /* the last row: outside the layers (no call, no layer's region), so the rows add up to
+             * the total (energy, and wall_s to the wall time) */
             int out = i == r->nlayers;
             const struct ana_layer_row *l = out ? NULL : &r->layers[i];
-            double e = out ? r->outside_j : l->energy_j, t = out ? r->outside_s : l->time_s;
+            double e = out ? r->layers_out_j : l->energy_j, t = out ? r->layers_out_s : l->time_s;
+            double wall = out ? r->layers_out_s : l->wall_s;
             q(o, out ? "outside intercepted calls" : l->name);
             fprintf(o, ",%llu,", out ? 0ull : (unsigned long long)l->calls);
             n(o, t); fputc(',', o); n(o, e); fputc(',', o);
@@ -141,7 +143,9 @@ int ana_export_csv(const struct ana_report *r, const char *dir)
             }
             fputc(',', o);
             if (ana_co2_g(r, e) >= 0) n(o, ana_co2_g(r, e));
-            fprintf(o, ",%s,%s\n", r->provenance, out ? "" : l->source ? l->source : "detected");
+            fprintf(o, ",%s,%s,", r->provenance, out ? "" : l->source ? l->source : "detected");
+            n(o, wall);
+            fputc('\n', o);
         }
         done(o, &err);
     }

@@ -51,6 +51,28 @@ double ana_flops(const struct ana_call *c)
     return GS_OP_DTYPE(c->op) >= GS_DT_C ? 4 * f : f;
 }
 
+/* which of m, n, k a routine has (the others are recorded as 0): gemm all
+ * three; symm, hemm, trmm, trsm, gemv m and n; the rank-k updates n and k;
+ * oneDNN: the implicit GEMM of conv, deconv, inner product and matmul, else
+ * as many as the tensor has dimensions (dnnl.c) */
+unsigned ana_call_dims(const struct ana_proc *p, const struct ana_call *c)
+{
+    if (ANA_OP_IS_DNNL(c->op)) {
+        unsigned kd = c->op & ~ANA_OP_DNNL_BASE;
+        if (kd == GS_DNNL_K_CONV || kd == GS_DNNL_K_DECONV || kd == GS_DNNL_K_IP || kd == GS_DNNL_K_MATMUL)
+            return 7;
+        const struct ana_dnnl *x = p ? ana_dnnl_of(p, c) : NULL;
+        int nn = x ? (x->ndims[0] ? x->ndims[0] : x->ndims[2]) : 0;
+        return nn >= 3 ? 7 : nn == 2 ? 3 : nn == 1 ? 1 : 0;
+    }
+    switch (GS_OP_ROUTINE(c->op)) {
+    case GS_R_GEMM:  return 7;
+    case GS_R_SYRK: case GS_R_HERK: case GS_R_SYR2K: case GS_R_HER2K: return 6;
+    case GS_R_SYMM: case GS_R_HEMM: case GS_R_TRMM: case GS_R_TRSM: case GS_R_GEMV: return 3;
+    default:         return 7;
+    }
+}
+
 /* the unit of a counter's total ("ns" for the clocks, else what it counts) */
 const char *ana_counter_unit(const char *ev)
 {

@@ -126,8 +126,15 @@ static void summary(const struct ana_report *r, FILE *o)
         esc(o, r->source ? r->source : "?");
         if (!strcmp(r->provenance, "modelled"))
             fprintf(o, " (CPU time x %s W per busy core, %s)", S(r->watts_per_core), r->watts_source);
-        fprintf(o, "</td></tr><tr><td>in calls / outside</td><td>%s / %s (reconciled: %s)</td></tr>", J(r->calls_j),
-                J(r->outside_j), r->reconciled ? "yes" : "NO");
+        fprintf(o, "</td></tr><tr><td>in calls / in regions between calls / outside</td><td>%s / %s / %s "
+                   "(reconciled: %s)</td></tr>", J(r->calls_j), J(r->gap_j), J(r->outside_j),
+                r->rec_energy.energy_ok ? "yes" : "NO");
+        char spin[512];
+        if (ana_spin_note(r, spin, sizeof spin)) {
+            fputs("<tr><td>modelled energy</td><td>", o);
+            esc(o, spin);
+            fputs("</td></tr>", o);
+        }
         fprintf(o, "<tr><td>idle baseline</td><td>%s W", S(r->idle_w));
         prov(o, "estimated");
         fputs(" (", o);
@@ -188,7 +195,7 @@ static void summary(const struct ana_report *r, FILE *o)
 static void layer_bars(const struct ana_report *r, FILE *o)
 {
     size_t n = r->nlayers + 1;          /* + outside */
-    double mx = r->outside_j, gsum = 0;
+    double mx = r->layers_out_j, gsum = 0;
     for (size_t i = 0; i < r->nlayers; i++) {
         double e = r->layers[i].energy_j + r->layers[i].gpu_energy_j;
         if (e > mx) mx = e;
@@ -205,7 +212,7 @@ static void layer_bars(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < n; i++) {
         int out = i == r->nlayers;
         const char *name = out ? "outside intercepted calls" : r->layers[i].name;
-        double e = out ? r->outside_j : r->layers[i].energy_j, t = out ? r->outside_s : r->layers[i].time_s;
+        double e = out ? r->layers_out_j : r->layers[i].energy_j, t = out ? r->layers_out_s : r->layers[i].wall_s;
         int y = 8 + (int)i * rowh;
         fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=end>", left - 8, y + 15);
         char nm[44];
@@ -497,7 +504,7 @@ static void tables(const struct ana_report *r, FILE *o)
     const struct ana_more *m = r->more;
     static const char tr[] = "NTC?";
     int carbon = ana_co2_g(r, 1) >= 0;
-    fputs("<h2>Top routines</h2><p class=note>%wall: of the wall time summed over processes; %energy: of the run's "
+    fputs("<h2>Top routines</h2><p class=note>%wall: of the wall time (calls active at once share it); %energy: of the run's "
           "total energy.</p><table><tr><th class=l>routine</th><th class=l>api</th><th>calls</th><th>GFLOP</th>"
           "<th>time</th><th>mean</th><th>GFLOP/s</th><th>%wall</th><th>energy</th><th>%energy</th><th>GFLOP/J</th>", o);
     if (carbon) fputs("<th>CO2e</th>", o);
@@ -507,7 +514,7 @@ static void tables(const struct ana_report *r, FILE *o)
         fprintf(o, "<tr><td class=l>%s</td><td class=l>%s</td><td>%llu</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td>",
                 x->op, x->api, (unsigned long long)x->calls, S(x->flops * 1e-9), T(x->time_s),
-                T(DIV(x->time_s, (double)x->calls)), S(DIV(x->flops * 1e-9, x->time_s)), P(DIV(x->time_s, r->wall_sum_s)),
+                T(DIV(x->time_s, (double)x->calls)), S(DIV(x->flops * 1e-9, x->time_s)), P(DIV(x->wall_s, r->duration_s)),
                 J(x->energy_j), P(DIV(x->energy_j, r->total_j)), S(DIV(x->flops * 1e-9, x->energy_j)));
         if (carbon) fprintf(o, "<td>%s</td>", ana_si(ana_co2_g(r, x->energy_j), "g", B(), 96));
         fputs("</tr>", o);
@@ -516,12 +523,16 @@ static void tables(const struct ana_report *r, FILE *o)
           "<th>m</th><th>n</th><th>k</th><th>calls</th><th>time</th><th>GFLOP/s</th><th>energy</th><th>%energy</th></tr>", o);
     for (size_t i = 0; i < r->nshapes && i < 20; i++) {
         const struct ana_shape_row *s = &r->shapes[i];
-        fprintf(o, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%c%c</td><td>%u</td><td>%u</td><td>%u</td>"
+        char dm[3][16];
+        const uint32_t dv[3] = { s->m, s->n, s->k };
+        for (int d = 0; d < 3; d++)
+            snprintf(dm[d], sizeof dm[d], s->dims >> d & 1 ? "%u" : "-", dv[d]);
+        fprintf(o, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%c%c</td><td>%s</td><td>%s</td><td>%s</td>"
                    "<td>%llu</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>",
-                s->op, s->api, tr[s->transa & 3], tr[s->transb & 3], s->m, s->n, s->k, (unsigned long long)s->calls,
+                s->op, s->api, tr[s->transa & 3], tr[s->transb & 3], dm[0], dm[1], dm[2], (unsigned long long)s->calls,
                 T(s->time_s), S(DIV(s->flops * 1e-9, s->time_s)), J(s->energy_j), P(DIV(s->energy_j, r->total_j)));
     }
-    fputs("</table>\n<h2>Layers</h2><table><tr><th class=l>layer</th><th>calls</th><th>time</th><th>J/iter</th>"
+    fputs("</table>\n<h2>Layers</h2><table><tr><th class=l>layer</th><th>calls</th><th>wall</th><th>J/iter</th>"
           "<th>energy</th><th>%energy</th><th>net of idle</th><th>W</th><th>GFLOP/s</th><th>GFLOP/J</th></tr>", o);
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *L = &r->layers[i];
@@ -529,13 +540,19 @@ static void tables(const struct ana_report *r, FILE *o)
         esc(o, L->name);
         fprintf(o, "</td><td>%llu</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                    "<td>%s</td></tr>",
-                (unsigned long long)L->calls, T(L->time_s), r->iterations > 0 ? J(L->energy_j / (double)r->iterations) : "-",
-                J(L->energy_j), P(DIV(L->energy_j, r->total_j)), J(L->energy_j - r->idle_w * L->time_s),
-                S(DIV(L->energy_j, L->time_s)), S(DIV(L->flops * 1e-9, L->time_s)), S(DIV(L->flops * 1e-9, L->energy_j)));
+                (unsigned long long)L->calls, T(L->wall_s), r->iterations > 0 ? J(L->energy_j / (double)r->iterations) : "-",
+                J(L->energy_j), P(DIV(L->energy_j, r->total_j)), J(L->energy_j - r->idle_w * L->wall_s),
+                S(DIV(L->energy_j, L->wall_s)), S(DIV(L->flops * 1e-9, L->time_s)), S(DIV(L->flops * 1e-9, L->energy_j)));
     }
-    fprintf(o, "<tr><td class=l>outside intercepted calls</td><td></td><td>%s</td><td></td><td>%s</td><td>%s</td>"
+    fprintf(o, "<tr><td class=l>%s</td><td></td><td>%s</td><td></td><td>%s</td><td>%s</td>"
                "<td>%s</td><td></td><td></td><td></td></tr></table>\n",
-            T(r->outside_s), J(r->outside_j), P(DIV(r->outside_j, r->total_j)), J(r->outside_j - r->idle_w * r->outside_s));
+            r->layers_from_regions ? "outside layers (no call, no layer&#39;s region)" : "outside intercepted calls",
+            T(r->layers_out_s), J(r->layers_out_j), P(DIV(r->layers_out_j, r->total_j)),
+            J(r->layers_out_j - r->idle_w * r->layers_out_s));
+    fprintf(o, "<p class=note>layers + outside: wall %s of %s, energy %s of %s; reconciled: %s</p>\n",
+            T(r->rec_layers.rows_s + r->rec_layers.out_s), T(r->duration_s),
+            J(r->rec_layers.rows_j + r->rec_layers.out_j), J(r->total_j),
+            r->rec_layers.time_ok && r->rec_layers.energy_ok ? "yes" : "NO");
     if (r->nregions) {
         fputs("<h2>Regions</h2><table><tr><th class=l>region</th><th>calls</th><th>time</th><th>in BLAS</th>"
               "<th>energy</th></tr>", o);

@@ -111,7 +111,8 @@ static void render(const struct ana_report *r, FILE *o)
         fputs(", \"time_s\": ", o); jnum(o, x->time_s);
         fputs(", \"mean_s\": ", o); jnum(o, DIV(x->time_s, (double)x->calls));
         fputs(", \"gflops\": ", o); jnum(o, DIV(x->flops * 1e-9, x->time_s));
-        fputs(", \"share\": ", o); jnum(o, DIV(x->time_s, r->wall_sum_s));
+        fputs(", \"wall_s\": ", o); jnum(o, x->wall_s);
+        fputs(", \"share\": ", o); jnum(o, DIV(x->wall_s, r->duration_s));
         fputs(", \"energy_j\": ", o); jnum(o, x->energy_j);
         if (x->bytes > 0 || !strcmp(x->api, "mpi") || !strcmp(x->api, "nccl") || !strcmp(x->api, "gloo")) {
             fputs(", \"bytes\": ", o); jnum(o, x->bytes);
@@ -134,7 +135,9 @@ static void render(const struct ana_report *r, FILE *o)
         fprintf(o, ", \"transa\": \"%s\", \"transb\": \"%s\", \"m\": %u, \"n\": %u, \"k\": %u, \"calls\": %llu, \"flops\": ",
                 tr[s->transa & 3], tr[s->transb & 3], s->m, s->n, s->k, (unsigned long long)s->calls);
         jnum(o, s->flops);
+        fprintf(o, ", \"dims\": \"%s%s%s\"", s->dims & 1 ? "m" : "", s->dims & 2 ? "n" : "", s->dims & 4 ? "k" : "");
         fputs(", \"time_s\": ", o); jnum(o, s->time_s);
+        fputs(", \"wall_s\": ", o); jnum(o, s->wall_s);
         fputs(", \"gflops\": ", o); jnum(o, DIV(s->flops * 1e-9, s->time_s));
         fputs(", \"energy_j\": ", o); jnum(o, s->energy_j);
         fputs("}", o);
@@ -151,6 +154,8 @@ static void render(const struct ana_report *r, FILE *o)
     fputs("\n  ],\n  \"outside\": {\"time_s\": ", o); jnum(o, r->outside_s);
     fputs(", \"energy_j\": ", o); jnum(o, r->outside_j);
     fputs(", \"unattributed_time_s\": ", o); jnum(o, r->unattributed_s);
+    fputs(", \"layers_time_s\": ", o); jnum(o, r->layers_out_s);
+    fputs(", \"layers_energy_j\": ", o); jnum(o, r->layers_out_j);
     fputs("},\n  \"energy\": {\"total_j\": ", o); jnum(o, r->total_j);
     fputs(", \"provenance\": ", o); jstr(o, r->provenance);
     fputs(", \"source\": ", o); jstr(o, r->source);
@@ -158,10 +163,33 @@ static void render(const struct ana_report *r, FILE *o)
     fputs(", \"idle_source\": ", o); jstr(o, r->idle_source);
     fputs(", \"net_j\": ", o); jnum(o, r->net_j);
     fputs(", \"calls_j\": ", o); jnum(o, r->calls_j);
+    fputs(", \"regions_between_calls_j\": ", o); jnum(o, r->gap_j);
     fprintf(o, ", \"reconciled\": %s", r->reconciled ? "true" : "false");
+    /* each table: its rows and its outside row as summed, against the wall and the total */
+    fputs(", \"reconciliation\": {", o);
+    const struct { const char *name; const struct ana_recon *x; } rc[] = {
+        { "energy_line", &r->rec_energy }, { "routines", &r->rec_ops }, { "shapes", &r->rec_shapes },
+        { "layers", &r->rec_layers },
+    };
+    for (size_t i = 0; i < sizeof rc / sizeof *rc; i++) {
+        fprintf(o, "%s\"%s\": {\"rows_time_s\": ", i ? ", " : "", rc[i].name); jnum(o, rc[i].x->rows_s);
+        fputs(", \"outside_time_s\": ", o); jnum(o, rc[i].x->out_s);
+        fputs(", \"wall_s\": ", o); jnum(o, r->duration_s);
+        fputs(", \"rows_energy_j\": ", o); jnum(o, rc[i].x->rows_j);
+        fputs(", \"outside_energy_j\": ", o); jnum(o, rc[i].x->out_j);
+        fputs(", \"total_j\": ", o); jnum(o, r->total_j);
+        fprintf(o, ", \"time_reconciled\": %s, \"energy_reconciled\": %s}", rc[i].x->time_ok ? "true" : "false",
+                rc[i].x->energy_ok ? "true" : "false");
+    }
+    fputs("}", o);
     if (r->watts_per_core > 0) {
         fputs(", \"model\": {\"watts_per_core\": ", o); jnum(o, r->watts_per_core);
-        fputs(", \"watts_source\": ", o); jstr(o, r->watts_source); fputs("}", o);
+        fputs(", \"watts_source\": ", o); jstr(o, r->watts_source);
+        fputs(", \"blas_threads\": ", o);
+        if (r->blas_threads > 0) fprintf(o, "%d", r->blas_threads); else fputs("null", o);
+        char spin[512];
+        fputs(", \"spin_note\": ", o); jstr(o, ana_spin_note(r, spin, sizeof spin));
+        fputs("}", o);
     }
     fputs(", \"domains\": [", o);
     for (int i = 0; i < r->ndom; i++) {
@@ -173,26 +201,24 @@ static void render(const struct ana_report *r, FILE *o)
         fputs("}", o);
     }
     fputs("]},\n  \"layers\": [", o);
-    double lt = 0;
-    for (size_t i = 0; i < r->nlayers; i++)
-        lt += r->layers[i].time_s;
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
         fprintf(o, "%s\n    {\"name\": ", i ? "," : ""); jstr(o, l->name);
         fputs(", \"source\": ", o); jstr(o, l->source ? l->source : "detected");
         fprintf(o, ", \"calls\": %llu, \"time_s\": ", (unsigned long long)l->calls); jnum(o, l->time_s);
+        fputs(", \"wall_s\": ", o); jnum(o, l->wall_s);
         fputs(", \"energy_j\": ", o); jnum(o, l->energy_j);
         fputs(", \"energy_j_per_iter\": ", o);
         if (l->iterations > 0) jnum(o, l->energy_j / (double)l->iterations);
         else if (r->iterations > 0) jnum(o, l->energy_j / (double)r->iterations); else fputs("null", o);
         fputs(", \"iterations\": ", o);
         if (l->iterations > 0) fprintf(o, "%ld", l->iterations); else fputs("null", o);
-        fputs(", \"power_w\": ", o); jnum(o, DIV(l->energy_j, l->time_s));
+        fputs(", \"power_w\": ", o); jnum(o, DIV(l->energy_j, l->wall_s));
         fputs(", \"flops\": ", o); jnum(o, l->flops);
         fputs(", \"gflops\": ", o); jnum(o, DIV(l->flops * 1e-9, l->time_s));
         fputs(", \"gflops_per_j\": ", o); jnum(o, DIV(l->flops * 1e-9, l->energy_j));
-        fputs(", \"share\": ", o); jnum(o, DIV(l->time_s, lt));
-        fputs(", \"net_energy_j\": ", o); jnum(o, l->energy_j - r->idle_w * l->time_s);
+        fputs(", \"share\": ", o); jnum(o, DIV(l->wall_s, r->duration_s));
+        fputs(", \"net_energy_j\": ", o); jnum(o, l->energy_j - r->idle_w * l->wall_s);
         fputs(", \"provenance\": ", o); jstr(o, r->provenance);
         fputs(", \"gpu_time_s\": ", o); jnum(o, l->gpu_time_s);
         fputs(", \"gpu_energy_j\": ", o); jnum(o, l->gpu_energy_j);

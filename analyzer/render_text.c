@@ -106,6 +106,16 @@ static const char *ctr_unit(const char *ev)
     return "events";
 }
 
+/* a table's rows + outside against the run's wall and energy, as summed */
+static void recon_line(const struct ana_report *r, const struct ana_recon *x, const char *table, FILE *o)
+{
+    fprintf(o, "\n  %s + outside: wall %s + %s = %s of %s", table, T(x->rows_s), T(x->out_s), T(x->rows_s + x->out_s),
+            T(r->duration_s));
+    if (strcmp(r->provenance, "none"))
+        fprintf(o, ", energy %s + %s = %s of %s", J(x->rows_j), J(x->out_j), J(x->rows_j + x->out_j), J(r->total_j));
+    fprintf(o, "; reconciled: %s\n", x->time_ok && (x->energy_ok || !strcmp(r->provenance, "none")) ? "yes" : "NO");
+}
+
 static void headline(const struct ana_report *r, FILE *o)
 {
     const struct ana_more *m = r->more;
@@ -223,10 +233,16 @@ static void render(const struct ana_report *r, FILE *o)
         fprintf(o, "energy: %s %s", J(r->total_j), r->provenance);
         if (r->source)
             fprintf(o, " (%s)", r->source);
-        fprintf(o, "; in intercepted calls %s, outside %s; reconciled: %s\n", J(r->calls_j), J(r->outside_j),
-                r->reconciled ? "yes" : "NO");
+        fprintf(o, "; in intercepted calls %s", J(r->calls_j));
+        if (r->nregions)
+            fprintf(o, ", in regions between calls %s", J(r->gap_j));
+        fprintf(o, ", outside %s; reconciled: %s\n", J(r->outside_j),
+                r->rec_energy.energy_ok ? "yes" : "NO (see the warnings)");
         fprintf(o, "        idle baseline %s W (%s): idle %s, net of idle %s\n", S(r->idle_w), r->idle_source,
                 J(r->total_j - r->net_j), J(r->net_j));
+        char spin[512];
+        if (ana_spin_note(r, spin, sizeof spin))
+            fprintf(o, "        %s\n", spin);
         for (int d = 0; d < r->ndom; d++)
             fprintf(o, "        domain %s: %s %s (%s)\n", ana_text_escape(r->dom[d].name, B256(), 63), J(r->dom[d].energy_j), r->dom[d].provenance,
                     r->dom[d].source);
@@ -234,16 +250,22 @@ static void render(const struct ana_report *r, FILE *o)
     fprintf(o, "time outside intercepted calls: %s (%s of wall time: no call of any process active)\n\n",
             T(r->outside_s), P(DIV(r->outside_s, r->duration_s)));
 
-    fputs("routines  (%wall: of the wall time summed over processes; %energy: of the total energy)\n", o);
+    const char *out_name = m && m->filter_desc[0] ? "outside the selected calls" : "outside intercepted calls";
+    fputs("routines  (time: in the calls; %wall: of the wall time, calls active at once share it; "
+          "%energy: of the total energy)\n", o);
     tab_cols(&t, carbon ? "<op|<api|calls|GFLOP|time|mean|GFLOP/s|%wall|energy|%energy|CO2e"
                         : "<op|<api|calls|GFLOP|time|mean|GFLOP/s|%wall|energy|%energy");
     for (size_t i = 0; i < r->nops; i++) {
         const struct ana_op_row *x = &r->ops[i];
         tab_row(&t, x->op, x->api, U(x->calls), S(x->flops * 1e-9), T(x->time_s), T(DIV(x->time_s, (double)x->calls)),
-                S(DIV(x->flops * 1e-9, x->time_s)), P(DIV(x->time_s, r->wall_sum_s)), J(x->energy_j),
+                S(DIV(x->flops * 1e-9, x->time_s)), P(DIV(x->wall_s, r->duration_s)), J(x->energy_j),
                 P(DIV(x->energy_j, r->total_j)), CO2(r, x->energy_j));
     }
+    if (strcmp(r->provenance, "none"))
+        tab_row(&t, out_name, "", "", "", T(r->rec_ops.out_s), "", "", P(DIV(r->rec_ops.out_s, r->duration_s)),
+                J(r->rec_ops.out_j), P(DIV(r->rec_ops.out_j, r->total_j)), CO2(r, r->rec_ops.out_j));
     tab_print(&t, o);
+    recon_line(r, &r->rec_ops, "routines", o);
 
     size_t ns = r->nshapes < 20 ? r->nshapes : 20;
     fprintf(o, "\nshapes (top %zu of %zu by time; tr: transposes of A and B, N none, T transposed, C conjugate)\n", ns,
@@ -253,10 +275,26 @@ static void render(const struct ana_report *r, FILE *o)
     for (size_t i = 0; i < ns; i++) {
         const struct ana_shape_row *s = &r->shapes[i];
         char trs[3] = { tr[s->transa & 3], tr[s->transb & 3], 0 };
-        tab_row(&t, s->op, s->api, trs, U(s->m), U(s->n), U(s->k), U(s->calls), T(s->time_s),
+        tab_row(&t, s->op, s->api, trs, s->dims & 1 ? U(s->m) : "-", s->dims & 2 ? U(s->n) : "-",
+                s->dims & 4 ? U(s->k) : "-", U(s->calls), T(s->time_s),
                 S(DIV(s->flops * 1e-9, s->time_s)), J(s->energy_j), P(DIV(s->energy_j, r->total_j)));
     }
+    if (ns < r->nshapes) {
+        double mt = 0, mj = 0, mf = 0;
+        uint64_t mc = 0;
+        for (size_t i = ns; i < r->nshapes; i++) {
+            mt += r->shapes[i].time_s; mj += r->shapes[i].energy_j;
+            mf += r->shapes[i].flops; mc += r->shapes[i].calls;
+        }
+        char more[64];
+        snprintf(more, sizeof more, "%zu more shapes", r->nshapes - ns);
+        tab_row(&t, more, "", "", "", "", "", U(mc), T(mt), S(DIV(mf * 1e-9, mt)), J(mj), P(DIV(mj, r->total_j)));
+    }
+    if (strcmp(r->provenance, "none"))
+        tab_row(&t, out_name, "", "", "", "", "", "", T(r->rec_shapes.out_s), "", J(r->rec_shapes.out_j),
+                P(DIV(r->rec_shapes.out_j, r->total_j)));
     tab_print(&t, o);
+    recon_line(r, &r->rec_shapes, "shapes", o);
 
     if (r->nregions) {
         fputs("\nregions (time: inclusive, from push to pop; in BLAS: inside intercepted calls)\n", o);
@@ -268,27 +306,25 @@ static void render(const struct ana_report *r, FILE *o)
         }
         tab_print(&t, o);
     }
-    double lt = 0;
-    for (size_t i = 0; i < r->nlayers; i++)
-        lt += r->layers[i].time_s;
     fprintf(o, "\nlayers (%s; ", r->layers_from_regions ? "regions holding at most one layer are rows of their own, detected from the call stream inside the others" : "detected from the call stream");
     if (r->iterations > 0)
         fprintf(o, "%ld iterations", r->iterations);
     else
         fprintf(o, "no repeating iteration found");
-    fprintf(o, "; energy %s; net: less idle power x time; %%time: of the layers' time; %%energy: of the total)\n",
-            r->provenance);
-    tab_cols(&t, carbon ? "<layer|<from|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J|CO2e"
-                        : "<layer|<from|calls|time|%time|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J");
+    fprintf(o, "; energy %s; wall: its calls' share of the wall time (calls active at once share it)%s; "
+               "%%wall: of the wall time; net: less idle power x wall; %%energy: of the total)\n",
+            r->provenance, r->layers_from_regions ? " and its regions' time between calls" : "");
+    tab_cols(&t, carbon ? "<layer|<from|calls|wall|%wall|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J|CO2e"
+                        : "<layer|<from|calls|wall|%wall|J/iter|energy|%energy|net|W|GFLOP/s|GFLOP/J");
     /* at most ANA_TEXT_LAYERS rows in their order; the rest summed in one
      * row, so that the rows still add up to the total (JSON and CSV: all) */
     size_t nl = r->nlayers <= ANA_TEXT_LAYERS ? r->nlayers : ANA_TEXT_LAYERS - 1;
     for (size_t i = 0; i < nl; i++) {
         const struct ana_layer_row *l = &r->layers[i];
-        tab_row(&t, l->name, l->source ? l->source : "detected", U(l->calls), T(l->time_s), P(DIV(l->time_s, lt)),
+        tab_row(&t, l->name, l->source ? l->source : "detected", U(l->calls), T(l->wall_s), P(DIV(l->wall_s, r->duration_s)),
                 l->iterations > 0 ? J(l->energy_j / (double)l->iterations) :
                 r->iterations > 0 ? J(l->energy_j / (double)r->iterations) : "-", J(l->energy_j),
-                P(DIV(l->energy_j, r->total_j)), J(l->energy_j - r->idle_w * l->time_s), S(DIV(l->energy_j, l->time_s)),
+                P(DIV(l->energy_j, r->total_j)), J(l->energy_j - r->idle_w * l->wall_s), S(DIV(l->energy_j, l->wall_s)),
                 S(DIV(l->flops * 1e-9, l->time_s)), S(DIV(l->flops * 1e-9, l->energy_j)), CO2(r, l->energy_j));
     }
     if (nl < r->nlayers) {
@@ -296,20 +332,25 @@ static void render(const struct ana_report *r, FILE *o)
         for (size_t i = nl; i < r->nlayers; i++) {
             rest.calls += r->layers[i].calls;
             rest.time_s += r->layers[i].time_s;
+            rest.wall_s += r->layers[i].wall_s;
             rest.energy_j += r->layers[i].energy_j;
             rest.flops += r->layers[i].flops;
         }
         char more[64];
         snprintf(more, sizeof more, "(%zu more layers)", r->nlayers - nl);
-        tab_row(&t, more, "", U(rest.calls), T(rest.time_s), P(DIV(rest.time_s, lt)), "-", J(rest.energy_j),
-                P(DIV(rest.energy_j, r->total_j)), J(rest.energy_j - r->idle_w * rest.time_s),
-                S(DIV(rest.energy_j, rest.time_s)), S(DIV(rest.flops * 1e-9, rest.time_s)),
+        tab_row(&t, more, "", U(rest.calls), T(rest.wall_s), P(DIV(rest.wall_s, r->duration_s)), "-", J(rest.energy_j),
+                P(DIV(rest.energy_j, r->total_j)), J(rest.energy_j - r->idle_w * rest.wall_s),
+                S(DIV(rest.energy_j, rest.wall_s)), S(DIV(rest.flops * 1e-9, rest.time_s)),
                 S(DIV(rest.flops * 1e-9, rest.energy_j)), CO2(r, rest.energy_j));
     }
-    tab_row(&t, m && m->filter_desc[0] ? "outside the selected calls" : "outside intercepted calls", "", "",
-            T(r->outside_s), "", "", J(r->outside_j), P(DIV(r->outside_j, r->total_j)),
-            J(r->outside_j - r->idle_w * r->outside_s), "", "", "", CO2(r, r->outside_j));
+    tab_row(&t, r->layers_from_regions ? (m && m->filter_desc[0] ? "outside the selected calls and layers"
+                                                                  : "outside layers (no call, no layer's region)")
+                                       : out_name, "", "",
+            T(r->layers_out_s), P(DIV(r->layers_out_s, r->duration_s)), "", J(r->layers_out_j),
+            P(DIV(r->layers_out_j, r->total_j)), J(r->layers_out_j - r->idle_w * r->layers_out_s), "", "", "",
+            CO2(r, r->layers_out_j));
     tab_print(&t, o);
+    recon_line(r, &r->rec_layers, "layers", o);
 
     if (m && m->per_thread) {
         fputs("\nthreads (time and energy in intercepted calls; span: first call to last)\n", o);

@@ -2,6 +2,7 @@
  * ops, shapes, regions, layers, outside, energy, counters.  Rows are found
  * by hash (cost linear in calls, whatever the number of regions, layers or
  * shapes) and ordered at the end by where they first appeared. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
@@ -153,6 +154,7 @@ static int shape_row(struct ana_report *r, int oi, const struct ana_call *c, con
     struct ana_shape_row *s = &r->shapes[r->nshapes];
     memset(s, 0, sizeof *s);
     snprintf(s->op, sizeof s->op, "%s", r->ops[oi].op);
+    s->dims = ana_call_dims(at->a0 < r->run->nprocs ? r->run->procs[at->a0] : NULL, c);
     s->api = r->ops[oi].api; s->transa = ta; s->transb = tb; s->m = c->m; s->n = c->n; s->k = c->k;
     s->oi = (uint32_t)oi;
     s->first = *at;
@@ -240,6 +242,23 @@ static int energy_begin(struct ana_report *r)
         }
         if (p->run_id[0] && !r->run_id[0])
             snprintf(r->run_id, sizeof r->run_id, "%s", p->run_id);
+        /* BLAS threads (header blas.threads: "N (how)"): the most any calling process had */
+        char bt[128];
+        if (p->ncalls && ana_hdr_get(p, "blas.threads", bt, sizeof bt)) {
+            int n = atoi(bt);
+            if (n > 0) {
+                if (n > r->blas_threads) {
+                    r->blas_threads = n;
+                    const char *how = strchr(bt, '(');
+                    snprintf(r->blas_threads_how, sizeof r->blas_threads_how, "%.*s", how ? (int)strcspn(how + 1, ")") : 0,
+                             how ? how + 1 : "");
+                }
+            } else {
+                r->blas_threads_unknown = 1;
+            }
+        } else if (p->ncalls) {
+            r->blas_threads_unknown = 1;
+        }
     }
     /* distinct run ids among the processes */
     r->nruns = (int)ana_count_runs(run, NULL, NULL);
@@ -282,13 +301,15 @@ static void aggregate_event(struct ana_report *r, void *self, const struct ana_e
         r->run->filter->dropped_j += c->energy_j;
         r->outside_j += c->energy_j;
         r->calls_j -= c->energy_j;
+        r->dropped_wall_s += c->wall_s;
         return;
     }
     struct ana_first at = { p->index, 0, ev->thread, ev->pos };
     double t = (double)(c->t1 - c->t0) * 1e-9, f = ev->flops;
     int oi = op_row(r, c, &at);
     struct ana_op_row *o = &r->ops[oi];
-    o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j; o->bytes += (double)c->bytes;
+    o->calls++; o->flops += f; o->time_s += t; o->energy_j += c->energy_j; o->wall_s += c->wall_s;
+    o->bytes += (double)c->bytes;
     if (c->has_ctr) {
         o->ctr_calls++;
         r->ctr_calls++;
@@ -299,7 +320,7 @@ static void aggregate_event(struct ana_report *r, void *self, const struct ana_e
     }
     int si = shape_row(r, oi, c, &at);
     struct ana_shape_row *s = &r->shapes[si];
-    s->calls++; s->flops += f; s->time_s += t; s->energy_j += c->energy_j;
+    s->calls++; s->flops += f; s->time_s += t; s->energy_j += c->energy_j; s->wall_s += c->wall_s;
     r->total_calls++;
     if (c->region) {
         int gi = ana_region_row(r, p, c->region, &at);
@@ -310,8 +331,12 @@ static void aggregate_event(struct ana_report *r, void *self, const struct ana_e
         struct ana_layer_row *l = &r->layers[c->layer];
         l->calls++;
         l->time_s += t;
+        l->wall_s += c->wall_s;
         l->energy_j += c->energy_j;
         l->flops += f;
+    } else {
+        r->unlayered_wall_s += c->wall_s;
+        r->unlayered_j += c->energy_j;
     }
 }
 
@@ -344,6 +369,74 @@ static int cmp_op(const void *a, const void *b)
     return ana_first_cmp(&x->first, &y->first);
 }
 
+/* a and b agree to rounding (sums of many shares) */
+static int agrees(double a, double b)
+{
+    double d = a - b, m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(d) <= 1e-9 * (m > 1 ? m : 1) + 1e-12;
+}
+static void recon_check(struct ana_report *r, struct ana_recon *x, const char *table)
+{
+    x->time_ok = agrees(x->rows_s + x->out_s, r->duration_s);
+    x->energy_ok = agrees(x->rows_j + x->out_j, r->total_j);
+    if (!x->energy_ok)
+        ana_warn(r->run, "energy does not reconcile in the %s: rows %.9f J + outside %.9f J != total %.9f J",
+                 table, x->rows_j, x->out_j, r->total_j);
+    if (!x->time_ok)
+        ana_warn(r->run, "time does not reconcile in the %s: rows %.9f s + outside %.9f s != wall %.9f s",
+                 table, x->rows_s, x->out_s, r->duration_s);
+}
+/* every table that shows an "outside" row: its rows plus outside against
+ * the run's wall time and total energy, summed from what the table shows */
+static void reconcile(struct ana_report *r)
+{
+    /* the energy line: in calls, in regions between calls, outside both */
+    struct ana_recon *e = &r->rec_energy;
+    memset(e, 0, sizeof *e);
+    e->rows_j = r->calls_j + r->gap_j;
+    e->out_j = r->outside_j;
+    for (size_t i = 0; i < r->nops; i++)
+        e->rows_s += r->ops[i].wall_s;
+    e->rows_s += r->gap_s;
+    e->out_s = r->outside_s - r->gap_s + r->dropped_wall_s;
+    recon_check(r, e, "energy line");
+    /* routines: every intercepted call is in one; outside = no call active */
+    struct ana_recon *o = &r->rec_ops;
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < r->nops; i++) {
+        o->rows_s += r->ops[i].wall_s;
+        o->rows_j += r->ops[i].energy_j;
+    }
+    o->out_s = r->outside_s + r->dropped_wall_s;
+    o->out_j = r->outside_j + r->gap_j;
+    recon_check(r, o, "routines table");
+    /* shapes: a partition of the calls, like the routines */
+    struct ana_recon *sh = &r->rec_shapes;
+    memset(sh, 0, sizeof *sh);
+    for (size_t i = 0; i < r->nshapes; i++) {
+        sh->rows_s += r->shapes[i].wall_s;
+        sh->rows_j += r->shapes[i].energy_j;
+    }
+    sh->out_s = o->out_s;
+    sh->out_j = o->out_j;
+    recon_check(r, sh, "shapes table");
+    /* layers: calls with a layer, and the gaps of the regions that name
+     * one; outside = the rest */
+    struct ana_recon *l = &r->rec_layers;
+    memset(l, 0, sizeof *l);
+    for (size_t i = 0; i < r->nlayers; i++) {
+        l->rows_s += r->layers[i].wall_s;
+        l->rows_j += r->layers[i].energy_j;
+    }
+    r->layers_out_s = r->outside_s - r->gap_layers_s + r->dropped_wall_s + r->unlayered_wall_s;
+    r->layers_out_j = r->outside_j + (r->gap_j - r->gap_layers_j) + r->unlayered_j;
+    l->out_s = r->layers_out_s;
+    l->out_j = r->layers_out_j;
+    recon_check(r, l, "layers table");
+    r->reconciled = e->time_ok && e->energy_ok && o->time_ok && o->energy_ok && sh->time_ok && sh->energy_ok &&
+                    l->time_ok && l->energy_ok;
+}
+
 static int aggregate_end(struct ana_report *r)
 {
     typedef struct ana_region_row ana_region_row;
@@ -374,15 +467,7 @@ static int aggregate_end(struct ana_report *r)
     free(r->shape_hash);
     r->shape_hash = NULL;
     r->shape_cap = 0;
-    double lsum = 0;
-    for (size_t i = 0; i < r->nlayers; i++)
-        lsum += r->layers[i].energy_j;
-    double diff = lsum + r->outside_j - r->total_j;
-    r->reconciled = diff < 0 ? -diff <= 1e-9 * (r->total_j > 1 ? r->total_j : 1) + 1e-9
-                             : diff <= 1e-9 * (r->total_j > 1 ? r->total_j : 1) + 1e-9;
-    if (!r->reconciled)
-        ana_warn(r->run, "energy does not reconcile: layers %.9f J + outside %.9f J != total %.9f J",
-                 lsum, r->outside_j, r->total_j);
+    reconcile(r);
     return 0;
 }
 const struct ana_stage ana_stage_aggregate = { "aggregate", NULL, aggregate_event, aggregate_end };

@@ -642,3 +642,24 @@ void ana_report_more_free(struct ana_report *r)
     free(m);
     r->more = NULL;
 }
+
+/* modelled energy is CPU time x watts: BLAS threads that spin while they
+ * wait for work burn CPU time the model counts as energy (a run of one
+ * program varies ~3x with BLAS threads and load).  NULL: nothing to say
+ * (measured energy, or one BLAS thread everywhere). */
+const char *ana_spin_note(const struct ana_report *r, char *b, size_t n)
+{
+    if (!r->provenance || strcmp(r->provenance, "modelled"))
+        return NULL;
+    if (r->blas_threads > 1)
+        snprintf(b, n, "modelled energy counts CPU time, BLAS threads spin-waiting for work included (%d BLAS threads, "
+                 "%s): it varies with BLAS threads and machine load; compare runs on time and FLOPs (diff does), or "
+                 "record with OPENBLAS_NUM_THREADS=1", r->blas_threads, r->blas_threads_how);
+    else if (r->blas_threads_unknown)
+        snprintf(b, n, "modelled energy counts CPU time, BLAS threads spin-waiting for work included (BLAS threads "
+                 "not recorded): with more than one it varies with BLAS threads and machine load; compare runs on "
+                 "time and FLOPs (diff does)");
+    else
+        return NULL;
+    return b;
+}

@@ -631,6 +631,7 @@ void ana_decode_call(const struct ana_proc *p, const uint8_t *rec, const uint8_t
     c->region = r.region; c->flags = r.flags; c->op = r.op;
     c->has_ctr = 0;
     c->energy_j = 0;
+    c->wall_s = 0;
     c->layer = -1;
     for (const uint8_t *q = next; q + GS_REC_SIZE <= end;) {
         if (ana_rec_is_call(q) || q[0] == GS_REC_NONE)

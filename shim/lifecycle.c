@@ -20,6 +20,8 @@
 #include "gs.h"
 #include "run.h"
 
+GS_HIDDEN void *gs_resolve_quiet(void **slot, const char *name);   /* resolve.c */
+
 GS_HIDDEN uint64_t gs_clock_init(void);
 
 extern const struct gs_module __start_gs_modules[] __attribute__((weak, visibility("hidden")));
@@ -73,6 +75,29 @@ static void gs_thread_gone(void *arg)
     t->attached = 0;
 }
 
+/* BLAS threads: the analyzer says that modelled energy (CPU time x watts)
+ * counts their spin-waiting.  Asked of OpenBLAS when it is loaded (a getter
+ * of a global), else what the environment asks for; "unknown" otherwise. */
+static void *gs_real_openblas_threads;
+static void gs_describe_blas_threads(void)
+{
+    typedef int (*gs_fn_threads)(void);
+    gs_fn_threads f = (gs_fn_threads)gs_resolve_quiet(&gs_real_openblas_threads, "openblas_get_num_threads");
+    if (f) {
+        gs_header_add("blas.threads", "%d (openblas_get_num_threads)", f());
+        return;
+    }
+    static const char *const env[] = { "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS" };
+    for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
+        const char *v = getenv(env[i]);
+        if (v && *v >= '1' && *v <= '9') {
+            gs_header_add("blas.threads", "%d (%s)", atoi(v), env[i]);
+            return;
+        }
+    }
+    gs_header_add("blas.threads", "unknown");
+}
+
 static void gs_describe_process(void)
 {
     char host[256] = "";
@@ -105,6 +130,7 @@ static void gs_describe_process(void)
     gs_header_add("rank", "%s", gs_run_rank());
     gs_header_add("clock", "%s", gs_clock_is_tsc ? "tsc" : "mono");
     gs_header_add("interposers", "cblas fortran");
+    gs_describe_blas_threads();
 }
 
 /* The process's first intercepted call: the writer, then every module. */

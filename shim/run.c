@@ -14,6 +14,7 @@
  *                exits.  Its text hands the last values to the next holder.
  *   warn.ID.KEY  O_EXCL markers: a warning about the machine once per run */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 static char gs_dir[PATH_MAX];
 static char gs_id[40];
 static int  gs_leader;
+static int  gs_fresh;                   /* this process began the run (picked its id) */
 static int  gs_started;                 /* this process wrote its "start" line */
 static int  gs_lock_fd = -1;
 static int  gs_lock_held;
@@ -60,6 +62,7 @@ int gs_run_setup(void)
         setenv("GREENSHIM_RUN_ID", gs_id, 1);
         setenv("GREENSHIM_RUN_LEADER", b, 1);
         gs_leader = 1;
+        gs_fresh = 1;
     } else {
         snprintf(gs_id, sizeof gs_id, "%s", id);
         /* the leader keeps its role through exec (same pid) */
@@ -136,6 +139,36 @@ static void gs_append(const char *line)
     close(fd);
 }
 
+/* A new run in a directory that holds another (LD_PRELOAD by hand, the same
+ * GREENSHIM_OUT twice): perf moves an old perf.data aside; the recorder
+ * never moves files it did not make, and the other run may still be
+ * writing, so it records next to it, keeps it apart (its own run id: the
+ * analyzer reports one run at a time) and says so once, unless asked to
+ * add (GREENSHIM_APPEND=1, greenshim record --append). */
+static void gs_check_other_runs(void)
+{
+    if (!gs_fresh || gs_setting_bool("GREENSHIM_APPEND"))
+        return;
+    char p[PATH_MAX];
+    gs_sub(p, sizeof p, NULL);
+    DIR *d = opendir(p);
+    if (!d)
+        return;
+    unsigned others = 0;
+    char mine[64];
+    snprintf(mine, sizeof mine, "procs.%s", gs_id);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strncmp(e->d_name, "procs.", 6) == 0 && strcmp(e->d_name, mine) != 0)
+            others++;
+    closedir(d);
+    if (others)
+        gs_warn_once("other-runs", "%s already holds %u other run%s: this run (id %s) is added next to %s, "
+                     "kept apart (the analyzer reports one run at a time; --merge-runs joins them); for a "
+                     "directory of its own set GREENSHIM_OUT to a new one (greenshim record refuses such a "
+                     "directory unless --append)", gs_dir, others, others == 1 ? "" : "s", gs_id,
+                     others == 1 ? "it" : "them");
+}
+
 void gs_run_start(void)
 {
     gs_header_add("run.id", "%s", gs_id);
@@ -145,6 +178,7 @@ void gs_run_start(void)
                "run's summary and samples no machine-wide energy", gs_dir);
         return;
     }
+    gs_check_other_runs();
     char line[64];
     snprintf(line, sizeof line, "start %d\n", (int)getpid());
     gs_append(line);

@@ -59,6 +59,8 @@ static const struct gs_setting_row gs_rows[] = {
       "0: no CUPTI kernel timing (CUDA calls, cuBLAS, NVTX and NVML energy are still recorded)" },
     { "GREENSHIM_NCCL_PLUGIN", T_BOOL, "1", 0, 1, NULL, 0,
       "0: the shim does not offer itself as NCCL's profiler plugin (NCCL_PROFILER_PLUGIN); the ncclAllReduce & co. interposers record" },
+    { "GREENSHIM_APPEND", T_BOOL, "0", 0, 1, NULL, 0,
+      "1: a new run may join a directory that holds another without a warning (greenshim record --append)" },
     { "GREENSHIM_NATIVE", T_BOOL, "1", 0, 1, NULL, 0,
       "0: the BLAS and oneDNN interposers forward without recording (the Python helper's ATen fallback records instead; for comparing the two)" },
     { "GREENSHIM_ATEN", T_ENUM, "auto", 0, 0, "auto|on|off", 0,

@@ -3,19 +3,24 @@
  * test): T threads of sgemm calls in a 3-layer loop (each call inside a
  * region of its layer with REGIONS=1), a measured RAPL package domain
  * sampled every 10 ms (100 samples at least), a frequency domain.
- *   bigtrace FILE NCALLS [THREADS [REGIONS]]                               */
+ * CALL_NS: each call's duration (default 2000, at most 2700: calls start
+ * every 3 us).
+ *   bigtrace FILE NCALLS [THREADS [REGIONS [CALL_NS]]]                     */
 #include <stdlib.h>
 #include "../unit/tracegen.h"
 
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bigtrace FILE NCALLS [THREADS]\n");
+        fprintf(stderr, "usage: bigtrace FILE NCALLS [THREADS [REGIONS [CALL_NS]]]\n");
         return 2;
     }
     unsigned long long n = strtoull(argv[2], NULL, 10);
     unsigned nt = argc > 3 ? (unsigned)atoi(argv[3]) : 4;
     int regions = argc > 4 && atoi(argv[4]) != 0;
+    unsigned long long dur = argc > 5 ? strtoull(argv[5], NULL, 10) : 2000;
+    if (dur < 1 || dur > 2700)
+        dur = 2000;
     if (!nt || nt > 64)
         nt = 4;
     static struct tg g;
@@ -23,7 +28,7 @@ int main(int argc, char **argv)
             "host: bigtrace\ncmdline: bigtrace\n"
             "domain.0: name=package-0 kind=energy unit=uJ source=rapl provenance=measured sum=1 max_range=262143328850\n"
             "domain.1: name=cpu0 kind=freq unit=kHz source=cpufreq provenance=measured sum=0\n");
-    /* every call 2 us with a 1 us gap: threads run in parallel */
+    /* every call 2 us (CALL_NS) with a 1 us gap: threads run in parallel */
     unsigned long long per = n / nt, span = (per + 1) * 3000ull + 1000000;
     tg_thread(&g, 1, GS_STREAM_SAMPLER);
     unsigned long long period = span / 100 < 10000000ull ? span / 100 : 10000000ull;
@@ -45,10 +50,10 @@ int main(int argc, char **argv)
             uint64_t t0 = 1000000 + i * 3000;
             if (regions)
                 tg_region(&g, 1, (uint32_t)(l + 1), t0 - 100);
-            tg_call(&g, GS_OP(GS_R_GEMM, GS_DT_S), 0, t0, t0 + 2000, dims[l][0], dims[l][1], dims[l][2],
+            tg_call(&g, GS_OP(GS_R_GEMM, GS_DT_S), 0, t0, t0 + dur, dims[l][0], dims[l][1], dims[l][2],
                     regions ? (uint32_t)(l + 1) : 0);
             if (regions)
-                tg_region(&g, 0, (uint32_t)(l + 1), t0 + 2100);
+                tg_region(&g, 0, (uint32_t)(l + 1), t0 + dur + 100);
         }
         tg_end(&g, span);
     }
