@@ -165,7 +165,7 @@ $(BUILD)/gpu/gpu_nvtx $(BUILD)/gpu/gpu_nvtx_domains $(BUILD)/gpu/gpu_nvtx_names:
 
 $(BUILD)/fakes/nccl/libnccl.so.2: tests/fakes/fake_nccl.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC -shared -Wl,-soname,libnccl.so.2 -o $@ $<
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Wno-unused-parameter -fPIC -shared -Wl,-soname,libnccl.so.2 -o $@ $< -ldl
 
 # linked against the fake NCCL's soname; at run time LD_LIBRARY_PATH picks the fake or the real one
 $(BUILD)/gpu/nccl_ranks: tests/e2e/src/nccl_ranks.c $(BUILD)/fakes/nccl/libnccl.so.2

@@ -1123,6 +1123,8 @@ int ana_cmd_dvfs(int argc, char **argv)
         free(st.warn[i]);
     free(st.warn);
     free(st.recs);
+    free(st.job_text);
+    free(st.job_json);
     for (int k = 0; k < DVFS_NKNOBS; k++)
         free(st.hw[k].avail);
     free(o.cand);

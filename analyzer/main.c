@@ -345,6 +345,16 @@ static void dump_rec(void *ctx, const struct ana_proc *p, uint32_t tid, size_t o
             printf("DNNL what=%u nslots=%u (skipped)\n", rec[2], rec[1]);
         }
         break;
+    case GS_REC_COMM: {
+        const struct gs_rec_comm *c = (const void *)rec;
+        unsigned f = GS_COMM_FLAGS(c->libf);
+        printf("COMM fn=%s lib=%s size=%u key=%u seq=%u peer=%d bytes=%llu region=%u t0=%llu t1=%llu flags=%s%s%s\n",
+               ana_comm_fn_name(c->fn), ana_comm_lib_name(GS_COMM_LIB(c->libf)), c->comm_size, c->comm_key, c->seq,
+               c->peer, (unsigned long long)c->bytes, c->region, (unsigned long long)c->t0,
+               (unsigned long long)c->t1, f & GS_COMM_F_ASYNC ? "async," : "", f & GS_COMM_F_PLUGIN ? "plugin," : "",
+               f & GS_COMM_F_ERROR ? "error," : "");
+        break;
+    }
     default:
         if (!ana_gpu_dump(p, rec_in))
             printf("UNKNOWN type=%u (skipped)\n", rec[0]);

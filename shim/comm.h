@@ -45,4 +45,13 @@ static inline uint32_t gs_comm_hash(uint32_t h, uint32_t v)
 }
 #define GS_COMM_HASH0 2166136261u
 
+/* nccl_plugin.c: the shim as NCCL's profiler plugin.  Once NCCL has loaded
+ * it (gs_nccl_plugin_on), nccl.c's interposers forward without recording:
+ * the plugin records each call once, and takes from them, on the calling
+ * thread, that the call is being recorded and its peer. */
+extern GS_HIDDEN int gs_nccl_plugin_on;
+extern GS_HIDDEN __thread int     gs_nccl_in_call __attribute__((tls_model("initial-exec")));
+extern GS_HIDDEN __thread int32_t gs_nccl_call_peer __attribute__((tls_model("initial-exec")));
+GS_HIDDEN const char *gs_nccl_plugin_user(void);   /* the user's NCCL_PROFILER_PLUGIN, else NULL */
+
 #endif

@@ -84,7 +84,10 @@ static void gs_nccl_comm(struct gs_comm_call *cc, unsigned fn, ncclComm_t c, int
     pthread_mutex_unlock(&gs_nccl_mu);
 }
 
-#define GS_NCCL_BODY(name, ARGS, SETUP)                                                 \
+/* With NCCL's profiler plugin live (nccl_plugin.c) the plugin records the
+ * call: forwarded here with the thread held busy as when recording, and the
+ * call's peer handed over (NCCL's p2p API event has none). */
+#define GS_NCCL_BODY(name, ARGS, PEER, SETUP)                                           \
     static void *real_;                                                                \
     __typeof__(&name) fn_ = (__typeof__(&name))__atomic_load_n(&real_, __ATOMIC_ACQUIRE); \
     if (GS_UNLIKELY(!fn_) && !(fn_ = (__typeof__(&name))gs_resolve(&real_, #name)))   \
@@ -93,6 +96,14 @@ static void gs_nccl_comm(struct gs_comm_call *cc, unsigned fn, ncclComm_t c, int
     if (GS_UNLIKELY(!gs_recording(t_)))                                                \
         return fn_ ARGS;                                                               \
     t_->busy = 1;                                                                      \
+    if (__atomic_load_n(&gs_nccl_plugin_on, __ATOMIC_RELAXED)) {                       \
+        gs_nccl_in_call = 1;                                                           \
+        gs_nccl_call_peer = (PEER);                                                    \
+        ncclResult_t r_ = fn_ ARGS;                                                    \
+        gs_nccl_in_call = 0;                                                           \
+        t_->busy = 0;                                                                  \
+        return r_;                                                                     \
+    }                                                                                  \
     struct gs_comm_call c_ = { .lib = GS_COMM_NCCL, .peer = -1 };                     \
     uint64_t t0_ = gs_now();                                                           \
     ncclResult_t rc_ = fn_ ARGS;                                                       \
@@ -104,6 +115,17 @@ static void gs_nccl_comm(struct gs_comm_call *cc, unsigned fn, ncclComm_t c, int
     t_->busy = 0;                                                                      \
     return rc_;
 
+/* The user's own profiler plugin stays: said once per run, at the first
+ * communicator (a process without NCCL says nothing). */
+static void gs_nccl_say_path(void)
+{
+    const char *u = gs_nccl_plugin_user();
+    if (u && (gs_enabled || gs_armed) && !__atomic_load_n(&gs_nccl_plugin_on, __ATOMIC_RELAXED))
+        gs_warn_once("nccl-plugin-user",
+                     "NCCL_PROFILER_PLUGIN is %s (set before the shim started): left as it is; NCCL calls are "
+                     "recorded by the ncclAllReduce & co. interposers (docs/distributed.md)", u);
+}
+
 /* ---- communicator creation: not recorded as calls, remembered ---- */
 GS_API ncclResult_t ncclCommInitRank(ncclComm_t *comm, int nranks, ncclUniqueId id, int rank)
 {
@@ -114,6 +136,7 @@ GS_API ncclResult_t ncclCommInitRank(ncclComm_t *comm, int nranks, ncclUniqueId 
     ncclResult_t rc = fn(comm, nranks, id, rank);
     if ((rc == ncclSuccess || rc == ncclInProgress) && comm)
         gs_nccl_remember(*comm, &id);
+    gs_nccl_say_path();
     return rc;
 }
 
@@ -128,6 +151,7 @@ GS_API ncclResult_t ncclCommInitRankConfig(ncclComm_t *comm, int nranks, ncclUni
     ncclResult_t rc = fn(comm, nranks, id, rank, config);
     if ((rc == ncclSuccess || rc == ncclInProgress) && comm)
         gs_nccl_remember(*comm, &id);
+    gs_nccl_say_path();
     return rc;
 }
 
@@ -135,35 +159,35 @@ GS_API ncclResult_t ncclCommInitRankConfig(ncclComm_t *comm, int nranks, ncclUni
 GS_API ncclResult_t ncclAllReduce(const void *sb, void *rb, size_t count, ncclDataType_t dt, ncclRedOp_t op,
                                   ncclComm_t comm, cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclAllReduce, (sb, rb, count, dt, op, comm, st),
+    GS_NCCL_BODY(ncclAllReduce, (sb, rb, count, dt, op, comm, st), -1,
                  (gs_nccl_comm(&c_, GS_CF_ALLREDUCE, comm, 1), c_.bytes = gs_nccl_bytes(count, dt)))
 }
 
 GS_API ncclResult_t ncclReduce(const void *sb, void *rb, size_t count, ncclDataType_t dt, ncclRedOp_t op, int root,
                                ncclComm_t comm, cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclReduce, (sb, rb, count, dt, op, root, comm, st),
+    GS_NCCL_BODY(ncclReduce, (sb, rb, count, dt, op, root, comm, st), root,
                  (gs_nccl_comm(&c_, GS_CF_REDUCE, comm, 1), c_.bytes = gs_nccl_bytes(count, dt), c_.peer = root))
 }
 
 GS_API ncclResult_t ncclBroadcast(const void *sb, void *rb, size_t count, ncclDataType_t dt, int root,
                                   ncclComm_t comm, cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclBroadcast, (sb, rb, count, dt, root, comm, st),
+    GS_NCCL_BODY(ncclBroadcast, (sb, rb, count, dt, root, comm, st), root,
                  (gs_nccl_comm(&c_, GS_CF_BCAST, comm, 1), c_.bytes = gs_nccl_bytes(count, dt), c_.peer = root))
 }
 
 GS_API ncclResult_t ncclBcast(void *buf, size_t count, ncclDataType_t dt, int root, ncclComm_t comm,
                               cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclBcast, (buf, count, dt, root, comm, st),
+    GS_NCCL_BODY(ncclBcast, (buf, count, dt, root, comm, st), root,
                  (gs_nccl_comm(&c_, GS_CF_BCAST, comm, 1), c_.bytes = gs_nccl_bytes(count, dt), c_.peer = root))
 }
 
 GS_API ncclResult_t ncclReduceScatter(const void *sb, void *rb, size_t rcount, ncclDataType_t dt, ncclRedOp_t op,
                                       ncclComm_t comm, cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclReduceScatter, (sb, rb, rcount, dt, op, comm, st),
+    GS_NCCL_BODY(ncclReduceScatter, (sb, rb, rcount, dt, op, comm, st), -1,
                  (gs_nccl_comm(&c_, GS_CF_REDUCE_SCATTER, comm, 1),
                   c_.bytes = gs_nccl_bytes(rcount, dt) * c_.comm_size))
 }
@@ -171,7 +195,7 @@ GS_API ncclResult_t ncclReduceScatter(const void *sb, void *rb, size_t rcount, n
 GS_API ncclResult_t ncclAllGather(const void *sb, void *rb, size_t scount, ncclDataType_t dt, ncclComm_t comm,
                                   cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclAllGather, (sb, rb, scount, dt, comm, st),
+    GS_NCCL_BODY(ncclAllGather, (sb, rb, scount, dt, comm, st), -1,
                  (gs_nccl_comm(&c_, GS_CF_ALLGATHER, comm, 1), c_.bytes = gs_nccl_bytes(scount, dt) * c_.comm_size))
 }
 
@@ -179,14 +203,14 @@ GS_API ncclResult_t ncclAllGather(const void *sb, void *rb, size_t scount, ncclD
 GS_API ncclResult_t ncclAlltoAll(const void *sb, void *rb, size_t count, ncclDataType_t dt, ncclComm_t comm,
                                  cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclAlltoAll, (sb, rb, count, dt, comm, st),
+    GS_NCCL_BODY(ncclAlltoAll, (sb, rb, count, dt, comm, st), -1,
                  (gs_nccl_comm(&c_, GS_CF_ALLTOALL, comm, 1), c_.bytes = gs_nccl_bytes(count, dt) * c_.comm_size))
 }
 
 GS_API ncclResult_t ncclGather(const void *sb, void *rb, size_t count, ncclDataType_t dt, int root, ncclComm_t comm,
                                cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclGather, (sb, rb, count, dt, root, comm, st),
+    GS_NCCL_BODY(ncclGather, (sb, rb, count, dt, root, comm, st), root,
                  (gs_nccl_comm(&c_, GS_CF_GATHER, comm, 1), c_.peer = root,
                   c_.bytes = gs_nccl_bytes(count, dt) * c_.comm_size))
 }
@@ -194,7 +218,7 @@ GS_API ncclResult_t ncclGather(const void *sb, void *rb, size_t count, ncclDataT
 GS_API ncclResult_t ncclScatter(const void *sb, void *rb, size_t count, ncclDataType_t dt, int root,
                                 ncclComm_t comm, cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclScatter, (sb, rb, count, dt, root, comm, st),
+    GS_NCCL_BODY(ncclScatter, (sb, rb, count, dt, root, comm, st), root,
                  (gs_nccl_comm(&c_, GS_CF_SCATTER, comm, 1), c_.peer = root,
                   c_.bytes = gs_nccl_bytes(count, dt) * c_.comm_size))
 }
@@ -204,12 +228,12 @@ GS_API ncclResult_t ncclScatter(const void *sb, void *rb, size_t count, ncclData
 GS_API ncclResult_t ncclSend(const void *sb, size_t count, ncclDataType_t dt, int peer, ncclComm_t comm,
                              cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclSend, (sb, count, dt, peer, comm, st),
+    GS_NCCL_BODY(ncclSend, (sb, count, dt, peer, comm, st), peer,
                  (gs_nccl_comm(&c_, GS_CF_SEND, comm, 0), c_.peer = peer, c_.bytes = gs_nccl_bytes(count, dt)))
 }
 
 GS_API ncclResult_t ncclRecv(void *rb, size_t count, ncclDataType_t dt, int peer, ncclComm_t comm, cudaStream_t st)
 {
-    GS_NCCL_BODY(ncclRecv, (rb, count, dt, peer, comm, st),
+    GS_NCCL_BODY(ncclRecv, (rb, count, dt, peer, comm, st), peer,
                  (gs_nccl_comm(&c_, GS_CF_RECV, comm, 0), c_.peer = peer, c_.bytes = gs_nccl_bytes(count, dt)))
 }

@@ -57,6 +57,8 @@ static const struct gs_setting_row gs_rows[] = {
       "GPU energy: NVML sampling period in ms (the energy counter moves about every 10 ms)" },
     { "GREENSHIM_CUPTI", T_BOOL, "1", 0, 1, NULL, 0,
       "0: no CUPTI kernel timing (CUDA calls, cuBLAS, NVTX and NVML energy are still recorded)" },
+    { "GREENSHIM_NCCL_PLUGIN", T_BOOL, "1", 0, 1, NULL, 0,
+      "0: the shim does not offer itself as NCCL's profiler plugin (NCCL_PROFILER_PLUGIN); the ncclAllReduce & co. interposers record" },
     { "GREENSHIM_APPEND", T_BOOL, "0", 0, 1, NULL, 0,
       "1: a new run may join a directory that holds another without a warning (greenshim record --append)" },
     { "GREENSHIM_NATIVE", T_BOOL, "1", 0, 1, NULL, 0,

@@ -591,6 +591,7 @@ enum gs_comm_fn {
 /* byte 3: the library in the low nibble, GS_COMM_F_* in the high one */
 #define GS_COMM_F_ERROR  (1u << 0)    /* the call returned an error (passed through) */
 #define GS_COMM_F_ASYNC  (1u << 1)    /* enqueued, not completed (NCCL: on a CUDA stream) */
+#define GS_COMM_F_PLUGIN (1u << 2)    /* seen through NCCL's profiler plugin, not an interposer */
 #define GS_COMM_LIBF(lib, f) ((uint8_t)((lib) | (f) << 4))
 #define GS_COMM_LIB(b)   ((b) & 15u)
 #define GS_COMM_FLAGS(b) ((b) >> 4)

@@ -10,7 +10,10 @@
  *   over tagged run directories: each part in a run directory of its own
  *   with a dvfs-setting file, at least three runs, a CPU frequency, GPU
  *   clock or power-limit sweep by the input's length), diff of the first
- *   part against the last (text; JSON under --region, which drops rows).
+ *   part against the last (text; JSON under --region, which drops rows),
+ *   summarize (a node's summary of a job, to /dev/null), and merge of the
+ *   parts as node summaries (the corpus holds summaries: text, no magic,
+ *   so one part each).
  * exactly as the command line runs them: analyzer/main.c is linked
  * in with its main() renamed (-Dmain=gs_analyze_main), and the parts are
  * written to scratch files on tmpfs, so the target exercises the very code
@@ -197,7 +200,7 @@ static void verb(int nfiles, int nruns, const char *const *args)
 /* every verb of analyzer/main.c, the two-run ones (diff, the fitted dvfs,
  * report --merge-runs of several parts) included; one per input, in turn
  * by the input's length: a campaign of 10^6 inputs runs each 7*10^4 times */
-#define NVERBS 14
+#define NVERBS 16
 static const char *const verbs[NVERBS][12] = {
     { "report", "@all", "--format", "text", "--per-thread", NULL },
     { "report", "@all", "--format", "json", "--merge-runs", NULL },
@@ -213,6 +216,8 @@ static const char *const verbs[NVERBS][12] = {
     { "diff", "@1", "@last", "--format", "json", "--region", "model", NULL },
     { "diff", "@1", "@last", "--per-thread", "--tid", "1,2,3", NULL },
     { "report", "@all", "--region", "fwd", "--pid", "1,100,1000", "--merge-runs", NULL },
+    { "summarize", "@all", "-o", "/dev/null", NULL },
+    { "merge", "@all", "--format", "json", NULL },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

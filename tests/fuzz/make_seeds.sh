@@ -77,6 +77,28 @@ fi
 rec ranks -- /bin/sh -c '
 for r in 0 1; do RANK=$r LOCAL_RANK=$r WORLD_SIZE=2 "$0" --threads 1 --dgemm 4 --fgemm 2 --sgemv 2 & done; wait' \
     "$b/examples/blas_mix"
+# communication (COMM records) with rank headers: two NCCL ranks through the
+# fake libnccl (torch.distributed's variables), recorded through the shim's
+# profiler plugin and, as an NCCL without plugins, by the interposers
+if [ -x "$b/gpu/nccl_ranks" ] && [ -e "$b/fakes/nccl/libnccl.so.2" ]; then
+    for w in plugin:7 interposed:0; do
+        for r in 0 1; do
+            FAKE_NCCL_PROFILER_MAX=${w#*:} RANK=$r LOCAL_RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29500 \
+                LD_LIBRARY_PATH=$b/fakes/nccl rec "nccl_${w%%:*}" -- "$b/gpu/nccl_ranks" 3 2>/dev/null &
+        done
+        wait
+    done
+fi
+# an MPI job (Open MPI's OMPI_COMM_WORLD_*): collectives matched across
+# ranks, point to point, waits; rank 1 the straggler
+if command -v mpirun >/dev/null && [ -x "$b/mpi/mpi_train" ]; then
+    rec mpi -- mpirun --allow-run-as-root --oversubscribe -np 2 "$b/mpi/mpi_train" 4 1 5 2>/dev/null || true
+fi
+# one Slurm job step over two nodes' headers (SLURM_*: job id, node name and id)
+for r in 0 1; do
+    SLURM_JOB_ID=4242 SLURM_STEP_ID=0 SLURM_PROCID=$r SLURM_LOCALID=0 SLURM_NTASKS=2 SLURM_NODEID=$r \
+        SLURMD_NODENAME=node-$r rec "slurm_n$r" -- "$b/examples/blas_mix" --threads 1 --dgemm 3 --fgemm 1 --sgemv 1
+done
 # measured energy through libpowercap on a synthetic RAPL tree (wrapping counter)
 if unshare -m true 2>/dev/null; then
     for c in normal wrap; do
@@ -102,5 +124,10 @@ for d in "$tmp"/*/; do
         cat "$out/$s"-[0-9]*.trace >"$out/$s-run.trace"
         n=$((n + 1))
     fi
+done
+# node summaries (text) for merge: the seeds of one job summarized per node
+for j in mpi nccl_plugin slurm_n0 slurm_n1; do
+    ls "$out/$j"-[0-9]*.trace >/dev/null 2>&1 || continue
+    "$b/greenshim-analyze" summarize "$out/$j"-[0-9]*.trace -o "$out/$j.summary" && n=$((n + 1))
 done
 echo "make_seeds: $n seeds in $out ($(du -sh "$out" | cut -f1))"
