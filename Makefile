@@ -6,6 +6,12 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
 CPPFLAGS+= -Iinclude
+# one version for the recorder, the analyzer and the scripts (they read VERSION themselves)
+GS_VERSION := $(shell cat VERSION)
+CPPFLAGS+= -DGS_VERSION='"$(GS_VERSION)"'
+# every object and program built with CPPFLAGS gets a dependency file beside it
+# (build/.../x.d, included at the end): touching a header rebuilds exactly its users
+CPPFLAGS+= -MMD -MP
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/include
 ANA_CFLAGS  := -std=gnu11
 
@@ -85,7 +91,7 @@ $(BUILD)/progs/%: tests/e2e/src/%.c include/greenshim.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(BLAS_LIBS)
 
-$(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/greenshim/trace.h include/greenshim.h
+$(BUILD)/obj/shim/%.o: shim/%.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -95,7 +101,7 @@ $(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greensh
 
 $(BUILD)/obj/shim/mpi.o: SHIM_CFLAGS += $(MPI_CFLAGS)
 
-$(BUILD)/obj/shim/%.o: shim/%.cc $(wildcard shim/*.h) include/greenshim/trace.h
+$(BUILD)/obj/shim/%.o: shim/%.cc VERSION
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) -std=gnu++17 -fPIC -fvisibility=hidden -fno-rtti \
 	    -fasynchronous-unwind-tables $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -c $< -o $@
@@ -266,6 +272,7 @@ install: all
 	install -m 755 $(BUILD)/greenshim-analyze $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 scripts/greenshim $(DESTDIR)$(PREFIX)/bin/greenshim
 	install -m 644 include/greenshim.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 VERSION $(DESTDIR)$(PREFIX)/share/greenshim/VERSION
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 755 scripts/apply-caps scripts/restore-caps scripts/greenshim-sweep $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
@@ -282,3 +289,6 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+# the dependency files of what was built before (none on a fresh tree: everything builds then)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

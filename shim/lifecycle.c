@@ -102,6 +102,7 @@ static void gs_describe_process(void)
 {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
+    gs_header_add("recorder", "greenshim %s", GS_VERSION);   /* VERSION, through the Makefile */
     gs_header_add("host", "%s", host);
     char cmd[2048];
     FILE *f = fopen("/proc/self/cmdline", "re");
