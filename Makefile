@@ -6,27 +6,35 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
 CPPFLAGS+= -Iinclude
+# one version for the recorder, the analyzer and the scripts (they read VERSION themselves)
+GS_VERSION := $(shell cat VERSION)
+CPPFLAGS+= -DGS_VERSION='"$(GS_VERSION)"'
+# every object and program built with CPPFLAGS gets a dependency file beside it
+# (build/.../x.d, included at the end): touching a header rebuilds exactly its users
+CPPFLAGS+= -MMD -MP
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/include
 ANA_CFLAGS  := -std=gnu11
 
-SHIM_SRC := $(wildcard shim/*.c shim/sources/*.c)
-# MPI interposers (shim/mpi.c): compiled against the real mpi.h (Open MPI's,
+# shim/: the core (writer, lifecycle, settings, ...), shim/intercept/ (the
+# interposers), shim/sources/ (energy, frequency and counter sources); docs/recorder.md
+SHIM_SRC := $(wildcard shim/*.c shim/intercept/*.c shim/sources/*.c)
+# MPI interposers (shim/intercept/mpi.c): compiled against the real mpi.h (Open MPI's,
 # Debian libopenmpi-dev), never linked with libmpi; left out without mpi.h
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
 ifeq ($(MPI_CFLAGS),)
-SHIM_SRC := $(filter-out shim/mpi.c,$(SHIM_SRC))
+SHIM_SRC := $(filter-out shim/intercept/mpi.c,$(SHIM_SRC))
 endif
 MPICC   := $(shell command -v mpicc 2>/dev/null)
-# gloo interposers (shim/gloo.cc, C++ only to read gloo's option classes):
+# gloo interposers (shim/intercept/gloo.cc, C++ only to read gloo's option classes):
 # compiled against Debian libgloo-dev's headers, left out without them; no
 # libgloo or libstdc++ at link time (inline members only; no cleanups: no personality routine)
 CXX     ?= g++
 ifneq ($(wildcard /usr/include/gloo/allreduce.h),)
-SHIM_CXX_SRC := shim/gloo.cc
+SHIM_CXX_SRC := shim/intercept/gloo.cc
 endif
-# NCCL interposers (shim/nccl.c): compiled against CUDA's nccl.h, left out without it
+# NCCL interposers (shim/intercept/nccl.c): compiled against CUDA's nccl.h, left out without it
 ifeq ($(wildcard /usr/local/cuda/include/nccl.h),)
-SHIM_SRC := $(filter-out shim/nccl.c,$(SHIM_SRC))
+SHIM_SRC := $(filter-out shim/intercept/nccl.c,$(SHIM_SRC))
 endif
 ANA_SRC  := $(wildcard analyzer/*.c)
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
@@ -76,7 +84,9 @@ CUDA_INC  := -I$(CUDA_HOME)/include
 CUDA_LIB  := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: all check demo bench install clean deps
+# (the shim's unit tests name their objects through a variable)
+.SECONDEXPANSION:
+.PHONY: all check demo bench install clean deps shim-objects
 .PHONY: sanitize fuzz fuzz-build
 all: $(BUILD)/libgreenshim.so $(BUILD)/greenshim-analyze $(BUILD)/greenshim $(EX_BIN) $(FAKE_BIN) $(BENCH_BIN) $(GPU_BIN) \
      $(PROG_BIN)
@@ -85,7 +95,7 @@ $(BUILD)/progs/%: tests/e2e/src/%.c include/greenshim.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Iinclude -o $@ $< $(BLAS_LIBS)
 
-$(BUILD)/obj/shim/%.o: shim/%.c $(wildcard shim/*.h shim/sources/*.h) include/greenshim/trace.h include/greenshim.h
+$(BUILD)/obj/shim/%.o: shim/%.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -93,12 +103,16 @@ $(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greensh
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
-$(BUILD)/obj/shim/mpi.o: SHIM_CFLAGS += $(MPI_CFLAGS)
+$(BUILD)/obj/shim/intercept/mpi.o: SHIM_CFLAGS += $(MPI_CFLAGS)
 
-$(BUILD)/obj/shim/%.o: shim/%.cc $(wildcard shim/*.h) include/greenshim/trace.h
+$(BUILD)/obj/shim/%.o: shim/%.cc VERSION
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) -std=gnu++17 -fPIC -fvisibility=hidden -fno-rtti \
 	    -fasynchronous-unwind-tables $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -c $< -o $@
+
+# the library's objects, for tests/house/check_shim.sh (tests/e2e/test_house_shim.sh)
+shim-objects:
+	@echo $(SHIM_OBJ)
 
 $(BUILD)/libgreenshim.so: $(SHIM_OBJ)
 	$(CC) -shared -pthread -o $@ $^ -ldl -Wl,-z,nodelete
@@ -121,6 +135,13 @@ $(BUILD)/bench/%: bench/%.c
 $(BUILD)/fakes/%: tests/fakes/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -std=gnu11 $(CFLAGS) $(WARN) -pthread -o $@ $< -lm
+
+# unit tests of the shim (tests/unit/test_shim_*.c): linked with the shim objects they test
+# (SHIM_UNIT_OBJ_name), not the whole library (no interposers in the test program)
+SHIM_UNIT_OBJ_settings := $(BUILD)/obj/shim/settings.o $(BUILD)/obj/shim/log.o
+$(BUILD)/tests/test_shim_%: tests/unit/test_shim_%.c $$(SHIM_UNIT_OBJ_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ishim -std=gnu11 $(CFLAGS) $(WARN) -o $@ $< $(SHIM_UNIT_OBJ_$*) $(CHECK_LIBS) -lm -ldl -pthread
 
 $(BUILD)/tests/%: tests/unit/%.c $(ANA_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
@@ -190,7 +211,7 @@ $(BUILD)/gpu/gpu_launch_cu: tests/e2e/src/gpu_launch_cu.cu
 SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
              -fno-omit-frame-pointer -O2 -g
 SAN_ANA_OBJ := $(ANA_LIB:%.c=$(BUILD)/san/obj/%.o)
-SAN_BIN := $(UNIT_SRC:tests/unit/test_%.c=$(BUILD)/tests/san_%) $(BUILD)/tests/san_fuzz_replay \
+SAN_BIN := $(filter-out $(BUILD)/tests/san_shim_%,$(UNIT_SRC:tests/unit/test_%.c=$(BUILD)/tests/san_%)) $(BUILD)/tests/san_fuzz_replay \
            $(BUILD)/san/greenshim-analyze
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1 -g \
@@ -268,6 +289,7 @@ install: all
 	install -m 755 $(BUILD)/greenshim-analyze $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 scripts/greenshim $(DESTDIR)$(PREFIX)/bin/greenshim
 	install -m 644 include/greenshim.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 VERSION $(DESTDIR)$(PREFIX)/share/greenshim/VERSION
 	install -m 644 include/greenshim/trace.h $(DESTDIR)$(PREFIX)/include/greenshim/
 	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
 	install -m 755 scripts/apply-caps scripts/restore-caps scripts/greenshim-sweep $(DESTDIR)$(PREFIX)/share/greenshim/scripts/
@@ -284,3 +306,6 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+# the dependency files of what was built before (none on a fresh tree: everything builds then)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -29,11 +29,10 @@ uint64_t gs_clock_slow(void)
 }
 
 /* The TSC is usable when it runs at a constant rate through idle states. */
-static int gs_tsc_invariant(void)
+static int gs_tsc_invariant(const char *mode)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    const char *e = gs_setting_str("GREENSHIM_CLOCK");
-    if (strcmp(e, "mono") == 0)
+    if (strcmp(mode, "mono") == 0)
         return 0;
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)
@@ -53,12 +52,12 @@ static int gs_tsc_invariant(void)
 #endif
 }
 
-/* Decide the clock and estimate its rate over 200 us: only a fallback for
+/* Decide the clock (MODE: GREENSHIM_CLOCK, "mono" forbids the TSC) and estimate its rate over 200 us: only a fallback for
  * traces cut off before the sampler's first CLOCK record (the analyzer fits
  * the rate over all of them), so start-up stays short. */
-GS_HIDDEN uint64_t gs_clock_init(void)
+GS_HIDDEN uint64_t gs_clock_init(const char *mode)
 {
-    gs_clock_is_tsc = gs_tsc_invariant();
+    gs_clock_is_tsc = gs_tsc_invariant(mode);
     if (!gs_clock_is_tsc)
         return 1000000000ull;
     uint64_t m0 = gs_mono_ns(), c0 = gs_now(), m1, c1;

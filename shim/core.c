@@ -1,7 +1,8 @@
 /* core.c - the trace header of this process: the fixed fields and the
  * "key: value" text the modules add while they start (gs_header_add).
  * lifecycle.c begins it when the process starts recording and writes it
- * through the writer (writer.c: the file, chunks, LOST, END). */
+ * through the writer (writer.c: the file, chunks, LOST, END); this file
+ * calls neither. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,8 +10,6 @@
 #include <unistd.h>
 #include "gs.h"
 
-__thread struct gs_thread gs_tls __attribute__((tls_model("initial-exec")));
-int gs_gen = 1;
 uint32_t gs_sources;
 
 static struct gs_file_header gs_hdr;
@@ -33,8 +32,13 @@ void gs_header_add(const char *key, const char *fmt, ...)
         gs_text_len += n;
 }
 
-/* A new header for this process's file: fixed fields and start times. */
-void gs_header_begin(uint64_t tsc_hz)
+/* The events counted per call (counters.c says, at its start). */
+static uint32_t gs_hdr_nevents;
+void gs_header_set_nevents(uint32_t n) { gs_hdr_nevents = n; }
+
+/* A new header for this process's file (PATH, chunks of CHUNK_SIZE bytes):
+ * fixed fields and start times. */
+void gs_header_begin(uint64_t tsc_hz, uint32_t chunk_size, const char *path)
 {
     gs_text_len = 0;
     gs_sources = 0;
@@ -42,7 +46,7 @@ void gs_header_begin(uint64_t tsc_hz)
     memcpy(gs_hdr.magic, GS_TRACE_MAGIC, 8);
     gs_hdr.version = GS_TRACE_VERSION;
     gs_hdr.header_size = GS_HEADER_SIZE;
-    gs_hdr.chunk_size = gs_writer_chunk_size();
+    gs_hdr.chunk_size = chunk_size;
     gs_hdr.rec_size = GS_REC_SIZE;
     gs_hdr.pid = (uint32_t)getpid();
     gs_hdr.ppid = (uint32_t)getppid();
@@ -51,18 +55,17 @@ void gs_header_begin(uint64_t tsc_hz)
     gs_hdr.start_real_ns = gs_real_ns();
     gs_hdr.start_mono_ns = gs_mono_ns();
     gs_hdr.start_tsc = gs_now();
-    gs_header_add("output", "%s", gs_writer_path());
+    gs_header_add("output", "%s", path);
 }
 
-void gs_header_write(void)
+/* The header as it stands, GS_HEADER_SIZE bytes into BUF (lifecycle.c
+ * hands it to the writer). */
+void gs_header_image(uint8_t *buf)
 {
     gs_hdr.sources = gs_sources;
-    gs_hdr.nevents = (uint32_t)gs_nevents;
+    gs_hdr.nevents = gs_hdr_nevents;
     gs_hdr.text_len = (uint32_t)gs_text_len;
-    uint8_t buf[GS_HEADER_SIZE];
-    memset(buf, 0, sizeof buf);
+    memset(buf, 0, GS_HEADER_SIZE);
     memcpy(buf, &gs_hdr, sizeof gs_hdr);
     memcpy(buf + GS_HEADER_TEXT_OFF, gs_text, gs_text_len);
-    if (gs_writer_put_header(buf, sizeof buf) != 0)
-        gs_log("cannot write the header of %s: the trace will be unreadable", gs_writer_path());
 }

@@ -20,6 +20,7 @@ GS_HIDDEN void gs_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * gs_log_flush, called on a program thread, writes them. */
 extern __thread int gs_log_defer __attribute__((tls_model("initial-exec")));
 GS_HIDDEN void gs_log_flush(void);
+GS_HIDDEN void gs_log_configure(int quiet, int debug);   /* settings.c, once read */
 /* A warning about the machine ("no RAPL", "no hardware counters"): printed by
  * the first process of the run that has it, silent in the others (run.c). */
 GS_HIDDEN void gs_warn_once(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -27,7 +28,8 @@ GS_HIDDEN void gs_warn_once(const char *key, const char *fmt, ...) __attribute__
 /* settings.c: the one table of GREENSHIM_* variables, read once at load.
  * An invalid value was already reported; the getters then give the default. */
 GS_HIDDEN void gs_settings_load(void);
-GS_HIDDEN void gs_settings_report(void);          /* the lines about invalid values, once per run */
+/* the lines about invalid values, each handed to SAY once (lifecycle.c: once per run) */
+GS_HIDDEN void gs_settings_report(void (*say)(const char *name, const char *line));
 GS_HIDDEN int gs_setting_is_set(const char *name);   /* a valid value was given */
 GS_HIDDEN uint64_t gs_setting_uint(const char *name);
 GS_HIDDEN double gs_setting_double(const char *name);
@@ -100,18 +102,23 @@ extern int gs_gen;                /* bumped in a fork child */
  *   init         at that start (also in a fork child, at its first call)
  *   thread_exit  when a thread that recorded ends (counters: close its fds)
  *   fork_child   in a fork child, at once: drop what belongs to the parent
- *   fini         at exit or before exec, in reverse order */
+ *   fini         at exit or before exec, in reverse order
+ *   idle_exit    at the exit of a process that never started (no intercepted
+ *                call: blas_lib.c says when it loaded a math library all the same)
+ * The core calls a module only through this table. */
 struct gs_module {
     const char *name;
     void (*init)(void);
     void (*thread_exit)(struct gs_thread *t);
     void (*fork_child)(void);
     void (*fini)(void);
+    void (*idle_exit)(void);
 };
-#define GS_MODULE(nm, in, te, fc, fi)                                                   \
+#define GS_MODULE_IDLE(nm, in, te, fc, fi, ie)                                          \
     static const struct gs_module gs_module_##nm                                      \
         __attribute__((used, section("gs_modules"), aligned(sizeof(void *)))) =        \
-        { #nm, in, te, fc, fi }
+        { #nm, in, te, fc, fi, ie }
+#define GS_MODULE(nm, in, te, fc, fi) GS_MODULE_IDLE(nm, in, te, fc, fi, NULL)
 GS_HIDDEN int gs_start_slow(struct gs_thread *t);
 /* Whether an intercepted call on this thread is recorded; starts the
  * recorder at the process's first one. */
@@ -233,9 +240,11 @@ extern uint32_t gs_sources;       /* GS_SRC_* bits for the header */
 GS_HIDDEN void gs_emit_string(int kind, uint32_t id, const char *s);
 GS_HIDDEN void gs_emit_clock_point(void);
 GS_HIDDEN uint64_t gs_writer_lost_calls(void);  /* calls not recorded, this process */
-/* core.c: this process's header (fixed fields + text), written through the writer */
-GS_HIDDEN void gs_header_begin(uint64_t tsc_hz);
-GS_HIDDEN void gs_header_write(void);
+/* core.c: this process's header (fixed fields + text); lifecycle.c writes
+ * its image through the writer */
+GS_HIDDEN void gs_header_begin(uint64_t tsc_hz, uint32_t chunk_size, const char *path);
+GS_HIDDEN void gs_header_set_nevents(uint32_t n);
+GS_HIDDEN void gs_header_image(uint8_t *buf);  /* GS_HEADER_SIZE bytes */
 
 /* counters.c */
 GS_HIDDEN void gs_counters_init(void);        /* encode events, probe, header lines */
@@ -264,9 +273,6 @@ extern __thread uint64_t gs_dnnl_execs __attribute__((tls_model("initial-exec"))
 GS_HIDDEN void gs_dnnl_record(struct gs_thread *t, struct gs_rec_dnnl_prim *d, uint64_t t0, uint64_t t1,
                               uint8_t flags);
 
-/* blas_lib.c: at the exit of a process that made no intercepted call, one
- * line when it loaded a BLAS or DNN library all the same. */
-GS_HIDDEN void gs_blas_report_unseen(void);
 
 /* sampler.c drives the energy sources (sources/source.h: GS_SOURCE); it
  * is a module (GS_MODULE) like counters.c and regions.c.  At a region

@@ -23,9 +23,7 @@
 #include "gs.h"
 #include "run.h"
 
-GS_HIDDEN void *gs_resolve_quiet(void **slot, const char *name);   /* resolve.c */
-
-GS_HIDDEN uint64_t gs_clock_init(void);
+GS_HIDDEN uint64_t gs_clock_init(const char *mode);
 
 extern const struct gs_module __start_gs_modules[] __attribute__((weak, visibility("hidden")));
 extern const struct gs_module __stop_gs_modules[] __attribute__((weak, visibility("hidden")));
@@ -78,33 +76,11 @@ static void gs_thread_gone(void *arg)
     t->attached = 0;
 }
 
-/* BLAS threads: the analyzer says that modelled energy (CPU time x watts)
- * counts their spin-waiting.  Asked of OpenBLAS when it is loaded (a getter
- * of a global), else what the environment asks for; "unknown" otherwise. */
-static void *gs_real_openblas_threads;
-static void gs_describe_blas_threads(void)
-{
-    typedef int (*gs_fn_threads)(void);
-    gs_fn_threads f = (gs_fn_threads)gs_resolve_quiet(&gs_real_openblas_threads, "openblas_get_num_threads");
-    if (f) {
-        gs_header_add("blas.threads", "%d (openblas_get_num_threads)", f());
-        return;
-    }
-    static const char *const env[] = { "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS" };
-    for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
-        const char *v = getenv(env[i]);
-        if (v && *v >= '1' && *v <= '9') {
-            gs_header_add("blas.threads", "%d (%s)", atoi(v), env[i]);
-            return;
-        }
-    }
-    gs_header_add("blas.threads", "unknown");
-}
-
 static void gs_describe_process(void)
 {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
+    gs_header_add("recorder", "greenshim %s", GS_VERSION);   /* VERSION, through the Makefile */
     gs_header_add("host", "%s", host);
     char cmd[2048];
     FILE *f = fopen("/proc/self/cmdline", "re");
@@ -133,29 +109,43 @@ static void gs_describe_process(void)
     gs_header_add("rank", "%s", gs_run_rank());
     gs_header_add("clock", "%s", gs_clock_is_tsc ? "tsc" : "mono");
     gs_header_add("interposers", "cblas fortran");
-    gs_describe_blas_threads();
+}
+
+/* The header (core.c) through the writer. */
+static void gs_header_put(void)
+{
+    uint8_t buf[GS_HEADER_SIZE];
+    gs_header_image(buf);
+    if (gs_writer_put_header(buf, sizeof buf) != 0)
+        gs_log("cannot write the header of %s: the trace will be unreadable", gs_writer_path());
+}
+
+/* A settings line, once per run (run.c's markers). */
+static void gs_say_once(const char *name, const char *line)
+{
+    gs_warn_once(name, "%s", line);
 }
 
 /* The process's first intercepted call: the writer, then every module. */
 static void gs_start_locked(void)
 {
-    uint64_t tsc_hz = gs_clock_init();
+    uint64_t tsc_hz = gs_clock_init(gs_setting_str("GREENSHIM_CLOCK"));
     if (gs_writer_create() != 0) {
         gs_armed = 0;                   /* said why; stays off */
         return;
     }
     gs_started_pid = getpid();
-    gs_header_begin(tsc_hz);
+    gs_header_begin(tsc_hz, gs_writer_chunk_size(), gs_writer_path());
     gs_describe_process();
     gs_run_start();                     /* run.id, run.role; the run directory's own files */
-    gs_settings_report();               /* bad values: once per run */
+    gs_settings_report(gs_say_once);    /* bad values: once per run */
     gs_sources |= GS_SRC_CBLAS | GS_SRC_FORTRAN | GS_SRC_REGIONS;
-    gs_header_write();                  /* readable even if killed during start-up */
+    gs_header_put();                  /* readable even if killed during start-up */
     gs_writer_begin();
     GS_FOR_MODULES(m)
         if (m->init)
             m->init();
-    gs_header_write();
+    gs_header_put();
     __atomic_store_n(&gs_enabled, 1, __ATOMIC_RELEASE);
     gs_armed = 0;                       /* threads that saw it wait on gs_start_mu */
 }
@@ -195,7 +185,10 @@ static void gs_stop_on_helper(void)
                 m->fini();
     uint64_t calls = gs_calls_total();
     gs_writer_end();
-    gs_run_stop(calls, gs_writer_lost_calls());
+    struct gs_energy_tally e;
+    memset(&e, 0, sizeof e);
+    gs_sampler_tally(&e);               /* the sampler module's, after its fini */
+    gs_run_stop(calls, gs_writer_lost_calls(), &e);
 }
 
 /* Called at exit, and before an exec. */
@@ -216,7 +209,7 @@ static void gs_stop(void)
 static void gs_exit_on_helper(void)
 {
     if (gs_run_is_leader())
-        gs_settings_report();           /* if no process of the run said it */
+        gs_settings_report(gs_say_once); /* if no process of the run said it */
     gs_run_exit();                      /* the run's first process: the summary line */
 }
 
@@ -280,7 +273,9 @@ static void gs_fini(void)
         return;
     int was = gs_enabled;
     if (gs_armed && !gs_enabled)        /* never started: no intercepted call */
-        gs_blas_report_unseen();
+        GS_FOR_MODULES(m)
+            if (m->idle_exit)
+                m->idle_exit();
     gs_stop();
     gs_armed = 0;
     if (was)

@@ -59,9 +59,17 @@ static void gs_vlog(const char *fmt, va_list ap)
     (void)w;
 }
 
+/* GREENSHIM_QUIET and GREENSHIM_DEBUG, told by settings.c when it reads them */
+static int gs_log_quiet, gs_log_debug;
+void gs_log_configure(int quiet, int debug)
+{
+    gs_log_quiet = quiet;
+    gs_log_debug = debug;
+}
+
 void gs_log(const char *fmt, ...)
 {
-    if (gs_setting_bool("GREENSHIM_QUIET"))
+    if (gs_log_quiet)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -71,7 +79,7 @@ void gs_log(const char *fmt, ...)
 
 void gs_dbg(const char *fmt, ...)
 {
-    if (!gs_setting_bool("GREENSHIM_DEBUG"))
+    if (!gs_log_debug)
         return;
     va_list ap;
     va_start(ap, fmt);

@@ -185,14 +185,12 @@ void gs_run_start(void)
     gs_started = 1;
 }
 
-void gs_run_stop(uint64_t calls, uint64_t lost)
+void gs_run_stop(uint64_t calls, uint64_t lost, const struct gs_energy_tally *tally)
 {
     if (!gs_started)
         return;
     gs_started = 0;
-    struct gs_energy_tally e;
-    memset(&e, 0, sizeof e);
-    gs_sampler_tally(&e);
+    struct gs_energy_tally e = *tally;
     char line[512];
     snprintf(line, sizeof line,
              "end %d calls=%llu lost=%llu j_machine=%.6f j_process=%.6f t0=%llu t1=%llu prov=%s src=%s\n",

@@ -18,7 +18,8 @@ GS_HIDDEN const char *gs_job_rank(void);     /* digits, "" when no launcher numb
 /* at the process's first call */
 GS_HIDDEN const char *gs_run_dir(void);
 GS_HIDDEN void gs_run_start(void);            /* header lines, this process's entry */
-GS_HIDDEN void gs_run_stop(uint64_t calls, uint64_t lost);  /* this process's exit entry */
+struct gs_energy_tally;
+GS_HIDDEN void gs_run_stop(uint64_t calls, uint64_t lost, const struct gs_energy_tally *e);  /* this process's exit entry */
 GS_HIDDEN void gs_run_fork_child(void);
 GS_HIDDEN void gs_run_exit(void);             /* the leader: one summary line */
 

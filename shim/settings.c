@@ -268,20 +268,24 @@ void gs_settings_load(void)
                      why, *r->def ? r->def : "not set");
         }
     }
+    gs_log_configure(gs_setting_bool("GREENSHIM_QUIET"), gs_setting_bool("GREENSHIM_DEBUG"));
 }
 
 /* Once per run and setting (the processes of a run share their
  * environment): the first process that starts recording says it, or the
  * run's first process at its exit if none did. */
-void gs_settings_report(void)
+void gs_settings_report(void (*say)(const char *name, const char *line))
 {
     static int done;
     if (done)
         return;
     done = 1;
     for (size_t i = 0; i < GS_NROWS; i++)
-        if (gs_bad[i][0])
-            gs_warn_once(gs_rows[i].name, "%s; see docs/settings.md", gs_bad[i]);
+        if (gs_bad[i][0]) {
+            char line[200];
+            snprintf(line, sizeof line, "%s; see docs/settings.md", gs_bad[i]);
+            say(gs_rows[i].name, line);
+        }
 }
 
 static const struct gs_setting_val *gs_val(const char *name)

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include "../gs.h"
-#include "../gpu.h"
+#include "../intercept/gpu.h"
 #if __has_include(<cuda.h>)
 #include <cuda.h>
 #else

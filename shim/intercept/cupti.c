@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 #include "gpu.h"
 
 static char gs_self_path[PATH_MAX];

@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 #include "gpu.h"
 
 typedef void *gs_handle;

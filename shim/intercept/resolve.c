@@ -9,7 +9,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 
 static uintptr_t gs_self_lo, gs_self_hi, gs_self_base;
 

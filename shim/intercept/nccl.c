@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <nccl.h>
-#include "gs.h"
+#include "../gs.h"
 #include "comm.h"
 
 GS_HIDDEN void *gs_resolve(void **slot, const char *name);

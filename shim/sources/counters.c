@@ -17,7 +17,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "gs.h"
+#include "../gs.h"
 
 int gs_nevents;
 /* The probe's group stays open for the start-up thread: in VMs the first
@@ -225,6 +225,7 @@ void gs_counters_init(void)
         return;
     }
     gs_nevents = n;
+    gs_header_set_nevents((uint32_t)n);
     gs_sources |= strcmp(kind, "hardware") == 0 ? GS_SRC_COUNTERS_HW : GS_SRC_COUNTERS_SW;
     /* rdpmc needs user-readable hardware counters; without it the group
      * is gated (gs_counters_begin) */

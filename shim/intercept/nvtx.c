@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <string.h>
 #include <wchar.h>
-#include "gs.h"
+#include "../gs.h"
 #include "gpu.h"
 #include "greenshim.h"
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mpi.h>
-#include "gs.h"
+#include "../gs.h"
 #include "comm.h"
 
 GS_HIDDEN void *gs_resolve(void **slot, const char *name);

@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
+
+GS_HIDDEN void *gs_resolve_quiet(void **slot, const char *name);   /* resolve.c */
+static void gs_blas_report_unseen(void);
 
 GS_HIDDEN void *gs_resolve(void **slot, const char *name);
 
@@ -150,8 +153,32 @@ static void gs_blas_settings(void)
     gs_native = gs_setting_bool("GREENSHIM_NATIVE");
 }
 
+/* BLAS threads: the analyzer says that modelled energy (CPU time x watts)
+ * counts their spin-waiting.  Asked of OpenBLAS when it is loaded (a getter
+ * of a global), else what the environment asks for; "unknown" otherwise. */
+static void *gs_real_openblas_threads;
+static void gs_describe_blas_threads(void)
+{
+    typedef int (*gs_fn_threads)(void);
+    gs_fn_threads f = (gs_fn_threads)gs_resolve_quiet(&gs_real_openblas_threads, "openblas_get_num_threads");
+    if (f) {
+        gs_header_add("blas.threads", "%d (openblas_get_num_threads)", f());
+        return;
+    }
+    static const char *const env[] = { "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS" };
+    for (size_t i = 0; i < sizeof env / sizeof *env; i++) {
+        const char *v = getenv(env[i]);
+        if (v && *v >= '1' && *v <= '9') {
+            gs_header_add("blas.threads", "%d (%s)", atoi(v), env[i]);
+            return;
+        }
+    }
+    gs_header_add("blas.threads", "unknown");
+}
+
 static void gs_blas_init(void)
 {
+    gs_describe_blas_threads();
     if (!gs_native)
         gs_header_add("native", "off (GREENSHIM_NATIVE=0: BLAS and oneDNN calls forwarded, not recorded)");
     pthread_mutex_lock(&gs_libs_mu);
@@ -171,7 +198,7 @@ static void gs_blas_fork_child(void)
         gs_libs[i].listed = 0;
 }
 
-GS_MODULE(blas, gs_blas_init, NULL, gs_blas_fork_child, NULL);
+GS_MODULE_IDLE(blas, gs_blas_init, NULL, gs_blas_fork_child, NULL, gs_blas_report_unseen);
 
 /* ---- a process that loaded a math library but made no intercepted call ---- */
 
@@ -209,7 +236,7 @@ static int gs_known_cb(struct dl_phdr_info *info, size_t size, void *data)
 /* At the exit of a process whose recorder never started (no intercepted
  * call): one line when a BLAS or DNN library was loaded all the same, so
  * an empty run is never silent.  Loaded objects only; no system call. */
-void gs_blas_report_unseen(void)
+static void gs_blas_report_unseen(void)
 {
     struct gs_seen s = { NULL, NULL };
     dl_iterate_phdr(gs_known_cb, &s);

@@ -21,7 +21,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 #include "gpu.h"
 
 GS_HIDDEN int gs_is_self(const void *p);

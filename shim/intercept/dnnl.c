@@ -21,7 +21,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl.h>
-#include "gs.h"
+#include "../gs.h"
 
 GS_HIDDEN void *gs_resolve(void **slot, const char *name);
 GS_HIDDEN void *gs_resolve_quiet(void **slot, const char *name);
@@ -341,7 +341,7 @@ GS_API dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t prim)
 }
 
 /* A primitive execution seen above oneDNN (the Python helper's ATen
- * fallback, shim/aten.c): the same PRIM and EXEC records; flags go into
+ * fallback, shim/intercept/aten.c): the same PRIM and EXEC records; flags go into
  * the EXEC record's first reserved byte (1: from the ATen fallback). */
 void gs_dnnl_record(struct gs_thread *t, struct gs_rec_dnnl_prim *d, uint64_t t0, uint64_t t1, uint8_t flags)
 {

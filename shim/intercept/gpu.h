@@ -1,10 +1,10 @@
-/* shim/gpu.h - what the GPU modules (cuda.c, cublas.c, cupti.c, nvtx.c,
+/* shim/intercept/gpu.h - what the GPU modules (cuda.c, cublas.c, cupti.c, nvtx.c,
  * sources/nvml.c) share; nothing outside them includes it. */
 #ifndef GS_GPU_H
 #define GS_GPU_H
 
 #include <stdint.h>
-#include "gs.h"
+#include "../gs.h"
 
 /* cuda.c */
 GS_HIDDEN uint32_t gs_gpu_string(int kind, const char *text);   /* GS_STR_KERNEL / GS_STR_GPU id */

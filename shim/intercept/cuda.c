@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 #include "gpu.h"
 
 

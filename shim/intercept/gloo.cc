@@ -27,7 +27,7 @@
 #include <gloo/reduce.h>
 #include <gloo/transport/unbound_buffer.h>
 extern "C" {
-#include "gs.h"
+#include "../gs.h"
 #include "comm.h"
 GS_HIDDEN void *gs_resolve(void **slot, const char *name);
 }

@@ -14,7 +14,7 @@
  * when native interception did not (never twice) and steps aside when the
  * native path works. */
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 
 GS_API uint64_t greenshim_now(void)
 {

@@ -20,7 +20,7 @@
  * found once, when the real function is found. */
 #include <stddef.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 
 GS_HIDDEN void *gs_blas_resolve(void **slot, int *w8, const char *name, int scheme);
 
@@ -133,7 +133,7 @@ int gs_native = 1;
 __thread int gs_probe_on __attribute__((tls_model("initial-exec")));
 __thread unsigned gs_probe_hits __attribute__((tls_model("initial-exec")));
 
-/* One matrix product seen above BLAS (shim/aten.c: the Python helper's
+/* One matrix product seen above BLAS (shim/intercept/aten.c: the Python helper's
  * ATen fallback), recorded as the call the native path would make. */
 void gs_blas_record_call(struct gs_thread *t, uint8_t op, uint16_t flags, int64_t m, int64_t n, int64_t k,
                          int64_t lda, int64_t ldb, int64_t ldc, uint64_t t0, uint64_t t1)

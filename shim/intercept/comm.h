@@ -1,10 +1,10 @@
-/* shim/comm.h - one communication call (MPI, NCCL, gloo) into the trace:
+/* shim/intercept/comm.h - one communication call (MPI, NCCL, gloo) into the trace:
  * a GS_REC_COMM record, written like a BLAS call's (a call slot, payload,
  * then the type byte).  Shared by the communication interposers. */
 #ifndef GS_SHIM_COMM_H
 #define GS_SHIM_COMM_H
 
-#include "gs.h"
+#include "../gs.h"
 
 struct gs_comm_call {
     uint8_t  fn, lib, flags;
