@@ -247,11 +247,13 @@ fuzz: fuzz-build
 deps:
 	@scripts/install-deps.sh
 
+# make check builds with every core and runs JOBS tests at once (tests/run.sh)
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@$(MAKE) --no-print-directory sanitize
-	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz-build; fi
-	@tests/run.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) sanitize
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then $(MAKE) --no-print-directory -j$(JOBS) fuzz-build; fi
+	@JOBS=$(JOBS) tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

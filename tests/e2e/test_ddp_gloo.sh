@@ -2,7 +2,9 @@
 # PyTorch DistributedDataParallel on gloo (issue 18): two ranks of
 # tests/e2e/src/ddp_gloo.py started with RANK, LOCAL_RANK, WORLD_SIZE,
 # MASTER_ADDR, MASTER_PORT as torchrun sets them (Debian's torchrun fails on
-# this Python), 8 steps; rank 1 sleeps 30 ms per step before its backward.
+# this Python), 8 steps; rank 1 sleeps 100 ms per step before its backward (0.8 s of
+# waiting for rank 0: 30 ms gave 0.10 s against the straggler's own 0.12 s of
+# scheduling jitter at load 25).
 #  - one job (tcp:ADDR:PORT), two rank rows;
 #  - each rank has the model's three Linear layers (layers_across_ranks:
 #    ranks = 2) and communication time;
@@ -19,7 +21,7 @@ nm -D "$lib" | grep -q " T _ZN4gloo9allreduceERKNS_16AllreduceOptionsE" ||
 port=$((20000 + RANDOM % 20000))
 for r in 0 1; do
     RANK=$r LOCAL_RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port PYTHONPATH="$root/python" \
-    OMP_NUM_THREADS=1 record "$tmp/run" "$py" tests/e2e/src/ddp_gloo.py 8 1 0.03 >"$tmp/out.$r" 2>&1 &
+    OMP_NUM_THREADS=1 record "$tmp/run" "$py" tests/e2e/src/ddp_gloo.py 8 1 0.1 >"$tmp/out.$r" 2>&1 &
 done
 wait
 for r in 0 1; do

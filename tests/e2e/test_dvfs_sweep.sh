@@ -34,7 +34,7 @@ unset GREENSHIM_CAPS_STATE
 cat >"$tmp/train.sh" <<SH
 #!/bin/sh
 cat "$sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq" "$sys/devices/system/cpu/cpufreq/policy1/scaling_max_freq" >>"$tmp/seen"
-exec "$build/examples/mlp_train" --steps 150 --quiet
+exec "$build/examples/mlp_train" --steps 60 --quiet
 SH
 chmod +x "$tmp/train.sh"
 

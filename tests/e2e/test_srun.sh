@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run.sh: alone (slurmctld and slurmd: daemons of their own, the ports picked at random)
 # Slurm end to end (issue 18): a one-node cluster started inside the test
 # (munged, slurmctld, slurmd; Debian slurm-wlm and munge, private sockets,
 # ports, spool and state in the test's directory), then
