@@ -13,7 +13,7 @@ CPPFLAGS+= -DGS_VERSION='"$(GS_VERSION)"'
 # (build/.../x.d, included at the end): touching a header rebuilds exactly its users
 CPPFLAGS+= -MMD -MP
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread -I/usr/local/cuda/include
-ANA_CFLAGS  := -std=gnu11
+ANA_CFLAGS  := -std=gnu11 -Ianalyzer
 
 # shim/: the core (writer, lifecycle, settings, ...), shim/intercept/ (the
 # interposers), shim/sources/ (energy, frequency and counter sources); docs/recorder.md
@@ -36,7 +36,10 @@ endif
 ifeq ($(wildcard /usr/local/cuda/include/nccl.h),)
 SHIM_SRC := $(filter-out shim/intercept/nccl.c,$(SHIM_SRC))
 endif
-ANA_SRC  := $(wildcard analyzer/*.c)
+# the analyzer's folders, in the order data flows (docs/analyzer.md)
+ANA_DIRS := util read stages report render cmd
+ANA_SRC  := analyzer/main.c $(foreach d,$(ANA_DIRS),$(wildcard analyzer/$(d)/*.c))
+ANA_HDR  := $(wildcard analyzer/*.h $(ANA_DIRS:%=analyzer/%/*.h))
 ANA_LIB  := $(filter-out analyzer/main.c,$(ANA_SRC))
 EX_SRC   := $(wildcard examples/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -99,7 +102,7 @@ $(BUILD)/obj/shim/%.o: shim/%.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
-$(BUILD)/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+$(BUILD)/obj/analyzer/%.o: analyzer/%.c $(ANA_HDR) include/greenshim/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
 
@@ -220,11 +223,11 @@ FUZZ_ANA_OBJ := $(ANA_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 SECONDS    ?= 60
 FUZZ_ARGS  ?=
 
-$(BUILD)/san/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+$(BUILD)/san/obj/analyzer/%.o: analyzer/%.c $(ANA_HDR) include/greenshim/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(SAN_FLAGS) $(WARN) -c $< -o $@
 
-$(BUILD)/san/obj/fuzz/main.o: analyzer/main.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+$(BUILD)/san/obj/fuzz/main.o: analyzer/main.c $(ANA_HDR) include/greenshim/trace.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ANA_CFLAGS) $(SAN_FLAGS) $(WARN) -Dmain=gs_analyze_main -c $< -o $@
 
@@ -241,11 +244,11 @@ $(BUILD)/tests/san_fuzz_replay: tests/fuzz/fuzz_analyze.c tests/fuzz/replay.c $(
 
 sanitize: $(SAN_BIN)
 
-$(BUILD)/fuzz/obj/analyzer/main.o: analyzer/main.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+$(BUILD)/fuzz/obj/analyzer/main.o: analyzer/main.c $(ANA_HDR) include/greenshim/trace.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(ANA_CFLAGS) $(FUZZ_FLAGS) $(WARN) -Dmain=gs_analyze_main -c $< -o $@
 
-$(BUILD)/fuzz/obj/analyzer/%.o: analyzer/%.c $(wildcard analyzer/*.h) include/greenshim/trace.h
+$(BUILD)/fuzz/obj/analyzer/%.o: analyzer/%.c $(ANA_HDR) include/greenshim/trace.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(ANA_CFLAGS) $(FUZZ_FLAGS) $(WARN) -c $< -o $@
 

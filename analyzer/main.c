@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "ana.h"
-#include "dvfs.h"
+#include "stages/dvfs.h"
 
 static int cmd_report(int argc, char **argv);
 static int cmd_dump(int argc, char **argv);

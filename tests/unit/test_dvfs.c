@@ -1,4 +1,4 @@
-/* test_dvfs.c - the DVFS model (analyzer/dvfs.c): synthetic layers with
+/* test_dvfs.c - the DVFS model (analyzer/stages/dvfs.c): synthetic layers with
  * known time and power curves are fitted back, the optimum found from three
  * settings is the true optimum, leave-one-out is ~0 on exact data and large
  * on data the model cannot follow, the power-limit model leaves the job alone
@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dvfs.h"
+#include "stages/dvfs.h"
 
 /* the truth: time = ts*fr/f + tf; power = ps + pd*(f/fr)^a */
 struct truth { double fr, ts, tf, ps, pd, a; };

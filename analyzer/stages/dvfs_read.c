@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
-#include "dvfs.h"
+#include "stages/dvfs.h"
 
 struct jp { const char *s; const char *err; };
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dvfs.h"
+#include "stages/dvfs.h"
 
 static const char *knob_names[DVFS_NKNOBS] = { "cpu_freq_khz", "gpu_sm_clock_mhz", "gpu_power_limit_w" };
 static const char *obj_names[] = { "energy", "edp", "ed2p" };

@@ -27,13 +27,6 @@ const char *ana_dnnl_kind_name(unsigned kind)
     return kind < GS_DNNL_K_COUNT ? kind_names[kind] : "dnnl";
 }
 
-const char *ana_call_api(const struct ana_call *c)
-{
-    if (ANA_OP_IS_COMM(c->op))
-        return ana_comm_lib_name(ANA_COMM_LIB(c->flags));
-    return ANA_OP_IS_DNNL(c->op) ? "dnnl" : c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
-}
-
 static const struct ana_dnnl *find(const struct ana_proc *p, uint32_t id)
 {
     /* ids are handed out in order from 1: usually at index id - 1 */

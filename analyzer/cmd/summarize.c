@@ -18,7 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ranks.h"
+#include "stages/ranks.h"
 
 #define SUM_MAGIC "greenshim-summary 1"
 

@@ -17,31 +17,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ranks.h"
+#include "stages/ranks.h"
 
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
-
-static const char *const fn_names[GS_CF_COUNT] = {
-    [GS_CF_NONE] = "comm?",
-    [GS_CF_ALLREDUCE] = "allreduce", [GS_CF_REDUCE] = "reduce", [GS_CF_BCAST] = "bcast",
-    [GS_CF_ALLGATHER] = "allgather", [GS_CF_ALLGATHERV] = "allgatherv",
-    [GS_CF_REDUCE_SCATTER] = "reduce_scatter", [GS_CF_REDUCE_SCATTER_BLOCK] = "reduce_scatter_block",
-    [GS_CF_ALLTOALL] = "alltoall", [GS_CF_ALLTOALLV] = "alltoallv", [GS_CF_BARRIER] = "barrier",
-    [GS_CF_GATHER] = "gather", [GS_CF_SCATTER] = "scatter",
-    [GS_CF_SEND] = "send", [GS_CF_RECV] = "recv", [GS_CF_ISEND] = "isend", [GS_CF_IRECV] = "irecv",
-    [GS_CF_SENDRECV] = "sendrecv", [GS_CF_WAIT] = "wait", [GS_CF_WAITALL] = "waitall",
-    [GS_CF_WAITANY] = "waitany", [GS_CF_WAITSOME] = "waitsome",
-};
-
-const char *ana_comm_fn_name(unsigned fn)
-{
-    return fn < GS_CF_COUNT && fn_names[fn] ? fn_names[fn] : "comm?";
-}
-
-const char *ana_comm_lib_name(unsigned lib)
-{
-    return lib == GS_COMM_MPI ? "mpi" : lib == GS_COMM_NCCL ? "nccl" : lib == GS_COMM_GLOO ? "gloo" : "comm";
-}
 
 static int is_comm_api(const char *api)
 {

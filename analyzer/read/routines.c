@@ -1,6 +1,7 @@
-/* model.c - what the recorder leaves out on purpose: routine names and
- * floating-point operation counts (LAPACK working-note conventions; a
- * complex multiply-add is 4 real ones of each kind, so x4). */
+/* routines.c - what the recorder leaves out on purpose: routine names (BLAS,
+ * LAPACK, communication calls and their library) and floating-point
+ * operation counts (LAPACK working-note conventions; a complex multiply-add
+ * is 4 real ones of each kind, so x4). */
 #include <stdio.h>
 #include <string.h>
 #include "ana.h"
@@ -107,4 +108,36 @@ char *ana_text_escape(const char *in, char *out, size_t max)
     }
     out[o] = 0;
     return out;
+}
+
+/* ---- communication calls (MPI, NCCL, gloo): the routine and the library ---- */
+
+static const char *const fn_names[GS_CF_COUNT] = {
+    [GS_CF_NONE] = "comm?",
+    [GS_CF_ALLREDUCE] = "allreduce", [GS_CF_REDUCE] = "reduce", [GS_CF_BCAST] = "bcast",
+    [GS_CF_ALLGATHER] = "allgather", [GS_CF_ALLGATHERV] = "allgatherv",
+    [GS_CF_REDUCE_SCATTER] = "reduce_scatter", [GS_CF_REDUCE_SCATTER_BLOCK] = "reduce_scatter_block",
+    [GS_CF_ALLTOALL] = "alltoall", [GS_CF_ALLTOALLV] = "alltoallv", [GS_CF_BARRIER] = "barrier",
+    [GS_CF_GATHER] = "gather", [GS_CF_SCATTER] = "scatter",
+    [GS_CF_SEND] = "send", [GS_CF_RECV] = "recv", [GS_CF_ISEND] = "isend", [GS_CF_IRECV] = "irecv",
+    [GS_CF_SENDRECV] = "sendrecv", [GS_CF_WAIT] = "wait", [GS_CF_WAITALL] = "waitall",
+    [GS_CF_WAITANY] = "waitany", [GS_CF_WAITSOME] = "waitsome",
+};
+
+const char *ana_comm_fn_name(unsigned fn)
+{
+    return fn < GS_CF_COUNT && fn_names[fn] ? fn_names[fn] : "comm?";
+}
+
+const char *ana_comm_lib_name(unsigned lib)
+{
+    return lib == GS_COMM_MPI ? "mpi" : lib == GS_COMM_NCCL ? "nccl" : lib == GS_COMM_GLOO ? "gloo" : "comm";
+}
+
+/* the API a call went through: mpi/nccl/gloo, dnnl, fortran or cblas */
+const char *ana_call_api(const struct ana_call *c)
+{
+    if (ANA_OP_IS_COMM(c->op))
+        return ana_comm_lib_name(ANA_COMM_LIB(c->flags));
+    return ANA_OP_IS_DNNL(c->op) ? "dnnl" : c->flags & GS_F_FORTRAN ? "fortran" : "cblas";
 }

@@ -6,72 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
-
-/* rows grow by doubling (capacity: the power of two >= n), so adding
- * n rows costs O(n) copies, not O(n^2) */
-static void *row_grow(void *rows, size_t n, size_t size)
-{
-    if (n && (n & (n - 1)))
-        return rows;                    /* room left below the next power of two */
-    return ana_xrealloc(rows, n ? 2 * n : 8, size);
-}
-
-static const struct ana_first FIRST_NONE = { UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT64_MAX };
+#include "stages/rows.h"
 
 static const char *region_name_of(void *ctx, uint32_t i) { return ((struct ana_report *)ctx)->regions[i].name; }
 static const char *layer_name_of(void *ctx, uint32_t i) { return ((struct ana_report *)ctx)->layers[i].name; }
-
-static int region_row_named(struct ana_report *r, const char *name, const struct ana_first *at)
-{
-    int i = ana_names_find(&r->region_names, name);
-    if (i < 0) {
-        r->regions = row_grow(r->regions, r->nregions, sizeof *r->regions);
-        memset(&r->regions[r->nregions], 0, sizeof r->regions[0]);
-        r->regions[r->nregions].name = strdup(name);
-        if (!r->regions[r->nregions].name) {
-            fputs("greenshim-analyze: out of memory\n", stderr);
-            exit(3);
-        }
-        r->regions[r->nregions].first = FIRST_NONE;
-        i = (int)r->nregions++;
-        ana_names_add(&r->region_names, name, (uint32_t)i);
-    }
-    ana_first_min(&r->regions[i].first, at);
-    return i;
-}
-
-int ana_region_row(struct ana_report *r, const struct ana_proc *p, uint32_t id, const struct ana_first *at)
-{
-    uint64_t key = (uint64_t)p->index << 32 | id;
-    uint32_t i = ana_map_get(&r->region_ids, key, UINT32_MAX);
-    if (i == UINT32_MAX) {
-        const char *nm = ana_string(p, id);
-        i = (uint32_t)region_row_named(r, nm ? nm : "(unnamed)", at);
-        ana_map_put(&r->region_ids, key, i);
-    }
-    ana_first_min(&r->regions[i].first, at);
-    return (int)i;
-}
-
-int ana_layer_find(const struct ana_report *r, const char *name)
-{
-    return ana_names_find(&r->layer_names, name);
-}
-
-int ana_layer_add(struct ana_report *r, const char *name, const struct ana_first *at)
-{
-    int i = ana_names_find(&r->layer_names, name);
-    if (i < 0) {
-        r->layers = row_grow(r->layers, r->nlayers, sizeof *r->layers);
-        memset(&r->layers[r->nlayers], 0, sizeof r->layers[0]);
-        snprintf(r->layers[r->nlayers].name, sizeof r->layers[0].name, "%s", name);
-        r->layers[r->nlayers].first = FIRST_NONE;
-        i = (int)r->nlayers++;
-        ana_names_add(&r->layer_names, r->layers[i].name, (uint32_t)i);
-    }
-    ana_first_min(&r->layers[i].first, at);
-    return i;
-}
 
 static int op_row(struct ana_report *r, const struct ana_call *c, const struct ana_first *at)
 {
@@ -88,11 +26,11 @@ static int op_row(struct ana_report *r, const struct ana_call *c, const struct a
             if (strcmp(r->ops[k].op, op) == 0 && !strcmp(r->ops[k].api, ana_call_api(c)))
                 i = (int32_t)k;
         if (i < 0) {
-            r->ops = row_grow(r->ops, r->nops, sizeof *r->ops);
+            r->ops = ana_row_grow(r->ops, r->nops, sizeof *r->ops);
             memset(&r->ops[r->nops], 0, sizeof r->ops[0]);
             snprintf(r->ops[r->nops].op, sizeof r->ops[0].op, "%s", op);
             r->ops[r->nops].api = ana_call_api(c);
-            r->ops[r->nops].first = FIRST_NONE;
+            r->ops[r->nops].first = ana_first_none;
             i = (int32_t)r->nops++;
         }
         r->op_idx[c->op][api] = i + 1;
@@ -150,7 +88,7 @@ static int shape_row(struct ana_report *r, int oi, const struct ana_call *c, con
             return (int)(r->shape_hash[j] - 1);
         }
     }
-    r->shapes = row_grow(r->shapes, r->nshapes, sizeof *r->shapes);
+    r->shapes = ana_row_grow(r->shapes, r->nshapes, sizeof *r->shapes);
     struct ana_shape_row *s = &r->shapes[r->nshapes];
     memset(s, 0, sizeof *s);
     snprintf(s->op, sizeof s->op, "%s", r->ops[oi].op);
@@ -472,56 +410,22 @@ static int aggregate_end(struct ana_report *r)
 }
 const struct ana_stage ana_stage_aggregate = { "aggregate", NULL, aggregate_event, aggregate_end };
 
-/* ---- the event stream ---- */
-int ana_sink_add(struct ana_run *run, void (*event)(void *ctx, const struct ana_event *ev), void *ctx)
-{
-    if (run->nsinks >= (int)(sizeof run->sinks / sizeof run->sinks[0]))
-        return -1;
-    run->sinks[run->nsinks].event = event;
-    run->sinks[run->nsinks++].ctx = ctx;
-    return 0;
-}
+/* ---- the stages, run in this order: a new stage is a file and a row here ---- */
+extern const struct ana_stage ana_stage_timeline, ana_stage_energy, ana_stage_layers, ana_stage_aggregate;
+extern const struct ana_stage ana_stage_more;
+extern const struct ana_stage ana_stage_gpu;
+extern const struct ana_stage ana_stage_ranks;
 
-void ana_emit(struct ana_report *r, const struct ana_event *ev)
-{
-    for (int i = 0; i < r->nevh; i++)
-        r->evh[i].event(r, r->evh[i].self, ev);
-    for (int i = 0; i < r->run->nsinks; i++)
-        r->run->sinks[i].event(r->run->sinks[i].ctx, ev);
-}
-
-void ana_report_ext_set(struct ana_report *r, const char *name, void *data, void (*free_fn)(void *))
-{
-    for (int i = 0; i < r->next; i++)
-        if (strcmp(r->ext[i].name, name) == 0) {
-            if (r->ext[i].free_fn)
-                r->ext[i].free_fn(r->ext[i].data);
-            r->ext[i].data = data;
-            r->ext[i].free_fn = free_fn;
-            r->ext[i].key = name;
-            return;
-        }
-    if (r->next >= (int)(sizeof r->ext / sizeof r->ext[0])) {
-        if (free_fn)
-            free_fn(data);
-        return;
-    }
-    snprintf(r->ext[r->next].name, sizeof r->ext[0].name, "%s", name);
-    r->ext[r->next].key = name;
-    r->ext[r->next].data = data;
-    r->ext[r->next++].free_fn = free_fn;
-}
-
-void *ana_report_ext(const struct ana_report *r, const char *name)
-{
-    for (int i = 0; i < r->next; i++)   /* per call in the sweep: the same literal first */
-        if (r->ext[i].key == name)
-            return r->ext[i].data;
-    for (int i = 0; i < r->next; i++)
-        if (strcmp(r->ext[i].name, name) == 0)
-            return r->ext[i].data;
-    return NULL;
-}
+const struct ana_stage *const ana_stages[] = {
+    &ana_stage_timeline,          /* clock fit, samples in ns, spans */
+    &ana_stage_energy,            /* energy curves of the run, idle baseline */
+    &ana_stage_layers,            /* layer detection (before the calls stream by) */
+    &ana_stage_aggregate,         /* ops, shapes, regions, layers rows; reconcile */
+    &ana_stage_ranks,             /* a job's ranks: communication, waiting, nodes (stages/ranks.c) */
+    &ana_stage_gpu,               /* CUDA/cuBLAS ops, kernels, GPU energy, layers' GPU columns (stages/kernels.c) */
+    &ana_stage_more,              /* headline, steady state, threads, power bins, roofline (report/report_more.c) */
+    NULL
+};
 
 /* begin() of every stage, the sweep (the event stream), end() of every stage */
 int ana_report_build(struct ana_run *run, struct ana_report *r)

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 #include "ana.h"
-#include "ranks.h"
+#include "stages/ranks.h"
 
 #define DIV(a, b) ((b) > 0 ? (a) / (b) : 0)
 

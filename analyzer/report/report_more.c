@@ -1,5 +1,5 @@
-/* report_more.c - the report stage behind the people-facing views: call
- * filters (--pid --tid --region --from --to), the headline (top layer and
+/* report_more.c - the report stage behind the people-facing views (the
+ * call filters it applies are read/filter.c's): the headline (top layer and
  * op, outside share, steady state per iteration), the per-thread view, the
  * power series with layer bands, roofline points and carbon.  Renderers
  * print these numbers; they compute none of their own. */
@@ -7,144 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ana.h"
-
-/* ---- filters ---- */
-
-static int parse_list(const char *s, uint32_t *out, int max)
-{
-    int n = 0;
-    char *end;
-    while (*s && n < max) {
-        unsigned long v = strtoul(s, &end, 10);
-        if (end == s)
-            return -1;
-        out[n++] = (uint32_t)v;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',')
-            return -1;
-    }
-    return n;
-}
-
-/* --opt VALUE or --opt=VALUE; NULL when argv[*i] is not --opt */
-static const char *optval(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-    size_t l = strlen(opt);
-    *missing = 0;
-    if (strncmp(argv[*i], opt, l) != 0)
-        return NULL;
-    if (argv[*i][l] == '=')
-        return argv[*i] + l + 1;
-    if (argv[*i][l])
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int ana_filter_parse(struct ana_filter *f, int argc, char **argv, int *i, const char *verb)
-{
-    static const char *opts[] = { "--pid", "--tid", "--region", "--from", "--to" };
-    for (int k = 0; k < 5; k++) {
-        int miss;
-        const char *v = optval(argc, argv, i, opts[k], &miss);
-        if (miss) {
-            fprintf(stderr, "greenshim-analyze %s: %s needs a value (try --help)\n", verb, opts[k]);
-            return -1;
-        }
-        if (!v)
-            continue;
-        char *end = NULL;
-        int bad = 0;
-        switch (k) {
-        case 0: bad = (f->npid = parse_list(v, f->pid, 32)) <= 0; break;
-        case 1: bad = (f->ntid = parse_list(v, f->tid, 64)) <= 0; break;
-        case 2: f->region = v; bad = !*v; break;
-        case 3: f->from_s = strtod(v, &end); bad = end == v || *end || f->from_s < 0; break;
-        case 4: f->to_s = strtod(v, &end); bad = end == v || *end || f->to_s < 0; break;
-        }
-        if (bad) {
-            fprintf(stderr, "greenshim-analyze %s: bad value '%s' for %s (%s)\n", verb, v, opts[k],
-                    k < 2 ? "numbers separated by commas" : k == 2 ? "a region path" : "seconds after the run's start");
-            return -1;
-        }
-        size_t l = strlen(f->desc);
-        snprintf(f->desc + l, sizeof f->desc - l, "%s%s %s", l ? " " : "", opts[k], v);
-        return 1;
-    }
-    return 0;
-}
-
-void ana_filter_procs(struct ana_run *run)
-{
-    struct ana_filter *f = run->filter;
-    if (!f)
-        return;
-    f->run_start_ns = 0;
-    for (size_t i = 0; i < run->nprocs; i++)
-        if (!f->run_start_ns || (double)run->procs[i]->hdr.start_mono_ns < f->run_start_ns)
-            f->run_start_ns = (double)run->procs[i]->hdr.start_mono_ns;
-    if (!f->npid)
-        return;
-    struct ana_run gone = { 0 };
-    gone.procs = malloc((run->nprocs + 1) * sizeof *gone.procs);
-    size_t keep = 0;
-    for (size_t i = 0; i < run->nprocs; i++) {
-        int ok = 0;
-        for (int k = 0; k < f->npid; k++)
-            ok |= run->procs[i]->hdr.pid == f->pid[k];
-        if (ok)
-            run->procs[keep++] = run->procs[i];
-        else
-            gone.procs[gone.nprocs++] = run->procs[i];
-    }
-    run->nprocs = keep;
-    ana_run_free(&gone);
-}
-
-/* a region path matches a prefix at a path boundary: "train" matches
- * "train" and "train/fc1", not "training" */
-static int region_match(const char *path, const char *want)
-{
-    size_t l = strlen(want);
-    return path && strncmp(path, want, l) == 0 && (path[l] == 0 || path[l] == '/');
-}
-
-static int filter_on(const struct ana_filter *f)
-{
-    return f && (f->ntid || f->region || f->from_s > 0 || f->to_s > 0);
-}
-
-/* a region id of a process passes --region */
-int ana_filter_region(struct ana_report *r, const struct ana_proc *p, uint32_t id)
-{
-    const struct ana_filter *f = r->run->filter;
-    if (!f || !f->region)
-        return 1;
-    return region_match(ana_string(p, id), f->region);
-}
-
-/* one call passes --tid, --region, --from/--to (its energy is already known) */
-int ana_filter_call(struct ana_report *r, const struct ana_proc *p, const struct ana_call *c)
-{
-    const struct ana_filter *f = r->run->filter;
-    if (!filter_on(f))
-        return 1;
-    int ok = 1;
-    if (f->ntid) {
-        ok = 0;
-        for (int k = 0; k < f->ntid; k++)
-            ok |= c->thread < p->nthreads && p->threads[c->thread].tid == f->tid[k];
-    }
-    if (ok && f->region)
-        ok = c->region && ana_filter_region(r, p, c->region);
-    double lo = f->run_start_ns + f->from_s * 1e9, hi = f->to_s > 0 ? f->run_start_ns + f->to_s * 1e9 : 1e300;
-    if (ok && ((double)c->t0 < lo || (double)c->t1 > hi))
-        ok = 0;
-    return ok;
-}
+#include "read/filter.h"
+#include "stages/energy_curve.h"
 
 /* ---- what the people-facing view needs from each call, gathered as the
  * calls stream by (nothing per call is kept) ---- */
@@ -335,7 +199,7 @@ static void drop_filtered_rows(struct ana_report *r)
         return;
     size_t k = 0;
     for (size_t i = 0; i < r->nregions; i++) {
-        if (region_match(r->regions[i].name, f->region))
+        if (ana_region_match(r->regions[i].name, f->region))
             r->regions[k++] = r->regions[i];
         else
             free(r->regions[i].name);
@@ -346,7 +210,7 @@ static void drop_filtered_rows(struct ana_report *r)
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct ana_layer_row *l = &r->layers[i];
         int empty = !l->calls && l->energy_j == 0 && l->time_s == 0;
-        to[i] = empty && r->layers_from_regions && !region_match(l->name, f->region) ? -1 : (int)k;
+        to[i] = empty && r->layers_from_regions && !ana_region_match(l->name, f->region) ? -1 : (int)k;
         if (to[i] >= 0)
             r->layers[k++] = r->layers[i];
     }
@@ -355,68 +219,6 @@ static void drop_filtered_rows(struct ana_report *r)
             r->layer_remap[i] = to[r->layer_remap[i]];
     r->nlayers = k;
     free(to);
-}
-
-/* ---- the cumulative energy curve of one process (as attribute.c builds it) ---- */
-
-static int dom_used(const struct ana_proc *p, const struct ana_domain *d)
-{
-    if (d->n < 2 || !p->provenance)
-        return 0;
-    if (!strcmp(p->provenance, "measured"))
-        return d->sum && !strcmp(d->kind, "energy") && strcmp(d->provenance, "modelled") != 0;
-    if (!strcmp(p->provenance, "modelled"))
-        return !strcmp(d->kind, "cpu") && d->watts_per_core > 0;
-    return 0;
-}
-
-static double dom_at(const struct ana_domain *d, double t)
-{
-    /* cumulative joules at sample i, with wraps, then interpolated */
-    double acc = 0, sc = ana_domain_scale(d);
-    if (t <= (double)d->t[0])
-        return 0;
-    for (size_t i = 1; i < d->n; i++) {
-        uint64_t a = d->v[i - 1], b = d->v[i];
-        double dl = b >= a ? (double)(b - a) : d->max_range && a <= d->max_range ? (double)(d->max_range - a + b) : (double)b;
-        double t0 = (double)d->t[i - 1], t1 = (double)d->t[i];
-        if (t < t1) {
-            return t1 > t0 ? acc + dl * sc * (t - t0) / (t1 - t0) : acc;
-        }
-        acc += dl * sc;
-    }
-    return acc;
-}
-
-/* many points at once, in increasing t: one pass over the samples */
-static void dom_at_many(const struct ana_domain *d, const double *t, size_t n, double *out)
-{
-    double acc = 0, sc = ana_domain_scale(d);
-    size_t i = 1;
-    for (size_t k = 0; k < n; k++) {
-        if (t[k] <= (double)d->t[0]) { out[k] += 0; continue; }
-        while (i < d->n && (double)d->t[i] <= t[k]) {
-            uint64_t a = d->v[i - 1], b = d->v[i];
-            acc += (b >= a ? (double)(b - a) : d->max_range && a <= d->max_range ? (double)(d->max_range - a + b)
-                                                                                : (double)b) * sc;
-            i++;
-        }
-        if (i >= d->n) { out[k] += acc; continue; }
-        uint64_t a = d->v[i - 1], b = d->v[i];
-        double dl = (b >= a ? (double)(b - a) : d->max_range && a <= d->max_range ? (double)(d->max_range - a + b)
-                                                                                : (double)b) * sc;
-        double t0 = (double)d->t[i - 1], t1 = (double)d->t[i];
-        out[k] += t1 > t0 ? acc + dl * (t[k] - t0) / (t1 - t0) : acc;
-    }
-}
-
-double ana_proc_energy_at(const struct ana_proc *p, double t)
-{
-    double e = 0;
-    for (int i = 0; i < p->ndom; i++)
-        if (dom_used(p, &p->dom[i]))
-            e += dom_at(&p->dom[i], t);
-    return e;
 }
 
 /* ---- carbon ---- */
@@ -433,7 +235,7 @@ int ana_carbon_opt(struct ana_more_opts *o, int argc, char **argv, int *i, const
     static const char *opts[] = { "--carbon-intensity", "--peak-gflops", "--peak-gbs" };
     for (int k = 0; k < 3; k++) {
         int miss;
-        const char *v = optval(argc, argv, i, opts[k], &miss);
+        const char *v = ana_optval(argc, argv, i, opts[k], &miss);
         if (miss) {
             fprintf(stderr, "greenshim-analyze %s: %s needs a number (try --help)\n", verb, opts[k]);
             return -1;
@@ -547,8 +349,8 @@ void ana_report_more(struct ana_report *r, const struct ana_more_opts *o)
         for (size_t k = 0; k <= nb; k++)
             edge[k] = lo + bw * (double)k;
         for (int d = 0; d < p->ndom; d++)
-            if (dom_used(p, &p->dom[d]))
-                dom_at_many(&p->dom[d], edge, nb + 1, e);
+            if (ana_dom_used(p, &p->dom[d]))
+                ana_dom_at_many(&p->dom[d], edge, nb + 1, e);
         for (size_t k = 0; k < nb; k++)
             m->bin_w[k] += (e[k + 1] - e[k]) / (bw * 1e-9);
         /* frequency: the mean of the samples in each bin, over every freq domain */

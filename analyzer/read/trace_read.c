@@ -16,57 +16,6 @@
 #include <unistd.h>
 #include "ana.h"
 
-void *ana_xrealloc(void *p, size_t n, size_t size);
-
-static void add_msg(char ***arr, size_t *n, size_t *cap, const char *fmt, va_list ap)
-{
-    char buf[2048];
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    if (*n >= 10000)
-        return;                         /* a hostile file does not fill memory with warnings */
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 8;
-        *arr = ana_xrealloc(*arr, *cap, sizeof **arr);
-    }
-    char *d = strdup(buf);
-    if (!d) {
-        fputs("greenshim-analyze: out of memory\n", stderr);
-        exit(3);
-    }
-    (*arr)[(*n)++] = d;
-}
-
-void ana_warn(struct ana_run *run, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add_msg(&run->warnings, &run->nwarn, &run->capwarn, fmt, ap);
-    va_end(ap);
-}
-
-/* an error for stderr ("greenshim-analyze: " is added by main) */
-void ana_error(struct ana_run *run, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    add_msg(&run->errors, &run->nerr, &run->caperr, fmt, ap);
-    va_end(ap);
-}
-
-void *ana_xrealloc(void *p, size_t n, size_t size)
-{
-    if (size && n > SIZE_MAX / size) {
-        fprintf(stderr, "greenshim-analyze: allocation of %zu x %zu bytes overflows\n", n, size);
-        exit(3);
-    }
-    void *q = realloc(p, n && size ? n * size : 1);
-    if (!q) {
-        fprintf(stderr, "greenshim-analyze: out of memory (%zu bytes)\n", n * size);
-        exit(3);
-    }
-    return q;
-}
-
 #define GROW(arr, n, cap)                                                   \
     do {                                                                    \
         if ((n) == (cap)) {                                                 \
@@ -241,16 +190,6 @@ static void string_add(struct ana_proc *p, uint32_t id, char *text)
     GROW(p->strs, p->nstrs, p->capstrs);
     p->strs[p->nstrs] = (struct ana_string){ id, text };
     p->shash[j] = (uint32_t)++p->nstrs;
-}
-
-const char *ana_string(const struct ana_proc *p, uint32_t id)
-{
-    if (!p->shcap)
-        return NULL;
-    for (size_t j = (id * 2654435761u) & (p->shcap - 1); p->shash[j]; j = (j + 1) & (p->shcap - 1))
-        if (p->strs[p->shash[j] - 1].id == id)
-            return p->strs[p->shash[j] - 1].text;
-    return NULL;
 }
 
 /* Drop the pages of [off, off + len) of the mapping once a pass is done with

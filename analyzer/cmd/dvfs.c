@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "ana.h"
-#include "dvfs.h"
-#include "ranks.h"
+#include "stages/dvfs.h"
+#include "stages/ranks.h"
 
 #define DVFS_SETTING_FILE "dvfs-setting"
 #define MAX_SERIES 4096
