@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gs.h"
+#include "../gs.h"
 #include "comm.h"
 #include "nccl_profiler.h"
 
