@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib/common.sh"
 need "$lib" "$ana" "$build/examples/mlp_train"
 unset GREENSHIM_QUIET
-objs=$(ls "$build"/obj/shim/*.o "$build"/obj/shim/sources/*.o)
+objs=$(ls "$build"/obj/shim/*.o "$build"/obj/shim/sources/*.o "$build"/obj/shim/intercept/*.o)
 gcc -std=gnu11 -fPIC -fvisibility=hidden -pthread -O2 -Wall -Wextra -Werror -I"$root/include" -I"$root/shim" \
     -c "$root/tests/e2e/src/plugin_source.c" -o "$tmp/plugin.o" || fail "plugin does not compile"
 gcc -shared -pthread -o "$tmp/libplug.so" $objs "$tmp/plugin.o" -ldl -Wl,-z,nodelete || fail "link failed"
